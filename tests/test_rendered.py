@@ -1,0 +1,205 @@
+"""The rendered branch, written by `toolkit hydrate` in real git repositories."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import Cli, commit_all, git
+
+ENVIRONMENTS = ("dev", "staging", "production")
+
+
+def branch_files(repo: Path, rev: str = "rendered") -> list[str]:
+    return git(repo, "ls-tree", "-r", "--name-only", rev).splitlines()
+
+
+def show(repo: Path, path: str, rev: str = "rendered") -> str:
+    return git(repo, "show", f"{rev}:{path}")
+
+
+def test_hydrate_writes_every_environment_one_resource_per_file(
+    example_repo: Path, run_cli: Cli
+) -> None:
+    result = run_cli(example_repo, "hydrate")
+    assert result.exit_code == 0, result.stderr
+    files = branch_files(example_repo)
+    assert {f.split("/", 1)[0] for f in files} == set(ENVIRONMENTS)
+    for env in ENVIRONMENTS:
+        assert f"{env}/hydrator.metadata" in files and f"{env}/README.md" in files
+        manifests = [f for f in files if f.startswith(f"{env}/") and f.endswith(".yaml")]
+        for path in manifests:
+            documents = list(yaml.safe_load_all(show(example_repo, path)))
+            assert len(documents) == 1, path
+            kind, name = documents[0]["kind"], documents[0]["metadata"]["name"]
+            assert path.split("/")[-1].startswith(f"{kind.lower()}-"), path
+            assert name.lower().replace("_", "-") in path
+    assert "dev/api/deployment-api.yaml" in files
+    assert "dev/kustomize/deployment-web.yaml" in files
+
+
+def test_metadata_names_the_source_commit_tools_and_releases(
+    example_repo: Path, run_cli: Cli
+) -> None:
+    head = git(example_repo, "rev-parse", "HEAD")
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    metadata = json.loads(show(example_repo, "production/hydrator.metadata"))
+    assert metadata["drySha"] == head
+    assert metadata["repoURL"] == ""
+    assert {r["name"]: r["version"] for r in metadata["releases"]} == {
+        "api": "1.4.0",
+        "cert-rotator": "0.6.2",
+    }
+    assert all(r["digest"].startswith("sha256:") for r in metadata["releases"])
+    assert set(metadata["tools"]) == {"toolkit", "helm", "kustomize"}
+    assert any(c.startswith("helm template api charts/api ") for c in metadata["commands"])
+    assert "--kube-version 1.33.0" in " ".join(metadata["commands"])
+    assert str(example_repo) not in show(example_repo, "production/hydrator.metadata")
+    message = git(example_repo, "log", "-1", "--format=%B", "rendered")
+    assert f"Toolkit-Source: {head}" in message
+    assert "initial configuration" in message
+    readme = show(example_repo, "dev/README.md")
+    assert "| api | api | api | 1.4.0 |" in readme
+
+
+def test_branch_is_an_orphan_and_hydrate_leaves_the_work_tree_alone(
+    example_repo: Path, run_cli: Cli
+) -> None:
+    (example_repo / "notes.txt").write_text("ignored by nothing, but --allow-dirty\n")
+    status_before = git(example_repo, "status", "--porcelain")
+    index_before = git(example_repo, "ls-files", "--stage")
+    head_before = git(example_repo, "rev-parse", "HEAD")
+    assert run_cli(example_repo, "hydrate", "--allow-dirty").exit_code == 0
+    assert git(example_repo, "status", "--porcelain") == status_before
+    assert git(example_repo, "ls-files", "--stage") == index_before
+    assert git(example_repo, "rev-parse", "HEAD") == head_before
+    assert git(example_repo, "symbolic-ref", "HEAD") == "refs/heads/main"
+    assert git(example_repo, "rev-list", "--count", "rendered") == "1"
+    assert git(example_repo, "log", "--format=%P", "-1", "rendered") == ""
+
+
+def test_same_commit_in_two_clones_gives_the_same_tree(
+    example_repo: Path, tmp_path: Path, run_cli: Cli
+) -> None:
+    clones = []
+    for name in ("one", "two"):
+        clone = tmp_path / name
+        git(tmp_path, "clone", "-q", str(example_repo), str(clone))
+        git(clone, "remote", "set-url", "origin", "https://git.example.com/platform/config.git")
+        assert run_cli(clone, "hydrate").exit_code == 0
+        clones.append(clone)
+    trees = {git(c, "rev-parse", "rendered^{tree}") for c in clones}
+    assert len(trees) == 1
+    metadata = json.loads(show(clones[0], "dev/hydrator.metadata"))
+    assert metadata["repoURL"] == "https://git.example.com/platform/config.git"
+
+
+def test_second_hydrate_makes_no_commit(example_repo: Path, run_cli: Cli) -> None:
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    first = git(example_repo, "rev-parse", "rendered")
+    result = run_cli(example_repo, "hydrate")
+    assert result.exit_code == 0
+    assert "nothing to commit" in result.stderr
+    assert git(example_repo, "rev-parse", "rendered") == first
+
+
+def test_one_value_changed_changes_only_that_environment(example_repo: Path, run_cli: Cli) -> None:
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    before = git(example_repo, "rev-parse", "rendered")
+    releases = example_repo / "overlays/staging/releases.yaml"
+    data = yaml.safe_load(releases.read_text())
+    api = next(r for r in data["releases"] if r["name"] == "api")
+    api.setdefault("set", {})["config"] = {"logLevel": "debug"}
+    releases.write_text(yaml.safe_dump(data, sort_keys=False))
+    commit_all(example_repo, "staging: api logs at debug")
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    changed = git(example_repo, "diff", "--name-only", before, "rendered").splitlines()
+    assert changed, "the change must reach the branch"
+    assert all(path.startswith("staging/") for path in changed), changed
+    assert "staging/api/configmap-api.yaml" in changed
+    assert "debug" in show(example_repo, "staging/api/configmap-api.yaml")
+
+
+def test_removing_a_release_removes_its_files(example_repo: Path, run_cli: Cli) -> None:
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    assert any(f.startswith("dev/cert-rotator/") for f in branch_files(example_repo))
+    releases = example_repo / "overlays/dev/releases.yaml"
+    data = yaml.safe_load(releases.read_text())
+    data["releases"] = [r for r in data["releases"] if r["name"] != "cert-rotator"]
+    releases.write_text(yaml.safe_dump(data, sort_keys=False))
+    commit_all(example_repo, "dev: drop cert-rotator")
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    files = branch_files(example_repo)
+    assert not any(f.startswith("dev/cert-rotator/") for f in files)
+    assert any(f.startswith("staging/cert-rotator/") for f in files)
+
+
+def test_files_outside_environment_directories_survive(
+    example_repo: Path, tmp_path: Path, run_cli: Cli
+) -> None:
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    work = tmp_path / "rendered-work"
+    git(example_repo, "worktree", "add", "-q", str(work), "rendered")
+    (work / "CODEOWNERS").write_text("* @platform\n")
+    (work / "dev" / "hand-made.yaml").write_text("kind: Stray\n")
+    commit_all(work, "add CODEOWNERS")
+    git(example_repo, "worktree", "remove", "--force", str(work))
+    shutil.rmtree(work, ignore_errors=True)
+    env_change = example_repo / "overlays/dev/kustomization.yaml"
+    env_change.write_text(env_change.read_text() + "commonAnnotations: {touched: 'yes'}\n")
+    commit_all(example_repo, "annotate dev")
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    files = branch_files(example_repo)
+    assert "CODEOWNERS" in files
+    assert show(example_repo, "CODEOWNERS") == "* @platform"
+    assert "dev/hand-made.yaml" not in files, "toolkit owns <env>/ and prunes what it did not write"
+
+
+def test_dirty_work_tree_is_refused(example_repo: Path, run_cli: Cli) -> None:
+    values = example_repo / "overlays/dev/values/api.yaml"
+    values.write_text(values.read_text() + "\nextra: true\n")
+    result = run_cli(example_repo, "hydrate")
+    assert result.exit_code == 2
+    assert (
+        "uncommitted changes" in result.stderr and "overlays/dev/values/api.yaml" in result.stderr
+    )
+    assert "--allow-dirty" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert git(example_repo, "branch", "--list", "rendered") == ""
+
+
+def test_render_to_a_directory_writes_the_same_tree(
+    example_repo: Path, tmp_path: Path, run_cli: Cli
+) -> None:
+    assert run_cli(example_repo, "hydrate", "dev").exit_code == 0
+    out = tmp_path / "out"
+    result = run_cli(example_repo, "render", "dev", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == sorted(branch_files(example_repo))
+    for path in written:
+        assert (out / path).read_text() == show(example_repo, path) + "\n"
+    assert git(example_repo, "status", "--porcelain") == ""
+
+
+def test_render_refuses_to_replace_a_directory_it_did_not_write(
+    example_repo: Path, tmp_path: Path, run_cli: Cli
+) -> None:
+    out = tmp_path / "out"
+    (out / "dev").mkdir(parents=True)
+    (out / "dev" / "precious.txt").write_text("keep me")
+    result = run_cli(example_repo, "render", "dev", "-o", str(out))
+    assert result.exit_code == 2
+    assert "was not written by toolkit" in result.stderr
+    assert (out / "dev" / "precious.txt").read_text() == "keep me"
+
+
+def test_render_to_stdout_is_a_yaml_stream(example_repo: Path, run_cli: Cli) -> None:
+    result = run_cli(example_repo, "render", "dev")
+    assert result.exit_code == 0
+    documents = [d for d in yaml.safe_load_all(result.stdout) if d]
+    assert {d["kind"] for d in documents} >= {"Deployment", "Service", "CustomResourceDefinition"}
+    assert "# dev/api/deployment-api.yaml" in result.stdout

@@ -1,0 +1,58 @@
+"""Chart sources: where each release's chart comes from, which version, and its digest."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolkit import semver, yamlfile
+from toolkit.config import Config, LocalChart, Release
+from toolkit.errors import InputError
+
+
+@dataclass(frozen=True)
+class ResolvedRelease:
+    """A release with the exact chart it renders."""
+
+    release: Release
+    chart_name: str
+    version: str
+    digest: str
+    path: Path
+    repository: str | None
+
+
+def directory_digest(directory: Path) -> str:
+    """A content hash of a chart directory: each file's relative path and bytes, sorted."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        relative = path.relative_to(directory).as_posix()
+        digest.update(relative.encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return f"sha256:{digest.hexdigest()}"
+
+
+def resolve_local(config: Config, release: Release, chart: LocalChart) -> ResolvedRelease:
+    """A local chart directory: its Chart.yaml version must satisfy the release's constraint."""
+    metadata = yamlfile.load(chart.path / "Chart.yaml", root=config.root)
+    data = metadata.data if isinstance(metadata.data, dict) else {}
+    name, version = data.get("name"), data.get("version")
+    if not isinstance(name, str) or not isinstance(version, str):
+        raise InputError(f"{metadata.where()}: a chart needs `name` and `version` strings")
+    if release.version and not semver.satisfies(release.version, version):
+        raise InputError(
+            f"{release.location}: release {release.name}: local chart {name} is version "
+            f"{version}, which does not satisfy {release.version!r}: change the constraint "
+            "or the chart's version"
+        )
+    return ResolvedRelease(release, name, version, directory_digest(chart.path), chart.path, None)
+
+
+def resolve(config: Config, release: Release) -> ResolvedRelease:
+    """The exact chart a release renders."""
+    if isinstance(release.chart, LocalChart):
+        return resolve_local(config, release, release.chart)
+    raise InputError(
+        f"{release.location}: release {release.name}: chart repositories are not supported yet"
+    )

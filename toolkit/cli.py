@@ -1,0 +1,228 @@
+"""click commands: parse, call, print. No logic lives here."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from toolkit import __version__, config, outputdir, pipeline, rendered, tools
+from toolkit.errors import ToolkitError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Context:
+    """The shared flags, as every command receives them."""
+
+    root: Path
+    jobs: int
+    locked: bool
+    verbosity: int
+    tool_choice: pipeline.ToolChoice
+
+    def load(self) -> config.Config:
+        return config.load_config(self.root)
+
+    def info(self, message: str) -> None:
+        if self.verbosity >= 0:
+            click.echo(message, err=True)
+
+
+def _run_guarded(debug: bool, call: Callable[[], int | None]) -> None:
+    """The one place expected failures become a message and an exit code."""
+    try:
+        code = call()
+    except ToolkitError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code or 0)
+
+
+def guarded(func: F) -> F:
+    """Run a command body, turning ToolkitError into one message and its exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        debug = bool(click.get_current_context().find_root().params.get("debug"))
+        _run_guarded(debug, lambda: func(*args, **kwargs))
+
+    return wrapper  # type: ignore[return-value]
+
+
+pass_context = click.make_pass_decorator(Context)
+environments_argument = click.argument("environments", metavar="[ENV]...", nargs=-1)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="toolkit")
+@click.option(
+    "-C",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    help="Repository root (where toolkit.yaml is).",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Parallel renders (default: CPU count).",
+)
+@click.option(
+    "--locked", is_flag=True, help="A stale releases.lock is an error, not resolved in memory."
+)
+@click.option("-v", "--verbose", count=True, help="Say more.")
+@click.option("-q", "--quiet", count=True, help="Say less.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option("--helm", "helm_path", envvar=None, default=None, help="The helm binary to use.")
+@click.option(
+    "--kustomize", "kustomize_path", default=None, help="The kustomize (or kubectl) binary to use."
+)
+@click.pass_context
+def main(
+    ctx: click.Context,
+    root: Path,
+    jobs: int | None,
+    locked: bool,
+    verbose: int,
+    quiet: int,
+    debug: bool,
+    helm_path: str | None,
+    kustomize_path: str | None,
+) -> None:
+    """Render, hydrate, promote and diff a GitOps config repository."""
+    ctx.obj = Context(
+        root=root.resolve(),
+        jobs=jobs or os.cpu_count() or 1,
+        locked=locked,
+        verbosity=verbose - quiet,
+        tool_choice=pipeline.ToolChoice(helm_path, kustomize_path),
+    )
+
+
+@main.command("render")
+@environments_argument
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write `<DIR>/<env>/…` instead of printing to stdout.",
+)
+@pass_context
+@guarded
+def render_command(obj: Context, environments: tuple[str, ...], output: Path | None) -> int:
+    """Render environments to a directory or stdout; touches nothing else."""
+    cfg = obj.load()
+    renders = pipeline.render_environments(
+        cfg, cfg.select(environments), tool_choice=obj.tool_choice, parallel=obj.jobs
+    )
+    for render in renders:
+        for note in render.tree.notes:
+            obj.info(f"note: {note}")
+    if output is None:
+        click.echo(outputdir.as_stream(renders), nl=False)
+    else:
+        source = rendered.source_or_none(cfg.root)
+        for render in renders:
+            outputdir.write_environment(output, rendered.environment_files(render, source))
+            obj.info(f"{render.name}: {len(render.tree.files)} files in {output / render.name}")
+    return 0
+
+
+@main.command("hydrate")
+@environments_argument
+@click.option("--allow-dirty", is_flag=True, help="Hydrate even with uncommitted changes.")
+@json_option
+@pass_context
+@guarded
+def hydrate_command(
+    obj: Context, environments: tuple[str, ...], allow_dirty: bool, as_json: bool
+) -> int:
+    """Render and commit to the rendered branch."""
+    cfg = obj.load()
+    selected = cfg.select(environments)
+    rendered.refuse_dirty(cfg.root, allow_dirty=allow_dirty)
+    source = rendered.current_source(cfg.root)
+    renders = pipeline.render_environments(
+        cfg, selected, tool_choice=obj.tool_choice, parallel=obj.jobs
+    )
+    for render in renders:
+        for note in render.tree.notes:
+            obj.info(f"note: {note}")
+    results = rendered.hydrate(cfg, renders, source)
+    if as_json:
+        click.echo(json.dumps([rendered.result_as_dict(r) for r in results], indent=2))
+    else:
+        for line in rendered.describe_results(results):
+            obj.info(line)
+    return 0
+
+
+@main.group("tools")
+def tools_group() -> None:
+    """Provision or show helm and kustomize."""
+
+
+@tools_group.command("install")
+@click.option("--helm-major", type=click.Choice(["3", "4"]), default="3", help="Which helm major.")
+@json_option
+@pass_context
+@guarded
+def tools_install_command(obj: Context, helm_major: str, as_json: bool) -> int:
+    """Download the pinned helm and kubectl (kustomize) into toolkit's cache."""
+    installed = tools.install(helm_major=int(helm_major))
+    if as_json:
+        click.echo(json.dumps({t.name: str(t.path) for t in installed}, indent=2))
+    else:
+        for tool in installed:
+            click.echo(f"{tool.name} {tool.version}: {tool.path}")
+    return 0
+
+
+@tools_group.command("status")
+@json_option
+@pass_context
+@guarded
+def tools_status_command(obj: Context, as_json: bool) -> int:
+    """Show which helm and kustomize toolkit would use."""
+    statuses = tools.status()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    s.name: {
+                        "path": str(s.tool.path) if s.tool else None,
+                        "version": s.tool.version if s.tool else None,
+                        "origin": s.tool.origin if s.tool else None,
+                        "problem": s.problem,
+                    }
+                    for s in statuses
+                },
+                indent=2,
+            )
+        )
+    else:
+        for s in statuses:
+            if s.tool:
+                click.echo(f"{s.name}: {s.tool.version} at {s.tool.path} (from {s.tool.origin})")
+            else:
+                click.echo(f"{s.name}: not found: {s.problem}")
+    return 0 if all(s.tool for s in statuses) else 1

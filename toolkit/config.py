@@ -1,0 +1,526 @@
+"""toolkit.yaml and overlays/<env>/releases.yaml, validated once into frozen dataclasses.
+
+Every later module trusts these types. Each user error names the file and line, the key
+path, the environment or release, and what to do.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from types import MappingProxyType
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+from toolkit import yamlfile
+from toolkit.errors import InputError
+from toolkit.yamlfile import KeyPath, YamlDocument, describe, did_you_mean, dotted
+
+
+class _NameRule(NamedTuple):
+    pattern: re.Pattern[str]
+    limit: int
+    description: str
+
+
+CONFIG_FILE = "toolkit.yaml"
+RELEASES_FILE = "releases.yaml"
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+DEFAULT_RENDERED_BRANCH = "rendered"
+ENV_PLACEHOLDER = "{env}"
+# overlays/base is the shared Kustomize base; the rendered layout uses <env>/kustomize/.
+RESERVED_ENVIRONMENTS = frozenset({"base"})
+RESERVED_RELEASES = frozenset({"kustomize"})
+
+_DNS_LABEL = _NameRule(
+    re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"),
+    63,
+    "at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit",
+)
+# Helm's own release name rule (ValidateReleaseName).
+_RELEASE_NAME = _NameRule(
+    re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"),
+    53,
+    "at most 53 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
+)
+_REPOSITORY_ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_CHART_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_KUBE_VERSION = re.compile(r"v?[0-9]+\.[0-9]+(\.[0-9]+)?([-+][0-9A-Za-z.+-]+)?")
+_BRANCH_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
+
+_CONFIG_KEYS = ("rendered", "environments", "repositories", "promotion")
+_ENVIRONMENT_KEYS = ("name", "vars", "kubeVersion", "apiVersions")
+_RELEASE_KEYS = ("name", "namespace", "chart", "version", "values", "set")
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where something was written, for messages."""
+
+    path: Path
+    line: int | None
+    root: Path | None = None
+
+    def __str__(self) -> str:
+        shown = (
+            self.path.as_posix()
+            if self.root is None
+            else yamlfile.relative_name(self.path, self.root)
+        )
+        return shown if self.line is None else f"{shown}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    kube_version: str | None
+    api_versions: tuple[str, ...]
+    vars: Mapping[str, Any] = field(hash=False)
+    directory: Path
+
+
+@dataclass(frozen=True)
+class LocalChart:
+    path: Path
+
+
+@dataclass(frozen=True)
+class RepoChart:
+    repository: str
+    url: str
+    name: str
+
+
+@dataclass(frozen=True)
+class OciChart:
+    url: str
+    name: str
+
+
+ChartRef = LocalChart | RepoChart | OciChart
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    namespace: str
+    chart: ChartRef
+    version: str | None
+    values: tuple[Path, ...]
+    set: Mapping[str, Any] = field(hash=False)
+    location: Location
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """What one environment asks for."""
+
+    environment: Environment
+    releases: tuple[Release, ...]
+    kustomization: Path | None
+    releases_file: Path | None
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    path: Path
+    rendered_branch: str
+    environments: tuple[Environment, ...]
+    repositories: Mapping[str, str] = field(hash=False)
+    promotion_copy: tuple[str, ...]
+
+    def environment(self, name: str) -> Environment:
+        """The environment called ``name``; an InputError suggesting the closest name."""
+        for environment in self.environments:
+            if environment.name == name:
+                return environment
+        names = [environment.name for environment in self.environments]
+        raise InputError(
+            f"{CONFIG_FILE} has no environment '{name}'{did_you_mean(name, names)}; "
+            f"it defines: {', '.join(names)}"
+        )
+
+    def select(self, names: Sequence[str]) -> tuple[Environment, ...]:
+        """The named environments in promotion order (all of them when ``names`` is empty)."""
+        chosen = {self.environment(name).name for name in names}
+        return tuple(env for env in self.environments if not names or env.name in chosen)
+
+    def branch_for(self, env: str) -> str:
+        """The rendered branch that holds environment ``env``."""
+        return self.rendered_branch.replace(ENV_PLACEHOLDER, env)
+
+
+def safe_path(root: Path, base: Path, relative: str, *, where: str) -> Path:
+    """``relative`` resolved against directory ``base`` (following symlinks), refusing
+    anything that ends up outside ``root``; ``where`` starts the error message."""
+    if not relative or "\x00" in relative:
+        raise InputError(f"{where}: '{relative}' is not a usable path")
+    if PurePosixPath(relative).is_absolute():
+        raise InputError(
+            f"{where}: '{relative}' is an absolute path; write it relative to "
+            f"{yamlfile.relative_name(base, root)}/"
+        )
+    resolved_root = root.resolve()
+    target = (base / relative).resolve()
+    if not target.is_relative_to(resolved_root):
+        raise InputError(
+            f"{where}: '{relative}' leads outside the repository (to {target}); "
+            f"keep it inside {resolved_root}"
+        )
+    return target
+
+
+def load_config(root: Path) -> Config:
+    """Load and validate ``<root>/toolkit.yaml``."""
+    root = root.resolve()
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        raise InputError(
+            f"no {CONFIG_FILE} in {root} (looked for {path}); run toolkit in a config "
+            "repository or select its root with -C DIR"
+        )
+    doc = yamlfile.load(path, root=root)
+    if doc.data is None:
+        doc.fail(
+            (),
+            f"{CONFIG_FILE} is empty; list the environments, e.g. environments: [{{name: dev}}]",
+        )
+    top = doc.mapping((), doc.data, allowed=_CONFIG_KEYS, required=("environments",))
+    environments = _environments(doc, top["environments"], root)
+    return Config(
+        root=root,
+        path=path,
+        rendered_branch=_rendered_branch(doc, top.get("rendered"), environments),
+        environments=environments,
+        repositories=MappingProxyType(_repositories(doc, top.get("repositories"))),
+        promotion_copy=_promotion_copy(doc, top.get("promotion")),
+    )
+
+
+def load_environment(config: Config, env: Environment) -> EnvironmentSpec:
+    """Read what ``env`` asks for: its releases.yaml and whether it has a Kustomize overlay."""
+    where = f"environment '{env.name}'"
+    safe_path(config.root, config.root, f"overlays/{env.name}", where=where)
+    releases_file = env.directory / RELEASES_FILE
+    releases: tuple[Release, ...] = ()
+    if releases_file.exists():
+        safe_path(config.root, env.directory, RELEASES_FILE, where=where)
+        releases = _releases(yamlfile.load(releases_file, root=config.root), config, env)
+    kustomized = any((env.directory / name).is_file() for name in KUSTOMIZATION_FILES)
+    return EnvironmentSpec(
+        environment=env,
+        releases=releases,
+        kustomization=env.directory if kustomized else None,
+        releases_file=releases_file if releases_file.exists() else None,
+    )
+
+
+# --- toolkit.yaml -------------------------------------------------------------------------
+
+
+def _environments(doc: YamlDocument, raw: Any, root: Path) -> tuple[Environment, ...]:
+    path: KeyPath = ("environments",)
+    items = doc.sequence(path, raw)
+    if not items:
+        doc.fail(path, "environments is empty; list at least one, e.g. - name: dev")
+    environments = tuple(
+        _environment(doc, (*path, index), item, root) for index, item in enumerate(items)
+    )
+    _refuse_duplicates(doc, path, [env.name for env in environments], "environment")
+    return environments
+
+
+def _environment(doc: YamlDocument, path: KeyPath, raw: Any, root: Path) -> Environment:
+    entry = doc.mapping(path, raw, allowed=_ENVIRONMENT_KEYS, required=("name",))
+    name = _name(doc, (*path, "name"), entry["name"], _DNS_LABEL, "environment name")
+    if name in RESERVED_ENVIRONMENTS:
+        doc.fail(
+            (*path, "name"),
+            f"environment name '{name}' is reserved: overlays/{name} "
+            "is the shared Kustomize base; choose another name",
+        )
+    return Environment(
+        name=name,
+        kube_version=_kube_version(doc, (*path, "kubeVersion"), entry.get("kubeVersion")),
+        api_versions=_api_versions(doc, (*path, "apiVersions"), entry.get("apiVersions")),
+        vars=MappingProxyType(copy.deepcopy(doc.mapping((*path, "vars"), entry.get("vars")))),
+        directory=root / "overlays" / name,
+    )
+
+
+def _kube_version(doc: YamlDocument, path: KeyPath, raw: Any) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not _KUBE_VERSION.fullmatch(raw):
+        doc.fail(
+            path,
+            f"{dotted(path)} must be a Kubernetes version string such as "
+            f'"1.33.0", found {describe(raw)}; quote it: kubeVersion: "1.33.0"',
+        )
+    return raw
+
+
+def _api_versions(doc: YamlDocument, path: KeyPath, raw: Any) -> tuple[str, ...]:
+    versions = doc.strings(path, raw)
+    for index, version in enumerate(versions):
+        if not version or re.search(r"[\s,]", version):
+            doc.fail(
+                (*path, index),
+                f"{dotted(path)}: '{version}' is not an API version; "
+                "write one per item, e.g. monitoring.coreos.com/v1",
+            )
+    return versions
+
+
+def _rendered_branch(doc: YamlDocument, raw: Any, environments: tuple[Environment, ...]) -> str:
+    section = doc.mapping(("rendered",), raw, allowed=("branch",))
+    path: KeyPath = ("rendered", "branch")
+    branch = section.get("branch", DEFAULT_RENDERED_BRANCH)
+    if not isinstance(branch, str):
+        doc.fail(path, f"rendered.branch must be a string, found {describe(branch)}")
+    if re.search(r"[{}]", branch.replace(ENV_PLACEHOLDER, "")):
+        doc.fail(
+            path,
+            f"rendered.branch '{branch}' may use only the placeholder {{env}}, "
+            'e.g. "rendered/{env}"',
+        )
+    for env in environments:
+        name = branch.replace(ENV_PLACEHOLDER, env.name)
+        problem = branch_name_problem(name)
+        if problem:
+            doc.fail(
+                path,
+                f"rendered.branch gives '{name}' for environment '{env.name}', "
+                f"which is not a valid git branch name ({problem}); choose another name",
+            )
+    return branch
+
+
+def branch_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid git branch name (git check-ref-format), or None."""
+    components = name.split("/")
+    checks = (
+        (not name, "it is empty"),
+        (name.startswith("-"), "it starts with '-'"),
+        (name in ("HEAD", "@"), f"'{name}' is reserved"),
+        (
+            bool(_BRANCH_FORBIDDEN.search(name)),
+            "it contains a space, control character, '..', '//', '@{' or one of ~^:?*[\\",
+        ),
+        (name.startswith("/") or name.endswith(("/", ".")), "it starts or ends with '/' or '.'"),
+        (
+            any(part.startswith(".") or part.endswith(".lock") for part in components),
+            "a part starts with '.' or ends with '.lock'",
+        ),
+    )
+    return next((problem for failed, problem in checks if failed), None)
+
+
+def _repositories(doc: YamlDocument, raw: Any) -> dict[str, str]:
+    repositories: dict[str, str] = {}
+    for alias, url in doc.mapping(("repositories",), raw).items():
+        path: KeyPath = ("repositories", alias)
+        if not _REPOSITORY_ALIAS.fullmatch(alias):
+            doc.fail(
+                path,
+                f"repository alias '{alias}' may use only letters, digits, '.', '_' and '-'",
+            )
+        if not isinstance(url, str) or not _is_repository_url(url):
+            doc.fail(
+                path,
+                f"repositories.{alias} must be a chart repository URL, found "
+                f"{describe(url)}; use https://host/path (an index repository) or "
+                "oci://host/path (a registry)",
+            )
+        repositories[alias] = url.rstrip("/")
+    return repositories
+
+
+def _is_repository_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https", "oci") and bool(parts.netloc)
+
+
+def _promotion_copy(doc: YamlDocument, raw: Any) -> tuple[str, ...]:
+    section = doc.mapping(("promotion",), raw, allowed=("copy",))
+    path: KeyPath = ("promotion", "copy")
+    patterns = doc.strings(path, section.get("copy"))
+    for index, pattern in enumerate(patterns):
+        pure = PurePosixPath(pattern)
+        if not pattern or pure.is_absolute() or ".." in pure.parts:
+            doc.fail(
+                (*path, index),
+                f"promotion.copy pattern '{pattern}' must be relative "
+                "to the environment directory and stay inside it, e.g. values/common/**",
+            )
+    return patterns
+
+
+# --- releases.yaml ------------------------------------------------------------------------
+
+
+def _releases(doc: YamlDocument, config: Config, env: Environment) -> tuple[Release, ...]:
+    top = doc.mapping((), doc.data, allowed=("releases",))
+    releases = tuple(
+        _release(doc, ("releases", index), item, config, env)
+        for index, item in enumerate(doc.sequence(("releases",), top.get("releases")))
+    )
+    _refuse_duplicates(doc, ("releases",), [release.name for release in releases], "release")
+    return releases
+
+
+def _release(
+    doc: YamlDocument, path: KeyPath, raw: Any, config: Config, env: Environment
+) -> Release:
+    entry = doc.mapping(path, raw, allowed=_RELEASE_KEYS, required=("name", "namespace", "chart"))
+    name = _name(doc, (*path, "name"), entry["name"], _RELEASE_NAME, "release name")
+    if name in RESERVED_RELEASES:
+        doc.fail(
+            (*path, "name"),
+            f"release name '{name}' is reserved: the rendered layout "
+            f"puts the Kustomize output in <env>/{name}/; choose another name",
+        )
+    what = f"release '{name}'"
+    values_path = (*path, "values")
+    return Release(
+        name=name,
+        namespace=_name(
+            doc, (*path, "namespace"), entry["namespace"], _DNS_LABEL, f"{what}: namespace"
+        ),
+        chart=_chart(doc, (*path, "chart"), entry["chart"], config, env, what),
+        version=_version(doc, (*path, "version"), entry.get("version"), what),
+        values=tuple(
+            _values_file(doc, (*values_path, index), relative, config, env, what)
+            for index, relative in enumerate(doc.strings(values_path, entry.get("values")))
+        ),
+        set=MappingProxyType(copy.deepcopy(doc.mapping((*path, "set"), entry.get("set")))),
+        location=Location(doc.path, doc.line_of(*path), config.root),
+    )
+
+
+def _version(doc: YamlDocument, path: KeyPath, raw: Any, what: str) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not raw.strip():
+        doc.fail(
+            path,
+            f"{what}: version must be a constraint string, found {describe(raw)}; "
+            'quote it, e.g. version: "^1.2.0"',
+        )
+    return raw
+
+
+def _chart(
+    doc: YamlDocument, path: KeyPath, raw: Any, config: Config, env: Environment, what: str
+) -> ChartRef:
+    if not isinstance(raw, str) or not raw:
+        doc.fail(path, f"{what}: chart must be a string, found {describe(raw)}")
+    if raw.startswith("oci://"):
+        return _oci_chart(doc, path, raw, what)
+    if _names_repository(raw, config, env):
+        alias, name = raw.split("/")
+        return _repo_chart(doc, path, alias, name, config, what)
+    return _local_chart(doc, path, raw, config, env, what)
+
+
+def _names_repository(chart: str, config: Config, env: Environment) -> bool:
+    """Whether ``chart`` reads as ``<alias>/<chart>``: always for a known alias; for an
+    unknown one only when no directory of that path exists (then it is a misspelt alias)."""
+    parts = chart.split("/")
+    if len(parts) != 2 or chart.startswith("."):
+        return False
+    return parts[0] in config.repositories or not (env.directory / chart).is_dir()
+
+
+def _oci_chart(doc: YamlDocument, path: KeyPath, url: str, what: str) -> OciChart:
+    parts = urlsplit(url)
+    name = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    if not parts.netloc or not _CHART_NAME.fullmatch(name):
+        doc.fail(
+            path,
+            f"{what}: chart '{url}' is not an OCI chart reference; write "
+            "oci://host/path/chart and put the version under version:",
+        )
+    return OciChart(url=url.rstrip("/"), name=name)
+
+
+def _repo_chart(
+    doc: YamlDocument, path: KeyPath, alias: str, name: str, config: Config, what: str
+) -> ChartRef:
+    url = config.repositories.get(alias)
+    if url is None:
+        known = ", ".join(config.repositories) or "none"
+        doc.fail(
+            path,
+            f"{what}: unknown chart repository '{alias}' in chart '{alias}/{name}'"
+            f"{did_you_mean(alias, config.repositories)}; add it under repositories: in "
+            f"{CONFIG_FILE} (defined: {known}), or write a local chart as ./{alias}/{name}",
+        )
+    if not _CHART_NAME.fullmatch(name):
+        doc.fail(
+            path,
+            f"{what}: '{name}' is not a chart name; write <alias>/<chart> and put "
+            "the version under version:",
+        )
+    if url.startswith("oci://"):
+        return OciChart(url=f"{url}/{name}", name=name)
+    return RepoChart(repository=alias, url=url, name=name)
+
+
+def _local_chart(
+    doc: YamlDocument, path: KeyPath, relative: str, config: Config, env: Environment, what: str
+) -> LocalChart:
+    where = f"{doc.where(*path)}: {what}: chart"
+    directory = safe_path(config.root, env.directory, relative, where=where)
+    shown = yamlfile.relative_name(directory, config.root)
+    if not directory.is_dir():
+        raise InputError(
+            f"{where} '{relative}' is not a directory (looked in {shown}); write a local chart "
+            f"as a path relative to {RELEASES_FILE}, a repository chart as <alias>/<chart>, "
+            "or an OCI chart as oci://host/path/chart"
+        )
+    if not (directory / "Chart.yaml").is_file():
+        raise InputError(
+            f"{where} directory {shown} has no Chart.yaml; point chart: at a Helm chart directory"
+        )
+    return LocalChart(path=directory)
+
+
+def _values_file(
+    doc: YamlDocument,
+    path: KeyPath,
+    relative: str,
+    config: Config,
+    env: Environment,
+    what: str,
+) -> Path:
+    where = f"{doc.where(*path)}: {what}: values file"
+    target = safe_path(config.root, env.directory, relative, where=where)
+    if not target.is_file():
+        looked = yamlfile.relative_name(target, config.root)
+        raise InputError(
+            f"{where} '{relative}' not found (looked in {looked}); create it or "
+            "correct the path, which is relative to the releases.yaml"
+        )
+    return target
+
+
+def _name(doc: YamlDocument, path: KeyPath, raw: Any, rule: _NameRule, what: str) -> str:
+    if not isinstance(raw, str) or not rule.pattern.fullmatch(raw) or len(raw) > rule.limit:
+        doc.fail(path, f"{what} {describe(raw)} is not valid: use {rule.description}")
+    return raw
+
+
+def _refuse_duplicates(doc: YamlDocument, path: KeyPath, names: list[str], what: str) -> None:
+    for index, name in enumerate(names):
+        first = names.index(name)
+        if first != index:
+            doc.fail(
+                (*path, index),
+                f"duplicate {what} name '{name}' (first defined on line "
+                f"{doc.line_of(*path, first)}); names must be unique",
+            )

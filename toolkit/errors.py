@@ -1,0 +1,27 @@
+"""The error hierarchy: one root, one subclass per exit code, caught once in cli.py."""
+
+from __future__ import annotations
+
+
+class ToolkitError(Exception):
+    """An expected failure a user can act on; its message is shown without a traceback."""
+
+    exit_code = 2
+
+
+class InputError(ToolkitError, ValueError):
+    """Bad input: config, arguments, constraints, values (exit 2)."""
+
+    exit_code = 2
+
+
+class RenderError(ToolkitError):
+    """helm or kustomize failed (exit 3); the message carries the tool's stderr."""
+
+    exit_code = 3
+
+
+class GitError(ToolkitError):
+    """git failed: not a repository, push rejected after retries (exit 4)."""
+
+    exit_code = 4

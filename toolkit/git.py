@@ -1,0 +1,191 @@
+"""The one place that runs git: small functions named by what they ask of it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolkit import process
+from toolkit.errors import GitError
+
+DEFAULT_NAME = "toolkit"
+DEFAULT_EMAIL = "toolkit@localhost"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A commit author or committer."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """One blob of a tree listing."""
+
+    mode: str
+    sha: str
+    path: str
+
+
+def _git(
+    repo: Path,
+    *args: str,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+) -> process.Output:
+    try:
+        return process.run(("git", *args), cwd=repo, input=input, env=env, check=check)
+    except process.ProcessError as exc:
+        raise GitError(f"git {args[0]} failed in {repo}:\n{exc.output.describe()}") from exc
+
+
+def _text(output: process.Output) -> str:
+    return output.stdout.decode().strip()
+
+
+def toplevel(path: Path) -> Path:
+    """The root of the work tree containing `path`."""
+    output = _git(path, "rev-parse", "--show-toplevel", check=False)
+    if output.returncode != 0:
+        raise GitError(
+            f"{path} is not inside a git repository: run `git init` there, or pass -C DIR"
+        )
+    return Path(_text(output))
+
+
+def rev_parse(repo: Path, rev: str) -> str | None:
+    """The full object name of `rev`, or None when it does not exist."""
+    output = _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", rev, check=False)
+    return _text(output) if output.returncode == 0 else None
+
+
+def head_sha(repo: Path) -> str:
+    """The commit HEAD points at; an error in a repository without commits."""
+    sha = rev_parse(repo, "HEAD^{commit}")
+    if sha is None:
+        raise GitError(f"{repo} has no commits yet: commit the configuration first")
+    return sha
+
+
+def subject(repo: Path, rev: str) -> str:
+    """The first line of a commit's message."""
+    return _text(_git(repo, "log", "-1", "--format=%s", rev))
+
+
+def changed_paths(repo: Path) -> list[str]:
+    """Tracked files with uncommitted changes and untracked files that are not ignored."""
+    output = _git(repo, "status", "--porcelain=v1", "-z", "--untracked-files=all")
+    entries = [e for e in output.stdout.decode().split("\0") if e]
+    return sorted(entry[3:] for entry in entries if len(entry) > 3)
+
+
+def remote_url(repo: Path, remote: str = "origin") -> str | None:
+    """The fetch URL of a remote, or None when there is no such remote."""
+    output = _git(repo, "remote", "get-url", remote, check=False)
+    return _text(output) if output.returncode == 0 else None
+
+
+def config_value(repo: Path, key: str) -> str | None:
+    """A git config value, or None when unset."""
+    output = _git(repo, "config", "--get", key, check=False)
+    return _text(output) or None if output.returncode == 0 else None
+
+
+def identity(repo: Path, role: str) -> Identity:
+    """Who a commit is by: GIT_<ROLE>_NAME/EMAIL, else git config, else toolkit's default."""
+    name = os.environ.get(f"GIT_{role.upper()}_NAME") or config_value(repo, "user.name")
+    email = os.environ.get(f"GIT_{role.upper()}_EMAIL") or config_value(repo, "user.email")
+    return Identity(name or DEFAULT_NAME, email or DEFAULT_EMAIL)
+
+
+def tree_of(repo: Path, rev: str) -> str:
+    """The tree object of a commit."""
+    return _text(_git(repo, "rev-parse", f"{rev}^{{tree}}"))
+
+
+def list_tree(repo: Path, rev: str, path: str = "") -> list[TreeEntry]:
+    """Every blob under `path` in `rev` (recursive)."""
+    args = ["ls-tree", "-r", "-z", "--full-tree", rev]
+    if path:
+        args += ["--", path]
+    output = _git(repo, *args)
+    entries = []
+    for record in output.stdout.decode().split("\0"):
+        if not record:
+            continue
+        meta, name = record.split("\t", 1)
+        mode, _kind, sha = meta.split()
+        entries.append(TreeEntry(mode, sha, name))
+    return entries
+
+
+def read_blob(repo: Path, rev: str, path: str) -> bytes | None:
+    """A file's bytes as committed in `rev`, or None when it is not there."""
+    output = _git(repo, "cat-file", "blob", f"{rev}:{path}", check=False)
+    return output.stdout if output.returncode == 0 else None
+
+
+def _data(payload: bytes) -> bytes:
+    return b"data %d\n%s\n" % (len(payload), payload)
+
+
+def _person(role: str, who: Identity, when: str) -> bytes:
+    return f"{role} {who.name} <{who.email}> {when}\n".encode()
+
+
+def write_commit(
+    repo: Path,
+    *,
+    ref: str,
+    parent: str | None,
+    message: str,
+    author: Identity,
+    committer: Identity,
+    delete: Sequence[str],
+    files: Mapping[str, bytes],
+) -> str:
+    """Write one commit to `ref` with fast-import: `parent`'s tree, less `delete`, plus `files`.
+
+    Nothing is checked out and the index is untouched; the blobs go into one pack in one process.
+    """
+    when = "now"
+    stream = [
+        f"commit {ref}\n".encode(),
+        _person("author", author, when),
+        _person("committer", committer, when),
+        _data(message.encode()),
+    ]
+    if parent:
+        stream.append(f"from {parent}\n".encode())
+    stream.extend(f'D "{path}"\n'.encode() for path in delete)
+    for path in sorted(files):
+        stream.append(f'M 100644 inline "{path}"\n'.encode())
+        stream.append(_data(files[path]))
+    stream.append(b"done\n")
+    _git(
+        repo,
+        "fast-import",
+        "--quiet",
+        "--done",
+        "--force",
+        "--date-format=now",
+        input=b"".join(stream),
+    )
+    return _text(_git(repo, "rev-parse", ref))
+
+
+def update_ref(repo: Path, ref: str, new: str, old: str | None) -> bool:
+    """Move `ref` to `new` only if it still points at `old` (None: only if it does not exist)."""
+    expected = old or "0" * 40
+    output = _git(repo, "update-ref", ref, new, expected, check=False)
+    return output.returncode == 0
+
+
+def delete_ref(repo: Path, ref: str) -> None:
+    """Remove a ref (a no-op when it is already gone)."""
+    _git(repo, "update-ref", "-d", ref, check=False)

@@ -1,0 +1,265 @@
+"""Rendered manifests: parsing, identity, normalising and the one-resource-per-file layout."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from toolkit.errors import InputError, RenderError
+
+# The libyaml C loader and dumper where PyYAML was built with them.
+_Loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
+    yaml, "CSafeLoader", yaml.SafeLoader
+)
+_Dumper: type[yaml.SafeDumper] | type[yaml.CSafeDumper] = getattr(
+    yaml, "CSafeDumper", yaml.SafeDumper
+)
+
+# Kinds the Kubernetes API serves without a namespace (kubectl api-resources --namespaced=false).
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        ("", "ComponentStatus"),
+        ("", "Namespace"),
+        ("", "Node"),
+        ("", "PersistentVolume"),
+        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+        ("apiextensions.k8s.io", "CustomResourceDefinition"),
+        ("apiregistration.k8s.io", "APIService"),
+        ("authentication.k8s.io", "SelfSubjectReview"),
+        ("authentication.k8s.io", "TokenReview"),
+        ("authorization.k8s.io", "SelfSubjectAccessReview"),
+        ("authorization.k8s.io", "SelfSubjectRulesReview"),
+        ("authorization.k8s.io", "SubjectAccessReview"),
+        ("certificates.k8s.io", "CertificateSigningRequest"),
+        ("certificates.k8s.io", "ClusterTrustBundle"),
+        ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+        ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+        ("networking.k8s.io", "IngressClass"),
+        ("networking.k8s.io", "IPAddress"),
+        ("networking.k8s.io", "ServiceCIDR"),
+        ("node.k8s.io", "RuntimeClass"),
+        ("rbac.authorization.k8s.io", "ClusterRole"),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+        ("resource.k8s.io", "DeviceClass"),
+        ("resource.k8s.io", "ResourceSlice"),
+        ("scheduling.k8s.io", "PriorityClass"),
+        ("storage.k8s.io", "CSIDriver"),
+        ("storage.k8s.io", "CSINode"),
+        ("storage.k8s.io", "StorageClass"),
+        ("storage.k8s.io", "VolumeAttachment"),
+        ("storage.k8s.io", "VolumeAttributesClass"),
+    }
+)
+
+_UNSAFE = re.compile(r"[^a-z0-9._-]+")
+_MAX_NAME = 120
+
+
+@dataclass(frozen=True, order=True)
+class ResourceId:
+    """What makes a resource itself in a cluster."""
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        kind = f"{self.kind}.{self.group}" if self.group else self.kind
+        return f"{kind} {self.namespace}/{self.name}" if self.namespace else f"{kind} {self.name}"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One rendered document, normalised, with where it came from."""
+
+    id: ResourceId
+    source: str
+    body: Mapping[str, Any] = field(compare=False)
+    text: str
+
+
+@dataclass(frozen=True)
+class RenderedTree:
+    """One environment's files as they go on the rendered branch (paths relative to `<env>/`)."""
+
+    environment: str
+    files: Mapping[str, bytes]
+    resources: tuple[Resource, ...]
+    notes: tuple[str, ...] = ()
+
+
+def load_documents(text: str, *, where: str) -> list[dict[str, Any]]:
+    """The non-empty documents of a YAML stream; `kind: List` is unpacked."""
+    try:
+        documents = list(yaml.load_all(text, Loader=_Loader))
+    except yaml.YAMLError as exc:
+        raise RenderError(f"{where}: the rendered output is not valid YAML: {exc}") from exc
+    found: list[dict[str, Any]] = []
+    for document in documents:
+        if document is None or document == {}:
+            continue
+        if not isinstance(document, dict):
+            raise RenderError(f"{where}: a rendered document is not a mapping: {document!r:.80}")
+        if document.get("kind") == "List" and isinstance(document.get("items"), list):
+            found.extend(item for item in document["items"] if item)
+        else:
+            found.append(document)
+    return found
+
+
+def dump(body: Mapping[str, Any]) -> str:
+    """Block-style YAML in the key order given, ending in one newline."""
+    return yaml.dump(
+        body,
+        Dumper=_Dumper,
+        default_flow_style=False,
+        sort_keys=False,
+        allow_unicode=True,
+        width=4096,
+    )
+
+
+def group_of(api_version: str) -> str:
+    """The API group of an apiVersion ("apps/v1" -> "apps", "v1" -> "")."""
+    return api_version.rpartition("/")[0]
+
+
+def cluster_scoped_crds(documents: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    """(group, kind) of every CRD in a render that declares `scope: Cluster`."""
+    found = set()
+    for doc in documents:
+        if doc.get("kind") != "CustomResourceDefinition":
+            continue
+        spec = doc.get("spec") or {}
+        if spec.get("scope") == "Cluster":
+            found.add((str(spec.get("group", "")), str((spec.get("names") or {}).get("kind", ""))))
+    return found
+
+
+def _identify(doc: Mapping[str, Any], where: str) -> tuple[str, str, str]:
+    kind = doc.get("kind")
+    api_version = doc.get("apiVersion")
+    metadata = doc.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    if not (isinstance(kind, str) and isinstance(api_version, str) and isinstance(name, str)):
+        raise RenderError(
+            f"{where}: a rendered document lacks apiVersion, kind or metadata.name "
+            f"(starts with {dump(doc)[:120]!r})"
+        )
+    return group_of(api_version), kind, name
+
+
+def parse(
+    text: str,
+    *,
+    source: str,
+    namespace: str | None,
+    cluster_scoped: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
+    where: str,
+) -> list[Resource]:
+    """Rendered YAML into resources; namespaced ones without a namespace get `namespace`.
+
+    That is what `helm install` does for a chart that leaves `metadata.namespace` out, so each file
+    applies as it is. Cluster-scoped kinds (built in, or a CRD here with `scope: Cluster`) get none.
+    """
+    documents = load_documents(text, where=where)
+    scoped = CLUSTER_SCOPED_KINDS | cluster_scoped_crds(documents) | set(cluster_scoped)
+    resources = []
+    for doc in documents:
+        group, kind, name = _identify(doc, where)
+        metadata = doc["metadata"]
+        if (group, kind) in scoped:
+            resource_ns = ""
+        else:
+            resource_ns = metadata.get("namespace") or namespace or ""
+            if resource_ns and not metadata.get("namespace"):
+                doc = {**doc, "metadata": {**metadata, "namespace": resource_ns}}
+        rid = ResourceId(group, kind, str(resource_ns), name)
+        resources.append(Resource(rid, source, doc, dump(doc)))
+    return resources
+
+
+def sanitise(name: str) -> str:
+    """A file-name-safe form of a Kubernetes name: lower case, [a-z0-9._-], never a dot path."""
+    cleaned = _UNSAFE.sub("-", name.lower()).strip("-.") or "unnamed"
+    if len(cleaned) > _MAX_NAME:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+        cleaned = f"{cleaned[:_MAX_NAME]}-{digest}"
+    return cleaned
+
+
+def _file_name(resource: Resource, with_namespace: bool) -> str:
+    parts = [resource.id.kind]
+    if with_namespace and resource.id.namespace:
+        parts.append(resource.id.namespace)
+    parts.append(resource.id.name)
+    return f"{sanitise(resource.source)}/{'-'.join(sanitise(p) for p in parts)}.yaml"
+
+
+def _merge_sources(
+    resources: Sequence[Resource], environment: str
+) -> tuple[list[Resource], list[str]]:
+    """One resource per identity: identical copies from several sources are kept once."""
+    by_id: dict[ResourceId, list[Resource]] = defaultdict(list)
+    for resource in resources:
+        by_id[resource.id].append(resource)
+    kept, notes = [], []
+    for rid, copies in by_id.items():
+        first = copies[0]
+        for other in copies[1:]:
+            if other.source == first.source:
+                raise RenderError(
+                    f"{environment}: {first.source} renders {rid} twice: "
+                    "a chart or kustomization emits the same resource more than once"
+                )
+            if other.text != first.text:
+                raise InputError(
+                    f"{environment}: {rid} is rendered by both {first.source!r} and "
+                    f"{other.source!r} with different content: remove it from one of them"
+                )
+        if len(copies) > 1:
+            sources = ", ".join(c.source for c in copies)
+            notes.append(f"{environment}: {rid} is rendered identically by {sources}; kept once")
+        kept.append(first)
+    return kept, notes
+
+
+def layout(environment: str, resources: Sequence[Resource]) -> RenderedTree:
+    """Lay resources out one per file as `<source>/<kind>-<name>.yaml`.
+
+    The namespace joins a file name only where two resources would otherwise share it; a clash
+    that remains is an error, never an overwrite.
+    """
+    ordered = sorted(resources, key=lambda r: (r.source, r.id))
+    kept, notes = _merge_sources(ordered, environment)
+    by_short: dict[str, list[Resource]] = defaultdict(list)
+    for resource in kept:
+        by_short[_file_name(resource, with_namespace=False)].append(resource)
+    files: dict[str, bytes] = {}
+    owners: dict[str, Resource] = {}
+    for short, group in by_short.items():
+        for resource in group:
+            path = short if len(group) == 1 else _file_name(resource, with_namespace=True)
+            if path in owners:
+                raise InputError(
+                    f"{environment}: {owners[path].id} and {resource.id} would both be written "
+                    f"to {environment}/{path}: rename one of them"
+                )
+            owners[path] = resource
+            files[path] = resource.text.encode()
+    return RenderedTree(
+        environment,
+        dict(sorted(files.items())),
+        tuple(sorted(kept, key=lambda r: (r.source, r.id))),
+        tuple(notes),
+    )

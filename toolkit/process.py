@@ -1,0 +1,99 @@
+"""The one place that starts processes (pyhelm3 starts helm itself)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Output:
+    """What a finished process left behind."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+    def describe(self) -> str:
+        """The command, its return code and its indented output, for an error message."""
+        lines = [f"command: {shlex.join(self.args)}", f"return code: {self.returncode}"]
+        for label, data in (("stdout", self.stdout), ("stderr", self.stderr)):
+            text = data.decode(errors="replace").rstrip()
+            if text:
+                lines.append(f"{label}:")
+                lines.extend(f"    {line}" for line in text.splitlines())
+        return "\n".join(lines)
+
+
+class ProcessError(Exception):
+    """A process exited non-zero; callers turn it into a ToolkitError of their own."""
+
+    def __init__(self, output: Output) -> None:
+        super().__init__(output.describe())
+        self.output = output
+
+
+def _environ(env: Mapping[str, str] | None) -> dict[str, str] | None:
+    return None if env is None else {**os.environ, **env}
+
+
+def run(
+    args: Sequence[str | Path],
+    *,
+    cwd: Path | None = None,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+) -> Output:
+    """Run a command to completion; raise ProcessError on a non-zero exit when check."""
+    argv = tuple(str(a) for a in args)
+    try:
+        proc = subprocess.run(
+            argv,
+            cwd=cwd,
+            input=input,
+            env=_environ(env),
+            capture_output=True,
+            stdin=subprocess.DEVNULL if input is None else None,
+        )
+    except FileNotFoundError as exc:
+        output = Output(argv, 127, b"", f"{argv[0]}: not found ({exc.strerror})".encode())
+        raise ProcessError(output) from exc
+    output = Output(argv, proc.returncode, proc.stdout, proc.stderr)
+    if check and proc.returncode != 0:
+        raise ProcessError(output)
+    return output
+
+
+async def run_async(
+    args: Sequence[str | Path],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Output:
+    """Run a command on the event loop so several can go at once; raise ProcessError on failure."""
+    argv = tuple(str(a) for a in args)
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=cwd,
+        env=_environ(env),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        stdout, stderr = await proc.communicate()
+    except asyncio.CancelledError:
+        proc.kill()
+        await proc.wait()
+        raise
+    output = Output(argv, proc.returncode or 0, stdout, stderr)
+    if output.returncode != 0:
+        raise ProcessError(output)
+    return output
