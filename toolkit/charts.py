@@ -74,8 +74,17 @@ def request_of(release: Release, *, local_name: str | None = None) -> ChartReque
     return ChartRequest(local_name or chart.path.name, None, release.version)
 
 
+def check_constraint(release: Release) -> None:
+    """An invalid constraint is an error naming the release and where it is written."""
+    try:
+        semver.parse_constraint(release.version or "*")
+    except InputError as exc:
+        raise InputError(f"{_what(release)}: {exc}") from None
+
+
 def resolve_local(config: Config, release: Release, chart: LocalChart) -> ResolvedRelease:
     """A local chart directory: its Chart.yaml version must satisfy the release's constraint."""
+    check_constraint(release)
     metadata = yamlfile.load(chart.path / "Chart.yaml", root=config.root)
     data = metadata.data if isinstance(metadata.data, dict) else {}
     name, version = data.get("name"), data.get("version")
@@ -211,6 +220,7 @@ class ChartSources:
 
     def resolve(self, release: Release) -> ResolvedRelease:
         """The version Helm would pick for the release's constraint, downloaded and hashed."""
+        check_constraint(release)
         chart = release.chart
         if isinstance(chart, LocalChart):
             return resolve_local(self.config, release, chart)

@@ -287,6 +287,7 @@ def _locked_or_stale(
     sources: charts.ChartSources, release: Release, entry: LockEntry | None
 ) -> tuple[charts.ResolvedRelease | None, str | None]:
     """(what the lock pins, fetched and verified, None) or (None, why the entry is stale)."""
+    charts.check_constraint(release)
     local = None
     if isinstance(release.chart, LocalChart):
         local = charts.resolve_local(sources.config, release, release.chart)
