@@ -4,7 +4,11 @@ the download cache, and bad repositories."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import shutil
+import socket
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,7 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.fixtures.charts import ChartRepo, Registry, package_chart, serve_chart_repo
+from tests.conftest import Cli, commit_all
+from tests.fixtures.charts import ChartRepo, Registry, free_port, package_chart, serve_chart_repo
+from tests.test_lock import write_config
 from toolkit import charts, lock, process, semver, tools
 from toolkit.config import load_config, load_environment
 from toolkit.errors import InputError
@@ -160,3 +166,166 @@ def test_oci_registry_picks_what_helm_picks(
     tmp_path: Path, helm_tool: tools.Tool, demo_oci: str
 ) -> None:
     differential(tmp_path, helm_tool, {}, demo_oci, [demo_oci, "--plain-http"])
+
+
+# --- bad repositories and bad requests: one message, where it came from, exit 2 -------------
+
+
+@pytest.fixture
+def small_repo(chart_repo: ChartRepo) -> ChartRepo:
+    chart_repo.add("demo", "1.0.0", "1.2.0", "2.0.0")
+    return chart_repo
+
+
+def lock_error(tmp_path: Path, run_cli: Cli, repositories: dict[str, str], **release: str) -> str:
+    root = write_config(tmp_path / "config", repositories, {"dev": [{"name": "web", **release}]})
+    result = run_cli(root, "lock")
+    assert result.exit_code == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not lock.lock_path(root / "overlays" / "dev").exists()  # nothing half-written
+    return result.stderr
+
+
+def test_an_invalid_constraint(tmp_path: Path, run_cli: Cli, small_repo: ChartRepo) -> None:
+    stderr = lock_error(
+        tmp_path, run_cli, {"charts": small_repo.url}, chart="charts/demo", version=">=1.0 <<2"
+    )
+    assert stderr.startswith(
+        "error: overlays/dev/releases.yaml:2: release web: invalid version constraint '>=1.0 <<2'"
+    )
+
+
+def test_no_version_satisfies_lists_the_nearest(
+    tmp_path: Path, run_cli: Cli, small_repo: ChartRepo
+) -> None:
+    stderr = lock_error(
+        tmp_path, run_cli, {"charts": small_repo.url}, chart="charts/demo", version="~1.5"
+    )
+    assert stderr == (
+        f"error: overlays/dev/releases.yaml:2: release web: no version of {small_repo.url} "
+        "(chart demo) satisfies '~1.5'; nearest available: 2.0.0, 1.2.0, 1.0.0; change the "
+        "constraint in releases.yaml\n"
+    )
+
+
+def test_an_unknown_repository_alias(tmp_path: Path, run_cli: Cli, small_repo: ChartRepo) -> None:
+    stderr = lock_error(tmp_path, run_cli, {"charts": small_repo.url}, chart="chart/demo")
+    assert stderr.startswith("error: overlays/dev/releases.yaml:4: release 'web': unknown chart")
+    assert "(did you mean 'charts'?)" in stderr
+
+
+def test_a_chart_the_repository_does_not_have(
+    tmp_path: Path, run_cli: Cli, small_repo: ChartRepo
+) -> None:
+    stderr = lock_error(tmp_path, run_cli, {"charts": small_repo.url}, chart="charts/dem")
+    assert f"release web: repository 'charts' ({small_repo.url}) has no chart 'dem'" in stderr
+    assert "(did you mean 'demo'?)" in stderr
+
+
+def test_an_unreachable_repository(tmp_path: Path, run_cli: Cli) -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    stderr = lock_error(tmp_path, run_cli, {"charts": url}, chart="charts/demo")
+    assert stderr.startswith(
+        f"error: repository 'charts': cannot fetch {url}/index.yaml: connection refused "
+        "(tried 3 times, timeout 30s)"
+    )
+
+
+def test_a_repository_that_never_answers_fails_within_the_timeout(
+    tmp_path: Path, run_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # accepts connections, never answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        monkeypatch.setenv("TOOLKIT_HTTP_TIMEOUT", "0.2")
+        stderr = lock_error(tmp_path, run_cli, {"charts": url}, chart="charts/demo")
+    assert "cannot fetch" in stderr and "timeout 0.2s" in stderr
+    assert "TOOLKIT_HTTP_TIMEOUT" in stderr
+
+
+@pytest.mark.parametrize(
+    ("index", "problem"),
+    [
+        ("entries: [\n", "invalid YAML on line 2"),
+        ("apiVersion: v1\n", "it has no `entries` mapping"),
+        ("\xff\xfe", "it is not UTF-8 text"),
+    ],
+)
+def test_a_malformed_index(
+    tmp_path: Path, run_cli: Cli, chart_repo: ChartRepo, index: str, problem: str
+) -> None:
+    (chart_repo.directory / "index.yaml").write_bytes(index.encode("latin-1"))
+    stderr = lock_error(tmp_path, run_cli, {"charts": chart_repo.url}, chart="charts/demo")
+    assert stderr.startswith(
+        f"error: repository 'charts': {chart_repo.url}/index.yaml is not a valid Helm "
+        f"repository index: {problem}"
+    )
+
+
+def test_a_repository_url_without_an_index(
+    tmp_path: Path, run_cli: Cli, small_repo: ChartRepo
+) -> None:
+    url = f"{small_repo.url}/nothing-here"
+    stderr = lock_error(tmp_path, run_cli, {"charts": url}, chart="charts/demo")
+    assert stderr.startswith(f"error: repository 'charts': {url}/index.yaml answered 404")
+
+
+# --- OCI end to end, and the cache ----------------------------------------------------------
+
+
+def test_an_oci_chart_locks_renders_and_is_verified(
+    tmp_path: Path,
+    run_cli: Cli,
+    helm_tool: tools.Tool,
+    oci_registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    work = tmp_path / "work"
+    for version in ("0.4.0", "0.5.0"):
+        oci_registry.push(package_chart(helm_tool, work, "ocidemo", version, work / "out"), "e2e")
+    base = f"oci://{oci_registry.host}/e2e"
+    root = write_config(
+        tmp_path / "config",
+        {"registry": base},
+        {"dev": [{"name": "web", "chart": "registry/ocidemo", "version": "~0.4"}]},
+    )
+    assert run_cli(root, "lock").exit_code == 0
+    (entry,) = lock.read_lock(root / "overlays" / "dev", root=root).entries  # type: ignore[union-attr]
+    assert (entry.chart, entry.repository, entry.version) == ("ocidemo", base, "0.4.0")
+    # The digest is the manifest's, as the registry reports it.
+    head = urllib.request.Request(
+        f"http://{oci_registry.host}/v2/e2e/ocidemo/manifests/0.4.0",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+        method="HEAD",
+    )
+    with urllib.request.urlopen(head) as answer:
+        assert entry.digest == answer.headers["Docker-Content-Digest"]
+    commit_all(root, "lock")
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "fresh-cache"))
+    out = tmp_path / "out"
+    result = run_cli(root, "--locked", "render", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert "chartVersion: 0.4.0\n" in (out / "dev" / "web" / "configmap-web-demo.yaml").read_text()
+    metadata = json.loads((out / "dev" / "hydrator.metadata").read_text())
+    assert metadata["releases"][0]["digest"] == entry.digest
+    assert f"{base}/ocidemo --version 0.4.0" in metadata["commands"][0]
+
+    # The tag is pushed again with other content: a machine without the cache refuses it.
+    oci_registry.push(package_chart(helm_tool, work, "ocidemo", "0.4.0", work / "again"), "e2e")
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "another-cache"))
+    result = run_cli(root, "render")
+    assert result.exit_code == 2
+    assert f"but releases.lock pins {entry.digest}" in result.stderr
+
+
+def test_the_cache_is_content_addressed_and_rechecked(tmp_path: Path) -> None:
+    cache = charts.ChartCache(tmp_path / "cache")
+    digest, path = cache.put(b"chart bytes")
+    assert digest == "sha256:" + hashlib.sha256(b"chart bytes").hexdigest()
+    assert path.read_bytes() == b"chart bytes" and cache.get(digest) == path
+    assert cache.put(b"chart bytes") == (digest, path)
+    path.write_bytes(b"damaged")
+    assert cache.get(digest) is None  # fetched again rather than trusted
+    assert cache.put(b"chart bytes") == (digest, path) and path.read_bytes() == b"chart bytes"
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [path.name]
