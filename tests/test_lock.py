@@ -136,6 +136,7 @@ def test_write_locks_reports_only_changed_files_and_keeps_bytes(tmp_path: Path) 
     prod.mkdir()
     locks = {dev: Lock((entry(),)), prod: Lock((entry(version="1.2.0"),))}
     assert lock.write_locks(locks) == [lock.lock_path(dev), lock.lock_path(prod)]
+    assert lock.lock_path(dev).stat().st_mode & 0o777 == 0o644  # not the temp file's 0600
     stamp = os.stat(lock.lock_path(dev)).st_ino
     assert lock.write_locks(locks) == []
     assert os.stat(lock.lock_path(dev)).st_ino == stamp  # not rewritten at all
@@ -384,3 +385,69 @@ def test_two_lock_processes_sharing_one_cache_both_succeed(
     blobs = sorted(p.name for p in (cache / "charts" / "sha256").iterdir())
     digest = lock.read_lock(roots[0] / "overlays" / "dev", root=roots[0]).entries[0].digest  # type: ignore[union-attr]
     assert blobs == [f"{digest.removeprefix('sha256:')}.blob"]  # one whole file, no temp files
+
+
+def test_the_example_locks_are_current_and_local_chart_edits_make_them_stale(
+    example_repo: Path, run_cli: Cli
+) -> None:
+    result = run_cli(example_repo, "--locked", "lock")
+    assert result.exit_code == 0, result.stderr
+    assert "releases.lock is up to date" in result.stderr
+    result = run_cli(example_repo, "--locked", "render", "dev")
+    assert result.exit_code == 0, result.stderr
+    assert "warning" not in result.stderr
+
+    values = example_repo / "charts" / "api" / "values.yaml"
+    values.write_text(values.read_text() + "# an edit\n")
+    result = run_cli(example_repo, "render", "dev")
+    assert result.exit_code == 0
+    assert (
+        "warning: overlays/dev/releases.lock: release api: the local chart changed since it "
+        "was locked"
+    ) in result.stderr
+    result = run_cli(example_repo, "--locked", "render", "dev")
+    assert result.exit_code == 2
+    assert "release api: the local chart changed since it was locked" in result.stderr
+
+    lock.lock_path(example_repo / "overlays" / "staging").unlink()
+    result = run_cli(example_repo, "--locked", "render", "staging")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: overlays/staging/releases.lock does not exist and --locked forbids resolving: "
+        "run `toolkit lock staging` and commit overlays/staging/releases.lock\n"
+    )
+    result = run_cli(example_repo, "render", "staging")
+    assert result.exit_code == 0
+    assert "overlays/staging/releases.lock does not exist: resolved 2 releases in memory" in (
+        result.stderr
+    )
+
+
+def test_lock_drops_removed_releases_and_reports_json(
+    tmp_path: Path, three_versions: ChartRepo, run_cli: Cli
+) -> None:
+    root = write_config(
+        tmp_path / "config",
+        {"charts": three_versions.url},
+        {
+            "dev": [
+                {"name": "web", "chart": "charts/demo", "version": "~1.0"},
+                {"name": "old", "chart": "charts/demo"},
+            ]
+        },
+    )
+    result = run_cli(root, "lock", "--json")
+    assert json.loads(result.stdout) == [
+        {"environment": "dev", "release": "old", "from": None, "to": "2.0.0"},
+        {"environment": "dev", "release": "web", "from": None, "to": "1.0.0"},
+    ]
+    releases = root / "overlays" / "dev" / "releases.yaml"
+    kept = {"name": "web", "namespace": "demo", "chart": "charts/demo", "version": "~1.0"}
+    releases.write_text(yaml.safe_dump({"releases": [kept]}))
+    result = run_cli(root, "lock")
+    assert result.exit_code == 0, result.stderr
+    assert "dev/old: removed (no longer in releases.yaml)" in result.stderr
+    assert locked_versions(root, "dev") == {"web": "1.0.0"}
+    result = run_cli(root, "lock", "--upgrade", "web", "--frobnicate")
+    assert result.exit_code == 2
+    assert "no such option: --frobnicate" in result.stderr

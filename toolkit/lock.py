@@ -139,6 +139,8 @@ def _staged(files: Mapping[Path, bytes]) -> Iterator[list[tuple[Path, Path]]]:
             staged.append((Path(name), path))
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
+                # mkstemp makes the file private (0600); a committed file is not.
+                os.fchmod(out.fileno(), path.stat().st_mode & 0o777 if path.exists() else 0o644)
         yield staged
     finally:
         for temp, _ in staged:
