@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from toolkit import __version__, config, outputdir, pipeline, rendered, tools
+from toolkit import __version__, config, lock, outputdir, pipeline, rendered, tools
 from toolkit.errors import ToolkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -132,9 +132,15 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
     """Render environments to a directory or stdout; touches nothing else."""
     cfg = obj.load()
     renders = pipeline.render_environments(
-        cfg, cfg.select(environments), tool_choice=obj.tool_choice, parallel=obj.jobs
+        cfg,
+        cfg.select(environments),
+        tool_choice=obj.tool_choice,
+        parallel=obj.jobs,
+        locked=obj.locked,
     )
     for render in renders:
+        for warning in render.warnings:
+            obj.info(f"warning: {warning}")
         for note in render.tree.notes:
             obj.info(f"note: {note}")
     if output is None:
@@ -162,9 +168,11 @@ def hydrate_command(
     rendered.refuse_dirty(cfg.root, allow_dirty=allow_dirty)
     source = rendered.current_source(cfg.root)
     renders = pipeline.render_environments(
-        cfg, selected, tool_choice=obj.tool_choice, parallel=obj.jobs
+        cfg, selected, tool_choice=obj.tool_choice, parallel=obj.jobs, locked=obj.locked
     )
     for render in renders:
+        for warning in render.warnings:
+            obj.info(f"warning: {warning}")
         for note in render.tree.notes:
             obj.info(f"note: {note}")
     results = rendered.hydrate(cfg, renders, source)
@@ -226,3 +234,64 @@ def tools_status_command(obj: Context, as_json: bool) -> int:
             else:
                 click.echo(f"{s.name}: not found: {s.problem}")
     return 0 if all(s.tool for s in statuses) else 1
+
+
+# --- lock -----------------------------------------------------------------------------------
+
+
+def _split_upgrade(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """`[ENV...] [--upgrade [RELEASE...]]` as (environments, releases to upgrade or None)."""
+    if "--upgrade" not in words:
+        environments, upgrade = words, None
+    else:
+        at = words.index("--upgrade")
+        environments, upgrade = words[:at], words[at + 1 :]
+    for word in (*environments, *(upgrade or ())):
+        if word.startswith("-"):
+            raise click.UsageError(f"no such option: {word}")
+    return environments, upgrade
+
+
+@main.command(
+    "lock",
+    context_settings={"ignore_unknown_options": True},
+    short_help="Resolve chart constraints and write releases.lock.",
+)
+@click.argument(
+    "words", metavar="[ENV]... [--upgrade [RELEASE]...]", nargs=-1, type=click.UNPROCESSED
+)
+@json_option
+@pass_context
+@guarded
+def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
+    """Resolve chart constraints and write each environment's releases.lock.
+
+    Entries that still satisfy their release are kept; `--upgrade` re-resolves every
+    release, `--upgrade RELEASE...` only the named ones.
+    """
+    environments, upgrade = _split_upgrade(words)
+    cfg = obj.load()
+    changes = lock.lock_environments(
+        cfg, cfg.select(environments), upgrade=upgrade, locked=obj.locked
+    )
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "environment": c.environment,
+                        "release": c.release,
+                        "from": c.before.version if c.before else None,
+                        "to": c.after.version if c.after else None,
+                    }
+                    for c in changes
+                ],
+                indent=2,
+            )
+        )
+    else:
+        for change in changes:
+            obj.info(change.describe())
+        if not changes:
+            obj.info("releases.lock is up to date")
+    return 0

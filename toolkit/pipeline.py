@@ -9,8 +9,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit import __version__, charts, manifests, render, tools, values
-from toolkit.config import Config, Environment, EnvironmentSpec, load_environment
+from toolkit import __version__, charts, lock, manifests, render, tools, values
+from toolkit.config import (
+    Config,
+    Environment,
+    EnvironmentSpec,
+    OciChart,
+    RepoChart,
+    load_environment,
+)
 from toolkit.manifests import RenderedTree
 
 
@@ -32,6 +39,7 @@ class EnvironmentRender:
     commands: tuple[str, ...]
     tool_versions: dict[str, str]
     input_hash: str
+    warnings: tuple[str, ...] = ()  # e.g. a stale releases.lock resolved in memory
 
     @property
     def name(self) -> str:
@@ -43,11 +51,15 @@ class _Plan:
     spec: EnvironmentSpec
     releases: tuple[charts.ResolvedRelease, ...]
     jobs: tuple[render.RenderJob, ...]
+    warnings: tuple[str, ...]
 
 
-def _plan(config: Config, environment: Environment) -> _Plan:
+def _plan(
+    config: Config, environment: Environment, sources: charts.ChartSources, locked: bool
+) -> _Plan:
     spec = load_environment(config, environment)
-    resolved = tuple(charts.resolve(config, release) for release in spec.releases)
+    resolution = lock.resolve_environment(sources, spec, locked=locked)
+    resolved = resolution.releases
     jobs: list[render.RenderJob] = [
         render.HelmRender(
             environment,
@@ -59,7 +71,7 @@ def _plan(config: Config, environment: Environment) -> _Plan:
     ]
     if spec.kustomization is not None:
         jobs.append(render.KustomizeRender(environment, spec.kustomization))
-    return _Plan(spec, resolved, tuple(jobs))
+    return _Plan(spec, resolved, tuple(jobs), resolution.warnings)
 
 
 def _relative(config: Config, path: Path) -> str:
@@ -73,7 +85,8 @@ def _commands(
     lines = []
     for job in plan.jobs:
         if isinstance(job, render.HelmRender) and helm is not None:
-            args = render.helm_template_args(job, _relative(config, job.chart))
+            resolved = next(r for r in plan.releases if r.release is job.release)
+            args = render.helm_template_args(job, _chart_argument(config, resolved))
             lines.append(" ".join(["helm", *args]))
         elif isinstance(job, render.KustomizeRender) and kustomize is not None:
             prefix = (
@@ -83,6 +96,17 @@ def _commands(
             )
             lines.append(" ".join([*prefix, _relative(config, job.directory)]))
     return tuple(lines)
+
+
+def _chart_argument(config: Config, resolved: charts.ResolvedRelease) -> str:
+    """The chart as a user would pass it to helm: a local path, or the remote chart and its
+    locked version (never the cache path, which is this machine's)."""
+    chart = resolved.release.chart
+    if isinstance(chart, RepoChart):
+        return f"{chart.name} --repo {chart.url} --version {resolved.version}"
+    if isinstance(chart, OciChart):
+        return f"{chart.url} --version {resolved.version}"
+    return _relative(config, resolved.path)
 
 
 def _kustomize_inputs(config: Config, environment: Environment) -> list[Path]:
@@ -134,9 +158,12 @@ def render_environments(
     *,
     tool_choice: ToolChoice = ToolChoice(),
     parallel: int,
+    locked: bool = False,
 ) -> list[EnvironmentRender]:
-    """Render every environment asked for, all renders of the run in parallel."""
-    plans = [_plan(config, env) for env in environments]
+    """Render every environment asked for, all renders of the run in parallel. Charts come
+    from each environment's releases.lock; with `locked`, a stale lock is an error."""
+    sources = charts.ChartSources(config)  # one per run: each repository index fetched once
+    plans = [_plan(config, env, sources, locked) for env in environments]
     all_jobs = [job for plan in plans for job in plan.jobs]
     needs_helm = any(isinstance(job, render.HelmRender) for job in all_jobs)
     needs_kustomize = any(isinstance(job, render.KustomizeRender) for job in all_jobs)
@@ -182,6 +209,7 @@ def render_environments(
                 _commands(config, plan, helm, kustomize),
                 tool_versions,
                 _input_hash(config, plan, tool_versions),
+                plan.warnings,
             )
         )
     return results
