@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,16 +131,22 @@ def _kustomize_inputs(config: Config, environment: Environment) -> list[Path]:
     overlays = config.root / "overlays"
     own = environment.directory
     texts = " ".join(p.read_text(errors="replace") for p in own.glob("*.y*ml") if p.is_file())
-    skipped = [
+    skipped = {
         other.directory
         for other in config.environments
         if other.name != environment.name and f"../{other.name}" not in texts
-    ]
-    return sorted(
-        path
-        for path in overlays.rglob("*")
-        if path.is_file() and not any(path.is_relative_to(d) for d in skipped)
-    )
+    }
+    # Skip whole directories rather than test every file: a fleet's other environments are
+    # most of overlays/, and walking them once per environment would make planning quadratic.
+    found: list[Path] = []
+    for entry in overlays.iterdir() if overlays.is_dir() else ():
+        if entry in skipped:
+            continue
+        if entry.is_file():
+            found.append(entry)
+        elif entry.is_dir():
+            found += (p for p in entry.rglob("*") if p.is_file())
+    return sorted(found)
 
 
 def _kustomize_digest(
@@ -185,12 +192,19 @@ def plan_environments(
 ) -> RunPlan:
     """Load, resolve and hash every environment asked for, and find the tools they need."""
     file_digests: dict[Path, bytes] = {}
-    planned = [_jobs(config, env, file_digests) for env in environments]
+    with charts.memoised():
+        planned = [_jobs(config, env, file_digests) for env in environments]
     all_jobs = [job for p in planned for job in p.jobs]
     needs_helm = any(isinstance(job, render.HelmRender) for job in all_jobs)
     needs_kustomize = any(isinstance(job, render.KustomizeRender) for job in all_jobs)
-    helm = tools.find_helm(tool_choice.helm) if needs_helm else None
-    kustomize = tools.find_kustomize(tool_choice.kustomize) if needs_kustomize else None
+    # Each probe runs the tool once (`helm version`, `kubectl version`): side by side, not in turn.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        helm_probe = pool.submit(tools.find_helm, tool_choice.helm) if needs_helm else None
+        kustomize_probe = (
+            pool.submit(tools.find_kustomize, tool_choice.kustomize) if needs_kustomize else None
+        )
+        helm = helm_probe.result() if helm_probe else None
+        kustomize = kustomize_probe.result() if kustomize_probe else None
     plans = []
     for p in planned:
         tool_versions = {"toolkit": __version__}
