@@ -22,10 +22,14 @@ def main() -> None:
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
+    own, children = (
+        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
     usage = {
         "exit": code,
-        "self_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        "children_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        "self_kb": own.ru_maxrss,
+        "children_kb": children.ru_maxrss,
+        "cpu_s": own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
     }
     Path(out).write_text(json.dumps(usage))
 
