@@ -55,7 +55,7 @@ def bench(session: nox.Session) -> None:
     """
     session.install("-e", ".")
     env = _tool_env(session, "3")
-    kapitan_venv = Path(session.create_tmp()) / "kapitan"
+    kapitan_venv = Path(session.create_tmp()).resolve() / "kapitan"
     kapitan = kapitan_venv / "bin" / "kapitan"
     try:
         session.run("python", "-m", "venv", str(kapitan_venv), silent=True)

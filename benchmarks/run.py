@@ -163,6 +163,7 @@ def run_toolkit(setup: Setup) -> dict[str, Any]:
 def run_kapitan(setup: Setup, kapitan: str | None) -> dict[str, Any]:
     if not kapitan:
         return {"error": "not installed"}
+    kapitan = str(Path(kapitan).resolve()) if os.sep in kapitan else kapitan
     inventory = setup.work / "kapitan-inventory"
     kapitan_module.write_inventory(setup.fleet, setup.helm.path, inventory)
     cache_home = setup.work / "kapitan-cache"

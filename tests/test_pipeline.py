@@ -230,3 +230,27 @@ def test_a_failed_render_is_not_cached(
             render_files(example_repo, helm_tool, kustomize_tool, ("dev",))
     # The environment's other renders (cert-rotator, kustomize) succeeded and were kept.
     assert len([p for p in render_cache.rglob("*") if p.is_file()]) == 2
+
+
+def test_a_kustomization_outside_overlays_is_an_input(
+    example_repo: Path, helm_tool: tools.Tool, kustomize_tool: tools.Tool, render_cache: Path
+) -> None:
+    shared = example_repo / "shared" / "extra"
+    shared.mkdir(parents=True)
+    (shared / "kustomization.yaml").write_text("resources: [configmap.yaml]\n")
+    (shared / "configmap.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\ndata: {colour: blue}\n"
+    )
+    _edit(
+        example_repo / "overlays/dev/kustomization.yaml",
+        "  - ../base\n",
+        "  - ../base\n  - ../../shared/extra\n",
+    )
+    before, _ = render_files(example_repo, helm_tool, kustomize_tool, ("dev",))
+    assert b"colour: blue" in before["dev/kustomize/configmap-extra.yaml"]
+    hash_before = hashes(plan(example_repo, helm_tool, kustomize_tool))["dev"]
+    _edit(shared / "configmap.yaml", "blue", "green")
+    assert hashes(plan(example_repo, helm_tool, kustomize_tool))["dev"] != hash_before
+    after, renders = render_files(example_repo, helm_tool, kustomize_tool, ("dev",))
+    assert b"colour: green" in after["dev/kustomize/configmap-extra.yaml"]
+    assert cached_sources(renders, "dev") == (3, 2)

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from toolkit import __version__, cache, charts, manifests, render, tools, values
+from toolkit import __version__, cache, charts, manifests, render, tools, values, yamlfile
 from toolkit.cache import RenderCache
 from toolkit.config import Config, Environment, EnvironmentSpec, load_environment
+from toolkit.errors import InputError
 from toolkit.manifests import RenderedTree
 from toolkit.tools import Tool
 
@@ -146,7 +149,61 @@ def _kustomize_inputs(config: Config, environment: Environment) -> list[Path]:
             found.append(entry)
         elif entry.is_dir():
             found += (p for p in entry.rglob("*") if p.is_file())
-    return sorted(found)
+    return sorted(set(found) | _kustomize_references(config, own))
+
+
+_KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _kustomize_references(config: Config, start: Path) -> set[Path]:
+    """Files a kustomization reaches outside overlays/ (a shared component, a base elsewhere).
+
+    Any string in a kustomization file that names an existing path in the repository counts
+    (`resources`, `components`, `patches[].path`, a generator's `key=file`…), followed through
+    the kustomizations it reaches; that needs no list of kustomize's fields and can only err
+    towards hashing a file too many.
+    """
+    root = config.root.resolve()
+    found: set[Path] = set()
+    seen: set[Path] = set()
+    queue = [start.resolve()]
+    while queue:
+        directory = queue.pop()
+        if directory in seen:
+            continue
+        seen.add(directory)
+        files = [directory / name for name in _KUSTOMIZATIONS if (directory / name).is_file()]
+        if not files:
+            continue
+        try:
+            document = yamlfile.load(files[0], root=config.root).data
+        except InputError:
+            continue  # kustomize will say what is wrong with it
+        for text in _strings(document):
+            for token in re.split(r"[\s=]+", text):
+                if not token or "://" in token:
+                    continue
+                target = (directory / token).resolve()
+                # The repository root or an ancestor would be "everything": never a reference.
+                if not target.is_relative_to(root) or directory.is_relative_to(target):
+                    continue
+                if target.is_file():
+                    found.add(target)
+                elif target.is_dir() and ".git" not in target.relative_to(root).parts:
+                    found.update(p for p in target.rglob("*") if p.is_file())
+                    queue.append(target)
+    return {config.root / p.relative_to(root) for p in found}
 
 
 def _kustomize_digest(
