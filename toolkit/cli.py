@@ -29,6 +29,7 @@ class Context:
     locked: bool
     verbosity: int
     tool_choice: pipeline.ToolChoice
+    use_cache: bool = True  # --no-cache: render everything, answer nothing from the render cache
 
     def load(self) -> config.Config:
         return config.load_config(self.root)
@@ -91,6 +92,11 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
 @click.option("-v", "--verbose", count=True, help="Say more.")
 @click.option("-q", "--quiet", count=True, help="Say less.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Run every helm and kustomize render (bypass the render cache and incremental hydrate).",
+)
 @click.option("--helm", "helm_path", envvar=None, default=None, help="The helm binary to use.")
 @click.option(
     "--kustomize", "kustomize_path", default=None, help="The kustomize (or kubectl) binary to use."
@@ -106,6 +112,7 @@ def main(
     debug: bool,
     helm_path: str | None,
     kustomize_path: str | None,
+    no_cache: bool,
 ) -> None:
     """Render, hydrate, promote and diff a GitOps config repository."""
     ctx.obj = Context(
@@ -114,6 +121,7 @@ def main(
         locked=locked,
         verbosity=verbose - quiet,
         tool_choice=pipeline.ToolChoice(helm_path, kustomize_path),
+        use_cache=not no_cache,
     )
 
 
@@ -137,6 +145,7 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
         tool_choice=obj.tool_choice,
         parallel=obj.jobs,
         locked=obj.locked,
+        use_cache=obj.use_cache,
     )
     for render in renders:
         for warning in render.warnings:
@@ -167,15 +176,23 @@ def hydrate_command(
     selected = cfg.select(environments)
     rendered.refuse_dirty(cfg.root, allow_dirty=allow_dirty)
     source = rendered.current_source(cfg.root)
-    renders = pipeline.render_environments(
-        cfg, selected, tool_choice=obj.tool_choice, parallel=obj.jobs, locked=obj.locked
+    plan = pipeline.plan_environments(cfg, selected, tool_choice=obj.tool_choice, locked=obj.locked)
+    unchanged = rendered.unchanged_environments(cfg, plan.environments) if obj.use_cache else set()
+    renders = pipeline.render_plan(
+        plan,
+        parallel=obj.jobs,
+        cache=pipeline.default_cache(enabled=obj.use_cache),
+        skip=unchanged,
     )
-    for render in renders:
-        for warning in render.warnings:
+    for planned in plan.environments:
+        for warning in planned.warnings:
             obj.info(f"warning: {warning}")
+    for render in renders:
         for note in render.tree.notes:
             obj.info(f"note: {note}")
-    results = rendered.hydrate(cfg, renders, source)
+        if obj.verbosity > 0:
+            obj.info(f"{render.name}: {render.renders} renders, {render.cached} from the cache")
+    results = rendered.hydrate(cfg, renders, source, unchanged=unchanged)
     if as_json:
         click.echo(json.dumps([rendered.result_as_dict(r) for r in results], indent=2))
     else:
