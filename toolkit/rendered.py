@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from toolkit import git
-from toolkit.config import Config
+import jinja2
+
+from toolkit import git, push, tags, values
+from toolkit.config import CONFIG_FILE, Config
 from toolkit.errors import GitError, InputError
 from toolkit.pipeline import EnvironmentRender
 
@@ -37,6 +40,7 @@ class EnvironmentChange:
     added: tuple[str, ...]
     changed: tuple[str, ...]
     removed: tuple[str, ...]
+    skipped: str | None = None  # why it was left alone: the branch holds a newer render
 
     @property
     def changed_anything(self) -> bool:
@@ -50,6 +54,9 @@ class HydrateResult:
     branch: str
     commit: str | None
     changes: tuple[EnvironmentChange, ...]
+    tags: tuple[str, ...] = ()
+    pushed: bool = False
+    left_behind: tuple[str, ...] = ()  # local refs not moved to what was pushed (they diverged)
 
 
 _CREDENTIALS = re.compile(r"(?<=://)[^/@]+@")
@@ -193,68 +200,416 @@ def _change(
     )
 
 
-def commit_message(source: Source, changes: Sequence[EnvironmentChange]) -> str:
-    """The rendered commit's message: what changed per environment, and the source trailer."""
-    envs = ", ".join(c.environment for c in changes)
-    lines = [f"hydrate {envs} from {source.sha[:12]}", "", f"Source: {source.subject}", ""]
-    for change in changes:
-        lines.append(
-            f"{change.environment}: {len(change.added)} added, {len(change.changed)} changed, "
-            f"{len(change.removed)} removed"
+DEFAULT_MESSAGE = """\
+hydrate {{ environments | map(attribute="name") | join(", ") }} from {{ source.short }}
+
+Source: {{ source.subject }}
+
+{% for env in environments -%}
+{{ env.name }}: {{ env.added | length }} added, {{ env.changed | length }} changed, \
+{{ env.removed | length }} removed
+{% endfor %}"""
+
+
+@dataclass(frozen=True)
+class HydrateOptions:
+    """How `hydrate` writes: who signs, whether it pushes (and where), whether it tags."""
+
+    author: git.Identity | None = None
+    committer: git.Identity | None = None
+    push: bool = False
+    remote: str = "origin"
+    tag: bool = False
+
+
+def _message_template(config: Config) -> jinja2.Template:
+    """rendered.message (or the default), compiled once, before anything is rendered."""
+    where = f"{config.rendered_message_location or CONFIG_FILE}: rendered.message"
+    try:
+        return values.template_environment().from_string(config.rendered_message or DEFAULT_MESSAGE)
+    except jinja2.TemplateSyntaxError as exc:
+        raise InputError(
+            f"{where}: template syntax error on its line {exc.lineno}: {exc.message}; "
+            "fix the Jinja2 syntax"
+        ) from None
+
+
+def commit_message(
+    template: jinja2.Template,
+    source: Source,
+    branch: str,
+    changes: Sequence[EnvironmentChange],
+    *,
+    where: str = CONFIG_FILE,
+) -> str:
+    """The rendered commit's message from the template, always ending in the source trailer
+    (the provenance every other tool reads, so a template cannot drop it)."""
+    context = {
+        "source": {
+            "sha": source.sha,
+            "short": source.sha[:12],
+            "subject": source.subject,
+            "repoURL": source.repo_url,
+        },
+        "branch": branch,
+        "environments": [
+            {"name": c.environment, "added": c.added, "changed": c.changed, "removed": c.removed}
+            for c in changes
+            if c.changed_anything
+        ],
+        "skipped": [{"name": c.environment, "reason": c.skipped} for c in changes if c.skipped],
+    }
+    try:
+        text = template.render(context)
+    except jinja2.exceptions.SecurityError as exc:
+        raise InputError(f"{where}: rendered.message refused: {exc.message}") from None
+    except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError) as exc:
+        raise InputError(
+            f"{where}: rendered.message failed: {exc}; it may use source.sha, source.short, "
+            "source.subject, source.repoURL, branch, environments (name, added, changed, "
+            "removed) and skipped (name, reason)"
+        ) from None
+    body = text.strip("\n")
+    if not body.strip():
+        raise InputError(f"{where}: rendered.message rendered to an empty message")
+    return f"{body}\n\nToolkit-Source: {source.sha}\n"
+
+
+# --- never backwards ----------------------------------------------------------------------
+
+NOTES_REF = "refs/notes/toolkit"
+
+
+def _marks(repo: Path, notes: str | None, tip: str | None) -> dict[str, str]:
+    """The watermarks noted on the branch tip: per environment, the newest source commit a run
+    hydrated that left its files unchanged (so its metadata still names an older one)."""
+    if notes is None or tip is None:
+        return {}
+    data = git.read_note(repo, notes, tip)
+    try:
+        marks = json.loads(data or b"{}").get("drySha", {})
+    except (ValueError, AttributeError):
+        return {}
+    if not isinstance(marks, dict):
+        return {}
+    return {env: sha for env, sha in marks.items() if isinstance(sha, str)}
+
+
+def _recorded_dry_sha(repo: Path, tip: str, env: str) -> str | None:
+    data = git.read_blob(repo, tip, f"{env}/{METADATA}")
+    try:
+        value = json.loads(data or b"{}").get("drySha")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _newer_than(repo: Path, remote: str | None, recorded: str, current: str) -> bool:
+    """Whether `recorded` strictly descends from `current` (the branch is ahead of this run).
+
+    Never a guess: a commit missing from a shallow clone is fetched, and when neither commit
+    reaches the other the clone is unshallowed before "unrelated" is believed.
+    """
+    if recorded == current:
+        return False
+    if not git.has_commit(repo, recorded) and remote is not None:
+        with contextlib.suppress(GitError):  # a missing commit is reported below
+            git.fetch_commits(repo, remote, [recorded])
+    if not git.has_commit(repo, recorded):
+        raise GitError(
+            f"the rendered branch was hydrated from {recorded}, which is neither in this "
+            f"clone nor on remote '{remote}', so toolkit cannot tell whether {current[:12]} is "
+            "older (was the source history rewritten?); fetch that commit, or remove the "
+            "environment's directory from the rendered branch to start it afresh"
         )
-    lines += ["", f"Toolkit-Source: {source.sha}"]
-    return "\n".join(lines) + "\n"
+    for _ in range(2):
+        if git.is_ancestor(repo, current, recorded):
+            return True
+        if git.is_ancestor(repo, recorded, current) or not git.is_shallow(repo):
+            return False
+        if remote is None:
+            raise GitError(
+                "this clone is shallow and has no remote to deepen it from, so toolkit cannot "
+                f"tell whether {current[:12]} is older than {recorded[:12]}: clone with full "
+                "history (fetch-depth: 0) or add the remote"
+            )
+        git.unshallow(repo, remote)
+    return False
 
 
-def hydrate_branch(
-    repo: Path, branch: str, renders: Sequence[EnvironmentRender], source: Source
-) -> HydrateResult:
-    """Commit the renders to `branch` with git plumbing; no commit when nothing changed."""
-    ref = f"refs/heads/{branch}"
-    tip = git.rev_parse(repo, ref)
+@dataclass(frozen=True)
+class _BranchPlan:
+    """What a run would do to one branch, judged against its tip."""
+
+    branch: str
+    tip: str | None
+    changes: tuple[EnvironmentChange, ...]
+    files: Mapping[str, bytes]
+    old_marks: Mapping[str, str]
+    marks: Mapping[str, str]
+
+    @property
+    def written(self) -> list[EnvironmentChange]:
+        return [c for c in self.changes if c.changed_anything]
+
+
+def _plan_branch(
+    repo: Path,
+    branch: str,
+    tip: str | None,
+    notes: str | None,
+    renders: Sequence[EnvironmentRender],
+    source: Source,
+    remote: str | None,
+) -> _BranchPlan:
+    old_marks = _marks(repo, notes, tip)
+    marks = dict(old_marks)
     files: dict[str, bytes] = {}
     changes = []
     for render in renders:
+        env = render.name
+        recorded = old_marks.get(env) or (_recorded_dry_sha(repo, tip, env) if tip else None)
+        if recorded and source.sha and _newer_than(repo, remote, recorded, source.sha):
+            reason = f"the branch holds a render of a newer commit, {recorded[:12]}"
+            changes.append(EnvironmentChange(env, (), (), (), skipped=reason))
+            continue
         env_files = environment_files(render, source)
         change = _change(repo, tip, render, env_files)
         changes.append(change)
         if change.changed_anything:
             files.update(env_files)
-    changed = [c for c in changes if c.changed_anything]
-    if not changed:
-        return HydrateResult(branch, None, tuple(changes))
+            marks.pop(env, None)  # the new metadata names this source itself
+        elif recorded and recorded != source.sha:
+            marks[env] = source.sha  # files unchanged: remember a newer source saw them
+    return _BranchPlan(branch, tip, tuple(changes), files, old_marks, marks)
+
+
+def _notes_blob(marks: Mapping[str, str]) -> bytes:
+    return (json.dumps({"drySha": dict(marks)}, indent=2, sort_keys=True) + "\n").encode()
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Everything one hydrate needs besides the snapshot of where the refs stand."""
+
+    config: Config
+    renders_by_branch: Mapping[str, Sequence[EnvironmentRender]]
+    source: Source
+    options: HydrateOptions
+    template: jinja2.Template
+    author: git.Identity
+    committer: git.Identity
+
+    @property
+    def repo(self) -> Path:
+        return self.config.root
+
+    def wanted(self) -> list[str]:
+        refs = [f"refs/heads/{branch}" for branch in self.renders_by_branch]
+        refs.append(NOTES_REF)
+        if self.options.tag:
+            refs += [tags.tag_pattern(r.name) for rs in self.renders_by_branch.values() for r in rs]
+        return refs
+
+    def tips(self) -> list[str]:
+        return [*(f"refs/heads/{branch}" for branch in self.renders_by_branch), NOTES_REF]
+
+
+def _plans(run: _Run, snapshot: push.Snapshot, remote: str | None) -> list[_BranchPlan]:
+    notes = snapshot.get(NOTES_REF)
+    return [
+        _plan_branch(
+            run.repo,
+            branch,
+            snapshot.get(f"refs/heads/{branch}"),
+            notes,
+            renders,
+            run.source,
+            remote,
+        )
+        for branch, renders in run.renders_by_branch.items()
+    ]
+
+
+def _commit(run: _Run, plan: _BranchPlan) -> str:
     scratch = f"refs/toolkit/hydrate-{os.getpid()}"
     try:
-        commit = git.write_commit(
-            repo,
+        return git.write_commit(
+            run.repo,
             ref=scratch,
-            parent=tip,
-            message=commit_message(source, changed),
-            author=git.identity(repo, "author"),
-            committer=git.identity(repo, "committer"),
-            delete=[c.environment for c in changed],
-            files=files,
+            parent=plan.tip,
+            message=commit_message(
+                run.template,
+                run.source,
+                plan.branch,
+                plan.changes,
+                where=str(run.config.rendered_message_location or CONFIG_FILE),
+            ),
+            author=run.author,
+            committer=run.committer,
+            delete=[c.environment for c in plan.written],
+            files=plan.files,
         )
-        if not git.update_ref(repo, ref, commit, tip):
-            raise GitError(
-                f"branch {branch} moved while hydrating (another toolkit run?): run hydrate again"
-            )
     finally:
-        git.delete_ref(repo, scratch)
-    return HydrateResult(branch, commit, tuple(changes))
+        git.delete_ref(run.repo, scratch)
 
 
-def hydrate(
-    config: Config, renders: Sequence[EnvironmentRender], source: Source
-) -> list[HydrateResult]:
-    """Commit every environment's render to its rendered branch."""
+def _note_updates(
+    run: _Run, snapshot: push.Snapshot, new_tips: Mapping[str, tuple[_BranchPlan, str | None]]
+) -> list[push.RefUpdate]:
+    notes: dict[str, bytes] = {}
+    for plan, commit in new_tips.values():
+        if commit is not None and plan.marks:
+            notes[commit] = _notes_blob(plan.marks)
+        elif commit is None and plan.tip is not None and plan.marks != plan.old_marks:
+            notes[plan.tip] = _notes_blob(plan.marks)
+    if not notes:
+        return []
+    old = snapshot.get(NOTES_REF)
+    scratch = f"refs/toolkit/notes-{os.getpid()}"
+    try:
+        commit = git.write_notes(
+            run.repo,
+            ref=scratch,
+            parent=old,
+            committer=run.committer,
+            message=f"toolkit: sources seen by hydrate of {run.source.sha[:12]}\n",
+            notes=notes,
+        )
+    finally:
+        git.delete_ref(run.repo, scratch)
+    return [push.RefUpdate(NOTES_REF, commit, old)]
+
+
+def _tag_updates(
+    run: _Run, snapshot: push.Snapshot, plans: Sequence[_BranchPlan]
+) -> tuple[list[push.RefUpdate], list[str]]:
+    updates, names = [], []
+    renders = {r.name: r for rs in run.renders_by_branch.values() for r in rs}
+    for plan in plans:
+        for change in plan.written:
+            env = change.environment
+            prefix = f"{tags.TAGS_PREFIX}{env}/"
+            existing = [*snapshot.names(prefix), *git.ref_names(run.repo, prefix)]
+            name = tags.next_tag(env, existing)
+            message = tags.tag_message(renders[env], run.source.sha, run.source.subject)
+            tag = git.make_tag(
+                run.repo, name=name, target=run.source.sha, tagger=run.committer, message=message
+            )
+            updates.append(push.RefUpdate(f"{tags.TAGS_PREFIX}{name}", tag, None))
+            names.append(name)
+    return updates, names
+
+
+def _attempt(
+    run: _Run, snapshot: push.Snapshot, remote: str | None
+) -> tuple[list[HydrateResult], list[push.RefUpdate]]:
+    """One try: plan every branch against the snapshot and write the objects it needs."""
+    plans = _plans(run, snapshot, remote)
+    updates: list[push.RefUpdate] = []
+    new_tips: dict[str, tuple[_BranchPlan, str | None]] = {}
+    for plan in plans:
+        commit = _commit(run, plan) if plan.written else None
+        if commit is not None:
+            updates.append(push.RefUpdate(f"refs/heads/{plan.branch}", commit, plan.tip))
+        new_tips[plan.branch] = (plan, commit)
+    updates += _note_updates(run, snapshot, new_tips)
+    tag_names: list[str] = []
+    if run.options.tag:
+        tag_updates, tag_names = _tag_updates(run, snapshot, plans)
+        updates += tag_updates
+    results = [
+        HydrateResult(
+            plan.branch,
+            new_tips[plan.branch][1],
+            plan.changes,
+            tags=tuple(
+                n for n in tag_names if n.split("/")[0] in {c.environment for c in plan.written}
+            ),
+        )
+        for plan in plans
+    ]
+    return results, updates
+
+
+def _by_branch(
+    config: Config, renders: Sequence[EnvironmentRender]
+) -> dict[str, list[EnvironmentRender]]:
     by_branch: dict[str, list[EnvironmentRender]] = {}
     for render in renders:
         by_branch.setdefault(config.branch_for(render.name), []).append(render)
-    return [
-        hydrate_branch(config.root, branch, branch_renders, source)
-        for branch, branch_renders in by_branch.items()
-    ]
+    return by_branch
+
+
+def _fetch_remote(repo: Path, preferred: str) -> str | None:
+    """The remote to fetch missing source commits from: the one named, if it exists."""
+    return preferred if git.remote_url(repo, preferred) is not None else None
+
+
+def hydrate(
+    config: Config,
+    renders: Sequence[EnvironmentRender],
+    source: Source,
+    options: HydrateOptions = HydrateOptions(),
+) -> list[HydrateResult]:
+    """Commit every environment's render to its rendered branch, and push it when asked.
+
+    With `push`, each attempt starts from the remote's refs; a push that loses a race with
+    another run is rebuilt on the new tip (replacing only this run's environments) and retried.
+    """
+    run = _Run(
+        config,
+        _by_branch(config, renders),
+        source,
+        options,
+        _message_template(config),
+        options.author or git.identity(config.root, "author"),
+        options.committer or git.identity(config.root, "committer"),
+    )
+    outcome: list[list[HydrateResult]] = [[]]
+    remote = _fetch_remote(config.root, options.remote)
+
+    def build(snapshot: push.Snapshot) -> list[push.RefUpdate]:
+        outcome[0], updates = _attempt(run, snapshot, remote)
+        return updates
+
+    if options.push:
+        landed = push.push_with_retry(config.root, options.remote, run.wanted(), run.tips(), build)
+        left = push.follow_locally(config.root, landed)
+        return [replace(r, pushed=True, left_behind=tuple(left)) for r in outcome[0]]
+    push.apply_locally(config.root, build(push.local_snapshot(config.root, run.wanted())))
+    return outcome[0]
+
+
+def check(
+    config: Config,
+    renders: Sequence[EnvironmentRender],
+    source: Source,
+    *,
+    remote: str | None = None,
+) -> list[EnvironmentChange]:
+    """What hydrate would change, per environment, writing nothing (no objects, no refs).
+
+    An environment the branch holds from a newer commit is not stale: hydrate would skip it.
+    """
+    run = _Run(
+        config,
+        _by_branch(config, renders),
+        source,
+        HydrateOptions(),
+        _message_template(config),
+        git.Identity(git.DEFAULT_NAME, git.DEFAULT_EMAIL),
+        git.Identity(git.DEFAULT_NAME, git.DEFAULT_EMAIL),
+    )
+    if remote is not None:
+        snapshot = push.remote_snapshot(config.root, remote, run.wanted(), fetch=run.tips())
+    else:
+        snapshot = push.local_snapshot(config.root, run.wanted())
+    fetch_from = remote or _fetch_remote(config.root, "origin")
+    return [c for plan in _plans(run, snapshot, fetch_from) for c in plan.changes]
 
 
 def result_as_dict(result: HydrateResult) -> dict[str, Any]:
@@ -262,27 +617,44 @@ def result_as_dict(result: HydrateResult) -> dict[str, Any]:
     return {
         "branch": result.branch,
         "commit": result.commit,
+        "pushed": result.pushed,
+        "tags": list(result.tags),
         "environments": {
-            c.environment: {"added": c.added, "changed": c.changed, "removed": c.removed}
+            c.environment: {
+                "added": c.added,
+                "changed": c.changed,
+                "removed": c.removed,
+                "skipped": c.skipped,
+            }
             for c in result.changes
         },
     }
+
+
+def describe_change(c: EnvironmentChange) -> str:
+    if c.skipped:
+        return f"{c.environment}: skipped: {c.skipped}"
+    if c.changed_anything:
+        return (
+            f"{c.environment}: {len(c.added)} added, {len(c.changed)} changed, "
+            f"{len(c.removed)} removed"
+        )
+    return f"{c.environment}: unchanged"
 
 
 def describe_results(results: Sequence[HydrateResult]) -> list[str]:
     """One line per environment and one per branch, for people."""
     lines = []
     for result in results:
-        for c in result.changes:
-            if c.changed_anything:
-                lines.append(
-                    f"{c.environment}: {len(c.added)} added, {len(c.changed)} changed, "
-                    f"{len(c.removed)} removed"
-                )
-            else:
-                lines.append(f"{c.environment}: unchanged")
+        lines += [describe_change(c) for c in result.changes]
+        where = " and pushed" if result.pushed else ""
         if result.commit:
-            lines.append(f"{result.branch}: committed {result.commit[:12]}")
+            lines.append(f"{result.branch}: committed {result.commit[:12]}{where}")
         else:
             lines.append(f"{result.branch}: nothing to commit")
+        lines += [f"tagged {name}" for name in result.tags]
+        lines += [
+            f"note: local {ref} has commits the remote does not; it was left as it was"
+            for ref in result.left_behind
+        ]
     return lines
