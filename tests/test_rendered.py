@@ -6,9 +6,12 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.conftest import Cli, commit_all, git
+from tests.conftest import Cli, commit_all, git, make_repo
+from tests.fixtures.ci import TINY_CONFIG, Remote, tiny_overlay, write_files
+from toolkit import process
 
 ENVIRONMENTS = ("dev", "staging", "production")
 
@@ -203,3 +206,243 @@ def test_render_to_stdout_is_a_yaml_stream(example_repo: Path, run_cli: Cli) -> 
     documents = [d for d in yaml.safe_load_all(result.stdout) if d]
     assert {d["kind"] for d in documents} >= {"Deployment", "Service", "CustomResourceDefinition"}
     assert "# dev/api/deployment-api.yaml" in result.stdout
+
+
+# --- CI hydration: never backwards, --check, identity, message, shards, branches per env ----
+
+
+@pytest.fixture
+def example_free_repo(tmp_path: Path) -> Path:
+    """The tiny two-environment repository, local only (no remote)."""
+    files = {"toolkit.yaml": TINY_CONFIG, **tiny_files("x")}
+    return make_repo(tmp_path / "tiny", files, example=False)
+
+
+def tiny_files(value: str, *, envs: tuple[str, ...] = ("dev", "prod")) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for env in envs:
+        files.update(tiny_overlay(env, value))
+    return files
+
+
+def dry_sha(repo: Path, env: str, rev: str = "rendered") -> str:
+    value: str = json.loads(show(repo, f"{env}/hydrator.metadata", rev))["drySha"]
+    return value
+
+
+@pytest.mark.parametrize("order", ["older-first", "newer-first"])
+def test_older_and_newer_source_in_either_order_end_with_the_newer(
+    tiny_remote: Remote, run_cli: Cli, order: str
+) -> None:
+    older = tiny_remote.commit(tiny_overlay("dev", "old"), "dev: old")
+    git(tiny_remote.author, "push", "-q", "origin", f"{older}:refs/heads/old")
+    newer = tiny_remote.commit(tiny_overlay("dev", "new"), "dev: new")
+    # CI checkouts are shallow: the late job must fetch what it needs to tell old from new.
+    old_clone = tiny_remote.clone("old", depth=1, branch="old")
+    new_clone = tiny_remote.clone("new", depth=1)
+    runs = [old_clone, new_clone] if order == "older-first" else [new_clone, old_clone]
+    outputs = [run_cli(clone, "hydrate", "dev", "--push") for clone in runs]
+    assert all(o.exit_code == 0 for o in outputs), [o.stderr for o in outputs]
+    assert tiny_remote.show("dev/kustomize/configmap-settings.yaml").endswith("namespace: dev")
+    assert "value: new" in tiny_remote.show("dev/kustomize/configmap-settings.yaml")
+    assert json.loads(tiny_remote.show("dev/hydrator.metadata"))["drySha"] == newer
+    if order == "newer-first":
+        assert "skipped: the branch holds a render of a newer commit" in outputs[1].stderr
+        assert git(tiny_remote.bare, "rev-list", "--count", "rendered") == "1"
+
+
+def test_a_late_job_cannot_undo_a_newer_commit_that_changed_nothing(
+    tiny_remote: Remote, run_cli: Cli
+) -> None:
+    """A (dev: a) -> B (dev: b) -> C (dev back to a). Hydrating C changes no file after A, so
+    dev's metadata still names A; a late job for B must still see that C came after it."""
+    a = tiny_remote.commit(tiny_overlay("dev", "a"), "dev: a")
+    git(tiny_remote.author, "push", "-q", "origin", f"{a}:refs/heads/at-a")
+    b = tiny_remote.commit(tiny_overlay("dev", "b"), "dev: b")
+    git(tiny_remote.author, "push", "-q", "origin", f"{b}:refs/heads/at-b")
+    c = tiny_remote.commit(tiny_overlay("dev", "a"), "dev: back to a")
+    for name, branch in (("a", "at-a"), ("c", "main"), ("b", "at-b")):
+        clone = tiny_remote.clone(name, branch=branch)
+        result = run_cli(clone, "hydrate", "dev", "--push")
+        assert result.exit_code == 0, result.stderr
+    assert "value: a" in tiny_remote.show("dev/kustomize/configmap-settings.yaml")
+    assert json.loads(tiny_remote.show("dev/hydrator.metadata"))["drySha"] == a
+    note = git(tiny_remote.bare, "notes", "--ref=toolkit", "show", "rendered")
+    assert json.loads(note) == {"drySha": {"dev": c}}
+    assert "skipped" in result.stderr
+
+
+def test_check_is_0_when_fresh_1_after_a_change_and_writes_nothing(
+    tiny_remote: Remote, run_cli: Cli
+) -> None:
+    clone = tiny_remote.clone("ci")
+    assert run_cli(clone, "hydrate").exit_code == 0
+    state = (git(clone, "for-each-ref"), git(clone, "count-objects", "-v"))
+    fresh = run_cli(clone, "hydrate", "--check")
+    assert fresh.exit_code == 0, fresh.stderr
+    write_files(clone, tiny_overlay("prod", "changed"))
+    commit_all(clone, "prod: changed")
+    state = (git(clone, "for-each-ref"), git(clone, "count-objects", "-v"))
+    stale = run_cli(clone, "hydrate", "--check", "--json")
+    assert stale.exit_code == 1
+    assert json.loads(stale.stdout) == {"stale": ["prod"]}
+    assert "stale: prod" in stale.stderr and "stale: dev" not in stale.stderr
+    assert (git(clone, "for-each-ref"), git(clone, "count-objects", "-v")) == state
+    assert git(clone, "status", "--porcelain") == ""
+
+
+def test_check_against_the_remote(tiny_remote: Remote, run_cli: Cli) -> None:
+    clone = tiny_remote.clone("ci")
+    assert run_cli(clone, "hydrate", "--check", "--remote", "origin").exit_code == 1
+    assert run_cli(clone, "hydrate", "--push").exit_code == 0
+    git(clone, "branch", "-q", "-D", "rendered")
+    assert run_cli(clone, "hydrate", "--check", "--remote", "origin").exit_code == 0
+    assert run_cli(clone, "hydrate", "--check").exit_code == 1  # no local branch
+
+
+def test_no_git_identity_anywhere_uses_the_default(
+    tiny_remote: Remote, run_cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clone = tiny_remote.clone("ci")
+    empty = tmp_path / "empty-gitconfig"
+    empty.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))
+    monkeypatch.setenv("HOME", str(tmp_path / "nobody"))
+    for var in ("EMAIL", "GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    unset = process.run(("git", "config", "--get", "user.name"), cwd=clone, check=False)
+    assert unset.returncode == 1, "no identity in any git config"
+    result = run_cli(clone, "hydrate", "--push", "--tag")
+    assert result.exit_code == 0, result.stderr
+    people = git(tiny_remote.bare, "log", "-1", "--format=%an <%ae>|%cn <%ce>", "rendered")
+    assert people == "toolkit <toolkit@localhost>|toolkit <toolkit@localhost>"
+    tagger = git(tiny_remote.bare, "tag", "-l", "--format=%(taggername) %(taggeremail)", "dev/1")
+    assert tagger == "toolkit <toolkit@localhost>"
+
+
+def test_author_and_committer_flags(example_free_repo: Path, run_cli: Cli) -> None:
+    result = run_cli(
+        example_free_repo,
+        "hydrate",
+        "--author",
+        "Release Bot <bot@example.com>",
+        "--committer",
+        "CI <ci@example.com>",
+    )
+    assert result.exit_code == 0, result.stderr
+    people = git(example_free_repo, "log", "-1", "--format=%an <%ae>|%cn <%ce>", "rendered")
+    assert people == "Release Bot <bot@example.com>|CI <ci@example.com>"
+    bad = run_cli(example_free_repo, "hydrate", "--author", "just a name")
+    assert bad.exit_code == 2
+    assert '--author "just a name" is not "Name <email>"' in bad.stderr
+
+
+def test_environment_variables_name_the_author(
+    example_free_repo: Path, run_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Env Author")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "env@example.com")
+    assert run_cli(example_free_repo, "hydrate").exit_code == 0
+    people = git(example_free_repo, "log", "-1", "--format=%an <%ae>|%cn", "rendered")
+    assert people == "Env Author <env@example.com>|Test User"
+
+
+def test_message_template_from_toolkit_yaml(tmp_path: Path, run_cli: Cli) -> None:
+    template = (
+        "rendered:\n"
+        "  message: |\n"
+        '    deploy {{ environments | map(attribute="name") | join("+") }} @ {{ source.short }}\n'
+        "\n"
+        "    {% for e in environments %}{{ e.name }}: {{ e.added | length }} new\n"
+        "    {% endfor %}\n"
+    )
+    repo = make_repo(
+        tmp_path / "r", {"toolkit.yaml": template + TINY_CONFIG, **tiny_files("x")}, example=False
+    )
+    head = git(repo, "rev-parse", "HEAD")
+    assert run_cli(repo, "hydrate").exit_code == 0
+    message = git(repo, "log", "-1", "--format=%B", "rendered")
+    assert (
+        message
+        == f"deploy dev+prod @ {head[:12]}\n\ndev: 2 new\nprod: 2 new\n\nToolkit-Source: {head}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("'{% for %}'", "toolkit.yaml:2: rendered.message: template syntax error"),
+        ("'{{ nope.sha }}'", "toolkit.yaml:2: rendered.message failed: 'nope' is undefined"),
+        ("'{{ source.__class__.__mro__ }}'", "rendered.message"),
+        ("42", "toolkit.yaml:2: rendered.message must be a Jinja2 template string"),
+    ],
+)
+def test_bad_message_templates_are_input_errors(
+    tmp_path: Path, run_cli: Cli, template: str, expected: str
+) -> None:
+    config = f"rendered:\n  message: {template}\n{TINY_CONFIG}"
+    repo = make_repo(tmp_path / "r", {"toolkit.yaml": config, **tiny_files("x")}, example=False)
+    result = run_cli(repo, "hydrate")
+    assert result.exit_code == 2
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    assert git(repo, "branch", "--list", "rendered") == ""
+
+
+def test_a_branch_per_environment(tmp_path: Path, run_cli: Cli) -> None:
+    config = 'rendered:\n  branch: "rendered/{env}"\n' + TINY_CONFIG
+    repo = make_repo(tmp_path / "r", {"toolkit.yaml": config, **tiny_files("x")}, example=False)
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(repo, "remote", "add", "origin", str(bare))
+    result = run_cli(repo, "hydrate", "--push")
+    assert result.exit_code == 0, result.stderr
+    for env in ("dev", "prod"):
+        top = git(bare, "ls-tree", "--name-only", f"rendered/{env}").split()
+        assert top == [env]
+        assert git(repo, "rev-parse", f"rendered/{env}") == git(
+            bare, "rev-parse", f"rendered/{env}"
+        )
+
+
+def test_shards_split_the_environments(tmp_path: Path, run_cli: Cli) -> None:
+    config = "environments:\n  - name: dev\n  - name: staging\n  - name: prod\n"
+    files = {"toolkit.yaml": config, **tiny_files("x", envs=("dev", "staging", "prod"))}
+    repo = make_repo(tmp_path / "r", files, example=False)
+    result = run_cli(repo, "hydrate", "--shard", "1/2")
+    assert result.exit_code == 0, result.stderr
+    assert git(repo, "ls-tree", "--name-only", "rendered").split() == ["dev", "prod"]
+    assert run_cli(repo, "hydrate", "--shard", "2/2").exit_code == 0
+    assert git(repo, "ls-tree", "--name-only", "rendered").split() == ["dev", "prod", "staging"]
+    empty = run_cli(repo, "hydrate", "--shard", "4/4")
+    assert empty.exit_code == 0 and "no environments" in empty.stderr
+    bad = run_cli(repo, "hydrate", "--shard", "3/2")
+    assert bad.exit_code == 2 and "is not K/N" in bad.stderr
+
+
+def test_check_cannot_push(example_free_repo: Path, run_cli: Cli) -> None:
+    result = run_cli(example_free_repo, "hydrate", "--check", "--push")
+    assert result.exit_code == 2
+    assert "--check writes nothing" in result.stderr
+
+
+def test_tags_number_each_hydrated_state_and_list_charts_and_images(
+    example_repo: Path, run_cli: Cli
+) -> None:
+    result = run_cli(example_repo, "hydrate", "dev", "--tag")
+    assert result.exit_code == 0, result.stderr
+    head = git(example_repo, "rev-parse", "HEAD")
+    assert git(example_repo, "rev-parse", "dev/1^{commit}") == head
+    assert git(example_repo, "cat-file", "-t", "dev/1") == "tag"
+    message = git(example_repo, "tag", "-l", "--format=%(contents)", "dev/1")
+    assert "api: api 1.4.0" in message
+    assert "cert-rotator: cert-rotator 0.6.2" in message
+    assert "ghcr.io/example/api:2.9.0-rc.1" in message
+    assert f"Toolkit-Source: {head}" in message
+    assert run_cli(example_repo, "hydrate", "dev", "--tag").exit_code == 0
+    assert git(example_repo, "tag", "-l", "dev/*") == "dev/1", "nothing changed: no new tag"
+    values = example_repo / "overlays/dev/values/api.yaml"
+    values.write_text(values.read_text() + "\nextraLabel: x\n")
+    commit_all(example_repo, "dev: touch api values")
+    assert run_cli(example_repo, "hydrate", "dev", "--tag").exit_code == 0
+    assert git(example_repo, "tag", "-l", "dev/*").split() == ["dev/1", "dev/2"]
