@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -14,12 +13,12 @@ from typing import Any
 
 import jinja2
 
-from toolkit import git, push, tags, values
+from toolkit import git, history, message, push, tags
 from toolkit.config import CONFIG_FILE, Config
 from toolkit.errors import GitError, InputError
 from toolkit.pipeline import EnvironmentRender
 
-METADATA = "hydrator.metadata"
+METADATA = history.METADATA_FILE
 README = "README.md"
 
 
@@ -200,17 +199,6 @@ def _change(
     )
 
 
-DEFAULT_MESSAGE = """\
-hydrate {{ environments | map(attribute="name") | join(", ") }} from {{ source.short }}
-
-Source: {{ source.subject }}
-
-{% for env in environments -%}
-{{ env.name }}: {{ env.added | length }} added, {{ env.changed | length }} changed, \
-{{ env.removed | length }} removed
-{% endfor %}"""
-
-
 @dataclass(frozen=True)
 class HydrateOptions:
     """How `hydrate` writes: who signs, whether it pushes (and where), whether it tags."""
@@ -220,121 +208,6 @@ class HydrateOptions:
     push: bool = False
     remote: str = "origin"
     tag: bool = False
-
-
-def _message_template(config: Config) -> jinja2.Template:
-    """rendered.message (or the default), compiled once, before anything is rendered."""
-    where = f"{config.rendered_message_location or CONFIG_FILE}: rendered.message"
-    try:
-        return values.template_environment().from_string(config.rendered_message or DEFAULT_MESSAGE)
-    except jinja2.TemplateSyntaxError as exc:
-        raise InputError(
-            f"{where}: template syntax error on its line {exc.lineno}: {exc.message}; "
-            "fix the Jinja2 syntax"
-        ) from None
-
-
-def commit_message(
-    template: jinja2.Template,
-    source: Source,
-    branch: str,
-    changes: Sequence[EnvironmentChange],
-    *,
-    where: str = CONFIG_FILE,
-) -> str:
-    """The rendered commit's message from the template, always ending in the source trailer
-    (the provenance every other tool reads, so a template cannot drop it)."""
-    context = {
-        "source": {
-            "sha": source.sha,
-            "short": source.sha[:12],
-            "subject": source.subject,
-            "repoURL": source.repo_url,
-        },
-        "branch": branch,
-        "environments": [
-            {"name": c.environment, "added": c.added, "changed": c.changed, "removed": c.removed}
-            for c in changes
-            if c.changed_anything
-        ],
-        "skipped": [{"name": c.environment, "reason": c.skipped} for c in changes if c.skipped],
-    }
-    try:
-        text = template.render(context)
-    except jinja2.exceptions.SecurityError as exc:
-        raise InputError(f"{where}: rendered.message refused: {exc.message}") from None
-    except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError) as exc:
-        raise InputError(
-            f"{where}: rendered.message failed: {exc}; it may use source.sha, source.short, "
-            "source.subject, source.repoURL, branch, environments (name, added, changed, "
-            "removed) and skipped (name, reason)"
-        ) from None
-    body = text.strip("\n")
-    if not body.strip():
-        raise InputError(f"{where}: rendered.message rendered to an empty message")
-    return f"{body}\n\nToolkit-Source: {source.sha}\n"
-
-
-# --- never backwards ----------------------------------------------------------------------
-
-NOTES_REF = "refs/notes/toolkit"
-
-
-def _marks(repo: Path, notes: str | None, tip: str | None) -> dict[str, str]:
-    """The watermarks noted on the branch tip: per environment, the newest source commit a run
-    hydrated that left its files unchanged (so its metadata still names an older one)."""
-    if notes is None or tip is None:
-        return {}
-    data = git.read_note(repo, notes, tip)
-    try:
-        marks = json.loads(data or b"{}").get("drySha", {})
-    except (ValueError, AttributeError):
-        return {}
-    if not isinstance(marks, dict):
-        return {}
-    return {env: sha for env, sha in marks.items() if isinstance(sha, str)}
-
-
-def _recorded_dry_sha(repo: Path, tip: str, env: str) -> str | None:
-    data = git.read_blob(repo, tip, f"{env}/{METADATA}")
-    try:
-        value = json.loads(data or b"{}").get("drySha")
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) and value else None
-
-
-def _newer_than(repo: Path, remote: str | None, recorded: str, current: str) -> bool:
-    """Whether `recorded` strictly descends from `current` (the branch is ahead of this run).
-
-    Never a guess: a commit missing from a shallow clone is fetched, and when neither commit
-    reaches the other the clone is unshallowed before "unrelated" is believed.
-    """
-    if recorded == current:
-        return False
-    if not git.has_commit(repo, recorded) and remote is not None:
-        with contextlib.suppress(GitError):  # a missing commit is reported below
-            git.fetch_commits(repo, remote, [recorded])
-    if not git.has_commit(repo, recorded):
-        raise GitError(
-            f"the rendered branch was hydrated from {recorded}, which is neither in this "
-            f"clone nor on remote '{remote}', so toolkit cannot tell whether {current[:12]} is "
-            "older (was the source history rewritten?); fetch that commit, or remove the "
-            "environment's directory from the rendered branch to start it afresh"
-        )
-    for _ in range(2):
-        if git.is_ancestor(repo, current, recorded):
-            return True
-        if git.is_ancestor(repo, recorded, current) or not git.is_shallow(repo):
-            return False
-        if remote is None:
-            raise GitError(
-                "this clone is shallow and has no remote to deepen it from, so toolkit cannot "
-                f"tell whether {current[:12]} is older than {recorded[:12]}: clone with full "
-                "history (fetch-depth: 0) or add the remote"
-            )
-        git.unshallow(repo, remote)
-    return False
 
 
 @dataclass(frozen=True)
@@ -362,14 +235,14 @@ def _plan_branch(
     source: Source,
     remote: str | None,
 ) -> _BranchPlan:
-    old_marks = _marks(repo, notes, tip)
+    old_marks = history.read_marks(repo, notes, tip)
     marks = dict(old_marks)
     files: dict[str, bytes] = {}
     changes = []
     for render in renders:
         env = render.name
-        recorded = old_marks.get(env) or (_recorded_dry_sha(repo, tip, env) if tip else None)
-        if recorded and source.sha and _newer_than(repo, remote, recorded, source.sha):
+        recorded = old_marks.get(env) or (history.recorded_dry_sha(repo, tip, env) if tip else None)
+        if recorded and source.sha and history.newer_than(repo, remote, recorded, source.sha):
             reason = f"the branch holds a render of a newer commit, {recorded[:12]}"
             changes.append(EnvironmentChange(env, (), (), (), skipped=reason))
             continue
@@ -382,10 +255,6 @@ def _plan_branch(
         elif recorded and recorded != source.sha:
             marks[env] = source.sha  # files unchanged: remember a newer source saw them
     return _BranchPlan(branch, tip, tuple(changes), files, old_marks, marks)
-
-
-def _notes_blob(marks: Mapping[str, str]) -> bytes:
-    return (json.dumps({"drySha": dict(marks)}, indent=2, sort_keys=True) + "\n").encode()
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -409,17 +278,17 @@ class _Run:
 
     def wanted(self) -> list[str]:
         refs = [f"refs/heads/{branch}" for branch in self.renders_by_branch]
-        refs.append(NOTES_REF)
+        refs.append(history.NOTES_REF)
         if self.options.tag:
             refs += [tags.tag_pattern(r.name) for rs in self.renders_by_branch.values() for r in rs]
         return refs
 
     def tips(self) -> list[str]:
-        return [*(f"refs/heads/{branch}" for branch in self.renders_by_branch), NOTES_REF]
+        return [*(f"refs/heads/{branch}" for branch in self.renders_by_branch), history.NOTES_REF]
 
 
 def _plans(run: _Run, snapshot: push.Snapshot, remote: str | None) -> list[_BranchPlan]:
-    notes = snapshot.get(NOTES_REF)
+    notes = snapshot.get(history.NOTES_REF)
     return [
         _plan_branch(
             run.repo,
@@ -441,7 +310,7 @@ def _commit(run: _Run, plan: _BranchPlan) -> str:
             run.repo,
             ref=scratch,
             parent=plan.tip,
-            message=commit_message(
+            message=message.commit_message(
                 run.template,
                 run.source,
                 plan.branch,
@@ -463,12 +332,12 @@ def _note_updates(
     notes: dict[str, bytes] = {}
     for plan, commit in new_tips.values():
         if commit is not None and plan.marks:
-            notes[commit] = _notes_blob(plan.marks)
+            notes[commit] = history.notes_blob(plan.marks)
         elif commit is None and plan.tip is not None and plan.marks != plan.old_marks:
-            notes[plan.tip] = _notes_blob(plan.marks)
+            notes[plan.tip] = history.notes_blob(plan.marks)
     if not notes:
         return []
-    old = snapshot.get(NOTES_REF)
+    old = snapshot.get(history.NOTES_REF)
     scratch = f"refs/toolkit/notes-{os.getpid()}"
     try:
         commit = git.write_notes(
@@ -481,7 +350,7 @@ def _note_updates(
         )
     finally:
         git.delete_ref(run.repo, scratch)
-    return [push.RefUpdate(NOTES_REF, commit, old)]
+    return [push.RefUpdate(history.NOTES_REF, commit, old)]
 
 
 def _tag_updates(
@@ -565,7 +434,7 @@ def hydrate(
         _by_branch(config, renders),
         source,
         options,
-        _message_template(config),
+        message.message_template(config),
         options.author or git.identity(config.root, "author"),
         options.committer or git.identity(config.root, "committer"),
     )
@@ -600,7 +469,7 @@ def check(
         _by_branch(config, renders),
         source,
         HydrateOptions(),
-        _message_template(config),
+        message.message_template(config),
         git.Identity(git.DEFAULT_NAME, git.DEFAULT_EMAIL),
         git.Identity(git.DEFAULT_NAME, git.DEFAULT_EMAIL),
     )

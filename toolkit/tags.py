@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from toolkit.manifests import Resource
 from toolkit.pipeline import EnvironmentRender
 
 TAGS_PREFIX = "refs/tags/"
@@ -32,10 +33,10 @@ def next_tag(environment: str, existing: Iterable[str]) -> str:
     return f"{environment}/{max(numbers) + 1}"
 
 
-def images(render: EnvironmentRender) -> list[str]:
-    """Every container image the environment runs, sorted and once each."""
+def images(resources: Iterable[Resource]) -> list[str]:
+    """Every container image the resources run, sorted and once each."""
     found: set[str] = set()
-    for resource in render.tree.resources:
+    for resource in resources:
         found.update(_images_in(resource.body))
     return sorted(found)
 
@@ -63,7 +64,7 @@ def tag_message(render: EnvironmentRender, source_sha: str, subject: str) -> str
             f"  {r.release.name}: {r.chart_name} {r.version}"
             for r in sorted(render.releases, key=lambda r: r.release.name)
         ]
-    found = images(render)
+    found = images(render.tree.resources)
     if found:
         lines.append("Images:")
         lines += [f"  {image}" for image in found]
