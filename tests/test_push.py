@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import stat
 
+import pytest
+
 from tests.conftest import Cli, git
 from tests.fixtures.ci import Remote, ToolkitProcesses, tiny_overlay, write_files
 from toolkit import push
+from toolkit.errors import GitError
 
 
 def metadata(remote: Remote, env: str, rev: str = "rendered") -> dict[str, object]:
@@ -128,3 +131,25 @@ def test_a_local_branch_that_diverged_is_left_alone(tiny_remote: Remote, run_cli
         "dev",
         "prod",
     }
+
+
+def test_gives_up_after_the_last_attempt_with_exit_4(tiny_remote: Remote) -> None:
+    clone = tiny_remote.clone("ci")
+    rival = tiny_remote.clone("rival")
+    tree = git(clone, "rev-parse", "HEAD^{tree}")
+
+    def build(snapshot: push.Snapshot) -> list[push.RefUpdate]:
+        tip = snapshot.get("refs/heads/rendered")
+        # Every time, another job lands first.
+        parent = ["-p", tip] if tip else []
+        theirs = git(rival, "commit-tree", "-m", "rival", *parent, tree)
+        git(rival, "push", "-q", "origin", f"{theirs}:refs/heads/rendered")
+        ours = git(clone, "commit-tree", "-m", "ours", *parent, tree)
+        return [push.RefUpdate("refs/heads/rendered", ours, tip)]
+
+    with pytest.raises(GitError, match="gave up pushing to 'origin' after 3 attempts") as caught:
+        push.push_with_retry(
+            clone, "origin", ["refs/heads/rendered"], ["refs/heads/rendered"], build, attempts=3
+        )
+    assert caught.value.exit_code == 4
+    assert git(tiny_remote.bare, "log", "--format=%s", "rendered").split() == ["rival"] * 3

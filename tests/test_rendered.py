@@ -230,48 +230,6 @@ def dry_sha(repo: Path, env: str, rev: str = "rendered") -> str:
     return value
 
 
-@pytest.mark.parametrize("order", ["older-first", "newer-first"])
-def test_older_and_newer_source_in_either_order_end_with_the_newer(
-    tiny_remote: Remote, run_cli: Cli, order: str
-) -> None:
-    older = tiny_remote.commit(tiny_overlay("dev", "old"), "dev: old")
-    git(tiny_remote.author, "push", "-q", "origin", f"{older}:refs/heads/old")
-    newer = tiny_remote.commit(tiny_overlay("dev", "new"), "dev: new")
-    # CI checkouts are shallow: the late job must fetch what it needs to tell old from new.
-    old_clone = tiny_remote.clone("old", depth=1, branch="old")
-    new_clone = tiny_remote.clone("new", depth=1)
-    runs = [old_clone, new_clone] if order == "older-first" else [new_clone, old_clone]
-    outputs = [run_cli(clone, "hydrate", "dev", "--push") for clone in runs]
-    assert all(o.exit_code == 0 for o in outputs), [o.stderr for o in outputs]
-    assert tiny_remote.show("dev/kustomize/configmap-settings.yaml").endswith("namespace: dev")
-    assert "value: new" in tiny_remote.show("dev/kustomize/configmap-settings.yaml")
-    assert json.loads(tiny_remote.show("dev/hydrator.metadata"))["drySha"] == newer
-    if order == "newer-first":
-        assert "skipped: the branch holds a render of a newer commit" in outputs[1].stderr
-        assert git(tiny_remote.bare, "rev-list", "--count", "rendered") == "1"
-
-
-def test_a_late_job_cannot_undo_a_newer_commit_that_changed_nothing(
-    tiny_remote: Remote, run_cli: Cli
-) -> None:
-    """A (dev: a) -> B (dev: b) -> C (dev back to a). Hydrating C changes no file after A, so
-    dev's metadata still names A; a late job for B must still see that C came after it."""
-    a = tiny_remote.commit(tiny_overlay("dev", "a"), "dev: a")
-    git(tiny_remote.author, "push", "-q", "origin", f"{a}:refs/heads/at-a")
-    b = tiny_remote.commit(tiny_overlay("dev", "b"), "dev: b")
-    git(tiny_remote.author, "push", "-q", "origin", f"{b}:refs/heads/at-b")
-    c = tiny_remote.commit(tiny_overlay("dev", "a"), "dev: back to a")
-    for name, branch in (("a", "at-a"), ("c", "main"), ("b", "at-b")):
-        clone = tiny_remote.clone(name, branch=branch)
-        result = run_cli(clone, "hydrate", "dev", "--push")
-        assert result.exit_code == 0, result.stderr
-    assert "value: a" in tiny_remote.show("dev/kustomize/configmap-settings.yaml")
-    assert json.loads(tiny_remote.show("dev/hydrator.metadata"))["drySha"] == a
-    note = git(tiny_remote.bare, "notes", "--ref=toolkit", "show", "rendered")
-    assert json.loads(note) == {"drySha": {"dev": c}}
-    assert "skipped" in result.stderr
-
-
 def test_check_is_0_when_fresh_1_after_a_change_and_writes_nothing(
     tiny_remote: Remote, run_cli: Cli
 ) -> None:
@@ -345,48 +303,6 @@ def test_environment_variables_name_the_author(
     assert run_cli(example_free_repo, "hydrate").exit_code == 0
     people = git(example_free_repo, "log", "-1", "--format=%an <%ae>|%cn", "rendered")
     assert people == "Env Author <env@example.com>|Test User"
-
-
-def test_message_template_from_toolkit_yaml(tmp_path: Path, run_cli: Cli) -> None:
-    template = (
-        "rendered:\n"
-        "  message: |\n"
-        '    deploy {{ environments | map(attribute="name") | join("+") }} @ {{ source.short }}\n'
-        "\n"
-        "    {% for e in environments %}{{ e.name }}: {{ e.added | length }} new\n"
-        "    {% endfor %}\n"
-    )
-    repo = make_repo(
-        tmp_path / "r", {"toolkit.yaml": template + TINY_CONFIG, **tiny_files("x")}, example=False
-    )
-    head = git(repo, "rev-parse", "HEAD")
-    assert run_cli(repo, "hydrate").exit_code == 0
-    message = git(repo, "log", "-1", "--format=%B", "rendered")
-    assert (
-        message
-        == f"deploy dev+prod @ {head[:12]}\n\ndev: 2 new\nprod: 2 new\n\nToolkit-Source: {head}"
-    )
-
-
-@pytest.mark.parametrize(
-    ("template", "expected"),
-    [
-        ("'{% for %}'", "toolkit.yaml:2: rendered.message: template syntax error"),
-        ("'{{ nope.sha }}'", "toolkit.yaml:2: rendered.message failed: 'nope' is undefined"),
-        ("'{{ source.__class__.__mro__ }}'", "rendered.message"),
-        ("42", "toolkit.yaml:2: rendered.message must be a Jinja2 template string"),
-    ],
-)
-def test_bad_message_templates_are_input_errors(
-    tmp_path: Path, run_cli: Cli, template: str, expected: str
-) -> None:
-    config = f"rendered:\n  message: {template}\n{TINY_CONFIG}"
-    repo = make_repo(tmp_path / "r", {"toolkit.yaml": config, **tiny_files("x")}, example=False)
-    result = run_cli(repo, "hydrate")
-    assert result.exit_code == 2
-    assert expected in result.stderr
-    assert "Traceback" not in result.stderr
-    assert git(repo, "branch", "--list", "rendered") == ""
 
 
 def test_a_branch_per_environment(tmp_path: Path, run_cli: Cli) -> None:
