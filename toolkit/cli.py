@@ -7,14 +7,15 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from toolkit import __version__, config, lock, outputdir, pipeline, rendered, tools
+from toolkit import __version__, config, git, lock, outputdir, pipeline, rendered, tools
+from toolkit import shard as shard_module
 from toolkit.errors import ToolkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -165,34 +166,79 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
 @main.command("hydrate")
 @environments_argument
 @click.option("--allow-dirty", is_flag=True, help="Hydrate even with uncommitted changes.")
+@click.option("--push", is_flag=True, help="Push the rendered branch (retrying on a lost race).")
+@click.option("--remote", default="origin", show_default=True, help="The remote to push to.")
+@click.option("--check", is_flag=True, help="Exit 1 and list stale environments; write nothing.")
+@click.option("--shard", default=None, metavar="K/N", help="Only the K-th of N shares of ENVs.")
+@click.option("--author", default=None, metavar="'NAME <EMAIL>'", help="The commit's author.")
+@click.option("--committer", default=None, metavar="'NAME <EMAIL>'", help="The commit's committer.")
+@click.option("--tag", is_flag=True, help="Tag the source commit <env>/<n> per hydrated env.")
 @json_option
 @pass_context
 @guarded
 def hydrate_command(
-    obj: Context, environments: tuple[str, ...], allow_dirty: bool, as_json: bool
+    obj: Context,
+    environments: tuple[str, ...],
+    allow_dirty: bool,
+    push: bool,
+    remote: str,
+    check: bool,
+    shard: str | None,
+    author: str | None,
+    committer: str | None,
+    tag: bool,
+    as_json: bool,
 ) -> int:
-    """Render and commit to the rendered branch."""
+    """Render and commit to the rendered branch (and push it with --push)."""
+    if check and (push or tag):
+        raise click.UsageError("--check writes nothing: it cannot be combined with --push or --tag")
+    options = rendered.HydrateOptions(
+        author=git.parse_identity(author, what="--author") if author else None,
+        committer=git.parse_identity(committer, what="--committer") if committer else None,
+        push=push,
+        remote=remote,
+        tag=tag,
+        incremental=obj.use_cache,
+    )
     cfg = obj.load()
     selected = cfg.select(environments)
+    if shard is not None:
+        selected = tuple(shard_module.pick(selected, *shard_module.parse(shard)))
+        obj.info(f"shard {shard}: {', '.join(e.name for e in selected) or 'no environments'}")
+        if not selected:
+            return 0
     rendered.refuse_dirty(cfg.root, allow_dirty=allow_dirty)
     source = rendered.current_source(cfg.root)
     plan = pipeline.plan_environments(cfg, selected, tool_choice=obj.tool_choice, locked=obj.locked)
-    unchanged = rendered.unchanged_environments(cfg, plan.environments) if obj.use_cache else set()
-    renders = pipeline.render_plan(
-        plan,
-        parallel=obj.jobs,
-        cache=pipeline.default_cache(enabled=obj.use_cache),
-        skip=unchanged,
-    )
     for planned in plan.environments:
         for warning in planned.warnings:
             obj.info(f"warning: {warning}")
-    for render in renders:
-        for note in render.tree.notes:
-            obj.info(f"note: {note}")
-        if obj.verbosity > 0:
-            obj.info(f"{render.name}: {render.renders} renders, {render.cached} from the cache")
-    results = rendered.hydrate(cfg, renders, source, unchanged=unchanged)
+    cache = pipeline.default_cache(enabled=obj.use_cache)
+
+    def render(names: Collection[str]) -> list[pipeline.EnvironmentRender]:
+        renders = pipeline.render_plan(plan, parallel=obj.jobs, cache=cache, only=names)
+        for done in renders:
+            for note in done.tree.notes:
+                obj.info(f"note: {note}")
+            if obj.verbosity > 0:
+                obj.info(f"{done.name}: {done.renders} renders, {done.cached} from the cache")
+        return renders
+
+    if check:
+        remote_name = (
+            remote
+            if click.get_current_context().get_parameter_source("remote")
+            is click.core.ParameterSource.COMMANDLINE
+            else None
+        )
+        changes = rendered.check(cfg, plan.environments, render, source, remote=remote_name)
+        stale = [c for c in changes if c.changed_anything]
+        if as_json:
+            click.echo(json.dumps({"stale": [c.environment for c in stale]}, indent=2))
+        for change in changes:
+            obj.info(("stale: " if change in stale else "") + rendered.describe_change(change))
+        return 1 if stale else 0
+    results = rendered.hydrate(cfg, plan.environments, render, source, options)
     if as_json:
         click.echo(json.dumps([rendered.result_as_dict(r) for r in results], indent=2))
     else:
