@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping, Sequence
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,3 +192,57 @@ def update_ref(repo: Path, ref: str, new: str, old: str | None) -> bool:
 def delete_ref(repo: Path, ref: str) -> None:
     """Remove a ref (a no-op when it is already gone)."""
     _git(repo, "update-ref", "-d", ref, check=False)
+
+
+def commit_of(repo: Path, rev: str) -> str | None:
+    """The commit `rev` names (a branch, tag or sha), or None when it names no commit."""
+    return rev_parse(repo, f"{rev}^{{commit}}")
+
+
+def merge_base(repo: Path, one: str, other: str) -> str | None:
+    """The best common ancestor of two commits, or None when they share no history."""
+    output = _git(repo, "merge-base", one, other, check=False)
+    return _text(output) if output.returncode == 0 else None
+
+
+def default_branch(repo: Path, remote: str = "origin") -> str | None:
+    """The remote's default branch as a ref (its HEAD, else <remote>/main), else local main."""
+    output = _git(repo, "symbolic-ref", "--quiet", f"refs/remotes/{remote}/HEAD", check=False)
+    candidates = [_text(output)] if output.returncode == 0 else []
+    candidates += [f"refs/remotes/{remote}/main", "refs/heads/main"]
+    return next((ref for ref in candidates if commit_of(repo, ref)), None)
+
+
+@contextlib.contextmanager
+def temporary_worktree(repo: Path, commit: str) -> Iterator[Path]:
+    """`commit` checked out (detached) in a new work tree outside `repo`, removed on every exit.
+
+    The finally clause runs on errors and on KeyboardInterrupt alike; the directory is deleted
+    and git's record of it pruned even when `git worktree remove` itself fails.
+    """
+    parent = Path(tempfile.mkdtemp(prefix="toolkit-worktree-"))
+    path = parent / "tree"
+    try:
+        _git(repo, "worktree", "add", "--detach", "--quiet", str(path), commit)
+        yield path
+    finally:
+        _git(repo, "worktree", "remove", "--force", str(path), check=False)
+        shutil.rmtree(parent, ignore_errors=True)
+        _git(repo, "worktree", "prune", check=False)
+
+
+def read_blobs(repo: Path, shas: Sequence[str]) -> list[bytes]:
+    """The content of many blobs, in order, from one `git cat-file --batch`."""
+    if not shas:
+        return []
+    output = _git(repo, "cat-file", "--batch", input="".join(f"{s}\n" for s in shas).encode())
+    data, blobs, at = output.stdout, [], 0
+    for sha in shas:
+        end = data.index(b"\n", at)
+        header = data[at:end].split()
+        if len(header) != 3:
+            raise GitError(f"git cat-file could not read {sha} in {repo}")
+        size = int(header[2])
+        blobs.append(data[end + 1 : end + 1 + size])
+        at = end + 1 + size + 1
+    return blobs
