@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from toolkit import cli, process, tools
 
+pytest_plugins = ["tests.fixtures.diffrepos"]
+
 PROJECT = Path(__file__).resolve().parents[1]
 EXAMPLE_PATHS = ("toolkit.yaml", "charts", "overlays")
 
