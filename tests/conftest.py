@@ -12,7 +12,12 @@ from click.testing import CliRunner
 
 from toolkit import cli, process, tools
 
-pytest_plugins = ["tests.fixtures.charts", "tests.fixtures.ci", "tests.fixtures.perf"]
+pytest_plugins = [
+    "tests.fixtures.charts",
+    "tests.fixtures.ci",
+    "tests.fixtures.diffrepos",
+    "tests.fixtures.perf",
+]
 
 PROJECT = Path(__file__).resolve().parents[1]
 EXAMPLE_PATHS = ("toolkit.yaml", "charts", "overlays")

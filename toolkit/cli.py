@@ -14,7 +14,18 @@ from typing import Any, TypeVar
 
 import click
 
-from toolkit import __version__, config, git, lock, outputdir, pipeline, rendered, tools
+from toolkit import (
+    __version__,
+    config,
+    diff,
+    diffreport,
+    git,
+    lock,
+    outputdir,
+    pipeline,
+    rendered,
+    tools,
+)
 from toolkit import shard as shard_module
 from toolkit.errors import ToolkitError
 
@@ -358,3 +369,63 @@ def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
         if not changes:
             obj.info("releases.lock is up to date")
     return 0
+
+
+# --- toolkit diff ---------------------------------------------------------------------------
+
+
+@main.command("diff")
+@environments_argument
+@click.option("--base", default=None, help="Base revision (default: merge-base with main).")
+@click.option("--head", default=None, help="Head revision (default: the work tree).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    help="text (a terminal), markdown (a PR comment) or json (a CI gate).",
+)
+@click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs.")
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=diffreport.MIN_MAX_BYTES),
+    default=diffreport.DEFAULT_MAX_BYTES,
+    show_default=True,
+    help="Byte budget of the markdown comment.",
+)
+@click.option(
+    "--output-full",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the uncut diff to FILE.",
+)
+@click.option("--show-secrets", is_flag=True, help="Print Secret values (local use only).")
+@pass_context
+@guarded
+def diff_command(
+    obj: Context,
+    environments: tuple[str, ...],
+    base: str | None,
+    head: str | None,
+    fmt: str,
+    exit_code: bool,
+    max_bytes: int,
+    output_full: Path | None,
+    show_secrets: bool,
+) -> int:
+    """Rendered diff between two revisions, resource by resource."""
+    report = diff.diff_revisions(
+        obj.root,
+        environments,
+        base=base,
+        head=head,
+        tool_choice=obj.tool_choice,
+        parallel=obj.jobs,
+        show_secrets=show_secrets,
+    )
+    color = fmt == "text" and sys.stdout.isatty()
+    if output_full is not None:
+        full = diffreport.formatted(report, fmt, max_bytes=None, color=False)
+        diffreport.write_full(output_full, full)
+    click.echo(diffreport.formatted(report, fmt, max_bytes=max_bytes, color=color), nl=False)
+    return 1 if exit_code and report.differs else 0
