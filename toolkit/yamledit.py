@@ -1,0 +1,160 @@
+"""Edits to a human's YAML file that change only the values they are asked to change.
+
+The file is parsed with ruamel.yaml's round-trip composer, which knows where every key and
+value starts and ends; each edit is then spliced into the original text. Everything else
+(comments, key order, quoting, indentation, blank lines, flow or block style) is left byte
+for byte, which a full re-dump cannot promise (it rewraps long lines and respaces flow maps).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from toolkit.errors import InputError
+
+DOUBLE = '"'
+SINGLE = "'"
+PLAIN = None
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``text[start:end]`` with ``replacement``."""
+
+    start: int
+    end: int
+    replacement: str
+
+
+def compose(text: str, *, name: str) -> Node | None:
+    """The node tree of ``text`` with positions (callers check safety with yamlfile first)."""
+    try:
+        node: Node | None = YAML(typ="rt").compose(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = "" if mark is None else f":{mark.line + 1}"
+        raise InputError(f"{name}{line}: invalid YAML: {exc.problem or exc.context}") from None
+    except YAMLError as exc:
+        raise InputError(f"{name}: invalid YAML: {exc}") from None
+    return node
+
+
+def entries(node: Node | None) -> Iterator[tuple[ScalarNode, Node]]:
+    """A mapping node's (key, value) pairs with scalar keys; nothing for anything else."""
+    if isinstance(node, MappingNode):
+        for key, value in node.value:
+            if isinstance(key, ScalarNode):
+                yield key, value
+
+
+def get(node: Node | None, key: str) -> tuple[ScalarNode, Node] | None:
+    """The entry ``key`` of a mapping node, or None."""
+    return next(((k, v) for k, v in entries(node) if k.value == key), None)
+
+
+def items(node: Node | None) -> list[Node]:
+    """A sequence node's items (empty for anything else)."""
+    return list(node.value) if isinstance(node, SequenceNode) else []
+
+
+def scalar(node: Node | None, key: str) -> str | None:
+    """The text of a mapping's scalar value ``key`` as written (unquoted), or None."""
+    entry = get(node, key)
+    if entry is None or not isinstance(entry[1], ScalarNode):
+        return None
+    if str(entry[1].tag).endswith(":null"):
+        return None
+    return str(entry[1].value)
+
+
+def line_of(node: Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def render_scalar(value: str, style: str | None, *, flow: bool) -> str:
+    """``value`` written in ``style`` when that reads back as the same string, else quoted."""
+    if style is PLAIN and _plain_ok(value, flow=flow):
+        return value
+    if style == SINGLE and "\n" not in value:
+        return SINGLE + value.replace(SINGLE, SINGLE * 2) + SINGLE
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _plain_ok(value: str, *, flow: bool) -> bool:
+    if not value or value != value.strip() or "\n" in value:
+        return False
+    samples = [f"k: {value}\n"] + ([f"{{k: {value}}}\n"] if flow else [])
+    try:
+        return all(yaml.safe_load(sample) == {"k": value} for sample in samples)
+    except yaml.YAMLError:
+        return False
+
+
+def set_value(node: MappingNode, key: str, value: str) -> Edit:
+    """Replace an existing scalar value, keeping its quoting style where the value allows."""
+    entry = get(node, key)
+    assert entry is not None and isinstance(entry[1], ScalarNode), key
+    old = entry[1]
+    style = old.style if old.style in (SINGLE, DOUBLE) else PLAIN
+    if old.style not in (None, SINGLE, DOUBLE, ""):
+        style = DOUBLE  # a block scalar (| or >) becomes a one-line quoted string
+    text = render_scalar(value, style, flow=bool(node.flow_style))
+    return Edit(old.start_mark.index, old.end_mark.index, text)
+
+
+def add_key(
+    text: str, node: MappingNode, key: str, value: str, *, after: str, style: str | None
+) -> Edit:
+    """Insert ``key: value`` right after the entry ``after`` (whose value must be a scalar)."""
+    anchor = get(node, after)
+    assert anchor is not None, after
+    anchor_key, anchor_value = anchor
+    rendered = render_scalar(value, style, flow=bool(node.flow_style))
+    end = anchor_value.end_mark.index
+    if node.flow_style:
+        return Edit(end, end, f", {key}: {rendered}")
+    newline = text.find("\n", end)
+    indent = " " * anchor_key.start_mark.column
+    if newline < 0:
+        return Edit(len(text), len(text), f"\n{indent}{key}: {rendered}")
+    return Edit(newline + 1, newline + 1, f"{indent}{key}: {rendered}\n")
+
+
+def remove_key(text: str, node: MappingNode, key: str, *, where: str) -> Edit:
+    """Delete the entry ``key`` (its line, in block style) and nothing around it."""
+    pairs = list(entries(node))
+    index = next(i for i, (k, _v) in enumerate(pairs) if k.value == key)
+    key_node, value_node = pairs[index]
+    following = pairs[index + 1][0] if index + 1 < len(pairs) else None
+    if node.flow_style:
+        if following is not None:
+            return Edit(key_node.start_mark.index, following.start_mark.index, "")
+        previous = pairs[index - 1][1] if index > 0 else None
+        start = previous.end_mark.index if previous is not None else key_node.start_mark.index
+        return Edit(start, value_node.end_mark.index, "")
+    line_start = text.rfind("\n", 0, key_node.start_mark.index) + 1
+    if text[line_start : key_node.start_mark.index].strip():
+        # The key shares its line with "- ": the next key moves up to take its place.
+        if following is None:
+            raise InputError(f"{where}: cannot remove '{key}' here; remove it by hand")
+        return Edit(key_node.start_mark.index, following.start_mark.index, "")
+    end = value_node.end_mark.index
+    if not isinstance(value_node, ScalarNode) or value_node.style in ("|", ">"):
+        raise InputError(f"{where}: '{key}' is not a one-line value; remove it by hand")
+    newline = text.find("\n", end)
+    return Edit(line_start, len(text) if newline < 0 else newline + 1, "")
+
+
+def apply(text: str, edits: Sequence[Edit]) -> str:
+    """``text`` with every edit spliced in; edits at one position keep their given order."""
+    ordered = sorted(enumerate(edits), key=lambda pair: (pair[1].start, pair[0]), reverse=True)
+    for _order, edit in ordered:
+        text = text[: edit.start] + edit.replacement + text[edit.end :]
+    return text
