@@ -53,7 +53,7 @@ def git(repo: Path, *args: str) -> str:
 
 def commit_all(repo: Path, message: str = "change") -> str:
     git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
     return git(repo, "rev-parse", "HEAD")
 
 

@@ -72,6 +72,7 @@ def source_or_none(repo: Path) -> Source:
 
 def refuse_dirty(repo: Path, *, allow_dirty: bool) -> None:
     """A render of uncommitted files would be attributed to a commit that does not hold them."""
+    git.toplevel(repo)
     if allow_dirty:
         return
     dirty = git.changed_paths(repo)
