@@ -111,3 +111,6 @@ def run_cli(helm_tool: tools.Tool, kustomize_tool: tools.Tool) -> Iterator[Cli]:
         return CliResult(result.exit_code, result.stdout, result.stderr)
 
     yield invoke
+
+
+pytest_plugins = ["tests.fixtures.promote"]
