@@ -431,3 +431,59 @@ def test_allow_dirty_promotes_over_uncommitted_edits(locked_repo: Path, run_cli:
 def test_dirty_files_outside_dst_do_not_block(locked_repo: Path, run_cli: Cli) -> None:
     replace_in(locked_repo, "overlays/production/pdb.yaml", "minAvailable: 2", "minAvailable: 1")
     assert run_cli(locked_repo, "promote", "dev", "staging").exit_code == 0
+
+
+def test_a_dst_release_without_version_or_lock_gets_both(locked_repo: Path, run_cli: Cli) -> None:
+    replace_in(locked_repo, "overlays/staging/releases.yaml", '    version: "~1.4"\n', "")
+    (locked_repo / "overlays/staging/releases.lock").unlink()
+    commit_all(locked_repo, "staging unpinned and unlocked")
+    before = text(locked_repo, "overlays/staging/releases.yaml")
+
+    result = run_cli(locked_repo, "promote", "dev", "staging", "--only", "api")
+
+    assert result.exit_code == 0, result.stderr
+    assert text(locked_repo, "overlays/staging/releases.yaml") == before.replace(
+        "    chart: ../../charts/api\n", '    chart: ../../charts/api\n    version: "1.4.0"\n'
+    )
+    staging_lock = lock.read_lock(locked_repo / STAGING, root=locked_repo)
+    assert staging_lock is not None
+    assert [(e.release, e.constraint, e.version) for e in staging_lock.entries] == [
+        ("api", "1.4.0", "1.4.0")
+    ]
+    assert "release api: (none) -> 1.4.0" in result.stdout
+
+
+def test_an_image_field_is_added_after_the_fields_that_stay(
+    locked_repo: Path, run_cli: Cli
+) -> None:
+    replace_in(
+        locked_repo,
+        "overlays/staging/kustomization.yaml",
+        "    newTag: 3.12.4\n",
+        "    newName: mirror.example.com/web\n    newTag: 3.12.4\n",
+    )
+    replace_in(
+        locked_repo,
+        "overlays/dev/kustomization.yaml",
+        "    newTag: 3.13.0-rc.2\n",
+        "    digest: sha256:0123\n",
+    )
+    commit_all(locked_repo, "dev pins by digest only; staging pulls from a mirror")
+    before = text(locked_repo, "overlays/staging/kustomization.yaml")
+
+    result = run_cli(locked_repo, "promote", "dev", "staging", "--only", "ghcr.io/example/web")
+
+    assert result.exit_code == 0, result.stderr
+    assert text(locked_repo, "overlays/staging/kustomization.yaml") == before.replace(
+        "    newName: mirror.example.com/web\n    newTag: 3.12.4\n", "    digest: sha256:0123\n"
+    )
+
+
+def test_a_symlink_matching_promotion_copy_is_refused(locked_repo: Path, run_cli: Cli) -> None:
+    (locked_repo / "overlays/dev/values/common/link.yaml").symlink_to("api.yaml")
+    commit_all(locked_repo, "a symlink")
+    before = snapshot(locked_repo)
+    result = run_cli(locked_repo, "promote", "dev", "staging")
+    assert result.exit_code == 2
+    assert "overlays/dev/values/common/link.yaml matches promotion.copy" in result.stderr
+    assert snapshot(locked_repo) == before

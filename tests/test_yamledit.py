@@ -144,3 +144,16 @@ def test_render_scalar_always_reads_back_as_the_same_string(
     rendered = yamledit.render_scalar(value, style, flow=flow)
     document = f"{{k: {rendered}}}\n" if flow else f"k: {rendered}\n"
     assert yaml.safe_load(document) == {"k": value}
+
+
+def test_an_insertion_where_a_removed_line_starts_survives_the_removal() -> None:
+    text = "images:\n  - name: web\n    newName: mirror/web\n    newTag: '1'\n"
+    node = item(text, "images", 0)
+    result = edit(
+        text,
+        yamledit.remove_key(text, node, "newName", where="k"),
+        yamledit.remove_key(text, node, "newTag", where="k"),
+        yamledit.add_key(text, node, "digest", "sha256:0", after="name", style=None),
+        yamledit.add_key(text, node, "note", "x", after="name", style=None),
+    )
+    assert result == "images:\n  - name: web\n    digest: sha256:0\n    note: x\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import posixpath
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -105,7 +105,7 @@ def plan_promotion(
     writes: dict[Path, bytes | None] = {}
     modes: dict[Path, int] = {}
     release_names, releases = _promote_releases(config, source, dst_env, set(only), writes)
-    image_names, images = _promote_images(source, dst_env, config, set(only), writes)
+    image_names, images = _promote_images(config, source, dst_env, set(only), writes)
     _refuse_unknown_only(source, only, release_names + image_names)
     files: tuple[FilePromotion, ...] = ()
     if not only:
@@ -227,7 +227,11 @@ def _field(doc: _Yaml, node: MappingNode, key: str) -> str | None:
 def _edited(doc: _Yaml, edits: list[yamledit.Edit], expected: Any) -> bytes:
     """The edited text, checked to read back as exactly the data intended."""
     text = yamledit.apply(doc.text, edits)
-    if yamlfile.load_text(text, name=doc.name).data != expected:
+    try:
+        same = yamlfile.load_text(text, name=doc.name).data == expected
+    except InputError:
+        same = False
+    if not same:
         raise InputError(
             f"{doc.name}: could not edit this file without changing more than intended; "
             "make the change by hand (nothing was written)"
@@ -257,6 +261,15 @@ def _chart_identity(config: Config, directory: str, chart: str) -> str:
     return posixpath.normpath(posixpath.join(directory, chart))
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    """A release in both environments, with the same chart: its version can be promoted."""
+
+    name: str
+    constraint: str | None  # SRC's version constraint, which SRC's lock must have been made for
+    target: MappingNode  # DST's entry
+
+
 def _promote_releases(
     config: Config,
     source: Source,
@@ -269,73 +282,100 @@ def _promote_releases(
     src_items = _items_by_name(src_doc, "releases", "release")
     dst_path = dst.directory / RELEASES_FILE
     dst_doc = _read_target(config, dst_path)
-    dst_items = _items_by_name(dst_doc, "releases", "release")
-    dst_dir = dst.directory.relative_to(config.root).as_posix()
     results: dict[str, ReleasePromotion] = {}
     candidates = []
     for name, item in src_items.items():
         if only and name not in only:
             continue
         assert src_doc is not None
-        target = dst_items.get(name)
-        if target is None or dst_doc is None:
-            results[name] = ReleasePromotion(
-                name, NOT_PROMOTED, None, None, f"{dst_dir}/{RELEASES_FILE} has no release '{name}'"
-            )
-            continue
-        src_chart = _chart_identity(config, source.directory, _field(src_doc, item, "chart") or "")
-        dst_chart = _chart_identity(config, dst_dir, _field(dst_doc, target, "chart") or "")
-        if src_chart != dst_chart:
-            results[name] = ReleasePromotion(
-                name,
-                NOT_PROMOTED,
-                None,
-                None,
-                f"the charts differ ({source.environment.name}: {src_chart}, "
-                f"{dst.name}: {dst_chart}); promotion copies versions of one chart",
-            )
-            continue
-        candidates.append((name, _field(src_doc, item, "version"), target))
+        reason = _unpromotable(config, source, src_doc, item, dst_doc, dst_path)
+        if reason:
+            results[name] = ReleasePromotion(name, NOT_PROMOTED, None, None, reason)
+        else:
+            assert dst_doc is not None
+            target = _items_by_name(dst_doc, "releases", "release")[name]
+            candidates.append(_Candidate(name, _field(src_doc, item, "version"), target))
     if candidates:
         assert dst_doc is not None
-        src_lock = _source_lock(source, [(n, c) for n, c, _t in candidates])
-        dst_lock = read_lock(dst.directory, root=config.root)
-        new_lock = dst_lock or Lock(entries=())
-        edits: list[yamledit.Edit] = []
-        expected = copy.deepcopy(dst_doc.data)
-        for name, _constraint, target in candidates:
-            src_entry = src_lock.get(name)
-            assert src_entry is not None
-            version = src_entry.version
-            old_entry = new_lock.get(name)
-            entry = (
-                dataclasses.replace(src_entry, constraint=version)
-                if old_entry is None
-                else dataclasses.replace(
-                    old_entry, constraint=version, version=version, digest=src_entry.digest
-                )
-            )
-            old_constraint = _field(dst_doc, target, "version")
-            before = old_entry.version if old_entry else old_constraint
-            if old_constraint == version and old_entry == entry:
-                results[name] = ReleasePromotion(name, UNCHANGED, before, version)
-                continue
-            changed = old_constraint if old_constraint != version else None
-            results[name] = ReleasePromotion(name, PROMOTED, before, version, constraint=changed)
-            new_lock = new_lock.with_entry(entry)
-            if old_constraint != version:
-                edits.append(_version_edit(dst_doc, target, version))
-                _set_in(expected, ("releases", _index_of(dst_doc, target), "version"), version)
-        if edits:
-            writes[dst_path] = _edited(dst_doc, edits, expected)
-        if new_lock != dst_lock and any(r.status == PROMOTED for r in results.values()):
-            writes[lock_path(dst.directory)] = dump_lock(new_lock).encode()
+        results.update(_pin(config, source, dst, dst_doc, candidates, writes))
     ordered = tuple(results[name] for name in src_items if name in results)
     return list(src_items), ordered
 
 
-def _index_of(doc: _Yaml, target: MappingNode) -> int:
-    entry = yamledit.get(doc.node, "releases")
+def _unpromotable(
+    config: Config,
+    source: Source,
+    src_doc: _Yaml,
+    item: MappingNode,
+    dst_doc: _Yaml | None,
+    dst_path: Path,
+) -> str | None:
+    """Why SRC's release ``item`` cannot be promoted into DST, or None when it can."""
+    name = _field(src_doc, item, "name")
+    target = _items_by_name(dst_doc, "releases", "release").get(name or "")
+    shown = yamlfile.relative_name(dst_path, config.root)
+    if target is None or dst_doc is None:
+        return f"{shown} has no release '{name}'"
+    dst_dir = yamlfile.relative_name(dst_path.parent, config.root)
+    src_chart = _chart_identity(config, source.directory, _field(src_doc, item, "chart") or "")
+    dst_chart = _chart_identity(config, dst_dir, _field(dst_doc, target, "chart") or "")
+    if src_chart != dst_chart:
+        return (
+            f"the charts differ ({source.environment.name}: {src_chart}, {shown}: {dst_chart}); "
+            "promotion copies versions of one chart"
+        )
+    return None
+
+
+def _pin(
+    config: Config,
+    source: Source,
+    dst: Environment,
+    dst_doc: _Yaml,
+    candidates: Sequence[_Candidate],
+    writes: dict[Path, bytes | None],
+) -> dict[str, ReleasePromotion]:
+    """DST's `version:` becomes SRC's locked version; DST's lock takes its version and digest."""
+    src_lock = _source_lock(source, [(c.name, c.constraint) for c in candidates])
+    dst_lock = read_lock(dst.directory, root=config.root)
+    new_lock = dst_lock or Lock(entries=())
+    edits: list[yamledit.Edit] = []
+    expected = copy.deepcopy(dst_doc.data)
+    results = {}
+    for candidate in candidates:
+        src_entry = src_lock.get(candidate.name)
+        assert src_entry is not None
+        version = src_entry.version
+        old_entry = new_lock.get(candidate.name)
+        # DST keeps its own entry's chart and repository (the same chart, perhaps spelt
+        # differently); a new entry is SRC's.
+        entry = dataclasses.replace(
+            old_entry or src_entry, constraint=version, version=version, digest=src_entry.digest
+        )
+        old_constraint = _field(dst_doc, candidate.target, "version")
+        before = old_entry.version if old_entry else old_constraint
+        if old_constraint == version and old_entry == entry:
+            results[candidate.name] = ReleasePromotion(candidate.name, UNCHANGED, before, version)
+            continue
+        changed = old_constraint if old_constraint != version else None
+        results[candidate.name] = ReleasePromotion(
+            candidate.name, PROMOTED, before, version, constraint=changed
+        )
+        new_lock = new_lock.with_entry(entry)
+        if old_constraint != version:
+            edits.append(_version_edit(dst_doc, candidate.target, version))
+            index = _index_of(dst_doc, "releases", candidate.target)
+            _set_in(expected, ("releases", index, "version"), version)
+    if edits:
+        writes[dst.directory / RELEASES_FILE] = _edited(dst_doc, edits, expected)
+    if new_lock != dst_lock:
+        writes[lock_path(dst.directory)] = dump_lock(new_lock).encode()
+    return results
+
+
+def _index_of(doc: _Yaml, key: str, target: MappingNode) -> int:
+    """The position of ``target`` in the top-level list ``key`` (duplicates count)."""
+    entry = yamledit.get(doc.node, key)
     assert entry is not None
     return next(i for i, item in enumerate(yamledit.items(entry[1])) if item is target)
 
@@ -390,35 +430,28 @@ def _source_lock(source: Source, releases: list[tuple[str, str | None]]) -> Lock
 # --- images ---------------------------------------------------------------------------------
 
 
-def _kustomization(read: Any) -> tuple[str, bytes] | None:
-    for name in KUSTOMIZATION_FILES:
-        raw = read(name)
-        if raw is not None:
-            return name, raw
-    return None
+def _kustomization_name(exists: Callable[[str], bool]) -> str | None:
+    return next((name for name in KUSTOMIZATION_FILES if exists(name)), None)
 
 
 def _promote_images(
+    config: Config,
     source: Source,
     dst: Environment,
-    config: Config,
     only: set[str],
     writes: dict[Path, bytes | None],
 ) -> tuple[list[str], tuple[ImagePromotion, ...]]:
-    found = _kustomization(source.read)
-    if found is None:
+    src_name = _kustomization_name(lambda name: source.read(name) is not None)
+    if src_name is None:
         return [], ()
-    src_doc = _parse(found[1], source.display(found[0]))
+    src_raw = source.read(src_name)
+    assert src_raw is not None
+    src_doc = _parse(src_raw, source.display(src_name))
     src_items = _items_by_name(src_doc, "images", "image")
-    dst_found = _kustomization(
-        lambda name: (
-            (dst.directory / name).read_bytes() if (dst.directory / name).is_file() else None
-        )
-    )
-    dst_path = dst.directory / (dst_found[0] if dst_found else KUSTOMIZATION_FILES[0])
-    dst_doc = _read_target(config, dst_path) if dst_found else None
+    dst_name = _kustomization_name(lambda name: (dst.directory / name).is_file())
+    dst_path = dst.directory / (dst_name or src_name)
+    dst_doc = _read_target(config, dst_path)
     dst_items = _items_by_name(dst_doc, "images", "image")
-    dst_dir = dst.directory.relative_to(config.root).as_posix()
     results = []
     edits: list[yamledit.Edit] = []
     expected = copy.deepcopy(dst_doc.data) if dst_doc else None
@@ -427,21 +460,22 @@ def _promote_images(
             continue
         target = dst_items.get(name)
         if target is None or dst_doc is None:
-            where = f"{dst_dir}/{found[0]}" if dst_doc is None else dst_doc.name
-            results.append(
-                ImagePromotion(
-                    name, NOT_PROMOTED, reason=f"{where} has no image '{name}' in images:"
-                )
-            )
+            where = yamlfile.relative_name(dst_path, config.root)
+            reason = f"{where} has no image '{name}' in images:"
+            results.append(ImagePromotion(name, NOT_PROMOTED, reason=reason))
             continue
+        wanted = {key: _field(src_doc, item, key) for key in IMAGE_FIELDS}
+        present = {key: _field(dst_doc, target, key) for key in IMAGE_FIELDS}
+        # Fields that stay in DST's entry: where a new field may be inserted after.
+        kept = ["name", *(k for k in IMAGE_FIELDS if present[k] is not None and wanted[k])]
+        index = _index_of(dst_doc, "images", target)
         changes = []
-        index = list(dst_items.values()).index(target)
         for key in IMAGE_FIELDS:
-            after, before = _field(src_doc, item, key), _field(dst_doc, target, key)
+            after, before = wanted[key], present[key]
             if after == before:
                 continue
             changes.append(FieldChange(key, before, after))
-            edits.append(_image_edit(dst_doc, target, key, after))
+            edits.append(_image_edit(dst_doc, target, key, after, kept))
             _set_in(expected, ("images", index, key), _DELETE if after is None else after)
         results.append(ImagePromotion(name, PROMOTED if changes else UNCHANGED, tuple(changes)))
     if edits:
@@ -450,14 +484,16 @@ def _promote_images(
     return list(src_items), tuple(results)
 
 
-def _image_edit(doc: _Yaml, target: MappingNode, key: str, value: str | None) -> yamledit.Edit:
+def _image_edit(
+    doc: _Yaml, target: MappingNode, key: str, value: str | None, kept: Sequence[str]
+) -> yamledit.Edit:
     if value is None:
         return yamledit.remove_key(
             doc.text, target, key, where=f"{doc.name}:{yamledit.line_of(target)}"
         )
     if yamledit.get(target, key) is not None:
         return yamledit.set_value(target, key, value)
-    # After the nearest field that comes before it in kustomize's own order, and is kept.
+    # After the nearest kept field that comes before it in kustomize's own order.
     order = ("name", *IMAGE_FIELDS)
-    before = [k for k in order[: order.index(key)] if yamledit.scalar(target, k) is not None]
-    return yamledit.add_key(doc.text, target, key, value, after=before[-1], style=yamledit.PLAIN)
+    anchor = [k for k in order[: order.index(key)] if k in kept][-1]
+    return yamledit.add_key(doc.text, target, key, value, after=anchor, style=yamledit.PLAIN)

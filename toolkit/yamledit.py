@@ -153,8 +153,14 @@ def remove_key(text: str, node: MappingNode, key: str, *, where: str) -> Edit:
 
 
 def apply(text: str, edits: Sequence[Edit]) -> str:
-    """``text`` with every edit spliced in; edits at one position keep their given order."""
-    ordered = sorted(enumerate(edits), key=lambda pair: (pair[1].start, pair[0]), reverse=True)
+    """``text`` with every edit spliced in; insertions at one position keep their given order,
+    and go before a replacement that starts there (which must not swallow them)."""
+
+    def rank(pair: tuple[int, Edit]) -> tuple[int, bool, int]:
+        order, edit = pair
+        return edit.start, edit.end > edit.start, order
+
+    ordered = sorted(enumerate(edits), key=rank, reverse=True)
     for _order, edit in ordered:
         text = text[: edit.start] + edit.replacement + text[edit.end :]
     return text
