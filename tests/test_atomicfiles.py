@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.promote import unwritable
 from toolkit import atomicfiles
 from toolkit.errors import InputError
 
@@ -57,14 +58,19 @@ def test_a_failure_while_staging_changes_nothing(root: Path) -> None:
 
 
 def test_a_failure_while_renaming_puts_back_what_was_replaced(root: Path) -> None:
-    (root / "z.yaml").mkdir()  # renaming a file onto a directory fails, after a and b moved
+    (root / "z.yaml").write_bytes(b"z: 1\n")
     before = tree(root)
     failure = r"cannot write z\.yaml"
-    with pytest.raises(InputError, match=failure), atomicfiles.all_or_nothing(root) as changes:
+    # z.yaml is replaced last, after a.yaml, gone.yaml and new/c.yaml.
+    with (
+        unwritable(root / "z.yaml"),
+        pytest.raises(InputError, match=failure),
+        atomicfiles.all_or_nothing(root) as changes,
+    ):
         changes.write(root / "a.yaml", b"a: 2\n")
         changes.write(root / "new/c.yaml", b"c\n")
         changes.delete(root / "gone.yaml")
-        changes.write(root / "z.yaml", b"z\n")
+        changes.write(root / "z.yaml", b"z: 2\n")
     assert tree(root) == before
     assert (root / "b.yaml").stat().st_mode & 0o777 == 0o600
     assert not (root / "new").exists()

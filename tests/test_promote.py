@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Cli, commit_all, git
-from tests.fixtures.promote import write_locks
+from tests.fixtures.promote import unwritable, write_locks
 from toolkit import lock
 
 STAGING = Path("overlays/staging")
@@ -185,22 +185,32 @@ def test_only_accepts_an_image_name(locked_repo: Path, run_cli: Cli) -> None:
 def test_a_failure_in_the_middle_leaves_every_dst_file_as_it_was(
     locked_repo: Path, run_cli: Cli
 ) -> None:
-    # SRC adds a file whose place in DST is taken by a directory: every other file is
-    # already replaced when its rename fails, so they must all be put back.
-    (locked_repo / "overlays/dev/values/common/zz.yaml").write_text("new: true\n")
-    commit_all(locked_repo, "dev adds a promoted file")
-    (locked_repo / "overlays/staging/values/common/zz.yaml").mkdir()
+    # The kustomization, lock and releases.yaml are replaced before values/common/api.yaml,
+    # which cannot be: they must all be put back.
     before = snapshot(locked_repo)
-
-    result = run_cli(locked_repo, "promote", "dev", "staging")
+    with unwritable(locked_repo / "overlays/staging/values/common/api.yaml"):
+        result = run_cli(locked_repo, "promote", "dev", "staging")
 
     assert result.exit_code == 2
-    assert "cannot write overlays/staging/values/common/zz.yaml" in result.stderr
+    assert "cannot write overlays/staging/values/common/api.yaml" in result.stderr
     assert "nothing was changed" in result.stderr
     assert "Traceback" not in result.stderr
     assert snapshot(locked_repo) == before
     leftovers = [p for p in (locked_repo / "overlays").rglob("*") if "toolkit-tmp" in p.name]
     assert leftovers == []
+
+
+def test_a_directory_where_a_promoted_file_goes_is_refused_before_writing(
+    locked_repo: Path, run_cli: Cli
+) -> None:
+    (locked_repo / "overlays/dev/values/common/zz.yaml").write_text("new: true\n")
+    commit_all(locked_repo, "dev adds a promoted file")
+    (locked_repo / "overlays/staging/values/common/zz.yaml").mkdir()
+    before = snapshot(locked_repo)
+    result = run_cli(locked_repo, "promote", "dev", "staging")
+    assert result.exit_code == 2
+    assert "cannot write overlays/staging/values/common/zz.yaml" in result.stderr
+    assert snapshot(locked_repo) == before
 
 
 def test_images_take_every_field_of_src_adding_and_removing_lines(

@@ -71,22 +71,28 @@ def apply(changes: Changes) -> None:
                 original = originals[path]
                 new_mode = original.mode if original.data is not None else mode
                 staged[path] = _stage(path, data, new_mode or _NEW_FILE_MODE)
-    except OSError as exc:
+    except BaseException as exc:
         _discard(staged.values(), created)
-        raise _failure(exc, current, changes.root) from None
+        if isinstance(exc, OSError):
+            raise _failure(exc, current, changes.root) from None
+        raise
     done: list[Path] = []
     try:
         for path in targets:
             current = path
             if path in staged:
-                os.replace(staged.pop(path), path)
+                os.replace(staged[path], path)
+                del staged[path]
             elif originals[path].data is not None:
                 path.unlink()
             done.append(path)
-    except OSError as exc:
+    except BaseException as exc:
+        # Ctrl-C between two renames must not leave half a promotion behind either.
         _restore(done, originals)
         _discard(staged.values(), created)
-        raise _failure(exc, current, changes.root) from None
+        if isinstance(exc, OSError):
+            raise _failure(exc, current, changes.root) from None
+        raise
 
 
 def _read_original(path: Path, root: Path) -> _Original:
