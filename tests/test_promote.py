@@ -6,10 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ruamel.yaml.nodes import MappingNode
 
 from tests.conftest import Cli, commit_all, git
 from tests.fixtures.promote import unwritable, write_locks
-from toolkit import lock
+from toolkit import lock, yamledit
+from toolkit.promote import IMAGE_FIELDS, edit_image
 
 STAGING = Path("overlays/staging")
 
@@ -497,3 +502,56 @@ def test_a_symlink_matching_promotion_copy_is_refused(locked_repo: Path, run_cli
     assert result.exit_code == 2
     assert "overlays/dev/values/common/link.yaml matches promotion.copy" in result.stderr
     assert snapshot(locked_repo) == before
+
+
+VALUES = ["3.12.4", "1.20", "sha256:abc", "ghcr.io/x/web", "yes", "v1 beta", "it's", ""]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    order=st.permutations(["name", *IMAGE_FIELDS]),
+    present=st.fixed_dictionaries({k: st.none() | st.sampled_from(VALUES) for k in IMAGE_FIELDS}),
+    wanted=st.fixed_dictionaries({k: st.none() | st.sampled_from(VALUES) for k in IMAGE_FIELDS}),
+    styles=st.lists(st.sampled_from([None, "'", '"']), min_size=4, max_size=4),
+    flow=st.booleans(),
+)
+def test_edit_image_gives_exactly_the_wanted_fields_and_keeps_the_rest(
+    order: list[str],
+    present: dict[str, str | None],
+    wanted: dict[str, str | None],
+    styles: list[str | None],
+    flow: bool,
+) -> None:
+    fields = {"name": "web", **present}
+    keys = [k for k in order if fields[k] is not None]
+    written = [
+        f"{k}: {yamledit.render_scalar(fields[k] or '', s, flow=flow)}"
+        for k, s in zip(keys, styles, strict=False)
+    ]
+    if flow:
+        entry = "  - {" + ", ".join(written) + "}\n"
+    else:
+        entry = "  - " + "".join(f"{line}\n    # about {line[:4]}\n    " for line in written)
+        entry = entry.rstrip(" ")
+    text = f"# images\nimages:\n{entry}  - name: other\n    newTag: keep\npatches: []\n"
+    node = yamledit.compose(text, name="k.yaml")
+    images = yamledit.get(node, "images")
+    assert images is not None
+    target = yamledit.items(images[1])[0]
+    assert isinstance(target, MappingNode)
+
+    changes, edits = edit_image(text, "k.yaml", target, wanted)
+
+    result = yamledit.apply(text, edits)
+    expected = yaml.safe_load(text)
+    for key in IMAGE_FIELDS:
+        expected["images"][0].pop(key, None)
+        if wanted[key] is not None:
+            expected["images"][0][key] = wanted[key]
+    assert yaml.safe_load(result) == expected
+    assert result.startswith("# images\nimages:\n")
+    assert result.endswith("  - name: other\n    newTag: keep\npatches: []\n")
+    assert {c.field for c in changes} == {k for k in IMAGE_FIELDS if present[k] != wanted[k]}
+    if not flow and keys[0] == "name":
+        kept = [k for k in keys if k == "name" or wanted[k] is not None]
+        assert all(f"# about {k[:4]}" in result for k in kept)

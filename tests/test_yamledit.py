@@ -46,9 +46,9 @@ def test_set_value_keeps_plain_single_and_double_quoting() -> None:
     web, side = item(DOCUMENT, "images", 0), item(DOCUMENT, "images", 1)
     result = edit(
         DOCUMENT,
-        yamledit.set_value(web, "newTag", "3.13.0"),
-        yamledit.set_value(web, "digest", "sha256:it's"),
-        yamledit.set_value(side, "newTag", "1.1"),
+        yamledit.set_value(DOCUMENT, web, "newTag", "3.13.0"),
+        yamledit.set_value(DOCUMENT, web, "digest", "sha256:it's"),
+        yamledit.set_value(DOCUMENT, side, "newTag", "1.1"),
     )
     assert result == (
         DOCUMENT.replace("newTag: 3.12.4", "newTag: 3.13.0")
@@ -60,7 +60,7 @@ def test_set_value_keeps_plain_single_and_double_quoting() -> None:
 @pytest.mark.parametrize("value", ["1.20", "yes", "null", "a: b", "#x", "", " x", "[1]", "1e3"])
 def test_a_plain_value_that_would_read_as_something_else_is_quoted(value: str) -> None:
     web = item(DOCUMENT, "images", 0)
-    result = edit(DOCUMENT, yamledit.set_value(web, "newTag", value))
+    result = edit(DOCUMENT, yamledit.set_value(DOCUMENT, web, "newTag", value))
     assert yaml.safe_load(result)["images"][0]["newTag"] == value
     assert result.count("\n") == DOCUMENT.count("\n")
 
@@ -97,13 +97,13 @@ def test_add_key_at_the_end_of_a_file_without_a_final_newline() -> None:
 
 def test_remove_key_takes_its_line_and_nothing_else() -> None:
     web = item(DOCUMENT, "images", 0)
-    result = edit(DOCUMENT, yamledit.remove_key(DOCUMENT, web, "digest", where="k.yaml"))
+    result = edit(DOCUMENT, *yamledit.remove_keys(DOCUMENT, web, ["digest"], where="k.yaml"))
     assert result == DOCUMENT.replace("    digest: 'sha256:abc'\n", "")
 
 
 def test_remove_key_on_the_dash_line_moves_the_next_key_up() -> None:
     dash = item(DOCUMENT, "images", 2)
-    result = edit(DOCUMENT, yamledit.remove_key(DOCUMENT, dash, "digest", where="k.yaml"))
+    result = edit(DOCUMENT, *yamledit.remove_keys(DOCUMENT, dash, ["digest"], where="k.yaml"))
     assert result == DOCUMENT.replace(
         "  - digest: sha256:first\n    name: dash\n", "  - name: dash\n"
     )
@@ -112,20 +112,20 @@ def test_remove_key_on_the_dash_line_moves_the_next_key_up() -> None:
 def test_remove_key_in_flow_style_first_and_last() -> None:
     text = "images:\n  - {digest: x, name: web, newTag: '1'}\n"
     node = item(text, "images", 0)
-    assert edit(text, yamledit.remove_key(text, node, "digest", where="k")) == (
+    assert edit(text, *yamledit.remove_keys(text, node, ["digest"], where="k")) == (
         "images:\n  - {name: web, newTag: '1'}\n"
     )
-    assert edit(text, yamledit.remove_key(text, node, "newTag", where="k")) == (
+    assert edit(text, *yamledit.remove_keys(text, node, ["newTag"], where="k")) == (
         "images:\n  - {digest: x, name: web}\n"
     )
 
 
 def test_remove_the_only_key_on_a_dash_line_is_refused() -> None:
     text = "images:\n  - name: web\n  - name: api\n    note: |\n      two\n      lines\n"
-    with pytest.raises(InputError, match="remove it by hand"):
-        yamledit.remove_key(text, item(text, "images", 0), "name", where="k")
+    with pytest.raises(InputError, match="edit it by hand"):
+        yamledit.remove_keys(text, item(text, "images", 0), ["name"], where="k")
     with pytest.raises(InputError, match="not a one-line value"):
-        yamledit.remove_key(text, item(text, "images", 1), "note", where="k")
+        yamledit.remove_keys(text, item(text, "images", 1), ["note"], where="k")
 
 
 def test_compose_reports_file_and_line() -> None:
@@ -151,8 +151,7 @@ def test_an_insertion_where_a_removed_line_starts_survives_the_removal() -> None
     node = item(text, "images", 0)
     result = edit(
         text,
-        yamledit.remove_key(text, node, "newName", where="k"),
-        yamledit.remove_key(text, node, "newTag", where="k"),
+        *yamledit.remove_keys(text, node, ["newName", "newTag"], where="k"),
         yamledit.add_key(text, node, "digest", "sha256:0", after="name", style=None),
         yamledit.add_key(text, node, "note", "x", after="name", style=None),
     )

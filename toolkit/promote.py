@@ -382,7 +382,7 @@ def _index_of(doc: _Yaml, key: str, target: MappingNode) -> int:
 
 def _version_edit(doc: _Yaml, target: MappingNode, version: str) -> yamledit.Edit:
     if yamledit.get(target, "version") is not None:
-        return yamledit.set_value(target, "version", version)
+        return yamledit.set_value(doc.text, target, "version", version)
     return yamledit.add_key(
         doc.text, target, "version", version, after="chart", style=yamledit.DOUBLE
     )
@@ -465,18 +465,12 @@ def _promote_images(
             results.append(ImagePromotion(name, NOT_PROMOTED, reason=reason))
             continue
         wanted = {key: _field(src_doc, item, key) for key in IMAGE_FIELDS}
-        present = {key: _field(dst_doc, target, key) for key in IMAGE_FIELDS}
-        # Fields that stay in DST's entry: where a new field may be inserted after.
-        kept = ["name", *(k for k in IMAGE_FIELDS if present[k] is not None and wanted[k])]
+        changes, image_edits = edit_image(dst_doc.text, dst_doc.name, target, wanted)
+        edits += image_edits
         index = _index_of(dst_doc, "images", target)
-        changes = []
-        for key in IMAGE_FIELDS:
-            after, before = wanted[key], present[key]
-            if after == before:
-                continue
-            changes.append(FieldChange(key, before, after))
-            edits.append(_image_edit(dst_doc, target, key, after, kept))
-            _set_in(expected, ("images", index, key), _DELETE if after is None else after)
+        for change in changes:
+            value = _DELETE if change.after is None else change.after
+            _set_in(expected, ("images", index, change.field), value)
         results.append(ImagePromotion(name, PROMOTED if changes else UNCHANGED, tuple(changes)))
     if edits:
         assert dst_doc is not None
@@ -484,16 +478,35 @@ def _promote_images(
     return list(src_items), tuple(results)
 
 
-def _image_edit(
-    doc: _Yaml, target: MappingNode, key: str, value: str | None, kept: Sequence[str]
-) -> yamledit.Edit:
-    if value is None:
-        return yamledit.remove_key(
-            doc.text, target, key, where=f"{doc.name}:{yamledit.line_of(target)}"
-        )
-    if yamledit.get(target, key) is not None:
-        return yamledit.set_value(target, key, value)
-    # After the nearest kept field that comes before it in kustomize's own order.
+def edit_image(
+    text: str, name: str, target: MappingNode, wanted: Mapping[str, str | None]
+) -> tuple[list[FieldChange], list[yamledit.Edit]]:
+    """What gives DST's image entry ``target`` exactly the fields ``wanted`` (None: absent)."""
+    for key, value in yamledit.entries(target):
+        if key.value in IMAGE_FIELDS and not isinstance(value, ScalarNode):
+            raise InputError(f"{name}:{yamledit.line_of(key)}: {key.value} must be a string")
+    present = {key: yamledit.scalar(target, key) for key in IMAGE_FIELDS}
+    changes = [
+        FieldChange(key, present[key], wanted.get(key))
+        for key in IMAGE_FIELDS
+        if present[key] != wanted.get(key)
+    ]
+    where = f"{name}:{yamledit.line_of(target)}"
+    gone = [c.field for c in changes if c.after is None]
+    edits = yamledit.remove_keys(text, target, gone, where=where) if gone else []
+    # A new field goes after the nearest field before it in kustomize's order that stays.
+    kept = ["name", *(k for k in IMAGE_FIELDS if present[k] is not None and k not in gone)]
     order = ("name", *IMAGE_FIELDS)
-    anchor = [k for k in order[: order.index(key)] if k in kept][-1]
-    return yamledit.add_key(doc.text, target, key, value, after=anchor, style=yamledit.PLAIN)
+    for change in changes:
+        if change.after is None:
+            continue
+        if yamledit.get(target, change.field) is not None:  # written, perhaps as null
+            edits.append(yamledit.set_value(text, target, change.field, change.after))
+            continue
+        anchor = [k for k in order[: order.index(change.field)] if k in kept][-1]
+        edits.append(
+            yamledit.add_key(
+                text, target, change.field, change.after, after=anchor, style=yamledit.PLAIN
+            )
+        )
+    return changes, edits

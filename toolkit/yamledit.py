@@ -9,7 +9,7 @@ for byte, which a full re-dump cannot promise (it rewraps long lines and respace
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 import yaml
@@ -97,16 +97,21 @@ def _plain_ok(value: str, *, flow: bool) -> bool:
         return False
 
 
-def set_value(node: MappingNode, key: str, value: str) -> Edit:
+def set_value(text: str, node: MappingNode, key: str, value: str) -> Edit:
     """Replace an existing scalar value, keeping its quoting style where the value allows."""
     entry = get(node, key)
-    assert entry is not None and isinstance(entry[1], ScalarNode), key
-    old = entry[1]
+    assert entry is not None, key
+    key_node, old = entry
+    assert isinstance(old, ScalarNode), key
     style = old.style if old.style in (SINGLE, DOUBLE) else PLAIN
     if old.style not in (None, SINGLE, DOUBLE, ""):
         style = DOUBLE  # a block scalar (| or >) becomes a one-line quoted string
-    text = render_scalar(value, style, flow=bool(node.flow_style))
-    return Edit(old.start_mark.index, old.end_mark.index, text)
+    rendered = render_scalar(value, style, flow=bool(node.flow_style))
+    if old.start_mark.index == old.end_mark.index:
+        # `key:` with nothing after it: the empty value's mark may sit on the next line.
+        colon = text.index(":", key_node.end_mark.index) + 1
+        return Edit(colon, colon, f" {rendered}")
+    return Edit(old.start_mark.index, old.end_mark.index, rendered)
 
 
 def add_key(
@@ -127,29 +132,60 @@ def add_key(
     return Edit(newline + 1, newline + 1, f"{indent}{key}: {rendered}\n")
 
 
-def remove_key(text: str, node: MappingNode, key: str, *, where: str) -> Edit:
-    """Delete the entry ``key`` (its line, in block style) and nothing around it."""
+def remove_keys(text: str, node: MappingNode, keys: Collection[str], *, where: str) -> list[Edit]:
+    """Delete the entries ``keys`` (their lines, in block style) and nothing around them.
+
+    All at once, because neighbours interact: a key that shares its line with "- " is
+    removed by moving the next kept key up, and in a flow mapping the commas between removed
+    entries go with them.
+    """
     pairs = list(entries(node))
-    index = next(i for i, (k, _v) in enumerate(pairs) if k.value == key)
-    key_node, value_node = pairs[index]
-    following = pairs[index + 1][0] if index + 1 < len(pairs) else None
+    removed = [key.value in keys for key, _value in pairs]
+    if all(removed):
+        raise InputError(f"{where}: cannot remove every key of this entry; edit it by hand")
     if node.flow_style:
-        if following is not None:
-            return Edit(key_node.start_mark.index, following.start_mark.index, "")
-        previous = pairs[index - 1][1] if index > 0 else None
-        start = previous.end_mark.index if previous is not None else key_node.start_mark.index
-        return Edit(start, value_node.end_mark.index, "")
-    line_start = text.rfind("\n", 0, key_node.start_mark.index) + 1
-    if text[line_start : key_node.start_mark.index].strip():
-        # The key shares its line with "- ": the next key moves up to take its place.
-        if following is None:
-            raise InputError(f"{where}: cannot remove '{key}' here; remove it by hand")
-        return Edit(key_node.start_mark.index, following.start_mark.index, "")
-    end = value_node.end_mark.index
-    if not isinstance(value_node, ScalarNode) or value_node.style in ("|", ">"):
-        raise InputError(f"{where}: '{key}' is not a one-line value; remove it by hand")
-    newline = text.find("\n", end)
+        return _remove_flow(pairs, removed)
+    edits = []
+    covered = 0  # entries already removed along with the one on the "- " line
+    first_key = pairs[0][0]
+    line_start = text.rfind("\n", 0, first_key.start_mark.index) + 1
+    if removed[0] and text[line_start : first_key.start_mark.index].strip():
+        kept = removed.index(False)
+        edits.append(Edit(first_key.start_mark.index, pairs[kept][0].start_mark.index, ""))
+        covered = kept
+    for index in range(covered, len(pairs)):
+        if removed[index]:
+            edits.append(_remove_line(text, *pairs[index], where=where))
+    return edits
+
+
+def _remove_line(text: str, key: ScalarNode, value: Node, *, where: str) -> Edit:
+    if not isinstance(value, ScalarNode) or value.style in ("|", ">"):
+        raise InputError(f"{where}: '{key.value}' is not a one-line value; remove it by hand")
+    line_start = text.rfind("\n", 0, key.start_mark.index) + 1
+    newline = text.find("\n", value.end_mark.index)
     return Edit(line_start, len(text) if newline < 0 else newline + 1, "")
+
+
+def _remove_flow(pairs: list[tuple[ScalarNode, Node]], removed: list[bool]) -> list[Edit]:
+    edits = []
+    index = 0
+    while index < len(pairs):
+        if not removed[index]:
+            index += 1
+            continue
+        run_end = index
+        while run_end + 1 < len(pairs) and removed[run_end + 1]:
+            run_end += 1
+        if run_end + 1 < len(pairs):  # up to the next kept entry, its comma included
+            edits.append(
+                Edit(pairs[index][0].start_mark.index, pairs[run_end + 1][0].start_mark.index, "")
+            )
+        else:  # at the end: from the last kept value, taking the comma before the run
+            start = pairs[index - 1][1].end_mark.index
+            edits.append(Edit(start, pairs[run_end][1].end_mark.index, ""))
+        index = run_end + 1
+    return edits
 
 
 def apply(text: str, edits: Sequence[Edit]) -> str:
