@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from toolkit import cli, process, tools
 
+pytest_plugins = ["tests.fixtures.charts", "tests.fixtures.perf", "tests.fixtures.promote"]
+
 PROJECT = Path(__file__).resolve().parents[1]
 EXAMPLE_PATHS = ("toolkit.yaml", "charts", "overlays")
 
@@ -111,6 +113,3 @@ def run_cli(helm_tool: tools.Tool, kustomize_tool: tools.Tool) -> Iterator[Cli]:
         return CliResult(result.exit_code, result.stdout, result.stderr)
 
     yield invoke
-
-
-pytest_plugins = ["tests.fixtures.promote"]

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import yaml
 
-from toolkit import lock
+from tests.conftest import Cli, commit_all, make_repo
+from tests.fixtures.charts import ChartRepo
+from toolkit import lock, process, tools
 from toolkit.errors import InputError
 from toolkit.lock import Lock, LockEntry
 
@@ -130,6 +136,7 @@ def test_write_locks_reports_only_changed_files_and_keeps_bytes(tmp_path: Path) 
     prod.mkdir()
     locks = {dev: Lock((entry(),)), prod: Lock((entry(version="1.2.0"),))}
     assert lock.write_locks(locks) == [lock.lock_path(dev), lock.lock_path(prod)]
+    assert lock.lock_path(dev).stat().st_mode & 0o777 == 0o644  # not the temp file's 0600
     stamp = os.stat(lock.lock_path(dev)).st_ino
     assert lock.write_locks(locks) == []
     assert os.stat(lock.lock_path(dev)).st_ino == stamp  # not rewritten at all
@@ -177,3 +184,270 @@ def test_stale_reason(
         assert found is None
     else:
         assert found is not None and reason in found
+
+
+# --- `toolkit lock`, render and hydrate with real repositories ------------------------------
+
+
+def write_config(
+    root: Path,
+    repositories: dict[str, str],
+    releases: dict[str, list[dict[str, str]]],
+) -> Path:
+    """A committed config repository: one environment per key of `releases`."""
+    files = {
+        "toolkit.yaml": yaml.safe_dump(
+            {"environments": [{"name": env} for env in releases], "repositories": repositories}
+        )
+    }
+    for env, items in releases.items():
+        listed = [{"namespace": "demo", **item} for item in items]
+        files[f"overlays/{env}/releases.yaml"] = yaml.safe_dump(
+            {"releases": listed}, sort_keys=False
+        )
+    return make_repo(root, files, example=False)
+
+
+def locked_versions(root: Path, env: str) -> dict[str, str]:
+    found = lock.read_lock(root / "overlays" / env, root=root)
+    assert found is not None
+    return {e.release: e.version for e in found.entries}
+
+
+@pytest.fixture
+def three_versions(chart_repo: ChartRepo) -> ChartRepo:
+    chart_repo.add("demo", "1.0.0", "1.1.0", "1.1.5", "2.0.0")
+    return chart_repo
+
+
+def test_three_environments_lock_and_render_three_versions(
+    tmp_path: Path, three_versions: ChartRepo, run_cli: Cli
+) -> None:
+    root = write_config(
+        tmp_path / "config",
+        {"charts": three_versions.url},
+        {
+            "dev": [{"name": "web", "chart": "charts/demo", "version": "^2"}],
+            "staging": [{"name": "web", "chart": "charts/demo", "version": "~1.1"}],
+            "production": [{"name": "web", "chart": "charts/demo", "version": "1.0.0"}],
+        },
+    )
+    result = run_cli(root, "lock")
+    assert result.exit_code == 0, result.stderr
+    versions = {env: locked_versions(root, env) for env in ("dev", "staging", "production")}
+    assert versions == {
+        "dev": {"web": "2.0.0"},
+        "staging": {"web": "1.1.5"},
+        "production": {"web": "1.0.0"},
+    }
+    # Each index.yaml is fetched once for the whole run, however many environments use it.
+    assert three_versions.requests.count("/index.yaml") == 1
+    first = {env: lock.lock_path(root / "overlays" / env).read_bytes() for env in versions}
+
+    # Locking again with nothing new rewrites nothing, even when a newer version appears.
+    three_versions.add("demo", "2.1.0")
+    assert run_cli(root, "lock").exit_code == 0
+    assert {env: lock.lock_path(root / "overlays" / env).read_bytes() for env in versions} == first
+
+    commit_all(root, "lock")
+    out = tmp_path / "out"
+    result = run_cli(root, "--locked", "render", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert "warning" not in result.stderr
+    for env, expected in (("dev", "2.0.0"), ("staging", "1.1.5"), ("production", "1.0.0")):
+        configmap = yaml.safe_load((out / env / "web" / "configmap-web-demo.yaml").read_text())
+        assert configmap["data"]["chartVersion"] == expected
+        metadata = json.loads((out / env / "hydrator.metadata").read_text())
+        (entry,) = metadata["releases"]
+        assert entry["version"] == expected
+        assert (
+            entry["digest"] == lock.read_lock(root / "overlays" / env, root=root).entries[0].digest
+        )  # type: ignore[union-attr]
+        assert entry["repository"] == three_versions.url
+        assert f"demo --repo {three_versions.url} --version {expected}" in metadata["commands"][0]
+
+    # --upgrade RELEASE re-resolves only what it names, in the environments selected.
+    result = run_cli(root, "lock", "dev", "--upgrade", "web")
+    assert result.exit_code == 0, result.stderr
+    assert "dev/web: demo 2.0.0 -> 2.1.0" in result.stderr
+    assert locked_versions(root, "dev") == {"web": "2.1.0"}
+    assert lock.lock_path(root / "overlays" / "staging").read_bytes() == first["staging"]
+
+
+def test_a_stale_lock_resolves_in_memory_with_a_warning_or_fails_with_locked(
+    tmp_path: Path, three_versions: ChartRepo, run_cli: Cli
+) -> None:
+    root = write_config(
+        tmp_path / "config",
+        {"charts": three_versions.url},
+        {"dev": [{"name": "web", "chart": "charts/demo", "version": "~1.0"}]},
+    )
+    assert run_cli(root, "lock").exit_code == 0
+    releases = root / "overlays" / "dev" / "releases.yaml"
+    releases.write_text(releases.read_text().replace("~1.0", "^1"))
+    before = lock.lock_path(root / "overlays" / "dev").read_bytes()
+
+    result = run_cli(root, "render", "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "warning: overlays/dev/releases.lock: release web: its constraint changed from "
+        "'~1.0' to '^1'; using 1.1.5 in memory; run `toolkit lock dev`"
+    ) in result.stderr
+    configmap = tmp_path / "out" / "dev" / "web" / "configmap-web-demo.yaml"
+    assert "1.1.5" in configmap.read_text()
+
+    result = run_cli(root, "--locked", "render")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: overlays/dev/releases.lock is stale and --locked forbids resolving: "
+        "release web: its constraint changed"
+    )
+    assert "Traceback" not in result.stderr
+    result = run_cli(root, "--locked", "lock")
+    assert result.exit_code == 2
+    assert "dev/web: demo 1.0.0 -> 1.1.5" in result.stderr
+    # Only `toolkit lock` writes the lock, and --locked stops even that.
+    assert lock.lock_path(root / "overlays" / "dev").read_bytes() == before
+
+    releases.write_text(
+        releases.read_text() + "- {name: extra, namespace: x, chart: charts/demo}\n"
+    )
+    result = run_cli(root, "--locked", "render")
+    assert result.exit_code == 2
+    assert "release extra: it is not in the lock" in result.stderr
+
+
+def test_an_archive_changed_on_the_server_after_locking_is_refused(
+    tmp_path: Path,
+    three_versions: ChartRepo,
+    helm_tool: tools.Tool,
+    run_cli: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = write_config(
+        tmp_path / "config",
+        {"charts": three_versions.url},
+        {"dev": [{"name": "web", "chart": "charts/demo", "version": "1.1.0"}]},
+    )
+    assert run_cli(root, "lock").exit_code == 0
+    locked = lock.read_lock(root / "overlays" / "dev", root=root)
+    assert locked is not None
+    # Someone republishes 1.1.0 with other content (and a matching index).
+    original = three_versions.archive("demo", "1.1.0")
+    original.unlink()
+    work = tmp_path / "evil"
+    (work / "templates").mkdir(parents=True)
+    (work / "Chart.yaml").write_text("apiVersion: v2\nname: demo\nversion: 1.1.0\n")
+    (work / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: evil}\n"
+    )
+    process.run([helm_tool.path, "package", work, "--destination", three_versions.directory])
+    three_versions.reindex()
+    # A machine that has not downloaded it yet (CI) renders.
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "fresh-cache"))
+    result = run_cli(root, "render", "-o", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    digest = locked.entries[0].digest
+    assert result.stderr.startswith(
+        "error: overlays/dev/releases.yaml:2: release web: demo 1.1.0 has digest sha256:"
+    )
+    assert f"but releases.lock pins {digest}" in result.stderr
+    assert not (tmp_path / "out").exists()
+    assert "Traceback" not in result.stderr
+
+
+def test_two_lock_processes_sharing_one_cache_both_succeed(
+    tmp_path: Path, three_versions: ChartRepo, helm_tool: tools.Tool, kustomize_tool: tools.Tool
+) -> None:
+    roots = [
+        write_config(
+            tmp_path / f"config{i}",
+            {"charts": three_versions.url},
+            {"dev": [{"name": f"web{j}", "chart": "charts/demo"} for j in range(3)]},
+        )
+        for i in range(2)
+    ]
+    cache = tmp_path / "shared-cache"
+    env = {"TOOLKIT_CACHE_DIR": str(cache), "TOOLKIT_OFFLINE": "1"}
+    argv = [sys.executable, "-m", "toolkit", "--helm", str(helm_tool.path), "lock"]
+    with ThreadPoolExecutor(2) as pool:
+        outputs = list(
+            pool.map(
+                lambda root: process.run([*argv[:3], "-C", root, *argv[3:]], env=env, check=False),
+                roots,
+            )
+        )
+    assert [o.returncode for o in outputs] == [0, 0], [o.stderr for o in outputs]
+    assert (
+        lock.lock_path(roots[0] / "overlays" / "dev").read_bytes()
+        == lock.lock_path(roots[1] / "overlays" / "dev").read_bytes()
+    )
+    blobs = sorted(p.name for p in (cache / "charts" / "sha256").iterdir())
+    digest = lock.read_lock(roots[0] / "overlays" / "dev", root=roots[0]).entries[0].digest  # type: ignore[union-attr]
+    assert blobs == [f"{digest.removeprefix('sha256:')}.blob"]  # one whole file, no temp files
+
+
+def test_the_example_locks_are_current_and_local_chart_edits_make_them_stale(
+    example_repo: Path, run_cli: Cli
+) -> None:
+    result = run_cli(example_repo, "--locked", "lock")
+    assert result.exit_code == 0, result.stderr
+    assert "releases.lock is up to date" in result.stderr
+    result = run_cli(example_repo, "--locked", "render", "dev")
+    assert result.exit_code == 0, result.stderr
+    assert "warning" not in result.stderr
+
+    values = example_repo / "charts" / "api" / "values.yaml"
+    values.write_text(values.read_text() + "# an edit\n")
+    result = run_cli(example_repo, "render", "dev")
+    assert result.exit_code == 0
+    assert (
+        "warning: overlays/dev/releases.lock: release api: the local chart changed since it "
+        "was locked"
+    ) in result.stderr
+    result = run_cli(example_repo, "--locked", "render", "dev")
+    assert result.exit_code == 2
+    assert "release api: the local chart changed since it was locked" in result.stderr
+
+    lock.lock_path(example_repo / "overlays" / "staging").unlink()
+    result = run_cli(example_repo, "--locked", "render", "staging")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: overlays/staging/releases.lock does not exist and --locked forbids resolving: "
+        "run `toolkit lock staging` and commit overlays/staging/releases.lock\n"
+    )
+    result = run_cli(example_repo, "render", "staging")
+    assert result.exit_code == 0
+    assert "overlays/staging/releases.lock does not exist: resolved 2 releases in memory" in (
+        result.stderr
+    )
+
+
+def test_lock_drops_removed_releases_and_reports_json(
+    tmp_path: Path, three_versions: ChartRepo, run_cli: Cli
+) -> None:
+    root = write_config(
+        tmp_path / "config",
+        {"charts": three_versions.url},
+        {
+            "dev": [
+                {"name": "web", "chart": "charts/demo", "version": "~1.0"},
+                {"name": "old", "chart": "charts/demo"},
+            ]
+        },
+    )
+    result = run_cli(root, "lock", "--json")
+    assert json.loads(result.stdout) == [
+        {"environment": "dev", "release": "old", "from": None, "to": "2.0.0"},
+        {"environment": "dev", "release": "web", "from": None, "to": "1.0.0"},
+    ]
+    releases = root / "overlays" / "dev" / "releases.yaml"
+    kept = {"name": "web", "namespace": "demo", "chart": "charts/demo", "version": "~1.0"}
+    releases.write_text(yaml.safe_dump({"releases": [kept]}))
+    result = run_cli(root, "lock")
+    assert result.exit_code == 0, result.stderr
+    assert "dev/old: removed (no longer in releases.yaml)" in result.stderr
+    assert locked_versions(root, "dev") == {"web": "1.0.0"}
+    result = run_cli(root, "lock", "--upgrade", "web", "--frobnicate")
+    assert result.exit_code == 2
+    assert "no such option: --frobnicate" in result.stderr

@@ -124,8 +124,10 @@ def test_renders_run_in_parallel_and_fail_with_the_tools_stderr(
     env = cfg.environment("dev")
     spec = config.load_environment(cfg, env)
     release = spec.releases[0]
-    good = render.HelmRender(env, release, release.chart.path, {"config": {"environment": "x"}})  # type: ignore[union-attr]
-    bad = render.HelmRender(env, release, release.chart.path, {})  # type: ignore[union-attr]
+    good = render.HelmRender(
+        env, release, release.chart.path, {"config": {"environment": "x"}}, "sha256:x"
+    )  # type: ignore[union-attr]
+    bad = render.HelmRender(env, release, release.chart.path, {}, "sha256:x")  # type: ignore[union-attr]
     outputs = render.render_all([good, good], helm=helm_tool, kustomize=kustomize_tool, parallel=2)
     assert outputs[0].text == outputs[1].text
     with pytest.raises(RenderError) as caught:
@@ -139,6 +141,8 @@ def test_values_go_to_helm_as_json_on_stdin(example_repo: Path) -> None:
     cfg = config.load_config(example_repo)
     env = cfg.environment("dev")
     spec = config.load_environment(cfg, env)
-    job = render.HelmRender(env, spec.releases[0], Path("chart"), {"b": 1, "a": {"c": [1, 2]}})
+    job = render.HelmRender(
+        env, spec.releases[0], Path("chart"), {"b": 1, "a": {"c": [1, 2]}}, "sha256:x"
+    )
     assert json.loads(render.helm_values_input(job)) == {"a": {"c": [1, 2]}, "b": 1}
     assert render.helm_values_input(job) == b'{"a": {"c": [1, 2]}, "b": 1}'

@@ -14,7 +14,17 @@ from typing import Any, TypeVar
 
 import click
 
-from toolkit import __version__, config, outputdir, pipeline, promote, promoteapply, rendered, tools
+from toolkit import (
+    __version__,
+    config,
+    lock,
+    outputdir,
+    pipeline,
+    promote,
+    promoteapply,
+    rendered,
+    tools,
+)
 from toolkit.errors import ToolkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,6 +39,7 @@ class Context:
     locked: bool
     verbosity: int
     tool_choice: pipeline.ToolChoice
+    use_cache: bool = True  # --no-cache: render everything, answer nothing from the render cache
 
     def load(self) -> config.Config:
         return config.load_config(self.root)
@@ -91,6 +102,11 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
 @click.option("-v", "--verbose", count=True, help="Say more.")
 @click.option("-q", "--quiet", count=True, help="Say less.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Run every helm and kustomize render (bypass the render cache and incremental hydrate).",
+)
 @click.option("--helm", "helm_path", envvar=None, default=None, help="The helm binary to use.")
 @click.option(
     "--kustomize", "kustomize_path", default=None, help="The kustomize (or kubectl) binary to use."
@@ -106,6 +122,7 @@ def main(
     debug: bool,
     helm_path: str | None,
     kustomize_path: str | None,
+    no_cache: bool,
 ) -> None:
     """Render, hydrate, promote and diff a GitOps config repository."""
     ctx.obj = Context(
@@ -114,6 +131,7 @@ def main(
         locked=locked,
         verbosity=verbose - quiet,
         tool_choice=pipeline.ToolChoice(helm_path, kustomize_path),
+        use_cache=not no_cache,
     )
 
 
@@ -132,9 +150,16 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
     """Render environments to a directory or stdout; touches nothing else."""
     cfg = obj.load()
     renders = pipeline.render_environments(
-        cfg, cfg.select(environments), tool_choice=obj.tool_choice, parallel=obj.jobs
+        cfg,
+        cfg.select(environments),
+        tool_choice=obj.tool_choice,
+        parallel=obj.jobs,
+        locked=obj.locked,
+        use_cache=obj.use_cache,
     )
     for render in renders:
+        for warning in render.warnings:
+            obj.info(f"warning: {warning}")
         for note in render.tree.notes:
             obj.info(f"note: {note}")
     if output is None:
@@ -161,13 +186,23 @@ def hydrate_command(
     selected = cfg.select(environments)
     rendered.refuse_dirty(cfg.root, allow_dirty=allow_dirty)
     source = rendered.current_source(cfg.root)
-    renders = pipeline.render_environments(
-        cfg, selected, tool_choice=obj.tool_choice, parallel=obj.jobs
+    plan = pipeline.plan_environments(cfg, selected, tool_choice=obj.tool_choice, locked=obj.locked)
+    unchanged = rendered.unchanged_environments(cfg, plan.environments) if obj.use_cache else set()
+    renders = pipeline.render_plan(
+        plan,
+        parallel=obj.jobs,
+        cache=pipeline.default_cache(enabled=obj.use_cache),
+        skip=unchanged,
     )
+    for planned in plan.environments:
+        for warning in planned.warnings:
+            obj.info(f"warning: {warning}")
     for render in renders:
         for note in render.tree.notes:
             obj.info(f"note: {note}")
-    results = rendered.hydrate(cfg, renders, source)
+        if obj.verbosity > 0:
+            obj.info(f"{render.name}: {render.renders} renders, {render.cached} from the cache")
+    results = rendered.hydrate(cfg, renders, source, unchanged=unchanged)
     if as_json:
         click.echo(json.dumps([rendered.result_as_dict(r) for r in results], indent=2))
     else:
@@ -226,6 +261,67 @@ def tools_status_command(obj: Context, as_json: bool) -> int:
             else:
                 click.echo(f"{s.name}: not found: {s.problem}")
     return 0 if all(s.tool for s in statuses) else 1
+
+
+# --- lock -----------------------------------------------------------------------------------
+
+
+def _split_upgrade(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """`[ENV...] [--upgrade [RELEASE...]]` as (environments, releases to upgrade or None)."""
+    if "--upgrade" not in words:
+        environments, upgrade = words, None
+    else:
+        at = words.index("--upgrade")
+        environments, upgrade = words[:at], words[at + 1 :]
+    for word in (*environments, *(upgrade or ())):
+        if word.startswith("-"):
+            raise click.UsageError(f"no such option: {word}")
+    return environments, upgrade
+
+
+@main.command(
+    "lock",
+    context_settings={"ignore_unknown_options": True},
+    short_help="Resolve chart constraints and write releases.lock.",
+)
+@click.argument(
+    "words", metavar="[ENV]... [--upgrade [RELEASE]...]", nargs=-1, type=click.UNPROCESSED
+)
+@json_option
+@pass_context
+@guarded
+def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
+    """Resolve chart constraints and write each environment's releases.lock.
+
+    Entries that still satisfy their release are kept; `--upgrade` re-resolves every
+    release, `--upgrade RELEASE...` only the named ones.
+    """
+    environments, upgrade = _split_upgrade(words)
+    cfg = obj.load()
+    changes = lock.lock_environments(
+        cfg, cfg.select(environments), upgrade=upgrade, locked=obj.locked
+    )
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "environment": c.environment,
+                        "release": c.release,
+                        "from": c.before.version if c.before else None,
+                        "to": c.after.version if c.after else None,
+                    }
+                    for c in changes
+                ],
+                indent=2,
+            )
+        )
+    else:
+        for change in changes:
+            obj.info(change.describe())
+        if not changes:
+            obj.info("releases.lock is up to date")
+    return 0
 
 
 # --- promote ---------------------------------------------------------------------------------

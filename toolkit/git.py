@@ -191,6 +191,29 @@ def delete_ref(repo: Path, ref: str) -> None:
     _git(repo, "update-ref", "-d", ref, check=False)
 
 
+def read_blobs(repo: Path, rev: str, paths: Sequence[str]) -> dict[str, bytes | None]:
+    """Several files' bytes as committed in `rev` (None where missing), in one git process."""
+    if not paths:
+        return {}
+    request = b"".join(f"{rev}:{path}\n".encode() for path in paths)
+    stdout = _git(repo, "cat-file", "--batch", input=request).stdout
+    found: dict[str, bytes | None] = {}
+    position = 0
+    for path in paths:
+        end = stdout.index(b"\n", position)
+        header = stdout[position:end].split()
+        position = end + 1
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            found[path] = stdout[position : position + size]
+            position += size + 1  # the content is followed by a newline
+        else:
+            found[path] = None  # "<rev:path> missing", or not a blob
+            if len(header) == 3:  # a tree or commit is printed too: step over it
+                position += int(header[2]) + 1
+    return found
+
+
 # --- promotion: reading a source revision, committing and tagging the result ---------------
 
 _LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +16,15 @@ from typing import Any
 
 import yaml
 
-from toolkit import semver, yamlfile
+from toolkit import charts, semver, yamlfile
+from toolkit.config import (
+    Config,
+    Environment,
+    EnvironmentSpec,
+    LocalChart,
+    Release,
+    load_environment,
+)
 from toolkit.errors import InputError
 from toolkit.yamlfile import YamlDocument, describe
 
@@ -131,6 +139,8 @@ def _staged(files: Mapping[Path, bytes]) -> Iterator[list[tuple[Path, Path]]]:
             staged.append((Path(name), path))
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
+                # mkstemp makes the file private (0600); a committed file is not.
+                os.fchmod(out.fileno(), path.stat().st_mode & 0o777 if path.exists() else 0o644)
         yield staged
     finally:
         for temp, _ in staged:
@@ -221,3 +231,206 @@ def _entry(doc: YamlDocument, release: str, raw: Any) -> LockEntry:
 
 def _is_hex(text: str) -> bool:
     return all(c in "0123456789abcdef" for c in text)
+
+
+# --- resolving with the lock ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """One environment's releases as they render, and what the lock had to say about them."""
+
+    releases: tuple[charts.ResolvedRelease, ...]
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LockChange:
+    """One release's line in what `toolkit lock` did."""
+
+    environment: str
+    release: str
+    before: LockEntry | None
+    after: LockEntry | None
+
+    def describe(self) -> str:
+        if self.before is None and self.after is not None:
+            return (
+                f"{self.environment}/{self.release}: locked {self.after.chart} {self.after.version}"
+            )
+        if self.after is None and self.before is not None:
+            return f"{self.environment}/{self.release}: removed (no longer in releases.yaml)"
+        assert self.before is not None and self.after is not None
+        if self.before.version != self.after.version:
+            return (
+                f"{self.environment}/{self.release}: {self.after.chart} "
+                f"{self.before.version} -> {self.after.version}"
+            )
+        where = f"{self.environment}/{self.release}"
+        return f"{where}: {self.after.chart} {self.after.version} (re-pinned)"
+
+
+def entry_of(resolved: charts.ResolvedRelease) -> LockEntry:
+    return LockEntry(
+        release=resolved.release.name,
+        chart=resolved.chart_name,
+        repository=resolved.repository,
+        constraint=resolved.release.version,
+        version=resolved.version,
+        digest=resolved.digest,
+    )
+
+
+def _shown(config: Config, env: Environment) -> str:
+    return yamlfile.relative_name(lock_path(env.directory), config.root)
+
+
+def _locked_or_stale(
+    sources: charts.ChartSources, release: Release, entry: LockEntry | None
+) -> tuple[charts.ResolvedRelease | None, str | None]:
+    """(what the lock pins, fetched and verified, None) or (None, why the entry is stale)."""
+    charts.check_constraint(release)
+    local = None
+    if isinstance(release.chart, LocalChart):
+        local = charts.resolve_local(sources.config, release, release.chart)
+        request = charts.request_of(release, local_name=local.chart_name)
+    else:
+        request = charts.request_of(release)
+    reason = stale_reason(
+        entry, chart=request.chart, repository=request.repository, constraint=request.constraint
+    )
+    if reason is not None or entry is None:
+        return None, reason
+    if local is not None:
+        if (local.version, local.digest) != (entry.version, entry.digest):
+            return None, (
+                f"the local chart changed since it was locked ({entry.version} {entry.digest} "
+                f"then, {local.version} {local.digest} now)"
+            )
+        return local, None
+    return sources.fetch(release, version=entry.version, digest=entry.digest), None
+
+
+def resolve_environment(
+    sources: charts.ChartSources, spec: EnvironmentSpec, *, locked: bool
+) -> Resolution:
+    """The charts an environment renders: what its lock pins (verified), and for releases the
+    lock does not answer, a fresh resolution with a warning; with `locked`, an error instead."""
+    config, env = sources.config, spec.environment
+    if not spec.releases:
+        return Resolution((), ())
+    shown = _shown(config, env)
+    current = read_lock(env.directory, root=config.root)
+    fix = f"run `toolkit lock {env.name}` and commit {shown}"
+    if current is None:
+        if locked:
+            raise InputError(f"{shown} does not exist and --locked forbids resolving: {fix}")
+        releases = tuple(sources.resolve(release) for release in spec.releases)
+        return Resolution(
+            releases,
+            (f"{shown} does not exist: resolved {len(releases)} releases in memory; {fix}",),
+        )
+    resolved: list[charts.ResolvedRelease] = []
+    warnings: list[str] = []
+    stale: list[str] = []
+    for release in spec.releases:
+        pinned, reason = _locked_or_stale(sources, release, current.get(release.name))
+        if pinned is not None:
+            resolved.append(pinned)
+        elif locked:
+            stale.append(f"release {release.name}: {reason}")
+        else:
+            fresh = sources.resolve(release)
+            resolved.append(fresh)
+            warnings.append(
+                f"{shown}: release {release.name}: {reason}; using {fresh.version} in memory; {fix}"
+            )
+    if stale:
+        raise InputError(
+            f"{shown} is stale and --locked forbids resolving: {'; '.join(stale)}; {fix}"
+        )
+    return Resolution(tuple(resolved), tuple(warnings))
+
+
+def lock_environment(
+    sources: charts.ChartSources,
+    spec: EnvironmentSpec,
+    *,
+    upgrade: Collection[str] | None,
+) -> tuple[Lock | None, Lock]:
+    """(the current lock, the lock the environment should have). Entries that still answer
+    their release are kept as they are unless `upgrade` names the release (an empty
+    `upgrade` means every release); the others are resolved afresh."""
+    config, env = sources.config, spec.environment
+    current = read_lock(env.directory, root=config.root)
+    entries: list[LockEntry] = []
+    for release in spec.releases:
+        entry = current.get(release.name) if current is not None else None
+        wanted = upgrade is not None and (not upgrade or release.name in upgrade)
+        if not wanted and entry is not None:
+            pinned, _ = _locked_or_stale_offline(sources, release, entry)
+            if pinned:
+                entries.append(entry)
+                continue
+        entries.append(entry_of(sources.resolve(release)))
+    return current, Lock(tuple(entries))
+
+
+def _locked_or_stale_offline(
+    sources: charts.ChartSources, release: Release, entry: LockEntry
+) -> tuple[bool, str | None]:
+    """Whether a lock entry still answers its release, without downloading anything."""
+    if isinstance(release.chart, LocalChart):
+        pinned, reason = _locked_or_stale(sources, release, entry)
+        return pinned is not None, reason
+    request = charts.request_of(release)
+    reason = stale_reason(
+        entry, chart=request.chart, repository=request.repository, constraint=request.constraint
+    )
+    return reason is None, reason
+
+
+def lock_environments(
+    config: Config,
+    environments: Sequence[Environment],
+    *,
+    upgrade: Sequence[str] | None = None,
+    locked: bool = False,
+    sources: charts.ChartSources | None = None,
+) -> list[LockChange]:
+    """`toolkit lock`: resolve every selected environment, then write their locks all at once
+    (or, with `locked`, refuse when any lock would change). Returns what changed."""
+    sources = sources or charts.ChartSources(config)
+    specs = [load_environment(config, env) for env in environments]
+    _check_upgrade_names(config, specs, upgrade)
+    changes: list[LockChange] = []
+    wanted: dict[Path, Lock] = {}
+    for spec in specs:
+        current, new = lock_environment(sources, spec, upgrade=upgrade)
+        name = spec.environment.name
+        before = {e.release: e for e in (current.entries if current else ())}
+        after = {e.release: e for e in new.entries}
+        changes += [
+            LockChange(name, release, before.get(release), after.get(release))
+            for release in sorted(before.keys() | after.keys())
+            if before.get(release) != after.get(release)
+        ]
+        if spec.releases or current is not None:
+            wanted[spec.environment.directory] = new
+    if locked and changes:
+        listed = "; ".join(change.describe() for change in changes)
+        raise InputError(f"releases.lock is stale and --locked forbids changing it: {listed}")
+    write_locks(wanted)
+    return changes
+
+
+def _check_upgrade_names(
+    config: Config, specs: Sequence[EnvironmentSpec], upgrade: Sequence[str] | None
+) -> None:
+    known = sorted({release.name for spec in specs for release in spec.releases})
+    for name in upgrade or ():
+        if name not in known:
+            raise InputError(
+                f"--upgrade {name}: no release '{name}' in the selected environments"
+                f"{yamlfile.did_you_mean(name, known)}; releases: {', '.join(known) or 'none'}"
+            )

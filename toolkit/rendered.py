@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from typing import Any
 from toolkit import git
 from toolkit.config import Config
 from toolkit.errors import GitError, InputError
-from toolkit.pipeline import EnvironmentRender
+from toolkit.pipeline import EnvironmentPlan, EnvironmentRender
 
 METADATA = "hydrator.metadata"
 README = "README.md"
@@ -160,14 +160,40 @@ def _without_provenance(files: Mapping[str, str], env: str) -> dict[str, str]:
 
 
 def _recorded_input_hash(repo: Path, tip: str, env: str) -> str | None:
-    data = git.read_blob(repo, tip, f"{env}/{METADATA}")
-    if data is None:
+    return _input_hash_of(git.read_blob(repo, tip, f"{env}/{METADATA}"))
+
+
+def _input_hash_of(metadata: bytes | None) -> str | None:
+    if metadata is None:
         return None
     try:
-        value = json.loads(data).get("inputHash")
+        value = json.loads(metadata).get("inputHash")
     except (ValueError, AttributeError):
         return None
     return value if isinstance(value, str) else None
+
+
+def unchanged_environments(config: Config, plans: Sequence[EnvironmentPlan]) -> set[str]:
+    """The planned environments whose input hash is the one their rendered branch records.
+
+    Those need neither rendering nor rewriting: everything that can change their directory is in
+    the hash. Each branch's metadata is read in one git process.
+    """
+    by_branch: dict[str, list[EnvironmentPlan]] = {}
+    for plan in plans:
+        by_branch.setdefault(config.branch_for(plan.name), []).append(plan)
+    unchanged = set()
+    for branch, branch_plans in by_branch.items():
+        tip = git.rev_parse(config.root, f"refs/heads/{branch}")
+        if tip is None:
+            continue
+        recorded = git.read_blobs(config.root, tip, [f"{p.name}/{METADATA}" for p in branch_plans])
+        unchanged |= {
+            p.name
+            for p in branch_plans
+            if _input_hash_of(recorded[f"{p.name}/{METADATA}"]) == p.input_hash
+        }
+    return unchanged
 
 
 def _change(
@@ -208,14 +234,24 @@ def commit_message(source: Source, changes: Sequence[EnvironmentChange]) -> str:
 
 
 def hydrate_branch(
-    repo: Path, branch: str, renders: Sequence[EnvironmentRender], source: Source
+    repo: Path,
+    branch: str,
+    renders: Sequence[EnvironmentRender | str],
+    source: Source,
 ) -> HydrateResult:
-    """Commit the renders to `branch` with git plumbing; no commit when nothing changed."""
+    """Commit the renders to `branch` with git plumbing; no commit when nothing changed.
+
+    An environment given by name alone is one known to be unchanged (see
+    `unchanged_environments`): it is reported, and its directory is left as it is.
+    """
     ref = f"refs/heads/{branch}"
     tip = git.rev_parse(repo, ref)
     files: dict[str, bytes] = {}
     changes = []
     for render in renders:
+        if isinstance(render, str):
+            changes.append(EnvironmentChange(render, (), (), ()))
+            continue
         env_files = environment_files(render, source)
         change = _change(repo, tip, render, env_files)
         changes.append(change)
@@ -246,12 +282,21 @@ def hydrate_branch(
 
 
 def hydrate(
-    config: Config, renders: Sequence[EnvironmentRender], source: Source
+    config: Config,
+    renders: Sequence[EnvironmentRender],
+    source: Source,
+    *,
+    unchanged: Collection[str] = (),
 ) -> list[HydrateResult]:
-    """Commit every environment's render to its rendered branch."""
-    by_branch: dict[str, list[EnvironmentRender]] = {}
-    for render in renders:
-        by_branch.setdefault(config.branch_for(render.name), []).append(render)
+    """Commit every environment's render to its rendered branch; the `unchanged` environments
+    (not rendered) are reported as such, in the order of toolkit.yaml with the rest."""
+    by_name: dict[str, EnvironmentRender | str] = {name: name for name in unchanged}
+    by_name.update((render.name, render) for render in renders)
+    ordered = [by_name[e.name] for e in config.environments if e.name in by_name]
+    by_branch: dict[str, list[EnvironmentRender | str]] = {}
+    for render in ordered:
+        name = render if isinstance(render, str) else render.name
+        by_branch.setdefault(config.branch_for(name), []).append(render)
     return [
         hydrate_branch(config.root, branch, branch_renders, source)
         for branch, branch_renders in by_branch.items()
