@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -555,3 +556,10 @@ def test_edit_image_gives_exactly_the_wanted_fields_and_keeps_the_rest(
     if not flow and keys[0] == "name":
         kept = [k for k in keys if k == "name" or wanted[k] is not None]
         assert all(f"# about {k[:4]}" in result for k in kept)
+
+
+def test_outside_a_git_repository_is_a_git_error(locked_repo: Path, run_cli: Cli) -> None:
+    shutil.rmtree(locked_repo / ".git")
+    result = run_cli(locked_repo, "promote", "dev", "staging")
+    assert result.exit_code == 4
+    assert "is not inside a git repository" in result.stderr

@@ -374,6 +374,7 @@ def promote_command(
     if not dry_run and plan.changes_anything:
         promoteapply.check_branch(cfg, branch if make_commit else None)
         promoteapply.apply(plan)
+        obj.info(f"{target}: wrote {len(plan.writes)} file(s)")
         if make_commit:
             result = promoteapply.commit(plan, branch=branch, tag=tag)
     if as_json:
