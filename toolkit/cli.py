@@ -235,8 +235,10 @@ from toolkit import diff, diffreport  # noqa: E402
 
 @main.command("diff")
 @environments_argument
-@click.option("--base", default=None, help="Base revision (default: merge-base with main).")
-@click.option("--head", default=None, help="Head revision (default: the work tree).")
+@click.option(
+    "--base", metavar="REF", default=None, help="Base revision (default: merge-base with main)."
+)
+@click.option("--head", metavar="REF", default=None, help="Head revision (default: work tree).")
 @click.option(
     "--format",
     "fmt",
@@ -247,6 +249,7 @@ from toolkit import diff, diffreport  # noqa: E402
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs.")
 @click.option(
     "--max-bytes",
+    metavar="N",
     type=click.IntRange(min=diffreport.MIN_MAX_BYTES),
     default=diffreport.DEFAULT_MAX_BYTES,
     show_default=True,
