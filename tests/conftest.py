@@ -12,7 +12,12 @@ from click.testing import CliRunner
 
 from toolkit import cli, process, tools
 
-pytest_plugins = ["tests.fixtures.diffrepos"]
+pytest_plugins = [
+    "tests.fixtures.charts",
+    "tests.fixtures.ci",
+    "tests.fixtures.perf",
+    "tests.fixtures.diffrepos",
+]
 
 PROJECT = Path(__file__).resolve().parents[1]
 EXAMPLE_PATHS = ("toolkit.yaml", "charts", "overlays")
@@ -55,7 +60,7 @@ def git(repo: Path, *args: str) -> str:
 
 def commit_all(repo: Path, message: str = "change") -> str:
     git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
     return git(repo, "rev-parse", "HEAD")
 
 

@@ -263,7 +263,7 @@ def test_empty_toolkit_yaml(tmp_path: Path) -> None:
         (
             "rendered:\n  brnch: x\nenvironments:\n  - name: dev\n",
             "toolkit.yaml:2: unknown key 'brnch' in rendered (did you mean 'branch'?); "
-            "allowed keys: branch",
+            "allowed keys: branch, message",
         ),
         (
             "environments:\n  - name: dev\npromotion:\n  copies: []\n",

@@ -357,6 +357,7 @@ def test_interrupt_removes_the_temporary_worktree(
         str(wrapper),
         "--kustomize",
         str(kustomize_tool.path),
+        "--no-cache",  # helm must really run for the interrupt to land in it
         "diff",
         "--base",
         "HEAD",

@@ -7,14 +7,15 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from toolkit import __version__, config, outputdir, pipeline, rendered, tools
+from toolkit import __version__, config, git, lock, outputdir, pipeline, rendered, tools
+from toolkit import shard as shard_module
 from toolkit.errors import ToolkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,6 +30,7 @@ class Context:
     locked: bool
     verbosity: int
     tool_choice: pipeline.ToolChoice
+    use_cache: bool = True  # --no-cache: render everything, answer nothing from the render cache
 
     def load(self) -> config.Config:
         return config.load_config(self.root)
@@ -91,6 +93,11 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
 @click.option("-v", "--verbose", count=True, help="Say more.")
 @click.option("-q", "--quiet", count=True, help="Say less.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Run every helm and kustomize render (bypass the render cache and incremental hydrate).",
+)
 @click.option("--helm", "helm_path", envvar=None, default=None, help="The helm binary to use.")
 @click.option(
     "--kustomize", "kustomize_path", default=None, help="The kustomize (or kubectl) binary to use."
@@ -106,6 +113,7 @@ def main(
     debug: bool,
     helm_path: str | None,
     kustomize_path: str | None,
+    no_cache: bool,
 ) -> None:
     """Render, hydrate, promote and diff a GitOps config repository."""
     ctx.obj = Context(
@@ -114,6 +122,7 @@ def main(
         locked=locked,
         verbosity=verbose - quiet,
         tool_choice=pipeline.ToolChoice(helm_path, kustomize_path),
+        use_cache=not no_cache,
     )
 
 
@@ -132,9 +141,16 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
     """Render environments to a directory or stdout; touches nothing else."""
     cfg = obj.load()
     renders = pipeline.render_environments(
-        cfg, cfg.select(environments), tool_choice=obj.tool_choice, parallel=obj.jobs
+        cfg,
+        cfg.select(environments),
+        tool_choice=obj.tool_choice,
+        parallel=obj.jobs,
+        locked=obj.locked,
+        use_cache=obj.use_cache,
     )
     for render in renders:
+        for warning in render.warnings:
+            obj.info(f"warning: {warning}")
         for note in render.tree.notes:
             obj.info(f"note: {note}")
     if output is None:
@@ -150,24 +166,79 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
 @main.command("hydrate")
 @environments_argument
 @click.option("--allow-dirty", is_flag=True, help="Hydrate even with uncommitted changes.")
+@click.option("--push", is_flag=True, help="Push the rendered branch (retrying on a lost race).")
+@click.option("--remote", default="origin", show_default=True, help="The remote to push to.")
+@click.option("--check", is_flag=True, help="Exit 1 and list stale environments; write nothing.")
+@click.option("--shard", default=None, metavar="K/N", help="Only the K-th of N shares of ENVs.")
+@click.option("--author", default=None, metavar="'NAME <EMAIL>'", help="The commit's author.")
+@click.option("--committer", default=None, metavar="'NAME <EMAIL>'", help="The commit's committer.")
+@click.option("--tag", is_flag=True, help="Tag the source commit <env>/<n> per hydrated env.")
 @json_option
 @pass_context
 @guarded
 def hydrate_command(
-    obj: Context, environments: tuple[str, ...], allow_dirty: bool, as_json: bool
+    obj: Context,
+    environments: tuple[str, ...],
+    allow_dirty: bool,
+    push: bool,
+    remote: str,
+    check: bool,
+    shard: str | None,
+    author: str | None,
+    committer: str | None,
+    tag: bool,
+    as_json: bool,
 ) -> int:
-    """Render and commit to the rendered branch."""
+    """Render and commit to the rendered branch (and push it with --push)."""
+    if check and (push or tag):
+        raise click.UsageError("--check writes nothing: it cannot be combined with --push or --tag")
+    options = rendered.HydrateOptions(
+        author=git.parse_identity(author, what="--author") if author else None,
+        committer=git.parse_identity(committer, what="--committer") if committer else None,
+        push=push,
+        remote=remote,
+        tag=tag,
+        incremental=obj.use_cache,
+    )
     cfg = obj.load()
     selected = cfg.select(environments)
+    if shard is not None:
+        selected = tuple(shard_module.pick(selected, *shard_module.parse(shard)))
+        obj.info(f"shard {shard}: {', '.join(e.name for e in selected) or 'no environments'}")
+        if not selected:
+            return 0
     rendered.refuse_dirty(cfg.root, allow_dirty=allow_dirty)
     source = rendered.current_source(cfg.root)
-    renders = pipeline.render_environments(
-        cfg, selected, tool_choice=obj.tool_choice, parallel=obj.jobs
-    )
-    for render in renders:
-        for note in render.tree.notes:
-            obj.info(f"note: {note}")
-    results = rendered.hydrate(cfg, renders, source)
+    plan = pipeline.plan_environments(cfg, selected, tool_choice=obj.tool_choice, locked=obj.locked)
+    for planned in plan.environments:
+        for warning in planned.warnings:
+            obj.info(f"warning: {warning}")
+    cache = pipeline.default_cache(enabled=obj.use_cache)
+
+    def render(names: Collection[str]) -> list[pipeline.EnvironmentRender]:
+        renders = pipeline.render_plan(plan, parallel=obj.jobs, cache=cache, only=names)
+        for done in renders:
+            for note in done.tree.notes:
+                obj.info(f"note: {note}")
+            if obj.verbosity > 0:
+                obj.info(f"{done.name}: {done.renders} renders, {done.cached} from the cache")
+        return renders
+
+    if check:
+        remote_name = (
+            remote
+            if click.get_current_context().get_parameter_source("remote")
+            is click.core.ParameterSource.COMMANDLINE
+            else None
+        )
+        changes = rendered.check(cfg, plan.environments, render, source, remote=remote_name)
+        stale = [c for c in changes if c.changed_anything]
+        if as_json:
+            click.echo(json.dumps({"stale": [c.environment for c in stale]}, indent=2))
+        for change in changes:
+            obj.info(("stale: " if change in stale else "") + rendered.describe_change(change))
+        return 1 if stale else 0
+    results = rendered.hydrate(cfg, plan.environments, render, source, options)
     if as_json:
         click.echo(json.dumps([rendered.result_as_dict(r) for r in results], indent=2))
     else:
@@ -228,6 +299,67 @@ def tools_status_command(obj: Context, as_json: bool) -> int:
     return 0 if all(s.tool for s in statuses) else 1
 
 
+# --- lock -----------------------------------------------------------------------------------
+
+
+def _split_upgrade(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """`[ENV...] [--upgrade [RELEASE...]]` as (environments, releases to upgrade or None)."""
+    if "--upgrade" not in words:
+        environments, upgrade = words, None
+    else:
+        at = words.index("--upgrade")
+        environments, upgrade = words[:at], words[at + 1 :]
+    for word in (*environments, *(upgrade or ())):
+        if word.startswith("-"):
+            raise click.UsageError(f"no such option: {word}")
+    return environments, upgrade
+
+
+@main.command(
+    "lock",
+    context_settings={"ignore_unknown_options": True},
+    short_help="Resolve chart constraints and write releases.lock.",
+)
+@click.argument(
+    "words", metavar="[ENV]... [--upgrade [RELEASE]...]", nargs=-1, type=click.UNPROCESSED
+)
+@json_option
+@pass_context
+@guarded
+def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
+    """Resolve chart constraints and write each environment's releases.lock.
+
+    Entries that still satisfy their release are kept; `--upgrade` re-resolves every
+    release, `--upgrade RELEASE...` only the named ones.
+    """
+    environments, upgrade = _split_upgrade(words)
+    cfg = obj.load()
+    changes = lock.lock_environments(
+        cfg, cfg.select(environments), upgrade=upgrade, locked=obj.locked
+    )
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "environment": c.environment,
+                        "release": c.release,
+                        "from": c.before.version if c.before else None,
+                        "to": c.after.version if c.after else None,
+                    }
+                    for c in changes
+                ],
+                indent=2,
+            )
+        )
+    else:
+        for change in changes:
+            obj.info(change.describe())
+        if not changes:
+            obj.info("releases.lock is up to date")
+    return 0
+
+
 # --- toolkit diff ---------------------------------------------------------------------------
 # Imported here so this command stays one block that merges apart from the others.
 from toolkit import diff, diffreport  # noqa: E402
@@ -283,6 +415,8 @@ def diff_command(
         head=head,
         tool_choice=obj.tool_choice,
         parallel=obj.jobs,
+        locked=obj.locked,
+        use_cache=obj.use_cache,
         show_secrets=show_secrets,
     )
     color = fmt == "text" and sys.stdout.isatty()

@@ -147,6 +147,9 @@ class Config:
     repositories: Mapping[str, str] = field(hash=False)
     promotion_copy: tuple[str, ...]
     diff_ignore: tuple[DiffIgnore, ...] = ()
+    # rendered.message: a Jinja2 template for the rendered commit's message (None: the default).
+    rendered_message: str | None = None
+    rendered_message_location: Location | None = None
 
     def environment(self, name: str) -> Environment:
         """The environment called ``name``; an InputError suggesting the closest name."""
@@ -214,6 +217,8 @@ def load_config(root: Path) -> Config:
         repositories=MappingProxyType(_repositories(doc, top.get("repositories"))),
         promotion_copy=_promotion_copy(doc, top.get("promotion")),
         diff_ignore=_diff_ignore(doc, top.get("diff")),
+        rendered_message=_rendered_message(doc, top.get("rendered")),
+        rendered_message_location=Location(path, doc.line_of("rendered", "message"), root),
     )
 
 
@@ -293,7 +298,7 @@ def _api_versions(doc: YamlDocument, path: KeyPath, raw: Any) -> tuple[str, ...]
 
 
 def _rendered_branch(doc: YamlDocument, raw: Any, environments: tuple[Environment, ...]) -> str:
-    section = doc.mapping(("rendered",), raw, allowed=("branch",))
+    section = doc.mapping(("rendered",), raw, allowed=("branch", "message"))
     path: KeyPath = ("rendered", "branch")
     branch = section.get("branch", DEFAULT_RENDERED_BRANCH)
     if not isinstance(branch, str):
@@ -314,6 +319,19 @@ def _rendered_branch(doc: YamlDocument, raw: Any, environments: tuple[Environmen
                 f"which is not a valid git branch name ({problem}); choose another name",
             )
     return branch
+
+
+def _rendered_message(doc: YamlDocument, raw: Any) -> str | None:
+    """The commit message template; its Jinja2 is checked where it is rendered (rendered.py)."""
+    message = doc.mapping(("rendered",), raw).get("message")
+    if message is None:
+        return None
+    if not isinstance(message, str) or not message.strip():
+        doc.fail(
+            ("rendered", "message"),
+            f"rendered.message must be a Jinja2 template string, found {describe(message)}",
+        )
+    return message
 
 
 def branch_name_problem(name: str) -> str | None:

@@ -176,6 +176,20 @@ def parse(
     applies as it is. Cluster-scoped kinds (built in, or a CRD here with `scope: Cluster`) get none.
     """
     documents = load_documents(text, where=where)
+    return parse_documents(
+        documents, source=source, namespace=namespace, cluster_scoped=cluster_scoped, where=where
+    )
+
+
+def parse_documents(
+    documents: Sequence[Mapping[str, Any]],
+    *,
+    source: str,
+    namespace: str | None,
+    cluster_scoped: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
+    where: str,
+) -> list[Resource]:
+    """`parse` for documents already loaded (a caller that needed them first parses once)."""
     scoped = CLUSTER_SCOPED_KINDS | cluster_scoped_crds(documents) | set(cluster_scoped)
     resources = []
     for doc in documents:
