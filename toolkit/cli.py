@@ -378,8 +378,10 @@ def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
 
 @main.command("diff")
 @environments_argument
-@click.option("--base", default=None, help="Base revision (default: merge-base with main).")
-@click.option("--head", default=None, help="Head revision (default: the work tree).")
+@click.option(
+    "--base", metavar="REF", default=None, help="Base revision (default: merge-base with main)."
+)
+@click.option("--head", metavar="REF", default=None, help="Head revision (default: work tree).")
 @click.option(
     "--format",
     "fmt",
@@ -390,6 +392,7 @@ def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs.")
 @click.option(
     "--max-bytes",
+    metavar="N",
     type=click.IntRange(min=diffreport.MIN_MAX_BYTES),
     default=diffreport.DEFAULT_MAX_BYTES,
     show_default=True,
@@ -423,6 +426,8 @@ def diff_command(
         head=head,
         tool_choice=obj.tool_choice,
         parallel=obj.jobs,
+        locked=obj.locked,
+        use_cache=obj.use_cache,
         show_secrets=show_secrets,
     )
     color = fmt == "text" and sys.stdout.isatty()
