@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -423,6 +423,8 @@ def hydrate(
     renders: Sequence[EnvironmentRender],
     source: Source,
     options: HydrateOptions = HydrateOptions(),
+    *,
+    notify: Callable[[str], None] = lambda message: None,
 ) -> list[HydrateResult]:
     """Commit every environment's render to its rendered branch, and push it when asked.
 
@@ -446,7 +448,9 @@ def hydrate(
         return updates
 
     if options.push:
-        landed = push.push_with_retry(config.root, options.remote, run.wanted(), run.tips(), build)
+        landed = push.push_with_retry(
+            config.root, options.remote, run.wanted(), run.tips(), build, notify=notify
+        )
         left = push.follow_locally(config.root, landed)
         return [replace(r, pushed=True, left_behind=tuple(left)) for r in outcome[0]]
     push.apply_locally(config.root, build(push.local_snapshot(config.root, run.wanted())))
