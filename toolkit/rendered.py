@@ -242,7 +242,8 @@ def _plan_branch(
     for render in renders:
         env = render.name
         recorded = old_marks.get(env) or (history.recorded_dry_sha(repo, tip, env) if tip else None)
-        if recorded and source.sha and history.newer_than(repo, remote, recorded, source.sha):
+        where = f"environment '{env}' on branch {branch}"
+        if recorded and history.newer_than(repo, remote, recorded, source.sha, where=where):
             reason = f"the branch holds a render of a newer commit, {recorded[:12]}"
             changes.append(EnvironmentChange(env, (), (), (), skipped=reason))
             continue
