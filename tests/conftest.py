@@ -12,6 +12,13 @@ from click.testing import CliRunner
 
 from toolkit import cli, process, tools
 
+pytest_plugins = [
+    "tests.fixtures.charts",
+    "tests.fixtures.ci",
+    "tests.fixtures.diffrepos",
+    "tests.fixtures.perf",
+]
+
 PROJECT = Path(__file__).resolve().parents[1]
 EXAMPLE_PATHS = ("toolkit.yaml", "charts", "overlays")
 
@@ -53,7 +60,7 @@ def git(repo: Path, *args: str) -> str:
 
 def commit_all(repo: Path, message: str = "change") -> str:
     git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
     return git(repo, "rev-parse", "HEAD")
 
 
@@ -111,6 +118,3 @@ def run_cli(helm_tool: tools.Tool, kustomize_tool: tools.Tool) -> Iterator[Cli]:
         return CliResult(result.exit_code, result.stdout, result.stderr)
 
     yield invoke
-
-
-pytest_plugins = ["tests.fixtures.ci"]

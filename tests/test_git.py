@@ -1,7 +1,8 @@
-"""git plumbing: identities, ancestry in shallow clones, notes."""
+"""git.py: identities, ancestry in shallow clones, notes, temporary worktrees, revisions."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,61 @@ def test_notes_round_trip_whatever_the_fan_out(tmp_path: Path) -> None:
     assert gitmod.read_note(repo, notes, head) == b"hi"
     assert gitmod.read_note(repo, notes, "0" * 40) is None
     assert git(repo, "notes", "--ref=test", "show", head) == "hi"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo", {"a.txt": "one\n"}, example=False)
+
+
+def registered_worktrees(repo: Path) -> int:
+    return git(repo, "worktree", "list", "--porcelain").count("worktree ")
+
+
+@pytest.mark.parametrize("failure", [RuntimeError, KeyboardInterrupt])
+def test_temporary_worktree_is_removed_when_the_body_fails(
+    repo: Path, failure: type[BaseException]
+) -> None:
+    head = git(repo, "rev-parse", "HEAD")
+    (repo / "a.txt").write_text("work tree edit\n")
+    seen: list[Path] = []
+    with pytest.raises(failure), gitmod.temporary_worktree(repo, head) as tree:
+        seen.append(tree)
+        assert (tree / "a.txt").read_text() == "one\n"  # the commit, not the work tree
+        assert registered_worktrees(repo) == 2
+        raise failure()
+    assert not seen[0].exists() and not seen[0].parent.exists()
+    assert registered_worktrees(repo) == 1
+    assert (repo / "a.txt").read_text() == "work tree edit\n"
+
+
+def test_temporary_worktree_is_removed_even_after_its_directory_vanished(repo: Path) -> None:
+    with gitmod.temporary_worktree(repo, "HEAD") as tree:
+        shutil.rmtree(tree)
+    assert registered_worktrees(repo) == 1
+
+
+def test_a_commit_that_does_not_exist_leaves_nothing(repo: Path) -> None:
+    with pytest.raises(gitmod.GitError), gitmod.temporary_worktree(repo, "0" * 40):
+        pass
+    assert registered_worktrees(repo) == 1
+
+
+def test_default_branch_prefers_the_remotes_head(repo: Path, tmp_path: Path) -> None:
+    assert gitmod.default_branch(repo) == "refs/heads/main"
+    clone = tmp_path / "clone"
+    git(repo, "clone", "-q", str(repo), str(clone))
+    assert gitmod.default_branch(clone) == "refs/remotes/origin/main"
+    git(clone, "switch", "-q", "-c", "feature")
+    (clone / "a.txt").write_text("two\n")
+    commit_all(clone)
+    base = gitmod.merge_base(clone, "HEAD", "refs/remotes/origin/main")
+    assert base == git(repo, "rev-parse", "HEAD")
+
+
+def test_commit_of_and_read_blobs(repo: Path) -> None:
+    assert gitmod.commit_of(repo, "main") == git(repo, "rev-parse", "HEAD")
+    assert gitmod.commit_of(repo, "nope") is None
+    blob = git(repo, "rev-parse", "HEAD:a.txt")
+    assert gitmod.read_objects(repo, [blob, blob]) == [b"one\n", b"one\n"]
+    assert gitmod.read_objects(repo, []) == []

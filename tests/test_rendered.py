@@ -208,6 +208,95 @@ def test_render_to_stdout_is_a_yaml_stream(example_repo: Path, run_cli: Cli) -> 
     assert "# dev/api/deployment-api.yaml" in result.stdout
 
 
+def renders_reported(stderr: str) -> dict[str, str]:
+    """`-v hydrate`'s "<env>: N renders, M from the cache" lines, by environment."""
+    found = {}
+    for line in stderr.splitlines():
+        env, _, rest = line.partition(": ")
+        if rest.endswith("from the cache"):
+            found[env] = rest
+    return found
+
+
+def test_hydrate_renders_only_the_environments_whose_inputs_changed(
+    example_repo: Path, run_cli: Cli, render_cache: Path
+) -> None:
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    before = git(example_repo, "rev-parse", "rendered")
+    values = example_repo / "overlays/dev/values/api.yaml"
+    values.write_text(values.read_text().replace("logLevel: debug", "logLevel: trace"))
+    commit_all(example_repo, "dev: api logs at trace")
+    result = run_cli(example_repo, "-v", "hydrate", "--json")
+    assert result.exit_code == 0, result.stderr
+    # dev's api and kustomize renders run again (a file in overlays/dev changed); its
+    # cert-rotator render comes from the cache; staging and production are not rendered at all.
+    assert renders_reported(result.stderr) == {"dev": "3 renders, 1 from the cache"}
+    (branch,) = json.loads(result.stdout)
+    assert "dev/api/configmap-api.yaml" in branch["environments"]["dev"]["changed"]
+    for env in ("staging", "production"):
+        assert branch["environments"][env] == {
+            "added": [],
+            "changed": [],
+            "removed": [],
+            "skipped": None,
+        }
+        assert git(example_repo, "rev-parse", f"{before}:{env}") == git(
+            example_repo, "rev-parse", f"rendered:{env}"
+        )
+    metadata = json.loads(show(example_repo, "dev/hydrator.metadata"))
+    assert metadata["drySha"] == git(example_repo, "rev-parse", "HEAD")
+
+
+def test_a_commit_that_changes_no_input_renders_nothing(
+    example_repo: Path, run_cli: Cli, render_cache: Path
+) -> None:
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    before = git(example_repo, "rev-parse", "rendered")
+    (example_repo / "docs.md").write_text("not an input of any environment\n")
+    commit_all(example_repo, "docs")
+    shutil.rmtree(render_cache)  # not answered from the cache either: not rendered at all
+    result = run_cli(example_repo, "-v", "hydrate")
+    assert result.exit_code == 0, result.stderr
+    assert renders_reported(result.stderr) == {}
+    assert not render_cache.exists()
+    assert git(example_repo, "rev-parse", "rendered") == before
+    assert all(f"{env}: unchanged" in result.stderr for env in ENVIRONMENTS)
+
+
+def test_no_cache_renders_every_environment_and_changes_nothing(
+    example_repo: Path, run_cli: Cli, render_cache: Path
+) -> None:
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    before = git(example_repo, "rev-parse", "rendered")
+    result = run_cli(example_repo, "-v", "--no-cache", "hydrate")
+    assert result.exit_code == 0, result.stderr
+    reported = renders_reported(result.stderr)
+    assert sorted(reported) == sorted(ENVIRONMENTS)
+    assert all(line.endswith(" 0 from the cache") for line in reported.values())
+    assert git(example_repo, "rev-parse", "rendered") == before
+
+
+def test_a_recorded_hash_that_differs_rerenders_the_environment(
+    example_repo: Path, tmp_path: Path, run_cli: Cli, render_cache: Path
+) -> None:
+    """A branch written by another toolkit version (another hash) is re-rendered, and its
+    metadata brought up to date even where no manifest changed."""
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    work = tmp_path / "rendered-work"
+    git(example_repo, "worktree", "add", "-q", str(work), "rendered")
+    metadata_file = work / "staging" / "hydrator.metadata"
+    metadata = json.loads(metadata_file.read_text())
+    current = metadata["inputHash"]
+    metadata["inputHash"] = "sha256:" + "0" * 64
+    metadata_file.write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    commit_all(work, "an older hash")
+    git(example_repo, "worktree", "remove", "--force", str(work))
+    result = run_cli(example_repo, "-v", "hydrate")
+    assert result.exit_code == 0, result.stderr
+    assert set(renders_reported(result.stderr)) == {"staging"}
+    assert json.loads(show(example_repo, "staging/hydrator.metadata"))["inputHash"] == current
+
+
 # --- CI hydration: never backwards, --check, identity, message, shards, branches per env ----
 
 

@@ -7,14 +7,25 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from toolkit import __version__, config, git, outputdir, pipeline, rendered, tools
+from toolkit import (
+    __version__,
+    config,
+    diff,
+    diffreport,
+    git,
+    lock,
+    outputdir,
+    pipeline,
+    rendered,
+    tools,
+)
 from toolkit import shard as shard_module
 from toolkit.errors import ToolkitError
 
@@ -30,6 +41,7 @@ class Context:
     locked: bool
     verbosity: int
     tool_choice: pipeline.ToolChoice
+    use_cache: bool = True  # --no-cache: render everything, answer nothing from the render cache
 
     def load(self) -> config.Config:
         return config.load_config(self.root)
@@ -92,6 +104,11 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
 @click.option("-v", "--verbose", count=True, help="Say more.")
 @click.option("-q", "--quiet", count=True, help="Say less.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Run every helm and kustomize render (bypass the render cache and incremental hydrate).",
+)
 @click.option("--helm", "helm_path", envvar=None, default=None, help="The helm binary to use.")
 @click.option(
     "--kustomize", "kustomize_path", default=None, help="The kustomize (or kubectl) binary to use."
@@ -107,6 +124,7 @@ def main(
     debug: bool,
     helm_path: str | None,
     kustomize_path: str | None,
+    no_cache: bool,
 ) -> None:
     """Render, hydrate, promote and diff a GitOps config repository."""
     ctx.obj = Context(
@@ -115,6 +133,7 @@ def main(
         locked=locked,
         verbosity=verbose - quiet,
         tool_choice=pipeline.ToolChoice(helm_path, kustomize_path),
+        use_cache=not no_cache,
     )
 
 
@@ -133,9 +152,16 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
     """Render environments to a directory or stdout; touches nothing else."""
     cfg = obj.load()
     renders = pipeline.render_environments(
-        cfg, cfg.select(environments), tool_choice=obj.tool_choice, parallel=obj.jobs
+        cfg,
+        cfg.select(environments),
+        tool_choice=obj.tool_choice,
+        parallel=obj.jobs,
+        locked=obj.locked,
+        use_cache=obj.use_cache,
     )
     for render in renders:
+        for warning in render.warnings:
+            obj.info(f"warning: {warning}")
         for note in render.tree.notes:
             obj.info(f"note: {note}")
     if output is None:
@@ -187,6 +213,7 @@ def hydrate_command(
         push=push,
         remote=remote or "origin",
         tag=tag,
+        incremental=obj.use_cache,
     )
     cfg = obj.load()
     selected = cfg.select(environments)
@@ -197,21 +224,30 @@ def hydrate_command(
             return 0
     rendered.refuse_dirty(cfg.root, allow_dirty=allow_dirty)
     source = rendered.current_source(cfg.root)
-    renders = pipeline.render_environments(
-        cfg, selected, tool_choice=obj.tool_choice, parallel=obj.jobs
-    )
-    for render in renders:
-        for note in render.tree.notes:
-            obj.info(f"note: {note}")
+    plan = pipeline.plan_environments(cfg, selected, tool_choice=obj.tool_choice, locked=obj.locked)
+    for planned in plan.environments:
+        for warning in planned.warnings:
+            obj.info(f"warning: {warning}")
+    cache = pipeline.default_cache(enabled=obj.use_cache)
+
+    def render(names: Collection[str]) -> list[pipeline.EnvironmentRender]:
+        renders = pipeline.render_plan(plan, parallel=obj.jobs, cache=cache, only=names)
+        for done in renders:
+            for note in done.tree.notes:
+                obj.info(f"note: {note}")
+            if obj.verbosity > 0:
+                obj.info(f"{done.name}: {done.renders} renders, {done.cached} from the cache")
+        return renders
+
     if check:
-        changes = rendered.check(cfg, renders, source, remote=remote)
+        changes = rendered.check(cfg, plan.environments, render, source, remote=remote)
         stale = [c for c in changes if c.changed_anything]
         if as_json:
             click.echo(json.dumps({"stale": [c.environment for c in stale]}, indent=2))
         for change in changes:
             obj.info(("stale: " if change in stale else "") + rendered.describe_change(change))
         return 1 if stale else 0
-    results = rendered.hydrate(cfg, renders, source, options, notify=obj.info)
+    results = rendered.hydrate(cfg, plan.environments, render, source, options, notify=obj.info)
     if as_json:
         click.echo(json.dumps([rendered.result_as_dict(r) for r in results], indent=2))
     else:
@@ -270,3 +306,124 @@ def tools_status_command(obj: Context, as_json: bool) -> int:
             else:
                 click.echo(f"{s.name}: not found: {s.problem}")
     return 0 if all(s.tool for s in statuses) else 1
+
+
+# --- lock -----------------------------------------------------------------------------------
+
+
+def _split_upgrade(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """`[ENV...] [--upgrade [RELEASE...]]` as (environments, releases to upgrade or None)."""
+    if "--upgrade" not in words:
+        environments, upgrade = words, None
+    else:
+        at = words.index("--upgrade")
+        environments, upgrade = words[:at], words[at + 1 :]
+    for word in (*environments, *(upgrade or ())):
+        if word.startswith("-"):
+            raise click.UsageError(f"no such option: {word}")
+    return environments, upgrade
+
+
+@main.command(
+    "lock",
+    context_settings={"ignore_unknown_options": True},
+    short_help="Resolve chart constraints and write releases.lock.",
+)
+@click.argument(
+    "words", metavar="[ENV]... [--upgrade [RELEASE]...]", nargs=-1, type=click.UNPROCESSED
+)
+@json_option
+@pass_context
+@guarded
+def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
+    """Resolve chart constraints and write each environment's releases.lock.
+
+    Entries that still satisfy their release are kept; `--upgrade` re-resolves every
+    release, `--upgrade RELEASE...` only the named ones.
+    """
+    environments, upgrade = _split_upgrade(words)
+    cfg = obj.load()
+    changes = lock.lock_environments(
+        cfg, cfg.select(environments), upgrade=upgrade, locked=obj.locked
+    )
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "environment": c.environment,
+                        "release": c.release,
+                        "from": c.before.version if c.before else None,
+                        "to": c.after.version if c.after else None,
+                    }
+                    for c in changes
+                ],
+                indent=2,
+            )
+        )
+    else:
+        for change in changes:
+            obj.info(change.describe())
+        if not changes:
+            obj.info("releases.lock is up to date")
+    return 0
+
+
+# --- toolkit diff ---------------------------------------------------------------------------
+
+
+@main.command("diff")
+@environments_argument
+@click.option("--base", default=None, help="Base revision (default: merge-base with main).")
+@click.option("--head", default=None, help="Head revision (default: the work tree).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    help="text (a terminal), markdown (a PR comment) or json (a CI gate).",
+)
+@click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs.")
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=diffreport.MIN_MAX_BYTES),
+    default=diffreport.DEFAULT_MAX_BYTES,
+    show_default=True,
+    help="Byte budget of the markdown comment.",
+)
+@click.option(
+    "--output-full",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the uncut diff to FILE.",
+)
+@click.option("--show-secrets", is_flag=True, help="Print Secret values (local use only).")
+@pass_context
+@guarded
+def diff_command(
+    obj: Context,
+    environments: tuple[str, ...],
+    base: str | None,
+    head: str | None,
+    fmt: str,
+    exit_code: bool,
+    max_bytes: int,
+    output_full: Path | None,
+    show_secrets: bool,
+) -> int:
+    """Rendered diff between two revisions, resource by resource."""
+    report = diff.diff_revisions(
+        obj.root,
+        environments,
+        base=base,
+        head=head,
+        tool_choice=obj.tool_choice,
+        parallel=obj.jobs,
+        show_secrets=show_secrets,
+    )
+    color = fmt == "text" and sys.stdout.isatty()
+    if output_full is not None:
+        full = diffreport.formatted(report, fmt, max_bytes=None, color=False)
+        diffreport.write_full(output_full, full)
+    click.echo(diffreport.formatted(report, fmt, max_bytes=max_bytes, color=color), nl=False)
+    return 1 if exit_code and report.differs else 0

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shutil
+import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -377,3 +380,66 @@ def update_refs(repo: Path, updates: Sequence[tuple[str, str, str | None]]) -> b
     lines = [f"update {ref} {new} {old or '0' * 40}\n" for ref, new, old in updates]
     output = _git(repo, "update-ref", "--stdin", input="".join(lines).encode(), check=False)
     return output.returncode == 0
+
+
+def commit_of(repo: Path, rev: str) -> str | None:
+    """The commit `rev` names (a branch, tag or sha), or None when it names no commit."""
+    return rev_parse(repo, f"{rev}^{{commit}}")
+
+
+def merge_base(repo: Path, one: str, other: str) -> str | None:
+    """The best common ancestor of two commits, or None when they share no history."""
+    output = _git(repo, "merge-base", one, other, check=False)
+    return _text(output) if output.returncode == 0 else None
+
+
+def default_branch(repo: Path, remote: str = "origin") -> str | None:
+    """The remote's default branch as a ref (its HEAD, else <remote>/main), else local main."""
+    output = _git(repo, "symbolic-ref", "--quiet", f"refs/remotes/{remote}/HEAD", check=False)
+    candidates = [_text(output)] if output.returncode == 0 else []
+    candidates += [f"refs/remotes/{remote}/main", "refs/heads/main"]
+    return next((ref for ref in candidates if commit_of(repo, ref)), None)
+
+
+@contextlib.contextmanager
+def temporary_worktree(repo: Path, commit: str) -> Iterator[Path]:
+    """`commit` checked out (detached) in a new work tree outside `repo`, removed on every exit.
+
+    The finally clause runs on errors and on KeyboardInterrupt alike; the directory is deleted
+    and git's record of it pruned even when `git worktree remove` itself fails.
+    """
+    parent = Path(tempfile.mkdtemp(prefix="toolkit-worktree-"))
+    path = parent / "tree"
+    try:
+        _git(repo, "worktree", "add", "--detach", "--quiet", str(path), commit)
+        yield path
+    finally:
+        _git(repo, "worktree", "remove", "--force", str(path), check=False)
+        shutil.rmtree(parent, ignore_errors=True)
+        _git(repo, "worktree", "prune", check=False)
+
+
+def read_objects(repo: Path, names: Sequence[str]) -> list[bytes | None]:
+    """The content of many blobs (by sha, or `rev:path`), in order, from one `git cat-file
+    --batch`; None for a name that is missing or not a blob."""
+    if not names:
+        return []
+    output = _git(repo, "cat-file", "--batch", input="".join(f"{n}\n" for n in names).encode())
+    data, at = output.stdout, 0
+    found: list[bytes | None] = []
+    for _name in names:
+        end = data.index(b"\n", at)
+        header = data[at:end].split()
+        at = end + 1
+        if len(header) != 3:  # "<name> missing"
+            found.append(None)
+            continue
+        size = int(header[2])
+        found.append(data[at : at + size] if header[1] == b"blob" else None)
+        at += size + 1  # the content is followed by a newline
+    return found
+
+
+def read_blobs(repo: Path, rev: str, paths: Sequence[str]) -> dict[str, bytes | None]:
+    """Several files' bytes as committed in `rev` (None where missing), in one git process."""
+    return dict(zip(paths, read_objects(repo, [f"{rev}:{path}" for path in paths]), strict=True))

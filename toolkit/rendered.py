@@ -6,8 +6,8 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import jinja2
 from toolkit import git, history, message, push, tags
 from toolkit.config import CONFIG_FILE, Config
 from toolkit.errors import GitError, InputError
-from toolkit.pipeline import EnvironmentRender
+from toolkit.pipeline import EnvironmentPlan, EnvironmentRender
 
 METADATA = history.METADATA_FILE
 README = "README.md"
@@ -78,6 +78,7 @@ def source_or_none(repo: Path) -> Source:
 
 def refuse_dirty(repo: Path, *, allow_dirty: bool) -> None:
     """A render of uncommitted files would be attributed to a commit that does not hold them."""
+    git.toplevel(repo)
     if allow_dirty:
         return
     dirty = git.changed_paths(repo)
@@ -164,8 +165,8 @@ def _without_provenance(files: Mapping[str, str], env: str) -> dict[str, str]:
     return {path: sha for path, sha in files.items() if path not in skip}
 
 
-def _recorded_input_hash(repo: Path, tip: str, env: str) -> str | None:
-    data = git.read_blob(repo, tip, f"{env}/{METADATA}")
+def _input_hash_of(data: bytes | None) -> str | None:
+    """The inputHash a hydrator.metadata records, or None (absent, or not toolkit's)."""
     if data is None:
         return None
     try:
@@ -173,6 +174,16 @@ def _recorded_input_hash(repo: Path, tip: str, env: str) -> str | None:
     except (ValueError, AttributeError):
         return None
     return value if isinstance(value, str) else None
+
+
+def _recorded_input_hashes(
+    repo: Path, tip: str | None, envs: Sequence[str]
+) -> dict[str, str | None]:
+    """Each environment's recorded input hash on the branch, read in one git process."""
+    if tip is None:
+        return dict.fromkeys(envs)
+    blobs = git.read_blobs(repo, tip, [f"{env}/{METADATA}" for env in envs])
+    return {env: _input_hash_of(blobs[f"{env}/{METADATA}"]) for env in envs}
 
 
 def _change(
@@ -189,7 +200,8 @@ def _change(
     old, new = _without_provenance(old, env), _without_provenance(new, env)
     changed = sorted(p for p in old.keys() & new.keys() if old[p] != new[p])
     same_files = old.keys() == new.keys() and not changed
-    if tip and same_files and _recorded_input_hash(repo, tip, env) != render.input_hash:
+    recorded = _recorded_input_hashes(repo, tip, [env])[env]
+    if tip and same_files and recorded != render.input_hash:
         changed = [f"{env}/{METADATA}"]
     return EnvironmentChange(
         env,
@@ -208,6 +220,24 @@ class HydrateOptions:
     push: bool = False
     remote: str = "origin"
     tag: bool = False
+    incremental: bool = True  # an environment whose recorded input hash matches is not rendered
+
+
+Renderer = Callable[[Collection[str]], Sequence[EnvironmentRender]]
+
+
+@dataclass
+class _Renders:
+    """Renders made on demand: an environment renders only once an attempt finds it must, and
+    at most once per run however many attempts a contended push takes."""
+
+    renderer: Renderer
+    done: dict[str, EnvironmentRender] = field(default_factory=dict)
+
+    def ensure(self, names: Collection[str]) -> None:
+        missing = [name for name in names if name not in self.done]
+        if missing:
+            self.done.update((r.name, r) for r in self.renderer(missing))
 
 
 @dataclass(frozen=True)
@@ -226,36 +256,68 @@ class _BranchPlan:
         return [c for c in self.changes if c.changed_anything]
 
 
-def _plan_branch(
-    repo: Path,
+@dataclass(frozen=True)
+class _Triage:
+    """Each environment of a branch sorted before anything renders: skipped, unchanged, or to
+    be rendered and compared."""
+
+    branch: str
+    tip: str | None
+    old_marks: Mapping[str, str]
+    recorded: Mapping[str, str | None]  # the source commit each environment was last seen at
+    verdicts: Mapping[str, EnvironmentChange | None]  # None: render it
+
+
+def _triage(
+    run: _Run,
     branch: str,
     tip: str | None,
     notes: str | None,
-    renders: Sequence[EnvironmentRender],
-    source: Source,
+    plans: Sequence[EnvironmentPlan],
     remote: str | None,
-) -> _BranchPlan:
+) -> _Triage:
+    repo, source = run.repo, run.source
     old_marks = history.read_marks(repo, notes, tip)
-    marks = dict(old_marks)
+    hashes = _recorded_input_hashes(repo, tip, [p.name for p in plans])
+    recorded: dict[str, str | None] = {}
+    verdicts: dict[str, EnvironmentChange | None] = {}
+    for plan in plans:
+        env = plan.name
+        seen = old_marks.get(env) or (history.recorded_dry_sha(repo, tip, env) if tip else None)
+        recorded[env] = seen
+        where = f"environment '{env}' on branch {branch}"
+        if seen and history.newer_than(repo, remote, seen, source.sha, where=where):
+            reason = f"the branch holds a render of a newer commit, {seen[:12]}"
+            verdicts[env] = EnvironmentChange(env, (), (), (), skipped=reason)
+        elif run.options.incremental and hashes[env] == plan.input_hash:
+            verdicts[env] = EnvironmentChange(env, (), (), ())  # same inputs: same files
+        else:
+            verdicts[env] = None
+    return _Triage(branch, tip, old_marks, recorded, verdicts)
+
+
+def _plan_branch(run: _Run, triage: _Triage) -> _BranchPlan:
+    marks = dict(triage.old_marks)
     files: dict[str, bytes] = {}
     changes = []
-    for render in renders:
-        env = render.name
-        recorded = old_marks.get(env) or (history.recorded_dry_sha(repo, tip, env) if tip else None)
-        where = f"environment '{env}' on branch {branch}"
-        if recorded and history.newer_than(repo, remote, recorded, source.sha, where=where):
-            reason = f"the branch holds a render of a newer commit, {recorded[:12]}"
-            changes.append(EnvironmentChange(env, (), (), (), skipped=reason))
+    for env, verdict in triage.verdicts.items():
+        if verdict is not None and verdict.skipped:
+            changes.append(verdict)
             continue
-        env_files = environment_files(render, source)
-        change = _change(repo, tip, render, env_files)
+        change = verdict
+        if change is None:
+            render = run.renders.done[env]
+            env_files = environment_files(render, run.source)
+            change = _change(run.repo, triage.tip, render, env_files)
+            if change.changed_anything:
+                files.update(env_files)
         changes.append(change)
+        recorded = triage.recorded[env]
         if change.changed_anything:
-            files.update(env_files)
             marks.pop(env, None)  # the new metadata names this source itself
-        elif recorded and recorded != source.sha:
-            marks[env] = source.sha  # files unchanged: remember a newer source saw them
-    return _BranchPlan(branch, tip, tuple(changes), files, old_marks, marks)
+        elif recorded and recorded != run.source.sha:
+            marks[env] = run.source.sha  # files unchanged: remember a newer source saw them
+    return _BranchPlan(triage.branch, triage.tip, tuple(changes), files, triage.old_marks, marks)
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -266,7 +328,8 @@ class _Run:
     """Everything one hydrate needs besides the snapshot of where the refs stand."""
 
     config: Config
-    renders_by_branch: Mapping[str, Sequence[EnvironmentRender]]
+    plans_by_branch: Mapping[str, Sequence[EnvironmentPlan]]
+    renders: _Renders
     source: Source
     options: HydrateOptions
     template: jinja2.Template
@@ -278,30 +341,25 @@ class _Run:
         return self.config.root
 
     def wanted(self) -> list[str]:
-        refs = [f"refs/heads/{branch}" for branch in self.renders_by_branch]
+        refs = [f"refs/heads/{branch}" for branch in self.plans_by_branch]
         refs.append(history.NOTES_REF)
         if self.options.tag:
-            refs += [tags.tag_pattern(r.name) for rs in self.renders_by_branch.values() for r in rs]
+            refs += [tags.tag_pattern(r.name) for rs in self.plans_by_branch.values() for r in rs]
         return refs
 
     def tips(self) -> list[str]:
-        return [*(f"refs/heads/{branch}" for branch in self.renders_by_branch), history.NOTES_REF]
+        return [*(f"refs/heads/{branch}" for branch in self.plans_by_branch), history.NOTES_REF]
 
 
 def _plans(run: _Run, snapshot: push.Snapshot, remote: str | None) -> list[_BranchPlan]:
+    """Every branch planned against the snapshot; what must render renders in one batch."""
     notes = snapshot.get(history.NOTES_REF)
-    return [
-        _plan_branch(
-            run.repo,
-            branch,
-            snapshot.get(f"refs/heads/{branch}"),
-            notes,
-            renders,
-            run.source,
-            remote,
-        )
-        for branch, renders in run.renders_by_branch.items()
+    triages = [
+        _triage(run, branch, snapshot.get(f"refs/heads/{branch}"), notes, plans, remote)
+        for branch, plans in run.plans_by_branch.items()
     ]
+    run.renders.ensure([env for t in triages for env, v in t.verdicts.items() if v is None])
+    return [_plan_branch(run, triage) for triage in triages]
 
 
 def _commit(run: _Run, plan: _BranchPlan) -> str:
@@ -358,7 +416,7 @@ def _tag_updates(
     run: _Run, snapshot: push.Snapshot, plans: Sequence[_BranchPlan]
 ) -> tuple[list[push.RefUpdate], list[str]]:
     updates, names = [], []
-    renders = {r.name: r for rs in run.renders_by_branch.values() for r in rs}
+    renders = run.renders.done
     for plan in plans:
         for change in plan.written:
             env = change.environment
@@ -406,11 +464,11 @@ def _attempt(
 
 
 def _by_branch(
-    config: Config, renders: Sequence[EnvironmentRender]
-) -> dict[str, list[EnvironmentRender]]:
-    by_branch: dict[str, list[EnvironmentRender]] = {}
-    for render in renders:
-        by_branch.setdefault(config.branch_for(render.name), []).append(render)
+    config: Config, plans: Sequence[EnvironmentPlan]
+) -> dict[str, list[EnvironmentPlan]]:
+    by_branch: dict[str, list[EnvironmentPlan]] = {}
+    for plan in plans:
+        by_branch.setdefault(config.branch_for(plan.name), []).append(plan)
     return by_branch
 
 
@@ -421,7 +479,8 @@ def _fetch_remote(repo: Path, preferred: str) -> str | None:
 
 def hydrate(
     config: Config,
-    renders: Sequence[EnvironmentRender],
+    plans: Sequence[EnvironmentPlan],
+    renderer: Renderer,
     source: Source,
     options: HydrateOptions = HydrateOptions(),
     *,
@@ -429,12 +488,15 @@ def hydrate(
 ) -> list[HydrateResult]:
     """Commit every environment's render to its rendered branch, and push it when asked.
 
-    With `push`, each attempt starts from the remote's refs; a push that loses a race with
-    another run is rebuilt on the new tip (replacing only this run's environments) and retried.
+    Environments are rendered through `renderer` only where the branch does not already hold
+    a render of the same inputs (or of a newer source commit). With `push`, each attempt starts
+    from the remote's refs; a push that loses a race with another run is rebuilt on the new tip
+    (replacing only this run's environments) and retried.
     """
     run = _Run(
         config,
-        _by_branch(config, renders),
+        _by_branch(config, plans),
+        _Renders(renderer),
         source,
         options,
         message.message_template(config),
@@ -460,7 +522,8 @@ def hydrate(
 
 def check(
     config: Config,
-    renders: Sequence[EnvironmentRender],
+    plans: Sequence[EnvironmentPlan],
+    renderer: Renderer,
     source: Source,
     *,
     remote: str | None = None,
@@ -471,7 +534,8 @@ def check(
     """
     run = _Run(
         config,
-        _by_branch(config, renders),
+        _by_branch(config, plans),
+        _Renders(renderer),
         source,
         HydrateOptions(),
         message.message_template(config),
