@@ -23,6 +23,8 @@ from toolkit import (
     lock,
     outputdir,
     pipeline,
+    promote,
+    promoteapply,
     rendered,
     tools,
 )
@@ -427,3 +429,72 @@ def diff_command(
         diffreport.write_full(output_full, full)
     click.echo(diffreport.formatted(report, fmt, max_bytes=max_bytes, color=color), nl=False)
     return 1 if exit_code and report.differs else 0
+
+
+# --- promote ---------------------------------------------------------------------------------
+
+
+@main.command("promote")
+@click.argument("source", metavar="SRC")
+@click.argument("target", metavar="DST")
+@click.option("--ref", default=None, help="Read SRC as it was at this tag or commit.")
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="NAME",
+    help="Promote only this release or image (repeatable, or comma-separated).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing (exit 1 if any).")
+@click.option("--commit", "make_commit", is_flag=True, help="Commit the promoted files.")
+@click.option("--branch", default=None, help="With --commit: commit on this new branch.")
+@click.option("--tag", is_flag=True, help="With --commit: tag the commit <DST>/<n>.")
+@click.option("--force", is_flag=True, help="Allow skipping a stage or promoting backwards.")
+@click.option("--allow-dirty", is_flag=True, help="Promote over uncommitted edits in DST.")
+@json_option
+@pass_context
+@guarded
+def promote_command(
+    obj: Context,
+    source: str,
+    target: str,
+    ref: str | None,
+    only: tuple[str, ...],
+    dry_run: bool,
+    make_commit: bool,
+    branch: str | None,
+    tag: bool,
+    force: bool,
+    allow_dirty: bool,
+    as_json: bool,
+) -> int:
+    """Make DST run what SRC runs: chart versions, image tags and promotion.copy files."""
+    if (branch or tag) and not make_commit:
+        raise click.UsageError("--branch and --tag go with --commit")
+    if dry_run and make_commit:
+        raise click.UsageError("--dry-run writes nothing, so it cannot --commit")
+    cfg = obj.load()
+    names = tuple(name for item in only for name in item.split(",") if name)
+    plan = promote.plan_promotion(
+        cfg, source, target, ref=ref, only=names, force=force, allow_dirty=allow_dirty
+    )
+    result = None
+    if not dry_run and plan.changes_anything:
+        promoteapply.check_branch(cfg, branch if make_commit else None)
+        promoteapply.apply(plan)
+        obj.info(f"{target}: wrote {len(plan.writes)} file(s)")
+        if make_commit:
+            result = promoteapply.commit(plan, branch=branch, tag=tag)
+    if as_json:
+        document = promoteapply.as_dict(plan)
+        document["written"] = not dry_run and plan.changes_anything
+        document["commit"] = result.commit if result else None
+        document["branch"] = result.branch if result else None
+        document["tag"] = result.tag if result else None
+        click.echo(json.dumps(document, indent=2))
+    else:
+        click.echo("\n".join(promoteapply.describe(plan)))
+        if result is not None:
+            where = f" on branch {result.branch}" if result.branch else ""
+            tagged = f", tagged {result.tag}" if result.tag else ""
+            click.echo(f"committed {result.commit[:12]}{where}{tagged}")
+    return 1 if dry_run and plan.changes_anything else 0

@@ -443,3 +443,76 @@ def read_objects(repo: Path, names: Sequence[str]) -> list[bytes | None]:
 def read_blobs(repo: Path, rev: str, paths: Sequence[str]) -> dict[str, bytes | None]:
     """Several files' bytes as committed in `rev` (None where missing), in one git process."""
     return dict(zip(paths, read_objects(repo, [f"{rev}:{path}" for path in paths]), strict=True))
+
+
+# --- promotion: reading a source revision, committing and tagging the result ---------------
+
+_LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
+
+
+def show_prefix(repo: Path) -> str:
+    """Where `repo` sits inside its work tree ("" at the top, else "sub/dir/")."""
+    return _text(_git(repo, "rev-parse", "--show-prefix"))
+
+
+def work_tree_files(repo: Path, path: str) -> list[str]:
+    """Files under `path` (relative to `repo`) that git tracks or would track: ignored ones are
+    left out, and so are tracked files deleted from the work tree."""
+    output = _git(
+        repo,
+        "ls-files",
+        "-z",
+        "--cached",
+        "--others",
+        "--exclude-standard",
+        "--",
+        path,
+        env=_LITERAL,
+    )
+    names = {name for name in output.stdout.decode().split("\0") if name}
+    return sorted(name for name in names if (repo / name).is_symlink() or (repo / name).exists())
+
+
+def branch_exists(repo: Path, name: str) -> bool:
+    return rev_parse(repo, f"refs/heads/{name}") is not None
+
+
+def switch_to_new_branch(repo: Path, name: str) -> None:
+    """Create branch `name` at HEAD and check it out; uncommitted changes come along."""
+    _git(repo, "switch", "--quiet", "--create", name)
+
+
+def commit_paths(repo: Path, paths: Sequence[str], message: str) -> str:
+    """Commit exactly `paths` (added, changed or deleted) and nothing else that is staged."""
+    env = dict(_LITERAL)
+    for role in ("author", "committer"):
+        who = identity(repo, role)
+        env[f"GIT_{role.upper()}_NAME"] = who.name
+        env[f"GIT_{role.upper()}_EMAIL"] = who.email
+    _git(repo, "add", "--all", "--", *paths, env=env)
+    _git(
+        repo,
+        "commit",
+        "--quiet",
+        "--only",
+        "-F",
+        "-",
+        "--",
+        *paths,
+        input=message.encode(),
+        env=env,
+    )
+    return head_sha(repo)
+
+
+def tags_matching(repo: Path, pattern: str) -> list[str]:
+    """Tag names matching a glob such as `production/*`."""
+    output = _git(repo, "tag", "--list", pattern)
+    return [line for line in output.stdout.decode().splitlines() if line]
+
+
+def create_tag(repo: Path, name: str, rev: str, message: str) -> None:
+    """An annotated tag `name` on `rev`; an error when the tag exists."""
+    who = identity(repo, "committer")
+    env = {"GIT_COMMITTER_NAME": who.name, "GIT_COMMITTER_EMAIL": who.email}
+    _git(repo, "tag", "--annotate", "--file=-", name, rev, input=message.encode(), env=env)
