@@ -433,7 +433,9 @@ def test_two_processes_installing_into_one_empty_cache_both_succeed(
 
     outputs = asyncio.run(both())
     assert [out.stdout for out in outputs] == [b"v3.18.0\n", b"v3.18.0\n"]
-    assert sorted(p.relative_to(isolated).as_posix() for p in isolated.rglob("*")) == [
+    # Besides the probe memo (tool-probes.json), only the two binaries: no temporary files.
+    listing = sorted(p.relative_to(isolated).as_posix() for p in isolated.rglob("*"))
+    assert [name for name in listing if name != "tool-probes.json"] == [
         "tools",
         "tools/helm-3.18.0",
         HELM3,
@@ -442,3 +444,37 @@ def test_two_processes_installing_into_one_empty_cache_both_succeed(
     ]
     assert sha256(isolated / HELM3) == sha256(installed / HELM3)
     assert sha256(isolated / KUBECTL133) == sha256(installed / KUBECTL133)
+
+
+def test_a_probe_is_remembered_until_the_binary_changes(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    helm_tool: tools.Tool,
+    kustomize_tool: tools.Tool,
+) -> None:
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "cache"))
+    helm = tmp_path / "bin" / "helm"
+    helm.parent.mkdir()
+    shutil.copy2(helm_tool.path, helm)
+    an_hour_ago = helm.stat().st_mtime - 3600
+    os.utime(helm, (an_hour_ago, an_hour_ago))
+    assert tools.find_helm(str(helm)).version == helm_tool.version
+    remembered = (tmp_path / "cache" / "tool-probes.json").read_text()
+    assert helm_tool.version in remembered and str(helm) in remembered
+    # Another binary in its place has another stamp: it is asked again, and is not helm.
+    helm.unlink()
+    shutil.copy2(kustomize_tool.path, helm)
+    os.utime(helm, (an_hour_ago, an_hour_ago))
+    with pytest.raises(ToolkitError, match=r"is not helm|does not run as helm"):
+        tools.find_helm(str(helm))
+
+
+def test_a_binary_written_just_now_is_not_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helm_tool: tools.Tool
+) -> None:
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "cache"))
+    helm = tmp_path / "helm"
+    shutil.copyfile(helm_tool.path, helm)
+    helm.chmod(0o755)
+    assert tools.find_helm(str(helm)).version == helm_tool.version
+    assert not (tmp_path / "cache" / "tool-probes.json").exists()

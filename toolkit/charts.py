@@ -12,6 +12,9 @@ import hashlib
 import os
 import tempfile
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,14 +46,36 @@ class ChartRequest:
     constraint: str | None
 
 
+# A run's releases often share a chart (a fleet renders one chart hundreds of times): within
+# `memoised()`, each chart directory is read and hashed once. Files are taken not to change
+# during a run; outside it nothing is remembered, so nothing can go stale between runs.
+_memo: ContextVar[dict[tuple[str, Path], Any] | None] = ContextVar("charts_memo", default=None)
+
+
+@contextmanager
+def memoised() -> Iterator[None]:
+    """Remember chart digests and Chart.yaml identities until the block ends."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
 def directory_digest(directory: Path) -> str:
     """A content hash of a chart directory: each file's relative path and bytes, sorted."""
+    memo = _memo.get()
+    if memo is not None and ("digest", directory) in memo:
+        return str(memo["digest", directory])
     digest = hashlib.sha256()
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         relative = path.relative_to(directory).as_posix()
         digest.update(relative.encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return f"sha256:{digest.hexdigest()}"
+    result = f"sha256:{digest.hexdigest()}"
+    if memo is not None:
+        memo["digest", directory] = result
+    return result
 
 
 def _what(release: Release) -> str:
@@ -76,14 +101,26 @@ def check_constraint(release: Release) -> None:
         raise InputError(f"{_what(release)}: {exc}") from None
 
 
-def resolve_local(config: Config, release: Release, chart: LocalChart) -> ResolvedRelease:
-    """A local chart directory: its Chart.yaml version must satisfy the release's constraint."""
-    check_constraint(release)
-    metadata = yamlfile.load(chart.path / "Chart.yaml", root=config.root)
+def _chart_identity(config: Config, directory: Path) -> tuple[str, str]:
+    """A local chart's name and version from its Chart.yaml."""
+    memo = _memo.get()
+    if memo is not None and ("identity", directory) in memo:
+        name, version = memo["identity", directory]
+        return str(name), str(version)
+    metadata = yamlfile.load(directory / "Chart.yaml", root=config.root)
     data = metadata.data if isinstance(metadata.data, dict) else {}
     name, version = data.get("name"), data.get("version")
     if not isinstance(name, str) or not isinstance(version, str):
         raise InputError(f"{metadata.where()}: a chart needs `name` and `version` strings")
+    if memo is not None:
+        memo["identity", directory] = (name, version)
+    return name, version
+
+
+def resolve_local(config: Config, release: Release, chart: LocalChart) -> ResolvedRelease:
+    """A local chart directory: its Chart.yaml version must satisfy the release's constraint."""
+    check_constraint(release)
+    name, version = _chart_identity(config, chart.path)
     if release.version and not semver.satisfies(release.version, version):
         raise InputError(
             f"{release.location}: release {release.name}: local chart {name} is version "

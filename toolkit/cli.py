@@ -7,14 +7,28 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from toolkit import __version__, config, lock, outputdir, pipeline, rendered, tools
+from toolkit import (
+    __version__,
+    config,
+    diff,
+    diffreport,
+    git,
+    lock,
+    outputdir,
+    pipeline,
+    promote,
+    promoteapply,
+    rendered,
+    tools,
+)
+from toolkit import shard as shard_module
 from toolkit.errors import ToolkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,6 +43,7 @@ class Context:
     locked: bool
     verbosity: int
     tool_choice: pipeline.ToolChoice
+    use_cache: bool = True  # --no-cache: render everything, answer nothing from the render cache
 
     def load(self) -> config.Config:
         return config.load_config(self.root)
@@ -91,6 +106,11 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
 @click.option("-v", "--verbose", count=True, help="Say more.")
 @click.option("-q", "--quiet", count=True, help="Say less.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Run every helm and kustomize render (bypass the render cache and incremental hydrate).",
+)
 @click.option("--helm", "helm_path", envvar=None, default=None, help="The helm binary to use.")
 @click.option(
     "--kustomize", "kustomize_path", default=None, help="The kustomize (or kubectl) binary to use."
@@ -106,6 +126,7 @@ def main(
     debug: bool,
     helm_path: str | None,
     kustomize_path: str | None,
+    no_cache: bool,
 ) -> None:
     """Render, hydrate, promote and diff a GitOps config repository."""
     ctx.obj = Context(
@@ -114,6 +135,7 @@ def main(
         locked=locked,
         verbosity=verbose - quiet,
         tool_choice=pipeline.ToolChoice(helm_path, kustomize_path),
+        use_cache=not no_cache,
     )
 
 
@@ -137,6 +159,7 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
         tool_choice=obj.tool_choice,
         parallel=obj.jobs,
         locked=obj.locked,
+        use_cache=obj.use_cache,
     )
     for render in renders:
         for warning in render.warnings:
@@ -156,26 +179,79 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
 @main.command("hydrate")
 @environments_argument
 @click.option("--allow-dirty", is_flag=True, help="Hydrate even with uncommitted changes.")
+@click.option("--push", is_flag=True, help="Push the rendered branch (retrying on a lost race).")
+@click.option("--remote", default="origin", show_default=True, help="The remote to push to.")
+@click.option("--check", is_flag=True, help="Exit 1 and list stale environments; write nothing.")
+@click.option("--shard", default=None, metavar="K/N", help="Only the K-th of N shares of ENVs.")
+@click.option("--author", default=None, metavar="'NAME <EMAIL>'", help="The commit's author.")
+@click.option("--committer", default=None, metavar="'NAME <EMAIL>'", help="The commit's committer.")
+@click.option("--tag", is_flag=True, help="Tag the source commit <env>/<n> per hydrated env.")
 @json_option
 @pass_context
 @guarded
 def hydrate_command(
-    obj: Context, environments: tuple[str, ...], allow_dirty: bool, as_json: bool
+    obj: Context,
+    environments: tuple[str, ...],
+    allow_dirty: bool,
+    push: bool,
+    remote: str,
+    check: bool,
+    shard: str | None,
+    author: str | None,
+    committer: str | None,
+    tag: bool,
+    as_json: bool,
 ) -> int:
-    """Render and commit to the rendered branch."""
+    """Render and commit to the rendered branch (and push it with --push)."""
+    if check and (push or tag):
+        raise click.UsageError("--check writes nothing: it cannot be combined with --push or --tag")
+    options = rendered.HydrateOptions(
+        author=git.parse_identity(author, what="--author") if author else None,
+        committer=git.parse_identity(committer, what="--committer") if committer else None,
+        push=push,
+        remote=remote,
+        tag=tag,
+        incremental=obj.use_cache,
+    )
     cfg = obj.load()
     selected = cfg.select(environments)
+    if shard is not None:
+        selected = tuple(shard_module.pick(selected, *shard_module.parse(shard)))
+        obj.info(f"shard {shard}: {', '.join(e.name for e in selected) or 'no environments'}")
+        if not selected:
+            return 0
     rendered.refuse_dirty(cfg.root, allow_dirty=allow_dirty)
     source = rendered.current_source(cfg.root)
-    renders = pipeline.render_environments(
-        cfg, selected, tool_choice=obj.tool_choice, parallel=obj.jobs, locked=obj.locked
-    )
-    for render in renders:
-        for warning in render.warnings:
+    plan = pipeline.plan_environments(cfg, selected, tool_choice=obj.tool_choice, locked=obj.locked)
+    for planned in plan.environments:
+        for warning in planned.warnings:
             obj.info(f"warning: {warning}")
-        for note in render.tree.notes:
-            obj.info(f"note: {note}")
-    results = rendered.hydrate(cfg, renders, source)
+    cache = pipeline.default_cache(enabled=obj.use_cache)
+
+    def render(names: Collection[str]) -> list[pipeline.EnvironmentRender]:
+        renders = pipeline.render_plan(plan, parallel=obj.jobs, cache=cache, only=names)
+        for done in renders:
+            for note in done.tree.notes:
+                obj.info(f"note: {note}")
+            if obj.verbosity > 0:
+                obj.info(f"{done.name}: {done.renders} renders, {done.cached} from the cache")
+        return renders
+
+    if check:
+        remote_name = (
+            remote
+            if click.get_current_context().get_parameter_source("remote")
+            is click.core.ParameterSource.COMMANDLINE
+            else None
+        )
+        changes = rendered.check(cfg, plan.environments, render, source, remote=remote_name)
+        stale = [c for c in changes if c.changed_anything]
+        if as_json:
+            click.echo(json.dumps({"stale": [c.environment for c in stale]}, indent=2))
+        for change in changes:
+            obj.info(("stale: " if change in stale else "") + rendered.describe_change(change))
+        return 1 if stale else 0
+    results = rendered.hydrate(cfg, plan.environments, render, source, options)
     if as_json:
         click.echo(json.dumps([rendered.result_as_dict(r) for r in results], indent=2))
     else:
@@ -295,3 +371,132 @@ def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
         if not changes:
             obj.info("releases.lock is up to date")
     return 0
+
+
+# --- toolkit diff ---------------------------------------------------------------------------
+
+
+@main.command("diff")
+@environments_argument
+@click.option("--base", default=None, help="Base revision (default: merge-base with main).")
+@click.option("--head", default=None, help="Head revision (default: the work tree).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    help="text (a terminal), markdown (a PR comment) or json (a CI gate).",
+)
+@click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs.")
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=diffreport.MIN_MAX_BYTES),
+    default=diffreport.DEFAULT_MAX_BYTES,
+    show_default=True,
+    help="Byte budget of the markdown comment.",
+)
+@click.option(
+    "--output-full",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the uncut diff to FILE.",
+)
+@click.option("--show-secrets", is_flag=True, help="Print Secret values (local use only).")
+@pass_context
+@guarded
+def diff_command(
+    obj: Context,
+    environments: tuple[str, ...],
+    base: str | None,
+    head: str | None,
+    fmt: str,
+    exit_code: bool,
+    max_bytes: int,
+    output_full: Path | None,
+    show_secrets: bool,
+) -> int:
+    """Rendered diff between two revisions, resource by resource."""
+    report = diff.diff_revisions(
+        obj.root,
+        environments,
+        base=base,
+        head=head,
+        tool_choice=obj.tool_choice,
+        parallel=obj.jobs,
+        show_secrets=show_secrets,
+    )
+    color = fmt == "text" and sys.stdout.isatty()
+    if output_full is not None:
+        full = diffreport.formatted(report, fmt, max_bytes=None, color=False)
+        diffreport.write_full(output_full, full)
+    click.echo(diffreport.formatted(report, fmt, max_bytes=max_bytes, color=color), nl=False)
+    return 1 if exit_code and report.differs else 0
+
+
+# --- promote ---------------------------------------------------------------------------------
+
+
+@main.command("promote")
+@click.argument("source", metavar="SRC")
+@click.argument("target", metavar="DST")
+@click.option("--ref", default=None, help="Read SRC as it was at this tag or commit.")
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="NAME",
+    help="Promote only this release or image (repeatable, or comma-separated).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing (exit 1 if any).")
+@click.option("--commit", "make_commit", is_flag=True, help="Commit the promoted files.")
+@click.option("--branch", default=None, help="With --commit: commit on this new branch.")
+@click.option("--tag", is_flag=True, help="With --commit: tag the commit <DST>/<n>.")
+@click.option("--force", is_flag=True, help="Allow skipping a stage or promoting backwards.")
+@click.option("--allow-dirty", is_flag=True, help="Promote over uncommitted edits in DST.")
+@json_option
+@pass_context
+@guarded
+def promote_command(
+    obj: Context,
+    source: str,
+    target: str,
+    ref: str | None,
+    only: tuple[str, ...],
+    dry_run: bool,
+    make_commit: bool,
+    branch: str | None,
+    tag: bool,
+    force: bool,
+    allow_dirty: bool,
+    as_json: bool,
+) -> int:
+    """Make DST run what SRC runs: chart versions, image tags and promotion.copy files."""
+    if (branch or tag) and not make_commit:
+        raise click.UsageError("--branch and --tag go with --commit")
+    if dry_run and make_commit:
+        raise click.UsageError("--dry-run writes nothing, so it cannot --commit")
+    cfg = obj.load()
+    names = tuple(name for item in only for name in item.split(",") if name)
+    plan = promote.plan_promotion(
+        cfg, source, target, ref=ref, only=names, force=force, allow_dirty=allow_dirty
+    )
+    result = None
+    if not dry_run and plan.changes_anything:
+        promoteapply.check_branch(cfg, branch if make_commit else None)
+        promoteapply.apply(plan)
+        obj.info(f"{target}: wrote {len(plan.writes)} file(s)")
+        if make_commit:
+            result = promoteapply.commit(plan, branch=branch, tag=tag)
+    if as_json:
+        document = promoteapply.as_dict(plan)
+        document["written"] = not dry_run and plan.changes_anything
+        document["commit"] = result.commit if result else None
+        document["branch"] = result.branch if result else None
+        document["tag"] = result.tag if result else None
+        click.echo(json.dumps(document, indent=2))
+    else:
+        click.echo("\n".join(promoteapply.describe(plan)))
+        if result is not None:
+            where = f" on branch {result.branch}" if result.branch else ""
+            tagged = f", tagged {result.tag}" if result.tag else ""
+            click.echo(f"committed {result.commit[:12]}{where}{tagged}")
+    return 1 if dry_run and plan.changes_anything else 0

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyhelm3
-
 from toolkit import process
+from toolkit.cache import RenderCache, key_of
 from toolkit.config import Environment, Release
 from toolkit.errors import RenderError
 from toolkit.tools import Tool
@@ -25,6 +24,7 @@ class HelmRender:
     release: Release
     chart: Path
     values: Mapping[str, Any]
+    chart_digest: str  # the chart's content digest: the render cache keys on it, not the path
 
     @property
     def source(self) -> str:
@@ -45,11 +45,14 @@ class KustomizeRender:
 
     environment: Environment
     directory: Path
+    # A hash of every file the build can read, by repository-relative path (pipeline computes it).
+    inputs_digest: str
     source = "kustomize"
     namespace = None
 
     def describe(self) -> str:
-        return f"environment {self.environment.name}, kustomization {self.directory}"
+        name = self.environment.name
+        return f"environment {name}, kustomization in overlays/{name}"
 
 
 RenderJob = HelmRender | KustomizeRender
@@ -61,6 +64,7 @@ class RenderOutput:
 
     job: RenderJob
     text: str
+    cached: bool = False
 
 
 def helm_template_args(job: HelmRender, chart: str | Path | None = None) -> list[str]:
@@ -88,13 +92,38 @@ def helm_values_input(job: HelmRender) -> bytes:
     return json.dumps(job.values, sort_keys=True).encode()
 
 
+def _indent(text: str) -> str:
+    return "\n".join(f"    {line}" for line in text.splitlines())
+
+
+def job_key(job: RenderJob, tool: Tool) -> str:
+    """The render cache key of a job: everything that can change what the tool prints.
+
+    Machine paths are left out (the chart by its content digest, the kustomization by its
+    inputs' digest), so a render in another clone or a temporary worktree hits the same entry.
+    """
+    identity = f"{tool.name}\0{tool.version}\0{' '.join(tool.command[1:])}".encode()
+    if isinstance(job, HelmRender):
+        args = helm_template_args(job, "<chart>")
+        return key_of(
+            b"helm",
+            identity,
+            "\0".join(args).encode(),
+            job.chart_digest.encode(),
+            helm_values_input(job),
+        )
+    return key_of(b"kustomize", identity, job.inputs_digest.encode())
+
+
 async def _render_helm(job: HelmRender, helm: Tool) -> RenderOutput:
+    import pyhelm3  # here, not at the top: a run that renders nothing skips its slow import
+
     command = pyhelm3.Command(executable=str(helm.path))
     try:
         stdout: bytes = await command.run(helm_template_args(job), helm_values_input(job))
     except pyhelm3.errors.Error as exc:
         stderr = exc.stderr.decode(errors="replace").strip()
-        raise RenderError(f"{job.describe()}: helm template failed:\n{stderr}") from exc
+        raise RenderError(f"{job.describe()}: helm template failed:\n{_indent(stderr)}") from exc
     return RenderOutput(job, stdout.decode())
 
 
@@ -103,22 +132,42 @@ async def _render_kustomize(job: KustomizeRender, kustomize: Tool) -> RenderOutp
         output = await process.run_async((*kustomize.command, str(job.directory)))
     except process.ProcessError as exc:
         stderr = exc.output.stderr.decode(errors="replace").strip()
-        raise RenderError(f"{job.describe()}: kustomize build failed:\n{stderr}") from exc
+        raise RenderError(f"{job.describe()}: kustomize build failed:\n{_indent(stderr)}") from exc
     return RenderOutput(job, output.stdout.decode())
 
 
+def tool_for(job: RenderJob, helm: Tool | None, kustomize: Tool | None) -> Tool:
+    """The tool that runs `job`."""
+    tool = helm if isinstance(job, HelmRender) else kustomize
+    assert tool is not None, "the pipeline finds the tools its jobs need"
+    return tool
+
+
 async def _render_all(
-    jobs: Sequence[RenderJob], helm: Tool | None, kustomize: Tool | None, parallel: int
+    jobs: Sequence[RenderJob],
+    helm: Tool | None,
+    kustomize: Tool | None,
+    parallel: int,
+    cache: RenderCache | None,
 ) -> list[RenderOutput]:
     limit = asyncio.Semaphore(max(1, parallel))
 
     async def one(job: RenderJob) -> RenderOutput:
+        tool = tool_for(job, helm, kustomize)
+        key = job_key(job, tool) if cache is not None else None
+        if cache is not None and key is not None:
+            hit = cache.get(key)
+            if hit is not None:
+                return RenderOutput(job, hit.decode(), cached=True)
         async with limit:
             if isinstance(job, HelmRender):
-                assert helm is not None
-                return await _render_helm(job, helm)
-            assert kustomize is not None
-            return await _render_kustomize(job, kustomize)
+                output = await _render_helm(job, tool)
+            else:
+                assert isinstance(job, KustomizeRender)
+                output = await _render_kustomize(job, tool)
+        if cache is not None and key is not None:
+            cache.put(key, output.text.encode())
+        return output
 
     results = await asyncio.gather(*(one(job) for job in jobs), return_exceptions=True)
     for result in results:  # the first failure in job order, so the message is deterministic
@@ -128,9 +177,18 @@ async def _render_all(
 
 
 def render_all(
-    jobs: Sequence[RenderJob], *, helm: Tool | None, kustomize: Tool | None, parallel: int
+    jobs: Sequence[RenderJob],
+    *,
+    helm: Tool | None,
+    kustomize: Tool | None,
+    parallel: int,
+    cache: RenderCache | None = None,
 ) -> list[RenderOutput]:
-    """Run every render, at most `parallel` at once; raise the first failure in job order."""
+    """Run every render, at most `parallel` at once; raise the first failure in job order.
+
+    With a cache, a job whose key is stored is answered from it without starting a process,
+    and every successful render is stored.
+    """
     if not jobs:
         return []
-    return asyncio.run(_render_all(jobs, helm, kustomize, parallel))
+    return asyncio.run(_render_all(jobs, helm, kustomize, parallel, cache))

@@ -18,6 +18,7 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -189,12 +190,54 @@ def _standalone_kustomize_version(path: Path) -> str:
     return match[1]
 
 
+_PROBES = "tool-probes.json"
+_RACY_NS = 3_000_000_000
+
+
+def _probed(
+    kind: str, path: Path, stamp: _Stamp, probe: Callable[[], tuple[str, ...]]
+) -> tuple[str, ...]:
+    """A probe's answer, remembered in the cache by the binary's stamp.
+
+    Every run needs the tools' versions (they are part of each render's cache key), and asking
+    costs a process per tool per run; a binary that is replaced gets another stamp and is asked
+    again. A binary written in the last few seconds is not remembered (its stamp may not move
+    on a rewrite within the file system's timestamp granularity).
+    """
+    store = cache_dir() / _PROBES
+    key = f"{kind}\0{path}"
+    try:
+        known = json.loads(store.read_text())
+    except (OSError, ValueError):
+        known = {}
+    known = known if isinstance(known, dict) else {}
+    entry = known.get(key)
+    if isinstance(entry, dict) and entry.get("stamp") == list(stamp):
+        answer = entry.get("answer")
+        if isinstance(answer, list) and all(isinstance(a, str) for a in answer):
+            return tuple(answer)
+    fresh = probe()
+    if time.time_ns() - stamp[1] >= _RACY_NS:
+        known[key] = {"stamp": list(stamp), "answer": list(fresh)}
+        try:
+            store.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=store.parent, delete=False) as out:
+                json.dump(known, out)
+            os.replace(out.name, store)
+        except OSError:
+            pass  # not remembered: the next run asks the binary again
+    return fresh
+
+
 def _helm_at(path: Path, origin: str) -> Tool:
-    return Tool("helm", path, _helm_version(path, _stamp(path)), (str(path),), origin)
+    stamp = _stamp(path)
+    (version,) = _probed("helm", path, stamp, lambda: (_helm_version(path, stamp),))
+    return Tool("helm", path, version, (str(path),), origin)
 
 
 def _kustomize_at(path: Path, origin: str) -> Tool:
-    version, subcommand = _kustomize_version(path, _stamp(path))
+    stamp = _stamp(path)
+    version, subcommand = _probed("kustomize", path, stamp, lambda: _kustomize_version(path, stamp))
     return Tool("kustomize", path, version, (str(path), subcommand), origin)
 
 

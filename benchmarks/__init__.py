@@ -1,0 +1,1 @@
+"""The performance benchmark: `nox -s bench` (see run.py)."""

@@ -1,0 +1,314 @@
+"""The benchmark: `nox -s bench` (or `python -m benchmarks.run [--small]`).
+
+Generates the synthetic fleet (benchmarks/fleet.py) in a temporary directory and measures, on this
+machine, in one run:
+
+- a serial shell loop of the same `helm template` and `kubectl kustomize` commands into files
+  (what a team would otherwise write), against `toolkit hydrate` from cold caches;
+- `toolkit hydrate` again with nothing changed, and after one environment's values changed,
+  against the cold run;
+- toolkit's peak memory: its own peak RSS plus the largest child's (getrusage);
+- Kapitan compiling the same Helm releases as targets, cold and with its cache warm, where it
+  is installed (`--kapitan PATH`); where it is not, or fails, the table says so.
+
+Each time is the median of `--repeat` runs. Prints a table; writes the results as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shlex
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks import fleet as fleet_module
+from benchmarks import kapitan as kapitan_module
+from benchmarks.fleet import Fleet, git
+from toolkit import __version__, process, tools
+
+
+@dataclass(frozen=True)
+class Setup:
+    fleet: Fleet
+    work: Path
+    helm: tools.Tool
+    kustomize: tools.Tool
+    jobs: int
+    repeat: int
+
+
+def _timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def _median(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def shell_loop(setup: Setup) -> str:
+    """The baseline: one `helm template` per release and one `kustomize build` per environment,
+    in turn, each into a file."""
+    fleet = setup.fleet
+    kustomize = shlex.join(setup.kustomize.command)
+    out = shlex.quote(str(setup.work / "loop-out"))
+    lines = ["set -eu", f"rm -rf {out}"]
+    for env in fleet.environments:
+        lines.append(f"mkdir -p {out}/{env}")
+        for release in (r for r in fleet.releases if r.environment == env):
+            values = " ".join(f"-f {path}" for path in release.values)
+            lines.append(
+                f"{shlex.quote(str(setup.helm.path))} template {release.name} "
+                f"charts/{release.chart} --namespace {release.namespace} --include-crds "
+                f"{values} --kube-version {fleet.kube_version} "
+                f"--api-versions monitoring.coreos.com/v1 > {out}/{env}/{release.name}.yaml"
+            )
+        lines.append(f"{kustomize} overlays/{env} > {out}/{env}/kustomize.yaml")
+    return "\n".join(lines) + "\n"
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_shell_loop(setup: Setup) -> dict[str, float]:
+    script = setup.work / "loop.sh"
+    script.write_text(shell_loop(setup))
+    seconds, cpu = [], []
+    for _ in range(setup.repeat):
+        before = _children_cpu()
+        seconds.append(_timed(lambda: process.run(("bash", str(script)), cwd=setup.fleet.root)))
+        cpu.append(_children_cpu() - before)
+    return {"seconds": _median(seconds), "cpu_s": _median(cpu)}
+
+
+def toolkit(setup: Setup, cache: Path, *args: str) -> dict[str, Any]:
+    """`toolkit hydrate` in a fresh interpreter (as CI runs it): wall time and peak memory."""
+    usage_file = setup.work / "usage.json"
+    argv = (
+        sys.executable,
+        "-m",
+        "benchmarks.measure",
+        str(usage_file),
+        "-C",
+        str(setup.fleet.root),
+        "-j",
+        str(setup.jobs),
+        "--helm",
+        str(setup.helm.path),
+        "--kustomize",
+        str(setup.kustomize.path),
+        "hydrate",
+        *args,
+    )
+    env = {"TOOLKIT_CACHE_DIR": str(cache), "PYTHONPATH": str(Path(__file__).parents[1])}
+    start = time.perf_counter()
+    output = process.run(argv, env=env, check=False)
+    seconds = time.perf_counter() - start
+    usage = json.loads(usage_file.read_text())
+    if usage["exit"] != 0:
+        raise SystemExit(f"toolkit hydrate failed:\n{output.describe()}")
+    return {
+        "seconds": seconds,
+        "cpu_s": usage["cpu_s"],
+        "peak_mb": (usage["self_kb"] + usage["children_kb"]) / 1024,
+    }
+
+
+def run_toolkit(setup: Setup) -> dict[str, Any]:
+    root = setup.fleet.root
+    cache = setup.work / "toolkit-cache"
+    cold = []
+    for _ in range(setup.repeat):
+        shutil.rmtree(cache, ignore_errors=True)
+        git(root, "update-ref", "-d", "refs/heads/rendered")
+        cold.append(toolkit(setup, cache))
+    unchanged = [toolkit(setup, cache) for _ in range(setup.repeat)]
+    one_env = []
+    for i in range(setup.repeat):
+        env = setup.fleet.environments[(7 + i) % len(setup.fleet.environments)]
+        release = [r for r in setup.fleet.releases if r.environment == env][-1]
+        values = setup.fleet.values_file(env, release.name)
+        # A new team label: every resource of one release changes, as a real edit would.
+        values.write_text(values.read_text().replace("team: ", f"team: bench{i}-"))
+        git(root, "commit", "-q", "-am", f"{env}: a values change")
+        one_env.append(toolkit(setup, cache))
+    branch_files = git(root, "ls-tree", "-r", "--name-only", "rendered").splitlines()
+
+    def summary(runs: list[dict[str, float]]) -> dict[str, float]:
+        return {key: _median([run[key] for run in runs]) for key in ("seconds", "cpu_s")}
+
+    return {
+        "cold": summary(cold),
+        "unchanged": summary(unchanged),
+        "one_env": summary(one_env),
+        "peak_mb": max(run["peak_mb"] for run in cold + unchanged + one_env),
+        "files": len(branch_files),
+    }
+
+
+def run_kapitan(setup: Setup, kapitan: str | None) -> dict[str, Any]:
+    if not kapitan:
+        return {"error": "not installed"}
+    kapitan = str(Path(kapitan).resolve()) if os.sep in kapitan else kapitan
+    inventory = setup.work / "kapitan-inventory"
+    kapitan_module.write_inventory(setup.fleet, setup.helm.path, inventory)
+    cache_home = setup.work / "kapitan-cache"
+    output = setup.work / "kapitan-out"
+    argv = (
+        kapitan,
+        "compile",
+        "--cache",
+        "--inventory-path",
+        str(inventory),
+        "--output-path",
+        str(output),
+        "-p",
+        str(setup.jobs),
+    )
+    env = {"XDG_CACHE_HOME": str(cache_home)}
+
+    def compile_all() -> None:
+        process.run(argv, cwd=setup.fleet.root, env=env)
+
+    try:
+        cold, warm = [], []
+        for _ in range(setup.repeat):
+            shutil.rmtree(cache_home, ignore_errors=True)
+            shutil.rmtree(output, ignore_errors=True)
+            cold.append(_timed(compile_all))
+        for _ in range(setup.repeat):
+            warm.append(_timed(compile_all))
+    except process.ProcessError as exc:
+        last = exc.output.stderr.decode(errors="replace").strip().splitlines()[-1:]
+        return {"error": f"kapitan compile failed: {' '.join(last)[:200]}"}
+    files = [p for p in output.rglob("*") if p.is_file()]
+    return {"cold": _median(cold), "warm": _median(warm), "files": len(files)}
+
+
+def _row(label: str, run: dict[str, float] | None, ratio: str, target: str, met: bool) -> str:
+    time = f"{run['seconds']:.2f} s" if run else ""
+    cpu = f"{run['cpu_s']:.2f} s" if run else ""
+    return f"| {label} | {time} | {cpu} | {ratio} | {target} | {'yes' if met else 'NO'} |"
+
+
+def table(results: dict[str, Any]) -> str:
+    loop, tk, kap = results["shell_loop"], results["toolkit"], results["kapitan"]
+    cold, unchanged, one_env = tk["cold"], tk["unchanged"], tk["one_env"]
+    lines = [
+        "| measurement | wall | CPU | ratio (wall) | target | met |",
+        "|---|---|---|---|---|---|",
+        f"| serial shell loop: helm template, kustomize build | {loop['seconds']:.2f} s "
+        f"| {loop['cpu_s']:.2f} s | | | |",
+        _row(
+            "toolkit hydrate, cold caches",
+            cold,
+            f"{cold['seconds'] / loop['seconds']:.2f} x loop",
+            "<= 0.6 x loop",
+            cold["seconds"] <= 0.6 * loop["seconds"],
+        ),
+        _row(
+            "toolkit hydrate, nothing changed",
+            unchanged,
+            f"{unchanged['seconds'] / cold['seconds']:.3f} x cold",
+            "<= 0.05 x cold",
+            unchanged["seconds"] <= 0.05 * cold["seconds"],
+        ),
+        _row(
+            "toolkit hydrate, one environment changed",
+            one_env,
+            f"{one_env['seconds'] / cold['seconds']:.3f} x cold",
+            "<= 0.15 x cold",
+            one_env["seconds"] <= 0.15 * cold["seconds"],
+        ),
+        f"| toolkit peak RSS, own + largest child | {tk['peak_mb']:.0f} MB | | | <= 300 MB "
+        f"| {'yes' if tk['peak_mb'] <= 300 else 'NO'} |",
+    ]
+    if "error" in kap:
+        lines.append(f"| Kapitan | {kap['error']} | | | | |")
+    else:
+        for label, theirs, ours in (("cold", "cold", cold), ("cache warm", "warm", unchanged)):
+            ratio = ours["seconds"] / kap[theirs]
+            lines.append(
+                f"| kapitan compile, Helm releases only, {label} | {kap[theirs]:.2f} s | "
+                f"| toolkit {ratio:.2f} x | toolkit < 1 x | {'yes' if ratio < 1 else 'NO'} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--small", action="store_true", help="4 environments x 3 releases, once")
+    parser.add_argument("--environments", type=int, default=20)
+    parser.add_argument("--releases", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
+    parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--kapitan", default=shutil.which("kapitan"), help="kapitan executable")
+    parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
+    args = parser.parse_args(argv)
+    if args.small:
+        args.environments, args.releases, args.repeat = 4, 3, 1
+    with tempfile.TemporaryDirectory(prefix="toolkit-bench-") as temporary:
+        work = Path(temporary)
+        fleet = fleet_module.generate(
+            work / "fleet", environments=args.environments, releases=args.releases
+        )
+        setup = Setup(
+            fleet, work, tools.find_helm(), tools.find_kustomize(), args.jobs, args.repeat
+        )
+        results: dict[str, Any] = {
+            "machine": {
+                "cpus": os.cpu_count(),
+                # Other work on the machine moves wall times (not CPU times): say how much.
+                "load_average_at_start": os.getloadavg(),
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+            },
+            "fleet": {
+                "environments": args.environments,
+                "releases_per_environment": args.releases,
+                "renders": len(fleet.releases) + len(fleet.environments),
+            },
+            "versions": {
+                "toolkit": __version__,
+                "helm": setup.helm.version,
+                "kustomize": setup.kustomize.version,
+            },
+            "jobs": args.jobs,
+            "repeat": args.repeat,
+        }
+        results["shell_loop"] = run_shell_loop(setup)
+        results["toolkit"] = run_toolkit(setup)
+        results["kapitan"] = run_kapitan(setup, args.kapitan)
+        results["machine"]["load_average_at_end"] = os.getloadavg()
+    machine = results["machine"]
+    rendered = table(results) + (
+        f"\n\n{machine['cpus']} CPUs, load average {machine['load_average_at_start'][0]:.1f} at "
+        f"the start and {machine['load_average_at_end'][0]:.1f} at the end; "
+        f"{results['fleet']['renders']} renders, "
+        f"{results['toolkit']['files']} files on the branch; "
+        f"helm {results['versions']['helm']}, kustomize {results['versions']['kustomize']}; "
+        f"-j {args.jobs}; medians of {args.repeat} runs."
+    )
+    results["table"] = rendered
+    print(rendered)
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nresults: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
