@@ -98,9 +98,9 @@ def oci_versions(helm: tools.Tool) -> list[str]:
 @pytest.fixture(scope="session")
 def demo_oci(helm_tool: tools.Tool, oci_registry: Registry, demo_archives: Path) -> str:
     """The demo chart pushed to the registry: its oci:// URL."""
-    base = ""
-    for version in oci_versions(helm_tool):
-        base = oci_registry.push(demo_archives / f"demo-{version}.tgz", "differential")
+    archives = [demo_archives / f"demo-{v}.tgz" for v in oci_versions(helm_tool)]
+    with ThreadPoolExecutor(8) as pool:
+        (base,) = set(pool.map(lambda a: oci_registry.push(a, "differential"), archives))
     return f"{base}/demo"
 
 
@@ -171,10 +171,14 @@ def test_oci_registry_picks_what_helm_picks(
 # --- bad repositories and bad requests: one message, where it came from, exit 2 -------------
 
 
-@pytest.fixture
-def small_repo(chart_repo: ChartRepo) -> ChartRepo:
-    chart_repo.add("demo", "1.0.0", "1.2.0", "2.0.0")
-    return chart_repo
+@pytest.fixture(scope="module")
+def small_repo(
+    helm_tool: tools.Tool, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ChartRepo]:
+    """A read-only repository shared by the module's tests."""
+    with serve_chart_repo(helm_tool, tmp_path_factory.mktemp("small") / "repo") as repo:
+        repo.add("demo", "1.0.0", "1.2.0", "2.0.0")
+        yield repo
 
 
 def lock_error(tmp_path: Path, run_cli: Cli, repositories: dict[str, str], **release: str) -> str:

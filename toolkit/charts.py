@@ -236,13 +236,7 @@ class ChartSources:
     registry: oci.Registry = field(default_factory=oci.Registry)
     _indexes: dict[str, Index] = field(default_factory=dict)
     _tags: dict[str, list[str]] = field(default_factory=dict)
-
-    def request(self, release: Release) -> ChartRequest:
-        """What a release asks for (reads a local chart's Chart.yaml for its name)."""
-        if isinstance(release.chart, LocalChart):
-            local = resolve_local(self.config, release, release.chart)
-            return request_of(release, local_name=local.chart_name)
-        return request_of(release)
+    _downloads: dict[str, bytes] = field(default_factory=dict)  # archive URL -> its bytes
 
     def resolve(self, release: Release) -> ResolvedRelease:
         """The version Helm would pick for the release's constraint, downloaded and hashed."""
@@ -323,12 +317,18 @@ class ChartSources:
                 f"--upgrade {release.name}` to choose another version"
             )
         url = urllib.parse.urljoin(index.url, entry.urls[0])
-        response = fetch.get(url, what=what)
-        fetch.check_status(
-            response, what=what, expected=f"the repository's index lists it for {version}"
-        )
-        _verify(release, expected, oci.sha256_digest(response.body), f"{chart.name} {version}")
-        digest, path = self.cache.put(response.body)
+        if url not in self._downloads:  # environments sharing a version download it once
+            response = fetch.get(url, what=what)
+            fetch.check_status(
+                response,
+                what=what,
+                expected=f"the repository's index.yaml names this URL for {chart.name} {version}, "
+                "but the server does not have it; tell the repository's maintainers",
+            )
+            self._downloads[url] = response.body
+        body = self._downloads[url]
+        _verify(release, expected, oci.sha256_digest(body), f"{chart.name} {version}")
+        digest, path = self.cache.put(body)
         return ResolvedRelease(release, chart.name, version, digest, path, chart.url)
 
     # OCI registries
