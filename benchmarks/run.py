@@ -272,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, Any] = {
             "machine": {
                 "cpus": os.cpu_count(),
+                # Other work on the machine moves wall times (not CPU times): say how much.
+                "load_average_at_start": os.getloadavg(),
                 "platform": platform.platform(),
                 "python": platform.python_version(),
             },
@@ -291,7 +293,16 @@ def main(argv: list[str] | None = None) -> int:
         results["shell_loop"] = run_shell_loop(setup)
         results["toolkit"] = run_toolkit(setup)
         results["kapitan"] = run_kapitan(setup, args.kapitan)
-    rendered = table(results)
+        results["machine"]["load_average_at_end"] = os.getloadavg()
+    machine = results["machine"]
+    rendered = table(results) + (
+        f"\n\n{machine['cpus']} CPUs, load average {machine['load_average_at_start'][0]:.1f} at "
+        f"the start and {machine['load_average_at_end'][0]:.1f} at the end; "
+        f"{results['fleet']['renders']} renders, "
+        f"{results['toolkit']['files']} files on the branch; "
+        f"helm {results['versions']['helm']}, kustomize {results['versions']['kustomize']}; "
+        f"-j {args.jobs}; medians of {args.repeat} runs."
+    )
     results["table"] = rendered
     print(rendered)
     args.json.write_text(json.dumps(results, indent=2) + "\n")

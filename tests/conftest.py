@@ -12,7 +12,13 @@ from click.testing import CliRunner
 
 from toolkit import cli, process, tools
 
-pytest_plugins = ["tests.fixtures.charts", "tests.fixtures.perf", "tests.fixtures.promote"]
+pytest_plugins = [
+    "tests.fixtures.charts",
+    "tests.fixtures.ci",
+    "tests.fixtures.diffrepos",
+    "tests.fixtures.perf",
+    "tests.fixtures.promote",
+]
 
 PROJECT = Path(__file__).resolve().parents[1]
 EXAMPLE_PATHS = ("toolkit.yaml", "charts", "overlays")

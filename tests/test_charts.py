@@ -247,9 +247,11 @@ def test_a_repository_that_never_answers_fails_within_the_timeout(
 @pytest.mark.parametrize(
     ("index", "problem"),
     [
-        ("entries: [\n", "invalid YAML on line 2"),
+        ("entries: [\n", "index.yaml:2: invalid YAML"),
         ("apiVersion: v1\n", "it has no `entries` mapping"),
-        ("\xff\xfe", "it is not UTF-8 text"),
+        ("\xff\xfe", "index.yaml:1: not valid UTF-8"),
+        ("x: &a [1]\ny: *a\n", "index.yaml:1: YAML anchor '&a' is not allowed"),
+        ("entries:" + " [" * 300 + "\n", "index.yaml:1: nested more than 200 levels deep"),
     ],
 )
 def test_a_malformed_index(

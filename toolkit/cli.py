@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,14 +17,19 @@ import click
 from toolkit import (
     __version__,
     config,
+    diff,
+    diffreport,
+    git,
     lock,
     outputdir,
     pipeline,
     promote,
     promoteapply,
+    promotediff,
     rendered,
     tools,
 )
+from toolkit import shard as shard_module
 from toolkit.errors import ToolkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -175,34 +180,79 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
 @main.command("hydrate")
 @environments_argument
 @click.option("--allow-dirty", is_flag=True, help="Hydrate even with uncommitted changes.")
+@click.option("--push", is_flag=True, help="Push the rendered branch (retrying on a lost race).")
+@click.option("--remote", default="origin", show_default=True, help="The remote to push to.")
+@click.option("--check", is_flag=True, help="Exit 1 and list stale environments; write nothing.")
+@click.option("--shard", default=None, metavar="K/N", help="Only the K-th of N shares of ENVs.")
+@click.option("--author", default=None, metavar="'NAME <EMAIL>'", help="The commit's author.")
+@click.option("--committer", default=None, metavar="'NAME <EMAIL>'", help="The commit's committer.")
+@click.option("--tag", is_flag=True, help="Tag the source commit <env>/<n> per hydrated env.")
 @json_option
 @pass_context
 @guarded
 def hydrate_command(
-    obj: Context, environments: tuple[str, ...], allow_dirty: bool, as_json: bool
+    obj: Context,
+    environments: tuple[str, ...],
+    allow_dirty: bool,
+    push: bool,
+    remote: str,
+    check: bool,
+    shard: str | None,
+    author: str | None,
+    committer: str | None,
+    tag: bool,
+    as_json: bool,
 ) -> int:
-    """Render and commit to the rendered branch."""
+    """Render and commit to the rendered branch (and push it with --push)."""
+    if check and (push or tag):
+        raise click.UsageError("--check writes nothing: it cannot be combined with --push or --tag")
+    options = rendered.HydrateOptions(
+        author=git.parse_identity(author, what="--author") if author else None,
+        committer=git.parse_identity(committer, what="--committer") if committer else None,
+        push=push,
+        remote=remote,
+        tag=tag,
+        incremental=obj.use_cache,
+    )
     cfg = obj.load()
     selected = cfg.select(environments)
+    if shard is not None:
+        selected = tuple(shard_module.pick(selected, *shard_module.parse(shard)))
+        obj.info(f"shard {shard}: {', '.join(e.name for e in selected) or 'no environments'}")
+        if not selected:
+            return 0
     rendered.refuse_dirty(cfg.root, allow_dirty=allow_dirty)
     source = rendered.current_source(cfg.root)
     plan = pipeline.plan_environments(cfg, selected, tool_choice=obj.tool_choice, locked=obj.locked)
-    unchanged = rendered.unchanged_environments(cfg, plan.environments) if obj.use_cache else set()
-    renders = pipeline.render_plan(
-        plan,
-        parallel=obj.jobs,
-        cache=pipeline.default_cache(enabled=obj.use_cache),
-        skip=unchanged,
-    )
     for planned in plan.environments:
         for warning in planned.warnings:
             obj.info(f"warning: {warning}")
-    for render in renders:
-        for note in render.tree.notes:
-            obj.info(f"note: {note}")
-        if obj.verbosity > 0:
-            obj.info(f"{render.name}: {render.renders} renders, {render.cached} from the cache")
-    results = rendered.hydrate(cfg, renders, source, unchanged=unchanged)
+    cache = pipeline.default_cache(enabled=obj.use_cache)
+
+    def render(names: Collection[str]) -> list[pipeline.EnvironmentRender]:
+        renders = pipeline.render_plan(plan, parallel=obj.jobs, cache=cache, only=names)
+        for done in renders:
+            for note in done.tree.notes:
+                obj.info(f"note: {note}")
+            if obj.verbosity > 0:
+                obj.info(f"{done.name}: {done.renders} renders, {done.cached} from the cache")
+        return renders
+
+    if check:
+        remote_name = (
+            remote
+            if click.get_current_context().get_parameter_source("remote")
+            is click.core.ParameterSource.COMMANDLINE
+            else None
+        )
+        changes = rendered.check(cfg, plan.environments, render, source, remote=remote_name)
+        stale = [c for c in changes if c.changed_anything]
+        if as_json:
+            click.echo(json.dumps({"stale": [c.environment for c in stale]}, indent=2))
+        for change in changes:
+            obj.info(("stale: " if change in stale else "") + rendered.describe_change(change))
+        return 1 if stale else 0
+    results = rendered.hydrate(cfg, plan.environments, render, source, options)
     if as_json:
         click.echo(json.dumps([rendered.result_as_dict(r) for r in results], indent=2))
     else:
@@ -324,6 +374,66 @@ def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
     return 0
 
 
+# --- toolkit diff ---------------------------------------------------------------------------
+
+
+@main.command("diff")
+@environments_argument
+@click.option("--base", default=None, help="Base revision (default: merge-base with main).")
+@click.option("--head", default=None, help="Head revision (default: the work tree).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    help="text (a terminal), markdown (a PR comment) or json (a CI gate).",
+)
+@click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs.")
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=diffreport.MIN_MAX_BYTES),
+    default=diffreport.DEFAULT_MAX_BYTES,
+    show_default=True,
+    help="Byte budget of the markdown comment.",
+)
+@click.option(
+    "--output-full",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the uncut diff to FILE.",
+)
+@click.option("--show-secrets", is_flag=True, help="Print Secret values (local use only).")
+@pass_context
+@guarded
+def diff_command(
+    obj: Context,
+    environments: tuple[str, ...],
+    base: str | None,
+    head: str | None,
+    fmt: str,
+    exit_code: bool,
+    max_bytes: int,
+    output_full: Path | None,
+    show_secrets: bool,
+) -> int:
+    """Rendered diff between two revisions, resource by resource."""
+    report = diff.diff_revisions(
+        obj.root,
+        environments,
+        base=base,
+        head=head,
+        tool_choice=obj.tool_choice,
+        parallel=obj.jobs,
+        show_secrets=show_secrets,
+    )
+    color = fmt == "text" and sys.stdout.isatty()
+    if output_full is not None:
+        full = diffreport.formatted(report, fmt, max_bytes=None, color=False)
+        diffreport.write_full(output_full, full)
+    click.echo(diffreport.formatted(report, fmt, max_bytes=max_bytes, color=color), nl=False)
+    return 1 if exit_code and report.differs else 0
+
+
 # --- promote ---------------------------------------------------------------------------------
 
 
@@ -377,8 +487,12 @@ def promote_command(
         obj.info(f"{target}: wrote {len(plan.writes)} file(s)")
         if make_commit:
             result = promoteapply.commit(plan, branch=branch, tag=tag)
+    report = None
+    if dry_run and plan.changes_anything:
+        report = promotediff.rendered_diff(plan, tool_choice=obj.tool_choice, parallel=obj.jobs)
     if as_json:
         document = promoteapply.as_dict(plan)
+        document["diff"] = diffreport.as_dict(report) if report else None
         document["written"] = not dry_run and plan.changes_anything
         document["commit"] = result.commit if result else None
         document["branch"] = result.branch if result else None
@@ -386,6 +500,8 @@ def promote_command(
         click.echo(json.dumps(document, indent=2))
     else:
         click.echo("\n".join(promoteapply.describe(plan)))
+        if report is not None:
+            click.echo("\n".join(["", *promotediff.describe(report)]))
         if result is not None:
             where = f" on branch {result.branch}" if result.branch else ""
             tagged = f", tagged {result.tag}" if result.tag else ""

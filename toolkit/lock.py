@@ -285,10 +285,11 @@ def _shown(config: Config, env: Environment) -> str:
     return yamlfile.relative_name(lock_path(env.directory), config.root)
 
 
-def _locked_or_stale(
+def _staleness(
     sources: charts.ChartSources, release: Release, entry: LockEntry | None
-) -> tuple[charts.ResolvedRelease | None, str | None]:
-    """(what the lock pins, fetched and verified, None) or (None, why the entry is stale)."""
+) -> tuple[str | None, charts.ResolvedRelease | None]:
+    """(why the entry is stale, or None; the local chart as it is now, for a local release),
+    without downloading anything."""
     charts.check_constraint(release)
     local = None
     if isinstance(release.chart, LocalChart):
@@ -299,14 +300,24 @@ def _locked_or_stale(
     reason = stale_reason(
         entry, chart=request.chart, repository=request.repository, constraint=request.constraint
     )
+    changed = local is not None and entry is not None and entry.digest != local.digest
+    if reason is None and changed:
+        assert local is not None and entry is not None
+        reason = (
+            f"the local chart changed since it was locked ({entry.version} {entry.digest} "
+            f"then, {local.version} {local.digest} now)"
+        )
+    return reason, local
+
+
+def _locked_or_stale(
+    sources: charts.ChartSources, release: Release, entry: LockEntry | None
+) -> tuple[charts.ResolvedRelease | None, str | None]:
+    """(what the lock pins, fetched and verified, None) or (None, why the entry is stale)."""
+    reason, local = _staleness(sources, release, entry)
     if reason is not None or entry is None:
         return None, reason
     if local is not None:
-        if (local.version, local.digest) != (entry.version, entry.digest):
-            return None, (
-                f"the local chart changed since it was locked ({entry.version} {entry.digest} "
-                f"then, {local.version} {local.digest} now)"
-            )
         return local, None
     return sources.fetch(release, version=entry.version, digest=entry.digest), None
 
@@ -367,27 +378,11 @@ def lock_environment(
     for release in spec.releases:
         entry = current.get(release.name) if current is not None else None
         wanted = upgrade is not None and (not upgrade or release.name in upgrade)
-        if not wanted and entry is not None:
-            pinned, _ = _locked_or_stale_offline(sources, release, entry)
-            if pinned:
-                entries.append(entry)
-                continue
+        if not wanted and entry is not None and _staleness(sources, release, entry)[0] is None:
+            entries.append(entry)
+            continue
         entries.append(entry_of(sources.resolve(release)))
     return current, Lock(tuple(entries))
-
-
-def _locked_or_stale_offline(
-    sources: charts.ChartSources, release: Release, entry: LockEntry
-) -> tuple[bool, str | None]:
-    """Whether a lock entry still answers its release, without downloading anything."""
-    if isinstance(release.chart, LocalChart):
-        pinned, reason = _locked_or_stale(sources, release, entry)
-        return pinned is not None, reason
-    request = charts.request_of(release)
-    reason = stale_reason(
-        entry, chart=request.chart, repository=request.repository, constraint=request.constraint
-    )
-    return reason is None, reason
 
 
 def lock_environments(

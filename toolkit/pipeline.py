@@ -353,11 +353,11 @@ def render_plan(
     *,
     parallel: int,
     cache: RenderCache | None = None,
-    skip: Collection[str] = (),
+    only: Collection[str] | None = None,
 ) -> list[EnvironmentRender]:
-    """Render the planned environments but those in `skip`, all renders of the run in
+    """Render the planned environments (or `only` those named), all renders of the run in
     parallel (answered from `cache` where it holds them)."""
-    wanted = [p for p in plan.environments if p.name not in skip]
+    wanted = [p for p in plan.environments if only is None or p.name in only]
     all_jobs = [job for p in wanted for job in p.jobs]
     outputs = render.render_all(
         all_jobs, helm=plan.helm, kustomize=plan.kustomize, parallel=parallel, cache=cache

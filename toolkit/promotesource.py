@@ -103,7 +103,7 @@ def open_source(config: Config, environment: Environment, ref: str | None) -> So
     prefix = git.show_prefix(repo)
     if ref is None:
         return Source(config, environment, None, git.rev_parse(repo, "HEAD^{commit}"), prefix)
-    commit = git.resolve_commit(repo, ref) if ref and not ref.startswith("-") else None
+    commit = git.commit_of(repo, ref) if ref and not ref.startswith("-") else None
     if commit is None:
         raise InputError(
             f"--ref '{ref}' names no commit in this repository: give a tag, branch or commit "
