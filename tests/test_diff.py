@@ -78,7 +78,7 @@ def test_json_shows_exactly_the_known_change_set(changed_example_repo: Path, run
 
 
 def test_text_and_markdown_show_exactly_the_known_change_set(
-    changed_example_repo: Path, run_cli: Cli
+    changed_example_repo: Path, run_cli: Cli, tmp_path: Path
 ) -> None:
     text = run_cli(changed_example_repo, "diff", "--exit-code")
     assert text.exit_code == 1, text.stderr
@@ -101,7 +101,22 @@ def test_text_and_markdown_show_exactly_the_known_change_set(
     assert "staging: 0 added, 3 changed, 0 removed" in text.stdout
     assert "production: 1 added, 0 changed, 1 removed" in text.stdout
 
-    md = run_cli(changed_example_repo, "diff", "--format", "markdown").stdout
+    full = tmp_path / "out" / "full.md"
+    cut = run_cli(
+        changed_example_repo,
+        "diff",
+        "--format",
+        "markdown",
+        "--max-bytes",
+        "2000",
+        "--output-full",
+        str(full),
+    )
+    assert cut.exit_code == 0, cut.stderr
+    assert len(cut.stdout.encode()) <= 2000 and "resource diffs left out" in cut.stdout
+    assert list(full.parent.iterdir()) == [full]  # no temporary file left beside it
+    md = full.read_text()
+    assert "left out" not in md
     assert md.index("| environment | added | changed | removed |") < md.index("<details>")
     assert "| dev | 0 | 0 | 0 |" in md
     assert "| staging | 0 | 3 | 0 |" in md
@@ -204,26 +219,35 @@ def test_diff_ignore_rules_apply_to_output_and_exit_code(
     assert "no differences" in quiet.stdout
 
 
-def test_output_full_holds_the_uncut_markdown(
-    changed_example_repo: Path, run_cli: Cli, tmp_path: Path
-) -> None:
-    full = tmp_path / "out" / "full.md"
-    result = run_cli(
-        changed_example_repo,
-        "diff",
-        "--format",
-        "markdown",
-        "--max-bytes",
-        "2000",
-        "--output-full",
-        str(full),
-    )
+def test_a_change_to_500_rendered_resources_fits_the_comment(tmp_path: Path, run_cli: Cli) -> None:
+    chart = {
+        "charts/many/Chart.yaml": "apiVersion: v2\nname: many\nversion: 1.0.0\n",
+        "charts/many/templates/configmaps.yaml": (
+            "{{- range $i := until 500 }}\n---\napiVersion: v1\nkind: ConfigMap\n"
+            "metadata:\n  name: settings-{{ $i }}\n"
+            "data:\n{{- range $k := until 12 }}\n"
+            "  key-{{ $k }}: {{ $.Values.value }}-{{ $i }}-{{ $k }}\n{{- end }}\n{{- end }}\n"
+        ),
+        "toolkit.yaml": "environments: [{name: dev}]\n",
+        "overlays/dev/releases.yaml": (
+            "releases:\n  - {name: many, namespace: many, chart: ../../charts/many, "
+            "set: {value: before}}\n"
+        ),
+    }
+    repo = make_repo(tmp_path / "many", chart, example=False)
+    releases = repo / "overlays/dev/releases.yaml"
+    releases.write_text(releases.read_text().replace("before", "after"))
+    full = tmp_path / "full.md"
+    result = run_cli(repo, "diff", "--format", "markdown", "--output-full", str(full))
     assert result.exit_code == 0, result.stderr
-    assert len(result.stdout.encode()) <= 2000
-    assert "resource diffs left out" in result.stdout
-    assert full.read_text().count("```diff") == 5
-    assert "left out" not in full.read_text()
-    assert list(full.parent.iterdir()) == [full]
+    comment = result.stdout
+    assert len(comment.encode()) <= 65_000 < len(full.read_bytes())
+    assert "| dev | 0 | 500 | 0 |" in comment
+    assert len(re.findall(r"^- changed `ConfigMap many/settings-\d+`", comment, flags=re.M)) == 500
+    assert re.search(r"^> \d+ of 500 resource diffs left out", comment, flags=re.M)
+    assert comment.count("<details>") == comment.count("</details>") == 1
+    assert comment.count("```diff\n") == comment.count("\n```\n")
+    assert full.read_text().count("```diff\n") == 500
 
 
 # --- secrets -------------------------------------------------------------------------------
@@ -339,6 +363,7 @@ def test_interrupt_removes_the_temporary_worktree(
         str(wrapper),
         "--kustomize",
         str(kustomize_tool.path),
+        "--no-cache",  # helm must really run for the interrupt to land in it
         "diff",
         "--base",
         "HEAD",

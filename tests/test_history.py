@@ -50,3 +50,38 @@ def test_a_late_job_cannot_undo_a_newer_commit_that_changed_nothing(
     note = git(tiny_remote.bare, "notes", "--ref=toolkit", "show", "rendered")
     assert json.loads(note) == {"drySha": {"dev": c}}
     assert "skipped" in result.stderr
+
+
+def test_a_recorded_commit_nobody_has_any_more_is_an_error_not_a_guess(
+    tiny_remote: Remote, run_cli: Cli
+) -> None:
+    first = tiny_remote.clone("first")
+    assert run_cli(first, "hydrate", "--push").exit_code == 0
+    # main is rewritten (amended and force-pushed) and the old commit is garbage-collected.
+    git(tiny_remote.author, "commit", "-q", "--amend", "-m", "rewritten")
+    git(tiny_remote.author, "push", "-q", "--force", "origin", "HEAD:refs/heads/main")
+    git(tiny_remote.bare, "reflog", "expire", "--expire=now", "--all")
+    git(tiny_remote.bare, "gc", "-q", "--prune=now")
+    rewritten = tiny_remote.clone("second", depth=1)
+    before = tiny_remote.rendered()
+    result = run_cli(rewritten, "hydrate", "dev", "--push")
+    assert result.exit_code == 4
+    assert "environment 'dev' on branch rendered was hydrated from" in result.stderr
+    assert "remove the environment's directory" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert tiny_remote.rendered() == before
+
+
+def test_a_shallow_clone_without_a_remote_cannot_decide(tiny_remote: Remote, run_cli: Cli) -> None:
+    older = tiny_remote.commit(tiny_overlay("dev", "old"), "dev: old")
+    first = tiny_remote.clone("first")
+    git(first, "reset", "-q", "--hard", older)
+    assert run_cli(first, "hydrate", "dev", "--push").exit_code == 0
+    tiny_remote.commit(tiny_overlay("dev", "new"), "dev: new")
+    shallow = tiny_remote.clone("shallow", depth=1)
+    git(shallow, "fetch", "-q", "origin", "rendered:rendered", older)
+    git(shallow, "remote", "remove", "origin")
+    result = run_cli(shallow, "hydrate", "dev")
+    assert result.exit_code == 4
+    assert "shallow and has no remote to deepen it from" in result.stderr
+    assert "fetch-depth: 0" in result.stderr

@@ -64,10 +64,12 @@ def test_a_push_that_loses_a_race_is_rebuilt_on_the_new_tip(tiny_remote: Remote)
         commit = git(clone, *args, *(["-p", tip] if tip else []))
         return [push.RefUpdate("refs/heads/rendered", commit, tip)]
 
+    said: list[str] = []
     landed = push.push_with_retry(
-        clone, "origin", ["refs/heads/rendered"], ["refs/heads/rendered"], build
+        clone, "origin", ["refs/heads/rendered"], ["refs/heads/rendered"], build, notify=said.append
     )
     assert attempts == [None, base]
+    assert len(said) == 1 and "lost a race with another run (attempt 1 of 10)" in said[0]
     assert tiny_remote.rendered() == landed[0].new
     assert git(tiny_remote.bare, "rev-parse", "rendered^") == base
     assert push.follow_locally(clone, landed) == []

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit import shard
 from toolkit.errors import InputError
 
 
+@settings(deadline=None)  # no timing: a loaded CI machine must not fail it
 @given(st.lists(st.text(min_size=1), unique=True), st.integers(min_value=1, max_value=8))
 def test_shards_partition_the_environments_evenly(names: list[str], count: int) -> None:
     shards = [shard.pick(names, index, count) for index in range(1, count + 1)]

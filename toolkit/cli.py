@@ -181,7 +181,11 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
 @environments_argument
 @click.option("--allow-dirty", is_flag=True, help="Hydrate even with uncommitted changes.")
 @click.option("--push", is_flag=True, help="Push the rendered branch (retrying on a lost race).")
-@click.option("--remote", default="origin", show_default=True, help="The remote to push to.")
+@click.option(
+    "--remote",
+    default=None,
+    help="The remote to push to (default: origin); with --check, compare with its branch.",
+)
 @click.option("--check", is_flag=True, help="Exit 1 and list stale environments; write nothing.")
 @click.option("--shard", default=None, metavar="K/N", help="Only the K-th of N shares of ENVs.")
 @click.option("--author", default=None, metavar="'NAME <EMAIL>'", help="The commit's author.")
@@ -195,7 +199,7 @@ def hydrate_command(
     environments: tuple[str, ...],
     allow_dirty: bool,
     push: bool,
-    remote: str,
+    remote: str | None,
     check: bool,
     shard: str | None,
     author: str | None,
@@ -210,7 +214,7 @@ def hydrate_command(
         author=git.parse_identity(author, what="--author") if author else None,
         committer=git.parse_identity(committer, what="--committer") if committer else None,
         push=push,
-        remote=remote,
+        remote=remote or "origin",
         tag=tag,
         incremental=obj.use_cache,
     )
@@ -239,20 +243,14 @@ def hydrate_command(
         return renders
 
     if check:
-        remote_name = (
-            remote
-            if click.get_current_context().get_parameter_source("remote")
-            is click.core.ParameterSource.COMMANDLINE
-            else None
-        )
-        changes = rendered.check(cfg, plan.environments, render, source, remote=remote_name)
+        changes = rendered.check(cfg, plan.environments, render, source, remote=remote)
         stale = [c for c in changes if c.changed_anything]
         if as_json:
             click.echo(json.dumps({"stale": [c.environment for c in stale]}, indent=2))
         for change in changes:
             obj.info(("stale: " if change in stale else "") + rendered.describe_change(change))
         return 1 if stale else 0
-    results = rendered.hydrate(cfg, plan.environments, render, source, options)
+    results = rendered.hydrate(cfg, plan.environments, render, source, options, notify=obj.info)
     if as_json:
         click.echo(json.dumps([rendered.result_as_dict(r) for r in results], indent=2))
     else:
@@ -379,8 +377,10 @@ def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
 
 @main.command("diff")
 @environments_argument
-@click.option("--base", default=None, help="Base revision (default: merge-base with main).")
-@click.option("--head", default=None, help="Head revision (default: the work tree).")
+@click.option(
+    "--base", metavar="REF", default=None, help="Base revision (default: merge-base with main)."
+)
+@click.option("--head", metavar="REF", default=None, help="Head revision (default: work tree).")
 @click.option(
     "--format",
     "fmt",
@@ -391,6 +391,7 @@ def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs.")
 @click.option(
     "--max-bytes",
+    metavar="N",
     type=click.IntRange(min=diffreport.MIN_MAX_BYTES),
     default=diffreport.DEFAULT_MAX_BYTES,
     show_default=True,
@@ -424,6 +425,8 @@ def diff_command(
         head=head,
         tool_choice=obj.tool_choice,
         parallel=obj.jobs,
+        locked=obj.locked,
+        use_cache=obj.use_cache,
         show_secrets=show_secrets,
     )
     color = fmt == "text" and sys.stdout.isatty()

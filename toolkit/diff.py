@@ -273,6 +273,8 @@ def diff_revisions(
     head: str | None,
     tool_choice: pipeline.ToolChoice,
     parallel: int,
+    locked: bool = False,
+    use_cache: bool = True,
     show_secrets: bool = False,
 ) -> DiffReport:
     """Render (or read) both revisions and compare every environment the head defines.
@@ -290,7 +292,15 @@ def diff_revisions(
         head_config = head_side.config() if head_sha else load_config(root)
         names = [env.name for env in head_config.select(environments)]
         base_resources, head_resources = (
-            diffsides.gather(side, head_config, names, tool_choice=tool_choice, parallel=parallel)
+            diffsides.gather(
+                side,
+                head_config,
+                names,
+                tool_choice=tool_choice,
+                parallel=parallel,
+                locked=locked,
+                use_cache=use_cache,
+            )
             for side in (base_side, head_side)
         )
     rules = head_config.diff_ignore

@@ -117,30 +117,31 @@ def from_rendered_branch(
     repo: Path, branch: str, environment: str, commit: str
 ) -> tuple[Resource, ...] | None:
     """The environment's resources from the rendered branch if it holds `commit`'s render."""
-    ref = next(
-        (
-            r
-            for r in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}")
-            if git.rev_parse(repo, r)
+    # One commit for every read below, should the branch move meanwhile.
+    tip = next(
+        filter(
+            None,
+            (git.rev_parse(repo, f"{r}/{branch}") for r in ("refs/heads", "refs/remotes/origin")),
         ),
         None,
     )
-    if ref is None:
+    if tip is None:
         return None
-    raw = git.read_blob(repo, ref, f"{environment}/{rendered.METADATA}")
+    raw = git.read_blob(repo, tip, f"{environment}/{rendered.METADATA}")
     try:
         recorded = json.loads(raw).get("drySha") if raw else None
     except (ValueError, AttributeError):
         return None
     if recorded != commit:
         return None
-    entries = [
-        e
-        for e in git.list_tree(repo, ref, environment)
+    paths = [
+        e.path
+        for e in git.list_tree(repo, tip, environment)
         if e.path.endswith(".yaml") and e.path.count("/") == 2
     ]
-    blobs = git.read_objects(repo, [e.sha for e in entries])
-    texts = [(e.path, (blob or b"").decode()) for e, blob in zip(entries, blobs, strict=True)]
+    texts = [
+        (path, (blob or b"").decode()) for path, blob in git.read_blobs(repo, tip, paths).items()
+    ]
     where = f"rendered branch {branch}"
     cluster_scoped: set[tuple[str, str]] = set()
     for path, text in texts:
@@ -166,6 +167,8 @@ def gather(
     *,
     tool_choice: pipeline.ToolChoice,
     parallel: int,
+    locked: bool = False,
+    use_cache: bool = True,
 ) -> SideResources:
     """Each named environment's resources on this side (none where the side lacks it)."""
     resources: dict[str, tuple[Resource, ...]] = {}
@@ -196,6 +199,8 @@ def gather(
                 [config.environment(name) for name in todo if name in defined],
                 tool_choice=tool_choice,
                 parallel=parallel,
+                locked=locked,
+                use_cache=use_cache,
             )
         except ToolkitError as exc:
             raise type(exc)(f"the {side.description} failed to render: {exc}") from exc

@@ -40,7 +40,7 @@ def recorded_dry_sha(repo: Path, tip: str, env: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def newer_than(repo: Path, remote: str | None, recorded: str, current: str) -> bool:
+def newer_than(repo: Path, remote: str | None, recorded: str, current: str, *, where: str) -> bool:
     """Whether `recorded` strictly descends from `current` (the branch is ahead of this run).
 
     Never a guess: a commit missing from a shallow clone is fetched, and when neither commit
@@ -52,11 +52,12 @@ def newer_than(repo: Path, remote: str | None, recorded: str, current: str) -> b
         with contextlib.suppress(GitError):  # a missing commit is reported below
             git.fetch_commits(repo, remote, [recorded])
     if not git.has_commit(repo, recorded):
+        looked = f"on remote '{remote}'" if remote else "on a remote (there is none)"
         raise GitError(
-            f"the rendered branch was hydrated from {recorded}, which is neither in this "
-            f"clone nor on remote '{remote}', so toolkit cannot tell whether {current[:12]} is "
-            "older (was the source history rewritten?); fetch that commit, or remove the "
-            "environment's directory from the rendered branch to start it afresh"
+            f"{where} was hydrated from {recorded}, which is neither in this clone nor "
+            f"{looked}, so toolkit cannot tell whether {current[:12]} is older (was the source "
+            "history rewritten?); fetch that commit, or remove the environment's directory "
+            "from the rendered branch to start it afresh"
         )
     for _ in range(2):
         if git.is_ancestor(repo, current, recorded):
@@ -65,9 +66,9 @@ def newer_than(repo: Path, remote: str | None, recorded: str, current: str) -> b
             return False
         if remote is None:
             raise GitError(
-                "this clone is shallow and has no remote to deepen it from, so toolkit cannot "
-                f"tell whether {current[:12]} is older than {recorded[:12]}: clone with full "
-                "history (fetch-depth: 0) or add the remote"
+                f"{where}: this clone is shallow and has no remote to deepen it from, so "
+                f"toolkit cannot tell whether {current[:12]} is older than {recorded[:12]}: "
+                "clone with full history (fetch-depth: 0) or add the remote"
             )
         git.unshallow(repo, remote)
     return False

@@ -140,6 +140,7 @@ def push_with_retry(
     build: Build,
     *,
     attempts: int = ATTEMPTS,
+    notify: Callable[[str], None] = lambda message: None,
 ) -> Sequence[RefUpdate]:
     """Snapshot the remote, build, push atomically; on a lost race, back off and start over.
 
@@ -161,7 +162,12 @@ def push_with_retry(
                 "objects to (a hook, branch protection, permissions) and run hydrate again"
             )
         # Full jitter: concurrent runs that collided do not collide again in lockstep.
-        time.sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_START * 2**attempt)))
+        delay = random.uniform(0, min(BACKOFF_CAP, BACKOFF_START * 2**attempt))
+        notify(
+            f"push to '{remote}' lost a race with another run (attempt {attempt + 1} of "
+            f"{attempts}): rebuilding on the new tip in {delay:.2f}s"
+        )
+        time.sleep(delay)
     raise GitError(
         f"gave up pushing to '{remote}' after {attempts} attempts: other runs kept moving "
         "the rendered branch; nothing of this run was pushed, run hydrate again"

@@ -285,7 +285,8 @@ def _triage(
         env = plan.name
         seen = old_marks.get(env) or (history.recorded_dry_sha(repo, tip, env) if tip else None)
         recorded[env] = seen
-        if seen and source.sha and history.newer_than(repo, remote, seen, source.sha):
+        where = f"environment '{env}' on branch {branch}"
+        if seen and history.newer_than(repo, remote, seen, source.sha, where=where):
             reason = f"the branch holds a render of a newer commit, {seen[:12]}"
             verdicts[env] = EnvironmentChange(env, (), (), (), skipped=reason)
         elif run.options.incremental and hashes[env] == plan.input_hash:
@@ -482,6 +483,8 @@ def hydrate(
     renderer: Renderer,
     source: Source,
     options: HydrateOptions = HydrateOptions(),
+    *,
+    notify: Callable[[str], None] = lambda message: None,
 ) -> list[HydrateResult]:
     """Commit every environment's render to its rendered branch, and push it when asked.
 
@@ -508,7 +511,9 @@ def hydrate(
         return updates
 
     if options.push:
-        landed = push.push_with_retry(config.root, options.remote, run.wanted(), run.tips(), build)
+        landed = push.push_with_retry(
+            config.root, options.remote, run.wanted(), run.tips(), build, notify=notify
+        )
         left = push.follow_locally(config.root, landed)
         return [replace(r, pushed=True, left_behind=tuple(left)) for r in outcome[0]]
     push.apply_locally(config.root, build(push.local_snapshot(config.root, run.wanted())))
