@@ -25,6 +25,7 @@ from toolkit import (
     pipeline,
     promote,
     promoteapply,
+    promotediff,
     rendered,
     tools,
 )
@@ -489,8 +490,12 @@ def promote_command(
         obj.info(f"{target}: wrote {len(plan.writes)} file(s)")
         if make_commit:
             result = promoteapply.commit(plan, branch=branch, tag=tag)
+    report = None
+    if dry_run and plan.changes_anything:
+        report = promotediff.rendered_diff(plan, tool_choice=obj.tool_choice, parallel=obj.jobs)
     if as_json:
         document = promoteapply.as_dict(plan)
+        document["diff"] = diffreport.as_dict(report) if report else None
         document["written"] = not dry_run and plan.changes_anything
         document["commit"] = result.commit if result else None
         document["branch"] = result.branch if result else None
@@ -498,6 +503,8 @@ def promote_command(
         click.echo(json.dumps(document, indent=2))
     else:
         click.echo("\n".join(promoteapply.describe(plan)))
+        if report is not None:
+            click.echo("\n".join(["", *promotediff.describe(report)]))
         if result is not None:
             where = f" on branch {result.branch}" if result.branch else ""
             tagged = f", tagged {result.tag}" if result.tag else ""

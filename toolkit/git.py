@@ -503,16 +503,3 @@ def commit_paths(repo: Path, paths: Sequence[str], message: str) -> str:
         env=env,
     )
     return head_sha(repo)
-
-
-def tags_matching(repo: Path, pattern: str) -> list[str]:
-    """Tag names matching a glob such as `production/*`."""
-    output = _git(repo, "tag", "--list", pattern)
-    return [line for line in output.stdout.decode().splitlines() if line]
-
-
-def create_tag(repo: Path, name: str, rev: str, message: str) -> None:
-    """An annotated tag `name` on `rev`; an error when the tag exists."""
-    who = identity(repo, "committer")
-    env = {"GIT_COMMITTER_NAME": who.name, "GIT_COMMITTER_EMAIL": who.email}
-    _git(repo, "tag", "--annotate", "--file=-", name, rev, input=message.encode(), env=env)

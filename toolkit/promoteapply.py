@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from toolkit import atomicfiles, git
+from toolkit import atomicfiles, git, tags
 from toolkit.config import Config, branch_name_problem
-from toolkit.errors import InputError
+from toolkit.errors import GitError, InputError
 from toolkit.promote import PROMOTED, UNCHANGED, Plan
 
 
@@ -95,15 +93,6 @@ def commit_message(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _next_tag(repo: Path, env: str) -> str:
-    numbers = [
-        int(match.group(1))
-        for name in git.tags_matching(repo, f"{env}/*")
-        if (match := re.fullmatch(rf"{re.escape(env)}/([0-9]+)", name))
-    ]
-    return f"{env}/{max(numbers, default=0) + 1}"
-
-
 def check_branch(config: Config, branch: str | None) -> None:
     """Refuse an unusable --branch before anything is written."""
     if branch is None:
@@ -124,8 +113,15 @@ def commit(plan: Plan, *, branch: str | None, tag: bool) -> CommitResult:
     sha = git.commit_paths(repo, paths, commit_message(plan))
     name = None
     if tag:
-        name = _next_tag(repo, plan.target.name)
-        git.create_tag(repo, name, sha, commit_message(plan))
+        # The same `<env>/<n>` sequence as `hydrate --tag`: both mark a state to promote from.
+        env = plan.target.name
+        name = tags.next_tag(env, git.ref_names(repo, f"{tags.TAGS_PREFIX}{env}/"))
+        tagger = git.identity(repo, "committer")
+        tag_object = git.make_tag(
+            repo, name=name, target=sha, tagger=tagger, message=commit_message(plan)
+        )
+        if not git.update_ref(repo, f"{tags.TAGS_PREFIX}{name}", tag_object, None):
+            raise GitError(f"tag {name} appeared while promoting: tag the commit {sha} by hand")
     return CommitResult(sha, branch, name)
 
 
