@@ -20,8 +20,9 @@ from tests.conftest import Cli, commit_all
 from tests.fixtures.charts import ChartRepo, Registry, free_port, package_chart, serve_chart_repo
 from tests.test_lock import write_config
 from toolkit import charts, lock, process, semver, tools
-from toolkit.config import load_config, load_environment
+from toolkit.config import load_config
 from toolkit.errors import InputError
+from toolkit.releases import load_environment
 
 # 27 versions of one chart: prereleases, `v` prefixes and build metadata among them. No two
 # have equal precedence: helm's sort is not stable, so a tie would make its pick arbitrary.

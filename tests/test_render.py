@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.conftest import Cli, git
-from toolkit import config, process, render, tools, values
+from toolkit import config, process, releases, render, tools, values
 from toolkit.errors import RenderError
 
 
@@ -27,11 +27,11 @@ def _reference_render(
 ) -> dict[str, list[dict[str, Any]]]:
     """What the tools print when run by hand, per source."""
     cfg = config.load_config(repo)
-    spec = config.load_environment(cfg, cfg.environment(env_name))
+    spec = releases.load_environment(cfg, cfg.environment(env_name))
     env = spec.environment
     printed: dict[str, list[dict[str, Any]]] = {}
     for release in spec.releases:
-        assert isinstance(release.chart, config.LocalChart)
+        assert isinstance(release.chart, releases.LocalChart)
         values_file = tmp_path / f"{env_name}-{release.name}.yaml"
         merged = values.merged_values(release, env, root=repo)
         values_file.write_text(yaml.safe_dump(merged))
@@ -69,7 +69,7 @@ def test_branch_documents_equal_helm_and_kustomize_output(
     assert run_cli(example_repo, "hydrate", env_name).exit_code == 0
     expected = _reference_render(example_repo, env_name, helm_tool, kustomize_tool, tmp_path)
     cfg = config.load_config(example_repo)
-    spec = config.load_environment(cfg, cfg.environment(env_name))
+    spec = releases.load_environment(cfg, cfg.environment(env_name))
     namespaces = {r.name: r.namespace for r in spec.releases}
     listing = git(example_repo, "ls-tree", "-r", "--name-only", "rendered", f"{env_name}/")
     for source, documents in expected.items():
@@ -122,7 +122,7 @@ def test_renders_run_in_parallel_and_fail_with_the_tools_stderr(
 ) -> None:
     cfg = config.load_config(example_repo)
     env = cfg.environment("dev")
-    spec = config.load_environment(cfg, env)
+    spec = releases.load_environment(cfg, env)
     release = spec.releases[0]
     good = render.HelmRender(
         env, release, release.chart.path, {"config": {"environment": "x"}}, "sha256:x"
@@ -140,7 +140,7 @@ def test_renders_run_in_parallel_and_fail_with_the_tools_stderr(
 def test_values_go_to_helm_as_json_on_stdin(example_repo: Path) -> None:
     cfg = config.load_config(example_repo)
     env = cfg.environment("dev")
-    spec = config.load_environment(cfg, env)
+    spec = releases.load_environment(cfg, env)
     job = render.HelmRender(
         env, spec.releases[0], Path("chart"), {"b": 1, "a": {"c": [1, 2]}}, "sha256:x"
     )

@@ -12,8 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from toolkit import process, tools
-from toolkit.config import Environment, LocalChart, Location, Release
+from toolkit.config import Environment, Location
 from toolkit.errors import InputError
+from toolkit.releases import LocalChart, Release
 from toolkit.values import (
     deep_merge,
     merged_values,

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from toolkit import fetch, oci, semver, tools, yamlfile
-from toolkit.config import Config, LocalChart, OciChart, Release, RepoChart
+from toolkit.config import Config
 from toolkit.errors import InputError
 from toolkit.fetch import FetchError
+from toolkit.releases import LocalChart, OciChart, Release, RepoChart
 
 
 @dataclass(frozen=True)

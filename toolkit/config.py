@@ -1,7 +1,7 @@
-"""toolkit.yaml and overlays/<env>/releases.yaml, validated once into frozen dataclasses.
+"""toolkit.yaml, validated once into frozen dataclasses, and what every loader shares.
 
 Every later module trusts these types. Each user error names the file and line, the key
-path, the environment or release, and what to do.
+path, the environment, and what to do.
 """
 
 from __future__ import annotations
@@ -20,40 +20,29 @@ from toolkit.errors import InputError
 from toolkit.yamlfile import KeyPath, YamlDocument, describe, did_you_mean, dotted
 
 
-class _NameRule(NamedTuple):
+class NameRule(NamedTuple):
     pattern: re.Pattern[str]
     limit: int
     description: str
 
 
 CONFIG_FILE = "toolkit.yaml"
-RELEASES_FILE = "releases.yaml"
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 DEFAULT_RENDERED_BRANCH = "rendered"
 ENV_PLACEHOLDER = "{env}"
-# overlays/base is the shared Kustomize base; the rendered layout uses <env>/kustomize/.
+# overlays/base is the shared Kustomize base.
 RESERVED_ENVIRONMENTS = frozenset({"base"})
-RESERVED_RELEASES = frozenset({"kustomize"})
 
-_DNS_LABEL = _NameRule(
+DNS_LABEL = NameRule(
     re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"),
     63,
     "at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit",
 )
-# Helm's own release name rule (ValidateReleaseName).
-_RELEASE_NAME = _NameRule(
-    re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"),
-    53,
-    "at most 53 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
-)
 _REPOSITORY_ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_CHART_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _KUBE_VERSION = re.compile(r"v?[0-9]+\.[0-9]+(\.[0-9]+)?([-+][0-9A-Za-z.+-]+)?")
 _BRANCH_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
 
 _CONFIG_KEYS = ("rendered", "environments", "repositories", "promotion", "diff")
 _ENVIRONMENT_KEYS = ("name", "vars", "kubeVersion", "apiVersions")
-_RELEASE_KEYS = ("name", "namespace", "chart", "version", "values", "set")
 _IGNORE_KEYS = ("group", "kind", "name", "namespace", "jsonPointers")
 
 
@@ -84,27 +73,6 @@ class Environment:
 
 
 @dataclass(frozen=True)
-class LocalChart:
-    path: Path
-
-
-@dataclass(frozen=True)
-class RepoChart:
-    repository: str
-    url: str
-    name: str
-
-
-@dataclass(frozen=True)
-class OciChart:
-    url: str
-    name: str
-
-
-ChartRef = LocalChart | RepoChart | OciChart
-
-
-@dataclass(frozen=True)
 class DiffIgnore:
     """One `diff.ignore` rule: resources it matches (None matches any; `name` may be a glob)
     and the fields it drops from them, as JSON pointers split into their unescaped parts
@@ -115,27 +83,6 @@ class DiffIgnore:
     name: str | None
     namespace: str | None
     pointers: tuple[tuple[str, ...], ...]
-
-
-@dataclass(frozen=True)
-class Release:
-    name: str
-    namespace: str
-    chart: ChartRef
-    version: str | None
-    values: tuple[Path, ...]
-    set: Mapping[str, Any] = field(hash=False)
-    location: Location
-
-
-@dataclass(frozen=True)
-class EnvironmentSpec:
-    """What one environment asks for."""
-
-    environment: Environment
-    releases: tuple[Release, ...]
-    kustomization: Path | None
-    releases_file: Path | None
 
 
 @dataclass(frozen=True)
@@ -222,24 +169,6 @@ def load_config(root: Path) -> Config:
     )
 
 
-def load_environment(config: Config, env: Environment) -> EnvironmentSpec:
-    """Read what ``env`` asks for: its releases.yaml and whether it has a Kustomize overlay."""
-    where = f"environment '{env.name}'"
-    safe_path(config.root, config.root, f"overlays/{env.name}", where=where)
-    releases_file = env.directory / RELEASES_FILE
-    releases: tuple[Release, ...] = ()
-    if releases_file.exists():
-        safe_path(config.root, env.directory, RELEASES_FILE, where=where)
-        releases = _releases(yamlfile.load(releases_file, root=config.root), config, env)
-    kustomized = any((env.directory / name).is_file() for name in KUSTOMIZATION_FILES)
-    return EnvironmentSpec(
-        environment=env,
-        releases=releases,
-        kustomization=env.directory if kustomized else None,
-        releases_file=releases_file if releases_file.exists() else None,
-    )
-
-
 # --- toolkit.yaml -------------------------------------------------------------------------
 
 
@@ -251,13 +180,13 @@ def _environments(doc: YamlDocument, raw: Any, root: Path) -> tuple[Environment,
     environments = tuple(
         _environment(doc, (*path, index), item, root) for index, item in enumerate(items)
     )
-    _refuse_duplicates(doc, path, [env.name for env in environments], "environment")
+    refuse_duplicates(doc, path, [env.name for env in environments], "environment")
     return environments
 
 
 def _environment(doc: YamlDocument, path: KeyPath, raw: Any, root: Path) -> Environment:
     entry = doc.mapping(path, raw, allowed=_ENVIRONMENT_KEYS, required=("name",))
-    name = _name(doc, (*path, "name"), entry["name"], _DNS_LABEL, "environment name")
+    name = valid_name(doc, (*path, "name"), entry["name"], DNS_LABEL, "environment name")
     if name in RESERVED_ENVIRONMENTS:
         doc.fail(
             (*path, "name"),
@@ -437,162 +366,18 @@ def _ignore_rule(doc: YamlDocument, path: KeyPath, raw: Any) -> DiffIgnore:
     )
 
 
-# --- releases.yaml ------------------------------------------------------------------------
+# --- shared with releases.py --------------------------------------------------------------
 
 
-def _releases(doc: YamlDocument, config: Config, env: Environment) -> tuple[Release, ...]:
-    top = doc.mapping((), doc.data, allowed=("releases",))
-    releases = tuple(
-        _release(doc, ("releases", index), item, config, env)
-        for index, item in enumerate(doc.sequence(("releases",), top.get("releases")))
-    )
-    _refuse_duplicates(doc, ("releases",), [release.name for release in releases], "release")
-    return releases
-
-
-def _release(
-    doc: YamlDocument, path: KeyPath, raw: Any, config: Config, env: Environment
-) -> Release:
-    entry = doc.mapping(path, raw, allowed=_RELEASE_KEYS, required=("name", "namespace", "chart"))
-    name = _name(doc, (*path, "name"), entry["name"], _RELEASE_NAME, "release name")
-    if name in RESERVED_RELEASES:
-        doc.fail(
-            (*path, "name"),
-            f"release name '{name}' is reserved: the rendered layout "
-            f"puts the Kustomize output in <env>/{name}/; choose another name",
-        )
-    what = f"release '{name}'"
-    values_path = (*path, "values")
-    return Release(
-        name=name,
-        namespace=_name(
-            doc, (*path, "namespace"), entry["namespace"], _DNS_LABEL, f"{what}: namespace"
-        ),
-        chart=_chart(doc, (*path, "chart"), entry["chart"], config, env, what),
-        version=_version(doc, (*path, "version"), entry.get("version"), what),
-        values=tuple(
-            _values_file(doc, (*values_path, index), relative, config, env, what)
-            for index, relative in enumerate(doc.strings(values_path, entry.get("values")))
-        ),
-        set=MappingProxyType(copy.deepcopy(doc.mapping((*path, "set"), entry.get("set")))),
-        location=Location(doc.path, doc.line_of(*path), config.root),
-    )
-
-
-def _version(doc: YamlDocument, path: KeyPath, raw: Any, what: str) -> str | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, str) or not raw.strip():
-        doc.fail(
-            path,
-            f"{what}: version must be a constraint string, found {describe(raw)}; "
-            'quote it, e.g. version: "^1.2.0"',
-        )
-    return raw
-
-
-def _chart(
-    doc: YamlDocument, path: KeyPath, raw: Any, config: Config, env: Environment, what: str
-) -> ChartRef:
-    if not isinstance(raw, str) or not raw:
-        doc.fail(path, f"{what}: chart must be a string, found {describe(raw)}")
-    if raw.startswith("oci://"):
-        return _oci_chart(doc, path, raw, what)
-    if _names_repository(raw, config, env):
-        alias, name = raw.split("/")
-        return _repo_chart(doc, path, alias, name, config, what)
-    return _local_chart(doc, path, raw, config, env, what)
-
-
-def _names_repository(chart: str, config: Config, env: Environment) -> bool:
-    """Whether ``chart`` reads as ``<alias>/<chart>``: always for a known alias; for an
-    unknown one only when no directory of that path exists (then it is a misspelt alias)."""
-    parts = chart.split("/")
-    if len(parts) != 2 or chart.startswith("."):
-        return False
-    return parts[0] in config.repositories or not (env.directory / chart).is_dir()
-
-
-def _oci_chart(doc: YamlDocument, path: KeyPath, url: str, what: str) -> OciChart:
-    parts = urlsplit(url)
-    name = parts.path.rstrip("/").rsplit("/", 1)[-1]
-    if not parts.netloc or not _CHART_NAME.fullmatch(name):
-        doc.fail(
-            path,
-            f"{what}: chart '{url}' is not an OCI chart reference; write "
-            "oci://host/path/chart and put the version under version:",
-        )
-    return OciChart(url=url.rstrip("/"), name=name)
-
-
-def _repo_chart(
-    doc: YamlDocument, path: KeyPath, alias: str, name: str, config: Config, what: str
-) -> ChartRef:
-    url = config.repositories.get(alias)
-    if url is None:
-        known = ", ".join(config.repositories) or "none"
-        doc.fail(
-            path,
-            f"{what}: unknown chart repository '{alias}' in chart '{alias}/{name}'"
-            f"{did_you_mean(alias, config.repositories)}; add it under repositories: in "
-            f"{CONFIG_FILE} (defined: {known}), or write a local chart as ./{alias}/{name}",
-        )
-    if not _CHART_NAME.fullmatch(name):
-        doc.fail(
-            path,
-            f"{what}: '{name}' is not a chart name; write <alias>/<chart> and put "
-            "the version under version:",
-        )
-    if url.startswith("oci://"):
-        return OciChart(url=f"{url}/{name}", name=name)
-    return RepoChart(repository=alias, url=url, name=name)
-
-
-def _local_chart(
-    doc: YamlDocument, path: KeyPath, relative: str, config: Config, env: Environment, what: str
-) -> LocalChart:
-    where = f"{doc.where(*path)}: {what}: chart"
-    directory = safe_path(config.root, env.directory, relative, where=where)
-    shown = yamlfile.relative_name(directory, config.root)
-    if not directory.is_dir():
-        raise InputError(
-            f"{where} '{relative}' is not a directory (looked in {shown}); write a local chart "
-            f"as a path relative to {RELEASES_FILE}, a repository chart as <alias>/<chart>, "
-            "or an OCI chart as oci://host/path/chart"
-        )
-    if not (directory / "Chart.yaml").is_file():
-        raise InputError(
-            f"{where} directory {shown} has no Chart.yaml; point chart: at a Helm chart directory"
-        )
-    return LocalChart(path=directory)
-
-
-def _values_file(
-    doc: YamlDocument,
-    path: KeyPath,
-    relative: str,
-    config: Config,
-    env: Environment,
-    what: str,
-) -> Path:
-    where = f"{doc.where(*path)}: {what}: values file"
-    target = safe_path(config.root, env.directory, relative, where=where)
-    if not target.is_file():
-        looked = yamlfile.relative_name(target, config.root)
-        raise InputError(
-            f"{where} '{relative}' not found (looked in {looked}); create it or "
-            "correct the path, which is relative to the releases.yaml"
-        )
-    return target
-
-
-def _name(doc: YamlDocument, path: KeyPath, raw: Any, rule: _NameRule, what: str) -> str:
+def valid_name(doc: YamlDocument, path: KeyPath, raw: Any, rule: NameRule, what: str) -> str:
+    """``raw`` when it is a string that ``rule`` allows; otherwise a failure at ``path``."""
     if not isinstance(raw, str) or not rule.pattern.fullmatch(raw) or len(raw) > rule.limit:
         doc.fail(path, f"{what} {describe(raw)} is not valid: use {rule.description}")
     return raw
 
 
-def _refuse_duplicates(doc: YamlDocument, path: KeyPath, names: list[str], what: str) -> None:
+def refuse_duplicates(doc: YamlDocument, path: KeyPath, names: list[str], what: str) -> None:
+    """Fail at the second of any two equal ``names`` listed under ``path``."""
     for index, name in enumerate(names):
         first = names.index(name)
         if first != index:

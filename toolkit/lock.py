@@ -17,15 +17,9 @@ from typing import Any
 import yaml
 
 from toolkit import charts, semver, yamlfile
-from toolkit.config import (
-    Config,
-    Environment,
-    EnvironmentSpec,
-    LocalChart,
-    Release,
-    load_environment,
-)
+from toolkit.config import Config, Environment
 from toolkit.errors import InputError
+from toolkit.releases import EnvironmentSpec, LocalChart, Release, load_environment
 from toolkit.yamlfile import YamlDocument, describe
 
 LOCK_FILE = "releases.lock"

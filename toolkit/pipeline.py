@@ -18,16 +18,10 @@ from typing import Any
 
 from toolkit import __version__, cache, charts, lock, manifests, render, tools, values, yamlfile
 from toolkit.cache import RenderCache
-from toolkit.config import (
-    Config,
-    Environment,
-    EnvironmentSpec,
-    OciChart,
-    RepoChart,
-    load_environment,
-)
+from toolkit.config import Config, Environment
 from toolkit.errors import InputError
 from toolkit.manifests import RenderedTree
+from toolkit.releases import EnvironmentSpec, OciChart, RepoChart, load_environment
 from toolkit.tools import Tool
 
 

@@ -19,12 +19,7 @@ from typing import Any
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
 from toolkit import git, semver, yamledit, yamlfile
-from toolkit.config import (
-    KUSTOMIZATION_FILES,
-    RELEASES_FILE,
-    Config,
-    Environment,
-)
+from toolkit.config import Config, Environment
 from toolkit.errors import InputError
 from toolkit.lock import LOCK_FILE, Lock, dump_lock, lock_path, parse_lock, read_lock
 from toolkit.promotesource import (
@@ -33,6 +28,7 @@ from toolkit.promotesource import (
     open_source,
     promote_files,
 )
+from toolkit.releases import KUSTOMIZATION_FILES, RELEASES_FILE
 
 PROMOTED = "promoted"
 UNCHANGED = "unchanged"

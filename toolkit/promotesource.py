@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit import git
-from toolkit.config import KUSTOMIZATION_FILES, RELEASES_FILE, Config, Environment, safe_path
+from toolkit.config import Config, Environment, safe_path
 from toolkit.errors import InputError
 from toolkit.lock import LOCK_FILE
+from toolkit.releases import KUSTOMIZATION_FILES, RELEASES_FILE
 
 SYMLINK = "120000"
 SUBMODULE = "160000"

@@ -11,8 +11,9 @@ from typing import Any
 
 from toolkit import process
 from toolkit.cache import RenderCache, key_of
-from toolkit.config import Environment, Release
+from toolkit.config import Environment
 from toolkit.errors import RenderError
+from toolkit.releases import Release
 from toolkit.tools import Tool
 
 

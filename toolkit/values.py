@@ -26,8 +26,9 @@ import jinja2.exceptions
 import jinja2.sandbox
 
 from toolkit import yamlfile
-from toolkit.config import Environment, Release, safe_path
+from toolkit.config import Environment, safe_path
 from toolkit.errors import InputError, ToolkitError
+from toolkit.releases import Release
 
 TEMPLATE_SUFFIX = ".j2"
 _UNDEFINED_NAME = re.compile(r"'([^']+)' is undefined|has no (?:attribute|element) '([^']+)'")

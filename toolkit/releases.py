@@ -1,0 +1,252 @@
+"""overlays/<env>/releases.yaml, validated once into frozen dataclasses: what one
+environment asks for (its releases, their charts, and whether it has a Kustomize overlay).
+
+Each user error names the file and line, the key path, the release, and what to do.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from toolkit import yamlfile
+from toolkit.config import (
+    CONFIG_FILE,
+    DNS_LABEL,
+    Config,
+    Environment,
+    Location,
+    NameRule,
+    refuse_duplicates,
+    safe_path,
+    valid_name,
+)
+from toolkit.errors import InputError
+from toolkit.yamlfile import KeyPath, YamlDocument, describe, did_you_mean
+
+RELEASES_FILE = "releases.yaml"
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+# The rendered layout puts the Kustomize output in <env>/kustomize/.
+RESERVED_RELEASES = frozenset({"kustomize"})
+
+# Helm's own release name rule (ValidateReleaseName).
+_RELEASE_NAME = NameRule(
+    re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"),
+    53,
+    "at most 53 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
+)
+_CHART_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+_RELEASE_KEYS = ("name", "namespace", "chart", "version", "values", "set")
+
+
+@dataclass(frozen=True)
+class LocalChart:
+    path: Path
+
+
+@dataclass(frozen=True)
+class RepoChart:
+    repository: str
+    url: str
+    name: str
+
+
+@dataclass(frozen=True)
+class OciChart:
+    url: str
+    name: str
+
+
+ChartRef = LocalChart | RepoChart | OciChart
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    namespace: str
+    chart: ChartRef
+    version: str | None
+    values: tuple[Path, ...]
+    set: Mapping[str, Any] = field(hash=False)
+    location: Location
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """What one environment asks for."""
+
+    environment: Environment
+    releases: tuple[Release, ...]
+    kustomization: Path | None
+    releases_file: Path | None
+
+
+def load_environment(config: Config, env: Environment) -> EnvironmentSpec:
+    """Read what ``env`` asks for: its releases.yaml and whether it has a Kustomize overlay."""
+    where = f"environment '{env.name}'"
+    safe_path(config.root, config.root, f"overlays/{env.name}", where=where)
+    releases_file = env.directory / RELEASES_FILE
+    releases: tuple[Release, ...] = ()
+    if releases_file.exists():
+        safe_path(config.root, env.directory, RELEASES_FILE, where=where)
+        releases = _releases(yamlfile.load(releases_file, root=config.root), config, env)
+    kustomized = any((env.directory / name).is_file() for name in KUSTOMIZATION_FILES)
+    return EnvironmentSpec(
+        environment=env,
+        releases=releases,
+        kustomization=env.directory if kustomized else None,
+        releases_file=releases_file if releases_file.exists() else None,
+    )
+
+
+def _releases(doc: YamlDocument, config: Config, env: Environment) -> tuple[Release, ...]:
+    top = doc.mapping((), doc.data, allowed=("releases",))
+    releases = tuple(
+        _release(doc, ("releases", index), item, config, env)
+        for index, item in enumerate(doc.sequence(("releases",), top.get("releases")))
+    )
+    refuse_duplicates(doc, ("releases",), [release.name for release in releases], "release")
+    return releases
+
+
+def _release(
+    doc: YamlDocument, path: KeyPath, raw: Any, config: Config, env: Environment
+) -> Release:
+    entry = doc.mapping(path, raw, allowed=_RELEASE_KEYS, required=("name", "namespace", "chart"))
+    name = valid_name(doc, (*path, "name"), entry["name"], _RELEASE_NAME, "release name")
+    if name in RESERVED_RELEASES:
+        doc.fail(
+            (*path, "name"),
+            f"release name '{name}' is reserved: the rendered layout "
+            f"puts the Kustomize output in <env>/{name}/; choose another name",
+        )
+    what = f"release '{name}'"
+    values_path = (*path, "values")
+    return Release(
+        name=name,
+        namespace=valid_name(
+            doc, (*path, "namespace"), entry["namespace"], DNS_LABEL, f"{what}: namespace"
+        ),
+        chart=_chart(doc, (*path, "chart"), entry["chart"], config, env, what),
+        version=_version(doc, (*path, "version"), entry.get("version"), what),
+        values=tuple(
+            _values_file(doc, (*values_path, index), relative, config, env, what)
+            for index, relative in enumerate(doc.strings(values_path, entry.get("values")))
+        ),
+        set=MappingProxyType(copy.deepcopy(doc.mapping((*path, "set"), entry.get("set")))),
+        location=Location(doc.path, doc.line_of(*path), config.root),
+    )
+
+
+def _version(doc: YamlDocument, path: KeyPath, raw: Any, what: str) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not raw.strip():
+        doc.fail(
+            path,
+            f"{what}: version must be a constraint string, found {describe(raw)}; "
+            'quote it, e.g. version: "^1.2.0"',
+        )
+    return raw
+
+
+def _chart(
+    doc: YamlDocument, path: KeyPath, raw: Any, config: Config, env: Environment, what: str
+) -> ChartRef:
+    if not isinstance(raw, str) or not raw:
+        doc.fail(path, f"{what}: chart must be a string, found {describe(raw)}")
+    if raw.startswith("oci://"):
+        return _oci_chart(doc, path, raw, what)
+    if _names_repository(raw, config, env):
+        alias, name = raw.split("/")
+        return _repo_chart(doc, path, alias, name, config, what)
+    return _local_chart(doc, path, raw, config, env, what)
+
+
+def _names_repository(chart: str, config: Config, env: Environment) -> bool:
+    """Whether ``chart`` reads as ``<alias>/<chart>``: always for a known alias; for an
+    unknown one only when no directory of that path exists (then it is a misspelt alias)."""
+    parts = chart.split("/")
+    if len(parts) != 2 or chart.startswith("."):
+        return False
+    return parts[0] in config.repositories or not (env.directory / chart).is_dir()
+
+
+def _oci_chart(doc: YamlDocument, path: KeyPath, url: str, what: str) -> OciChart:
+    parts = urlsplit(url)
+    name = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    if not parts.netloc or not _CHART_NAME.fullmatch(name):
+        doc.fail(
+            path,
+            f"{what}: chart '{url}' is not an OCI chart reference; write "
+            "oci://host/path/chart and put the version under version:",
+        )
+    return OciChart(url=url.rstrip("/"), name=name)
+
+
+def _repo_chart(
+    doc: YamlDocument, path: KeyPath, alias: str, name: str, config: Config, what: str
+) -> ChartRef:
+    url = config.repositories.get(alias)
+    if url is None:
+        known = ", ".join(config.repositories) or "none"
+        doc.fail(
+            path,
+            f"{what}: unknown chart repository '{alias}' in chart '{alias}/{name}'"
+            f"{did_you_mean(alias, config.repositories)}; add it under repositories: in "
+            f"{CONFIG_FILE} (defined: {known}), or write a local chart as ./{alias}/{name}",
+        )
+    if not _CHART_NAME.fullmatch(name):
+        doc.fail(
+            path,
+            f"{what}: '{name}' is not a chart name; write <alias>/<chart> and put "
+            "the version under version:",
+        )
+    if url.startswith("oci://"):
+        return OciChart(url=f"{url}/{name}", name=name)
+    return RepoChart(repository=alias, url=url, name=name)
+
+
+def _local_chart(
+    doc: YamlDocument, path: KeyPath, relative: str, config: Config, env: Environment, what: str
+) -> LocalChart:
+    where = f"{doc.where(*path)}: {what}: chart"
+    directory = safe_path(config.root, env.directory, relative, where=where)
+    shown = yamlfile.relative_name(directory, config.root)
+    if not directory.is_dir():
+        raise InputError(
+            f"{where} '{relative}' is not a directory (looked in {shown}); write a local chart "
+            f"as a path relative to {RELEASES_FILE}, a repository chart as <alias>/<chart>, "
+            "or an OCI chart as oci://host/path/chart"
+        )
+    if not (directory / "Chart.yaml").is_file():
+        raise InputError(
+            f"{where} directory {shown} has no Chart.yaml; point chart: at a Helm chart directory"
+        )
+    return LocalChart(path=directory)
+
+
+def _values_file(
+    doc: YamlDocument,
+    path: KeyPath,
+    relative: str,
+    config: Config,
+    env: Environment,
+    what: str,
+) -> Path:
+    where = f"{doc.where(*path)}: {what}: values file"
+    target = safe_path(config.root, env.directory, relative, where=where)
+    if not target.is_file():
+        looked = yamlfile.relative_name(target, config.root)
+        raise InputError(
+            f"{where} '{relative}' not found (looked in {looked}); create it or "
+            "correct the path, which is relative to the releases.yaml"
+        )
+    return target
