@@ -19,6 +19,7 @@ from toolkit import (
     config,
     diff,
     diffreport,
+    envtree,
     git,
     lock,
     outputdir,
@@ -170,9 +171,9 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
     if output is None:
         click.echo(outputdir.as_stream(renders), nl=False)
     else:
-        source = rendered.source_or_none(cfg.root)
+        source = envtree.source_or_none(cfg.root)
         for render in renders:
-            outputdir.write_environment(output, rendered.environment_files(render, source))
+            outputdir.write_environment(output, envtree.environment_files(render, source))
             obj.info(f"{render.name}: {len(render.tree.files)} files in {output / render.name}")
     return 0
 
@@ -225,8 +226,8 @@ def hydrate_command(
         obj.info(f"shard {shard}: {', '.join(e.name for e in selected) or 'no environments'}")
         if not selected:
             return 0
-    rendered.refuse_dirty(cfg.root, allow_dirty=allow_dirty)
-    source = rendered.current_source(cfg.root)
+    envtree.refuse_dirty(cfg.root, allow_dirty=allow_dirty)
+    source = envtree.current_source(cfg.root)
     plan = pipeline.plan_environments(cfg, selected, tool_choice=obj.tool_choice, locked=obj.locked)
     for planned in plan.environments:
         for warning in planned.warnings:
@@ -248,7 +249,7 @@ def hydrate_command(
         if as_json:
             click.echo(json.dumps({"stale": [c.environment for c in stale]}, indent=2))
         for change in changes:
-            obj.info(("stale: " if change in stale else "") + rendered.describe_change(change))
+            obj.info(("stale: " if change in stale else "") + envtree.describe_change(change))
         return 1 if stale else 0
     results = rendered.hydrate(cfg, plan.environments, render, source, options, notify=obj.info)
     if as_json:

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit import git, manifests, pipeline, rendered
+from toolkit import envtree, git, manifests, pipeline
 from toolkit.config import CONFIG_FILE, Config, load_config
 from toolkit.errors import InputError, ToolkitError
 from toolkit.manifests import Resource
@@ -127,7 +127,7 @@ def from_rendered_branch(
     )
     if tip is None:
         return None
-    raw = git.read_blob(repo, tip, f"{environment}/{rendered.METADATA}")
+    raw = git.read_blob(repo, tip, f"{environment}/{envtree.METADATA}")
     try:
         recorded = json.loads(raw).get("drySha") if raw else None
     except (ValueError, AttributeError):

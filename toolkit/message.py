@@ -4,16 +4,13 @@ default), rendered through the one template factory, always ending in the source
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import jinja2
 
 from toolkit import values
 from toolkit.config import CONFIG_FILE, Config
+from toolkit.envtree import EnvironmentChange, Source
 from toolkit.errors import InputError
-
-if TYPE_CHECKING:  # rendered.py imports this module; the types are only for annotations
-    from toolkit.rendered import EnvironmentChange, Source
 
 DEFAULT_MESSAGE = """\
 hydrate {{ environments | map(attribute="name") | join(", ") }} from {{ source.short }}

@@ -1,0 +1,207 @@
+"""One environment's directory on the rendered branch: the source it came from, its files
+(manifests, README, hydrator.metadata), and what writing them would change."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from toolkit import git, history
+from toolkit.errors import GitError, InputError
+from toolkit.pipeline import EnvironmentRender
+
+METADATA = history.METADATA_FILE
+README = "README.md"
+
+
+@dataclass(frozen=True)
+class Source:
+    """The source commit a render came from."""
+
+    sha: str
+    subject: str
+    repo_url: str
+
+
+@dataclass(frozen=True)
+class EnvironmentChange:
+    """What one hydrate did to one environment directory."""
+
+    environment: str
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+    skipped: str | None = None  # why it was left alone: the branch holds a newer render
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+_CREDENTIALS = re.compile(r"(?<=://)[^/@]+@")
+
+
+def current_source(repo: Path) -> Source:
+    """HEAD of the source repository, with a credential-free remote URL."""
+    sha = git.head_sha(repo)
+    url = git.remote_url(repo) or ""
+    return Source(sha, git.subject(repo, sha), _CREDENTIALS.sub("", url))
+
+
+def source_or_none(repo: Path) -> Source:
+    """The source commit when `repo` is a git repository with commits, else an empty one."""
+    try:
+        return current_source(repo)
+    except GitError:
+        return Source("", "not a git commit", "")
+
+
+def refuse_dirty(repo: Path, *, allow_dirty: bool) -> None:
+    """A render of uncommitted files would be attributed to a commit that does not hold them."""
+    git.toplevel(repo)
+    if allow_dirty:
+        return
+    dirty = git.changed_paths(repo)
+    if dirty:
+        listed = "\n".join(f"    {path}" for path in dirty[:20])
+        more = f"\n    … and {len(dirty) - 20} more" if len(dirty) > 20 else ""
+        raise InputError(
+            f"the work tree has uncommitted changes:\n{listed}{more}\n"
+            "commit or stash them first, or pass --allow-dirty to hydrate them anyway"
+        )
+
+
+def metadata(render: EnvironmentRender, source: Source) -> dict[str, Any]:
+    """hydrator.metadata: Argo CD's source-hydrator fields plus toolkit's own provenance."""
+    return {
+        "drySha": source.sha,
+        "repoURL": source.repo_url,
+        "commands": list(render.commands),
+        "tools": render.tool_versions,
+        "releases": [
+            {
+                "name": r.release.name,
+                "namespace": r.release.namespace,
+                "chart": r.chart_name,
+                "version": r.version,
+                "digest": r.digest,
+                **({"repository": r.repository} if r.repository else {}),
+            }
+            for r in render.releases
+        ],
+        "inputHash": render.input_hash,
+    }
+
+
+def readme(render: EnvironmentRender, source: Source) -> str:
+    """What is deployed, in words, for someone browsing the branch."""
+    env = render.name
+    lines = [
+        f"# {env}",
+        "",
+        f"Rendered by toolkit from `{source.sha}` ({source.subject}).",
+        "Do not edit: the next `toolkit hydrate` rewrites this directory.",
+        "",
+    ]
+    if render.releases:
+        lines += [
+            "## Helm releases",
+            "",
+            "| release | namespace | chart | version |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r.release.name} | {r.release.namespace} | {r.chart_name} | {r.version} |"
+            for r in render.releases
+        ]
+        lines.append("")
+    kinds: dict[str, int] = {}
+    for resource in render.tree.resources:
+        kinds[resource.id.kind] = kinds.get(resource.id.kind, 0) + 1
+    lines += [f"## Resources ({len(render.tree.resources)})", "", "| kind | count |", "|---|---|"]
+    lines += [f"| {kind} | {count} |" for kind, count in sorted(kinds.items())]
+    return "\n".join(lines) + "\n"
+
+
+def environment_files(render: EnvironmentRender, source: Source) -> dict[str, bytes]:
+    """Every file of `<env>/` on the branch, by path relative to the branch root."""
+    env = render.name
+    files = {f"{env}/{path}": data for path, data in render.tree.files.items()}
+    files[f"{env}/{README}"] = readme(render, source).encode()
+    document = json.dumps(metadata(render, source), indent=2, sort_keys=True) + "\n"
+    files[f"{env}/{METADATA}"] = document.encode()
+    return files
+
+
+def _blob_sha(data: bytes) -> str:
+    return hashlib.sha1(
+        b"blob %d\0" % len(data) + data
+    ).hexdigest()  # git's object name, not a secret
+
+
+def _without_provenance(files: Mapping[str, str], env: str) -> dict[str, str]:
+    """Blob names of an environment, ignoring the files that name the source commit."""
+    skip = {f"{env}/{METADATA}", f"{env}/{README}"}
+    return {path: sha for path, sha in files.items() if path not in skip}
+
+
+def _input_hash_of(data: bytes | None) -> str | None:
+    """The inputHash a hydrator.metadata records, or None (absent, or not toolkit's)."""
+    if data is None:
+        return None
+    try:
+        value = json.loads(data).get("inputHash")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def recorded_input_hashes(
+    repo: Path, tip: str | None, envs: Sequence[str]
+) -> dict[str, str | None]:
+    """Each environment's recorded input hash on the branch, read in one git process."""
+    if tip is None:
+        return dict.fromkeys(envs)
+    blobs = git.read_blobs(repo, tip, [f"{env}/{METADATA}" for env in envs])
+    return {env: _input_hash_of(blobs[f"{env}/{METADATA}"]) for env in envs}
+
+
+def change(
+    repo: Path, tip: str | None, render: EnvironmentRender, files: Mapping[str, bytes]
+) -> EnvironmentChange:
+    """What writing `files` would change, judged on manifests and the input hash.
+
+    The provenance files name the source commit, which moves on every merge; an environment whose
+    manifests and inputs are unchanged is left alone rather than rewritten for that alone.
+    """
+    env = render.name
+    old = {e.path: e.sha for e in git.list_tree(repo, tip, env)} if tip else {}
+    new = {path: _blob_sha(data) for path, data in files.items()}
+    old, new = _without_provenance(old, env), _without_provenance(new, env)
+    changed = sorted(p for p in old.keys() & new.keys() if old[p] != new[p])
+    same_files = old.keys() == new.keys() and not changed
+    recorded = recorded_input_hashes(repo, tip, [env])[env]
+    if tip and same_files and recorded != render.input_hash:
+        changed = [f"{env}/{METADATA}"]
+    return EnvironmentChange(
+        env,
+        added=tuple(sorted(new.keys() - old.keys())),
+        changed=tuple(changed),
+        removed=tuple(sorted(old.keys() - new.keys())),
+    )
+
+
+def describe_change(c: EnvironmentChange) -> str:
+    if c.skipped:
+        return f"{c.environment}: skipped: {c.skipped}"
+    if c.changed_anything:
+        return (
+            f"{c.environment}: {len(c.added)} added, {len(c.changed)} changed, "
+            f"{len(c.removed)} removed"
+        )
+    return f"{c.environment}: unchanged"
