@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.fixtures.ci",
     "tests.fixtures.diffrepos",
     "tests.fixtures.perf",
+    "tests.fixtures.pinned",
     "tests.fixtures.promote",
 ]
 

