@@ -60,6 +60,16 @@ def git(repo: Path, *args: str) -> str:
     return process.run(("git", *args), cwd=repo).stdout.decode().strip()
 
 
+def branch_files(repo: Path, rev: str = "rendered") -> list[str]:
+    """Every file on a rendered branch."""
+    return git(repo, "ls-tree", "-r", "--name-only", rev).splitlines()
+
+
+def show(repo: Path, path: str, rev: str = "rendered") -> str:
+    """A file's text as committed on a rendered branch."""
+    return git(repo, "show", f"{rev}:{path}")
+
+
 def commit_all(repo: Path, message: str = "change") -> str:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "--allow-empty", "-m", message)

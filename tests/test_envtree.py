@@ -8,17 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import Cli, git
+from tests.conftest import Cli, branch_files, git, show
 
 ENVIRONMENTS = ("dev", "staging", "production")
-
-
-def branch_files(repo: Path, rev: str = "rendered") -> list[str]:
-    return git(repo, "ls-tree", "-r", "--name-only", rev).splitlines()
-
-
-def show(repo: Path, path: str, rev: str = "rendered") -> str:
-    return git(repo, "show", f"{rev}:{path}")
 
 
 def test_hydrate_writes_every_environment_one_resource_per_file(

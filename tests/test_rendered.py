@@ -9,19 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import Cli, commit_all, git, make_repo
+from tests.conftest import Cli, branch_files, commit_all, git, make_repo, show
 from tests.fixtures.ci import TINY_CONFIG, Remote, tiny_overlay, write_files
 from toolkit import process
 
 ENVIRONMENTS = ("dev", "staging", "production")
-
-
-def branch_files(repo: Path, rev: str = "rendered") -> list[str]:
-    return git(repo, "ls-tree", "-r", "--name-only", rev).splitlines()
-
-
-def show(repo: Path, path: str, rev: str = "rendered") -> str:
-    return git(repo, "show", f"{rev}:{path}")
 
 
 def test_branch_is_an_orphan_and_hydrate_leaves_the_work_tree_alone(
