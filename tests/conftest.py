@@ -12,7 +12,13 @@ from click.testing import CliRunner
 
 from toolkit import cli, process, tools
 
-pytest_plugins = ["tests.fixtures.perf"]
+pytest_plugins = [
+    "tests.fixtures.charts",
+    "tests.fixtures.ci",
+    "tests.fixtures.diffrepos",
+    "tests.fixtures.perf",
+    "tests.fixtures.promote",
+]
 
 PROJECT = Path(__file__).resolve().parents[1]
 EXAMPLE_PATHS = ("toolkit.yaml", "charts", "overlays")
@@ -55,7 +61,7 @@ def git(repo: Path, *args: str) -> str:
 
 def commit_all(repo: Path, message: str = "change") -> str:
     git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
     return git(repo, "rev-parse", "HEAD")
 
 

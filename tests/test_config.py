@@ -7,6 +7,7 @@ import pytest
 
 from toolkit.config import (
     Config,
+    DiffIgnore,
     Environment,
     LocalChart,
     Location,
@@ -252,7 +253,7 @@ def test_empty_toolkit_yaml(tmp_path: Path) -> None:
             "environment:\n  - name: dev\n",
             "toolkit.yaml:1: unknown key 'environment' in toolkit.yaml "
             "(did you mean 'environments'?); allowed keys: rendered, environments, "
-            "repositories, promotion",
+            "repositories, promotion, diff",
         ),
         (
             "environments:\n  - name: dev\n    kubeversion: '1.30.0'\n",
@@ -262,7 +263,7 @@ def test_empty_toolkit_yaml(tmp_path: Path) -> None:
         (
             "rendered:\n  brnch: x\nenvironments:\n  - name: dev\n",
             "toolkit.yaml:2: unknown key 'brnch' in rendered (did you mean 'branch'?); "
-            "allowed keys: branch",
+            "allowed keys: branch, message",
         ),
         (
             "environments:\n  - name: dev\npromotion:\n  copies: []\n",
@@ -655,3 +656,58 @@ def test_environment_lookup_returns_the_environment(tmp_path: Path) -> None:
     staging: Environment = config.environment("staging")
 
     assert staging.name == "staging"
+
+
+# --- diff.ignore ----------------------------------------------------------------------------
+
+
+def test_diff_ignore_rules_load_with_unescaped_pointers(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "toolkit.yaml": (
+                "environments: [{name: dev}]\n"
+                "diff:\n  ignore:\n"
+                "    - kind: Deployment\n      name: web-*\n"
+                "      jsonPointers: [/metadata/annotations/checksum~1config, /spec/x~0y]\n"
+                "    - {group: policy, kind: PodDisruptionBudget, namespace: web}\n"
+            )
+        },
+    )
+    config = load_config(tmp_path)
+    assert config.diff_ignore == (
+        DiffIgnore(
+            None,
+            "Deployment",
+            "web-*",
+            None,
+            (("metadata", "annotations", "checksum/config"), ("spec", "x~y")),
+        ),
+        DiffIgnore("policy", "PodDisruptionBudget", None, "web", ()),
+    )
+    assert (
+        load_config(
+            write(tmp_path / "b", {"toolkit.yaml": "environments: [{name: dev}]\n"})
+        ).diff_ignore
+        == ()
+    )
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("{jsonPointers: [/a]}", "toolkit.yaml:4: diff.ignore[0] must name a kind or a name"),
+        (
+            "{kind: Deployment, jsonPointers: [spec/replicas]}",
+            "toolkit.yaml:4: 'spec/replicas' is not a JSON pointer: start it with '/'",
+        ),
+        ("{kind: Deployment, pointers: [/a]}", "unknown key 'pointers' in diff.ignore[0]"),
+        ("{kind: 3}", "diff.ignore[0].kind must be a string, found the number 3"),
+    ],
+)
+def test_invalid_diff_ignore_rules(tmp_path: Path, rule: str, expected: str) -> None:
+    write(
+        tmp_path,
+        {"toolkit.yaml": f"environments: [{{name: dev}}]\ndiff:\n  ignore:\n    - {rule}\n"},
+    )
+    assert expected in config_error(tmp_path)

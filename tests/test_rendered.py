@@ -6,9 +6,12 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.conftest import Cli, commit_all, git
+from tests.conftest import Cli, commit_all, git, make_repo
+from tests.fixtures.ci import TINY_CONFIG, Remote, tiny_overlay, write_files
+from toolkit import process
 
 ENVIRONMENTS = ("dev", "staging", "production")
 
@@ -231,7 +234,12 @@ def test_hydrate_renders_only_the_environments_whose_inputs_changed(
     (branch,) = json.loads(result.stdout)
     assert "dev/api/configmap-api.yaml" in branch["environments"]["dev"]["changed"]
     for env in ("staging", "production"):
-        assert branch["environments"][env] == {"added": [], "changed": [], "removed": []}
+        assert branch["environments"][env] == {
+            "added": [],
+            "changed": [],
+            "removed": [],
+            "skipped": None,
+        }
         assert git(example_repo, "rev-parse", f"{before}:{env}") == git(
             example_repo, "rev-parse", f"rendered:{env}"
         )
@@ -287,3 +295,159 @@ def test_a_recorded_hash_that_differs_rerenders_the_environment(
     assert result.exit_code == 0, result.stderr
     assert set(renders_reported(result.stderr)) == {"staging"}
     assert json.loads(show(example_repo, "staging/hydrator.metadata"))["inputHash"] == current
+
+
+# --- CI hydration: never backwards, --check, identity, message, shards, branches per env ----
+
+
+@pytest.fixture
+def example_free_repo(tmp_path: Path) -> Path:
+    """The tiny two-environment repository, local only (no remote)."""
+    files = {"toolkit.yaml": TINY_CONFIG, **tiny_files("x")}
+    return make_repo(tmp_path / "tiny", files, example=False)
+
+
+def tiny_files(value: str, *, envs: tuple[str, ...] = ("dev", "prod")) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for env in envs:
+        files.update(tiny_overlay(env, value))
+    return files
+
+
+def dry_sha(repo: Path, env: str, rev: str = "rendered") -> str:
+    value: str = json.loads(show(repo, f"{env}/hydrator.metadata", rev))["drySha"]
+    return value
+
+
+def test_check_is_0_when_fresh_1_after_a_change_and_writes_nothing(
+    tiny_remote: Remote, run_cli: Cli
+) -> None:
+    clone = tiny_remote.clone("ci")
+    assert run_cli(clone, "hydrate").exit_code == 0
+    state = (git(clone, "for-each-ref"), git(clone, "count-objects", "-v"))
+    fresh = run_cli(clone, "hydrate", "--check")
+    assert fresh.exit_code == 0, fresh.stderr
+    write_files(clone, tiny_overlay("prod", "changed"))
+    commit_all(clone, "prod: changed")
+    state = (git(clone, "for-each-ref"), git(clone, "count-objects", "-v"))
+    stale = run_cli(clone, "hydrate", "--check", "--json")
+    assert stale.exit_code == 1
+    assert json.loads(stale.stdout) == {"stale": ["prod"]}
+    assert "stale: prod" in stale.stderr and "stale: dev" not in stale.stderr
+    assert (git(clone, "for-each-ref"), git(clone, "count-objects", "-v")) == state
+    assert git(clone, "status", "--porcelain") == ""
+
+
+def test_check_against_the_remote(tiny_remote: Remote, run_cli: Cli) -> None:
+    clone = tiny_remote.clone("ci")
+    assert run_cli(clone, "hydrate", "--check", "--remote", "origin").exit_code == 1
+    assert run_cli(clone, "hydrate", "--push").exit_code == 0
+    git(clone, "branch", "-q", "-D", "rendered")
+    assert run_cli(clone, "hydrate", "--check", "--remote", "origin").exit_code == 0
+    assert run_cli(clone, "hydrate", "--check").exit_code == 1  # no local branch
+
+
+def test_no_git_identity_anywhere_uses_the_default(
+    tiny_remote: Remote, run_cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clone = tiny_remote.clone("ci")
+    empty = tmp_path / "empty-gitconfig"
+    empty.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))
+    monkeypatch.setenv("HOME", str(tmp_path / "nobody"))
+    for var in ("EMAIL", "GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    unset = process.run(("git", "config", "--get", "user.name"), cwd=clone, check=False)
+    assert unset.returncode == 1, "no identity in any git config"
+    result = run_cli(clone, "hydrate", "--push", "--tag")
+    assert result.exit_code == 0, result.stderr
+    people = git(tiny_remote.bare, "log", "-1", "--format=%an <%ae>|%cn <%ce>", "rendered")
+    assert people == "toolkit <toolkit@localhost>|toolkit <toolkit@localhost>"
+    tagger = git(tiny_remote.bare, "tag", "-l", "--format=%(taggername) %(taggeremail)", "dev/1")
+    assert tagger == "toolkit <toolkit@localhost>"
+
+
+def test_author_and_committer_flags(example_free_repo: Path, run_cli: Cli) -> None:
+    result = run_cli(
+        example_free_repo,
+        "hydrate",
+        "--author",
+        "Release Bot <bot@example.com>",
+        "--committer",
+        "CI <ci@example.com>",
+    )
+    assert result.exit_code == 0, result.stderr
+    people = git(example_free_repo, "log", "-1", "--format=%an <%ae>|%cn <%ce>", "rendered")
+    assert people == "Release Bot <bot@example.com>|CI <ci@example.com>"
+    bad = run_cli(example_free_repo, "hydrate", "--author", "just a name")
+    assert bad.exit_code == 2
+    assert '--author "just a name" is not "Name <email>"' in bad.stderr
+
+
+def test_environment_variables_name_the_author(
+    example_free_repo: Path, run_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Env Author")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "env@example.com")
+    assert run_cli(example_free_repo, "hydrate").exit_code == 0
+    people = git(example_free_repo, "log", "-1", "--format=%an <%ae>|%cn", "rendered")
+    assert people == "Env Author <env@example.com>|Test User"
+
+
+def test_a_branch_per_environment(tmp_path: Path, run_cli: Cli) -> None:
+    config = 'rendered:\n  branch: "rendered/{env}"\n' + TINY_CONFIG
+    repo = make_repo(tmp_path / "r", {"toolkit.yaml": config, **tiny_files("x")}, example=False)
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(repo, "remote", "add", "origin", str(bare))
+    result = run_cli(repo, "hydrate", "--push")
+    assert result.exit_code == 0, result.stderr
+    for env in ("dev", "prod"):
+        top = git(bare, "ls-tree", "--name-only", f"rendered/{env}").split()
+        assert top == [env]
+        assert git(repo, "rev-parse", f"rendered/{env}") == git(
+            bare, "rev-parse", f"rendered/{env}"
+        )
+
+
+def test_shards_split_the_environments(tmp_path: Path, run_cli: Cli) -> None:
+    config = "environments:\n  - name: dev\n  - name: staging\n  - name: prod\n"
+    files = {"toolkit.yaml": config, **tiny_files("x", envs=("dev", "staging", "prod"))}
+    repo = make_repo(tmp_path / "r", files, example=False)
+    result = run_cli(repo, "hydrate", "--shard", "1/2")
+    assert result.exit_code == 0, result.stderr
+    assert git(repo, "ls-tree", "--name-only", "rendered").split() == ["dev", "prod"]
+    assert run_cli(repo, "hydrate", "--shard", "2/2").exit_code == 0
+    assert git(repo, "ls-tree", "--name-only", "rendered").split() == ["dev", "prod", "staging"]
+    empty = run_cli(repo, "hydrate", "--shard", "4/4")
+    assert empty.exit_code == 0 and "no environments" in empty.stderr
+    bad = run_cli(repo, "hydrate", "--shard", "3/2")
+    assert bad.exit_code == 2 and "is not K/N" in bad.stderr
+
+
+def test_check_cannot_push(example_free_repo: Path, run_cli: Cli) -> None:
+    result = run_cli(example_free_repo, "hydrate", "--check", "--push")
+    assert result.exit_code == 2
+    assert "--check writes nothing" in result.stderr
+
+
+def test_tags_number_each_hydrated_state_and_list_charts_and_images(
+    example_repo: Path, run_cli: Cli
+) -> None:
+    result = run_cli(example_repo, "hydrate", "dev", "--tag")
+    assert result.exit_code == 0, result.stderr
+    head = git(example_repo, "rev-parse", "HEAD")
+    assert git(example_repo, "rev-parse", "dev/1^{commit}") == head
+    assert git(example_repo, "cat-file", "-t", "dev/1") == "tag"
+    message = git(example_repo, "tag", "-l", "--format=%(contents)", "dev/1")
+    assert "api: api 1.4.0" in message
+    assert "cert-rotator: cert-rotator 0.6.2" in message
+    assert "ghcr.io/example/api:2.9.0-rc.1" in message
+    assert f"Toolkit-Source: {head}" in message
+    assert run_cli(example_repo, "hydrate", "dev", "--tag").exit_code == 0
+    assert git(example_repo, "tag", "-l", "dev/*") == "dev/1", "nothing changed: no new tag"
+    values = example_repo / "overlays/dev/values/api.yaml"
+    values.write_text(values.read_text() + "\nextraLabel: x\n")
+    commit_all(example_repo, "dev: touch api values")
+    assert run_cli(example_repo, "hydrate", "dev", "--tag").exit_code == 0
+    assert git(example_repo, "tag", "-l", "dev/*").split() == ["dev/1", "dev/2"]

@@ -152,7 +152,12 @@ def test_deep_nesting_is_refused_instead_of_crashing(tmp_path: Path) -> None:
 
     message = load_error(tmp_path, "[" * depth + "]" * depth)
 
-    assert f"nested more than {yamlfile.MAX_DEPTH} levels deep" in message
+    # Newer libyaml builds stop at their own depth limit first; either way it is one message.
+    assert message.startswith("overlays/dev/values.yaml:1:")
+    assert (
+        f"nested more than {yamlfile.MAX_DEPTH} levels deep" in message
+        or "nesting depth" in message
+    )
 
 
 def test_python_tags_are_not_constructed(tmp_path: Path) -> None:

@@ -7,14 +7,28 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from toolkit import __version__, config, outputdir, pipeline, rendered, tools
+from toolkit import (
+    __version__,
+    config,
+    diff,
+    diffreport,
+    git,
+    lock,
+    outputdir,
+    pipeline,
+    promote,
+    promoteapply,
+    rendered,
+    tools,
+)
+from toolkit import shard as shard_module
 from toolkit.errors import ToolkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -144,9 +158,12 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
         cfg.select(environments),
         tool_choice=obj.tool_choice,
         parallel=obj.jobs,
+        locked=obj.locked,
         use_cache=obj.use_cache,
     )
     for render in renders:
+        for warning in render.warnings:
+            obj.info(f"warning: {warning}")
         for note in render.tree.notes:
             obj.info(f"note: {note}")
     if output is None:
@@ -162,31 +179,77 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
 @main.command("hydrate")
 @environments_argument
 @click.option("--allow-dirty", is_flag=True, help="Hydrate even with uncommitted changes.")
+@click.option("--push", is_flag=True, help="Push the rendered branch (retrying on a lost race).")
+@click.option(
+    "--remote",
+    default=None,
+    help="The remote to push to (default: origin); with --check, compare with its branch.",
+)
+@click.option("--check", is_flag=True, help="Exit 1 and list stale environments; write nothing.")
+@click.option("--shard", default=None, metavar="K/N", help="Only the K-th of N shares of ENVs.")
+@click.option("--author", default=None, metavar="'NAME <EMAIL>'", help="The commit's author.")
+@click.option("--committer", default=None, metavar="'NAME <EMAIL>'", help="The commit's committer.")
+@click.option("--tag", is_flag=True, help="Tag the source commit <env>/<n> per hydrated env.")
 @json_option
 @pass_context
 @guarded
 def hydrate_command(
-    obj: Context, environments: tuple[str, ...], allow_dirty: bool, as_json: bool
+    obj: Context,
+    environments: tuple[str, ...],
+    allow_dirty: bool,
+    push: bool,
+    remote: str | None,
+    check: bool,
+    shard: str | None,
+    author: str | None,
+    committer: str | None,
+    tag: bool,
+    as_json: bool,
 ) -> int:
-    """Render and commit to the rendered branch."""
+    """Render and commit to the rendered branch (and push it with --push)."""
+    if check and (push or tag):
+        raise click.UsageError("--check writes nothing: it cannot be combined with --push or --tag")
+    options = rendered.HydrateOptions(
+        author=git.parse_identity(author, what="--author") if author else None,
+        committer=git.parse_identity(committer, what="--committer") if committer else None,
+        push=push,
+        remote=remote or "origin",
+        tag=tag,
+        incremental=obj.use_cache,
+    )
     cfg = obj.load()
     selected = cfg.select(environments)
+    if shard is not None:
+        selected = tuple(shard_module.pick(selected, *shard_module.parse(shard)))
+        obj.info(f"shard {shard}: {', '.join(e.name for e in selected) or 'no environments'}")
+        if not selected:
+            return 0
     rendered.refuse_dirty(cfg.root, allow_dirty=allow_dirty)
     source = rendered.current_source(cfg.root)
-    plan = pipeline.plan_environments(cfg, selected, tool_choice=obj.tool_choice)
-    unchanged = rendered.unchanged_environments(cfg, plan.environments) if obj.use_cache else set()
-    renders = pipeline.render_plan(
-        plan,
-        parallel=obj.jobs,
-        cache=pipeline.default_cache(enabled=obj.use_cache),
-        skip=unchanged,
-    )
-    for render in renders:
-        for note in render.tree.notes:
-            obj.info(f"note: {note}")
-        if obj.verbosity > 0:
-            obj.info(f"{render.name}: {render.renders} renders, {render.cached} from the cache")
-    results = rendered.hydrate(cfg, renders, source, unchanged=unchanged)
+    plan = pipeline.plan_environments(cfg, selected, tool_choice=obj.tool_choice, locked=obj.locked)
+    for planned in plan.environments:
+        for warning in planned.warnings:
+            obj.info(f"warning: {warning}")
+    cache = pipeline.default_cache(enabled=obj.use_cache)
+
+    def render(names: Collection[str]) -> list[pipeline.EnvironmentRender]:
+        renders = pipeline.render_plan(plan, parallel=obj.jobs, cache=cache, only=names)
+        for done in renders:
+            for note in done.tree.notes:
+                obj.info(f"note: {note}")
+            if obj.verbosity > 0:
+                obj.info(f"{done.name}: {done.renders} renders, {done.cached} from the cache")
+        return renders
+
+    if check:
+        changes = rendered.check(cfg, plan.environments, render, source, remote=remote)
+        stale = [c for c in changes if c.changed_anything]
+        if as_json:
+            click.echo(json.dumps({"stale": [c.environment for c in stale]}, indent=2))
+        for change in changes:
+            obj.info(("stale: " if change in stale else "") + rendered.describe_change(change))
+        return 1 if stale else 0
+    results = rendered.hydrate(cfg, plan.environments, render, source, options, notify=obj.info)
     if as_json:
         click.echo(json.dumps([rendered.result_as_dict(r) for r in results], indent=2))
     else:
@@ -245,3 +308,198 @@ def tools_status_command(obj: Context, as_json: bool) -> int:
             else:
                 click.echo(f"{s.name}: not found: {s.problem}")
     return 0 if all(s.tool for s in statuses) else 1
+
+
+# --- lock -----------------------------------------------------------------------------------
+
+
+def _split_upgrade(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """`[ENV...] [--upgrade [RELEASE...]]` as (environments, releases to upgrade or None)."""
+    if "--upgrade" not in words:
+        environments, upgrade = words, None
+    else:
+        at = words.index("--upgrade")
+        environments, upgrade = words[:at], words[at + 1 :]
+    for word in (*environments, *(upgrade or ())):
+        if word.startswith("-"):
+            raise click.UsageError(f"no such option: {word}")
+    return environments, upgrade
+
+
+@main.command(
+    "lock",
+    context_settings={"ignore_unknown_options": True},
+    short_help="Resolve chart constraints and write releases.lock.",
+)
+@click.argument(
+    "words", metavar="[ENV]... [--upgrade [RELEASE]...]", nargs=-1, type=click.UNPROCESSED
+)
+@json_option
+@pass_context
+@guarded
+def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
+    """Resolve chart constraints and write each environment's releases.lock.
+
+    Entries that still satisfy their release are kept; `--upgrade` re-resolves every
+    release, `--upgrade RELEASE...` only the named ones.
+    """
+    environments, upgrade = _split_upgrade(words)
+    cfg = obj.load()
+    changes = lock.lock_environments(
+        cfg, cfg.select(environments), upgrade=upgrade, locked=obj.locked
+    )
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "environment": c.environment,
+                        "release": c.release,
+                        "from": c.before.version if c.before else None,
+                        "to": c.after.version if c.after else None,
+                    }
+                    for c in changes
+                ],
+                indent=2,
+            )
+        )
+    else:
+        for change in changes:
+            obj.info(change.describe())
+        if not changes:
+            obj.info("releases.lock is up to date")
+    return 0
+
+
+# --- toolkit diff ---------------------------------------------------------------------------
+
+
+@main.command("diff")
+@environments_argument
+@click.option(
+    "--base", metavar="REF", default=None, help="Base revision (default: merge-base with main)."
+)
+@click.option("--head", metavar="REF", default=None, help="Head revision (default: work tree).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    help="text (a terminal), markdown (a PR comment) or json (a CI gate).",
+)
+@click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs.")
+@click.option(
+    "--max-bytes",
+    metavar="N",
+    type=click.IntRange(min=diffreport.MIN_MAX_BYTES),
+    default=diffreport.DEFAULT_MAX_BYTES,
+    show_default=True,
+    help="Byte budget of the markdown comment.",
+)
+@click.option(
+    "--output-full",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the uncut diff to FILE.",
+)
+@click.option("--show-secrets", is_flag=True, help="Print Secret values (local use only).")
+@pass_context
+@guarded
+def diff_command(
+    obj: Context,
+    environments: tuple[str, ...],
+    base: str | None,
+    head: str | None,
+    fmt: str,
+    exit_code: bool,
+    max_bytes: int,
+    output_full: Path | None,
+    show_secrets: bool,
+) -> int:
+    """Rendered diff between two revisions, resource by resource."""
+    report = diff.diff_revisions(
+        obj.root,
+        environments,
+        base=base,
+        head=head,
+        tool_choice=obj.tool_choice,
+        parallel=obj.jobs,
+        locked=obj.locked,
+        use_cache=obj.use_cache,
+        show_secrets=show_secrets,
+    )
+    color = fmt == "text" and sys.stdout.isatty()
+    if output_full is not None:
+        full = diffreport.formatted(report, fmt, max_bytes=None, color=False)
+        diffreport.write_full(output_full, full)
+    click.echo(diffreport.formatted(report, fmt, max_bytes=max_bytes, color=color), nl=False)
+    return 1 if exit_code and report.differs else 0
+
+
+# --- promote ---------------------------------------------------------------------------------
+
+
+@main.command("promote")
+@click.argument("source", metavar="SRC")
+@click.argument("target", metavar="DST")
+@click.option("--ref", default=None, help="Read SRC as it was at this tag or commit.")
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="NAME",
+    help="Promote only this release or image (repeatable, or comma-separated).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing (exit 1 if any).")
+@click.option("--commit", "make_commit", is_flag=True, help="Commit the promoted files.")
+@click.option("--branch", default=None, help="With --commit: commit on this new branch.")
+@click.option("--tag", is_flag=True, help="With --commit: tag the commit <DST>/<n>.")
+@click.option("--force", is_flag=True, help="Allow skipping a stage or promoting backwards.")
+@click.option("--allow-dirty", is_flag=True, help="Promote over uncommitted edits in DST.")
+@json_option
+@pass_context
+@guarded
+def promote_command(
+    obj: Context,
+    source: str,
+    target: str,
+    ref: str | None,
+    only: tuple[str, ...],
+    dry_run: bool,
+    make_commit: bool,
+    branch: str | None,
+    tag: bool,
+    force: bool,
+    allow_dirty: bool,
+    as_json: bool,
+) -> int:
+    """Make DST run what SRC runs: chart versions, image tags and promotion.copy files."""
+    if (branch or tag) and not make_commit:
+        raise click.UsageError("--branch and --tag go with --commit")
+    if dry_run and make_commit:
+        raise click.UsageError("--dry-run writes nothing, so it cannot --commit")
+    cfg = obj.load()
+    names = tuple(name for item in only for name in item.split(",") if name)
+    plan = promote.plan_promotion(
+        cfg, source, target, ref=ref, only=names, force=force, allow_dirty=allow_dirty
+    )
+    result = None
+    if not dry_run and plan.changes_anything:
+        promoteapply.check_branch(cfg, branch if make_commit else None)
+        promoteapply.apply(plan)
+        obj.info(f"{target}: wrote {len(plan.writes)} file(s)")
+        if make_commit:
+            result = promoteapply.commit(plan, branch=branch, tag=tag)
+    if as_json:
+        document = promoteapply.as_dict(plan)
+        document["written"] = not dry_run and plan.changes_anything
+        document["commit"] = result.commit if result else None
+        document["branch"] = result.branch if result else None
+        document["tag"] = result.tag if result else None
+        click.echo(json.dumps(document, indent=2))
+    else:
+        click.echo("\n".join(promoteapply.describe(plan)))
+        if result is not None:
+            where = f" on branch {result.branch}" if result.branch else ""
+            tagged = f", tagged {result.tag}" if result.tag else ""
+            click.echo(f"committed {result.commit[:12]}{where}{tagged}")
+    return 1 if dry_run and plan.changes_anything else 0

@@ -51,9 +51,10 @@ _CHART_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _KUBE_VERSION = re.compile(r"v?[0-9]+\.[0-9]+(\.[0-9]+)?([-+][0-9A-Za-z.+-]+)?")
 _BRANCH_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
 
-_CONFIG_KEYS = ("rendered", "environments", "repositories", "promotion")
+_CONFIG_KEYS = ("rendered", "environments", "repositories", "promotion", "diff")
 _ENVIRONMENT_KEYS = ("name", "vars", "kubeVersion", "apiVersions")
 _RELEASE_KEYS = ("name", "namespace", "chart", "version", "values", "set")
+_IGNORE_KEYS = ("group", "kind", "name", "namespace", "jsonPointers")
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,19 @@ ChartRef = LocalChart | RepoChart | OciChart
 
 
 @dataclass(frozen=True)
+class DiffIgnore:
+    """One `diff.ignore` rule: resources it matches (None matches any; `name` may be a glob)
+    and the fields it drops from them, as JSON pointers split into their unescaped parts
+    (a `*` part matches every key or item); no pointers drops the whole resource."""
+
+    group: str | None
+    kind: str | None
+    name: str | None
+    namespace: str | None
+    pointers: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
 class Release:
     name: str
     namespace: str
@@ -132,6 +146,10 @@ class Config:
     environments: tuple[Environment, ...]
     repositories: Mapping[str, str] = field(hash=False)
     promotion_copy: tuple[str, ...]
+    # rendered.message: a Jinja2 template for the rendered commit's message (None: the default).
+    rendered_message: str | None = None
+    rendered_message_location: Location | None = None
+    diff_ignore: tuple[DiffIgnore, ...] = ()
 
     def environment(self, name: str) -> Environment:
         """The environment called ``name``; an InputError suggesting the closest name."""
@@ -198,6 +216,9 @@ def load_config(root: Path) -> Config:
         environments=environments,
         repositories=MappingProxyType(_repositories(doc, top.get("repositories"))),
         promotion_copy=_promotion_copy(doc, top.get("promotion")),
+        rendered_message=_rendered_message(doc, top.get("rendered")),
+        rendered_message_location=Location(path, doc.line_of("rendered", "message"), root),
+        diff_ignore=_diff_ignore(doc, top.get("diff")),
     )
 
 
@@ -277,7 +298,7 @@ def _api_versions(doc: YamlDocument, path: KeyPath, raw: Any) -> tuple[str, ...]
 
 
 def _rendered_branch(doc: YamlDocument, raw: Any, environments: tuple[Environment, ...]) -> str:
-    section = doc.mapping(("rendered",), raw, allowed=("branch",))
+    section = doc.mapping(("rendered",), raw, allowed=("branch", "message"))
     path: KeyPath = ("rendered", "branch")
     branch = section.get("branch", DEFAULT_RENDERED_BRANCH)
     if not isinstance(branch, str):
@@ -298,6 +319,19 @@ def _rendered_branch(doc: YamlDocument, raw: Any, environments: tuple[Environmen
                 f"which is not a valid git branch name ({problem}); choose another name",
             )
     return branch
+
+
+def _rendered_message(doc: YamlDocument, raw: Any) -> str | None:
+    """The commit message template; its Jinja2 is checked where it is rendered (rendered.py)."""
+    message = doc.mapping(("rendered",), raw).get("message")
+    if message is None:
+        return None
+    if not isinstance(message, str) or not message.strip():
+        doc.fail(
+            ("rendered", "message"),
+            f"rendered.message must be a Jinja2 template string, found {describe(message)}",
+        )
+    return message
 
 
 def branch_name_problem(name: str) -> str | None:
@@ -358,6 +392,49 @@ def _promotion_copy(doc: YamlDocument, raw: Any) -> tuple[str, ...]:
                 "to the environment directory and stay inside it, e.g. values/common/**",
             )
     return patterns
+
+
+def _diff_ignore(doc: YamlDocument, raw: Any) -> tuple[DiffIgnore, ...]:
+    section = doc.mapping(("diff",), raw, allowed=("ignore",))
+    path: KeyPath = ("diff", "ignore")
+    return tuple(
+        _ignore_rule(doc, (*path, index), item)
+        for index, item in enumerate(doc.sequence(path, section.get("ignore")))
+    )
+
+
+def _ignore_rule(doc: YamlDocument, path: KeyPath, raw: Any) -> DiffIgnore:
+    entry = doc.mapping(path, raw, allowed=_IGNORE_KEYS)
+    for key in ("group", "kind", "name", "namespace"):
+        if key in entry and not isinstance(entry[key], str):
+            doc.fail(
+                (*path, key),
+                f"{dotted((*path, key))} must be a string, found {describe(entry[key])}; quote it",
+            )
+    if not any(entry.get(key) for key in ("kind", "name")):
+        doc.fail(
+            path,
+            f"{dotted(path)} must name a kind or a name (or both), e.g. "
+            "{kind: Deployment, jsonPointers: [/spec/replicas]}",
+        )
+    pointers_path = (*path, "jsonPointers")
+    pointers = []
+    for index, pointer in enumerate(doc.strings(pointers_path, entry.get("jsonPointers"))):
+        if not pointer.startswith("/"):
+            doc.fail(
+                (*pointers_path, index),
+                f"'{pointer}' is not a JSON pointer: start it with '/', "
+                "e.g. /metadata/annotations/checksum~1config (~1 for '/', ~0 for '~')",
+            )
+        parts = pointer[1:].split("/")
+        pointers.append(tuple(p.replace("~1", "/").replace("~0", "~") for p in parts))
+    return DiffIgnore(
+        group=entry.get("group"),
+        kind=entry.get("kind"),
+        name=entry.get("name"),
+        namespace=entry.get("namespace"),
+        pointers=tuple(pointers),
+    )
 
 
 # --- releases.yaml ------------------------------------------------------------------------

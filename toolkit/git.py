@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping, Sequence
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit import process
-from toolkit.errors import GitError
+from toolkit.errors import GitError, InputError
 
 DEFAULT_NAME = "toolkit"
 DEFAULT_EMAIL = "toolkit@localhost"
@@ -191,24 +196,323 @@ def delete_ref(repo: Path, ref: str) -> None:
     _git(repo, "update-ref", "-d", ref, check=False)
 
 
+# --- identities ---------------------------------------------------------------------------
+
+_PERSON = re.compile(r"\s*([^<>]*?)\s*<([^<>\s]*)>\s*")
+
+
+def parse_identity(text: str, *, what: str) -> Identity:
+    """``Name <email>`` as given on the command line; an InputError for anything else."""
+    match = _PERSON.fullmatch(text)
+    if not match or not match.group(1) or not match.group(2):
+        raise InputError(
+            f'{what} "{text}" is not "Name <email>"; write e.g. "CI Bot <ci@example.com>"'
+        )
+    return Identity(match.group(1), match.group(2))
+
+
+# --- history ------------------------------------------------------------------------------
+
+
+def is_shallow(repo: Path) -> bool:
+    """Whether the clone is shallow (history cut off, as in a CI checkout with depth 1)."""
+    return _text(_git(repo, "rev-parse", "--is-shallow-repository")) == "true"
+
+
+def has_commit(repo: Path, sha: str) -> bool:
+    """Whether the commit `sha` is in the local object store."""
+    return _git(repo, "cat-file", "-e", f"{sha}^{{commit}}", check=False).returncode == 0
+
+
+def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
+    """Whether `ancestor` is reachable from `descendant` (a commit is its own ancestor).
+
+    In a shallow clone a False may only mean the history is cut off: callers deepen first.
+    """
+    output = _git(repo, "merge-base", "--is-ancestor", ancestor, descendant, check=False)
+    if output.returncode not in (0, 1):
+        raise GitError(f"git could not compare {ancestor} and {descendant}:\n{output.describe()}")
+    return output.returncode == 0
+
+
+def fetch_commits(repo: Path, remote: str, shas: Sequence[str]) -> None:
+    """Fetch commits by name (and the history leading to them) without touching any ref."""
+    _git(repo, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *shas)
+
+
+def unshallow(repo: Path, remote: str) -> None:
+    """Fetch the whole history of a shallow clone, so ancestry questions get true answers."""
+    _git(repo, "fetch", "--quiet", "--no-tags", "--unshallow", remote)
+
+
+# --- remotes ------------------------------------------------------------------------------
+
+
+def remote_refs(repo: Path, remote: str, patterns: Sequence[str]) -> dict[str, str]:
+    """The remote's refs matching `patterns` (ls-remote), by full name."""
+    output = _git(repo, "ls-remote", "--refs", remote, *patterns)
+    refs = {}
+    for line in output.stdout.decode().splitlines():
+        sha, _, name = line.partition("\t")
+        refs[name] = sha
+    return refs
+
+
+def fetch_refs(repo: Path, remote: str, refspecs: Sequence[str]) -> None:
+    """Fetch explicit refspecs (``+src:dst``) from `remote`."""
+    if refspecs:
+        _git(repo, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *refspecs)
+
+
+@dataclass(frozen=True)
+class RefStatus:
+    """One line of ``git push --porcelain``: the flag git printed and its summary."""
+
+    ref: str
+    flag: str
+    summary: str
+
+    @property
+    def ok(self) -> bool:
+        return self.flag in (" ", "*", "=", "+", "-")
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What the remote said about each ref of one push, and git's stderr (hook output)."""
+
+    statuses: tuple[RefStatus, ...]
+    returncode: int
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and all(s.ok for s in self.statuses)
+
+
+def push(repo: Path, remote: str, refspecs: Sequence[str]) -> PushResult:
+    """Push explicit ``sha:refs/...`` refspecs all-or-nothing (--atomic), never forced.
+
+    A rejected push is a result, not an exception: the caller decides whether to retry.
+    """
+    output = _git(repo, "push", "--porcelain", "--atomic", remote, *refspecs, check=False)
+    statuses = []
+    for line in output.stdout.decode(errors="replace").splitlines():
+        # "<flag>\t<from>:<to>\t<summary>"; the "To <url>" and "Done" lines have no tab.
+        parts = line.split("\t")
+        if len(parts) >= 3 and len(parts[0]) == 1:
+            statuses.append(RefStatus(parts[1].rpartition(":")[2], parts[0], parts[2]))
+    stderr = output.stderr.decode(errors="replace")
+    if output.returncode != 0 and not statuses:
+        raise GitError(f"git push to {remote} failed:\n{output.describe()}")
+    return PushResult(tuple(statuses), output.returncode, stderr)
+
+
+# --- notes and tags -----------------------------------------------------------------------
+
+
+def read_note(repo: Path, notes_commit: str, target: str) -> bytes | None:
+    """The note on `target` in a notes commit, whatever fan-out git chose for its tree."""
+    for path in (target, f"{target[:2]}/{target[2:]}", f"{target[:2]}/{target[2:4]}/{target[4:]}"):
+        data = read_blob(repo, notes_commit, path)
+        if data is not None:
+            return data
+    return None
+
+
+def write_notes(
+    repo: Path,
+    *,
+    ref: str,
+    parent: str | None,
+    committer: Identity,
+    message: str,
+    notes: Mapping[str, bytes],
+) -> str:
+    """One commit on a notes ref (fast-import picks the fan-out), setting each note in `notes`."""
+    stream = [
+        f"commit {ref}\n".encode(),
+        _person("committer", committer, "now"),
+        _data(message.encode()),
+    ]
+    if parent:
+        stream.append(f"from {parent}\n".encode())
+    for target in sorted(notes):
+        stream.append(f"N inline {target}\n".encode())
+        stream.append(_data(notes[target]))
+    stream.append(b"done\n")
+    _git(
+        repo,
+        "fast-import",
+        "--quiet",
+        "--done",
+        "--force",
+        "--date-format=now",
+        input=b"".join(stream),
+    )
+    return _text(_git(repo, "rev-parse", ref))
+
+
+def make_tag(repo: Path, *, name: str, target: str, tagger: Identity, message: str) -> str:
+    """An annotated tag object (no ref yet: the ref is set once the push, if any, lands)."""
+    when = f"{int(time.time())} +0000"
+    body = (
+        f"object {target}\ntype commit\ntag {name}\n"
+        f"tagger {tagger.name} <{tagger.email}> {when}\n\n{message}"
+    )
+    return _text(_git(repo, "mktag", input=body.encode()))
+
+
+def ref_names(repo: Path, prefix: str) -> list[str]:
+    """Local refs under `prefix` (e.g. ``refs/tags/dev/``), by full name."""
+    output = _git(repo, "for-each-ref", "--format=%(refname)", prefix)
+    return output.stdout.decode().split()
+
+
+def tag_target(repo: Path, ref: str) -> str | None:
+    """The commit a tag (annotated or not) points at, or None."""
+    return rev_parse(repo, f"{ref}^{{commit}}")
+
+
+def update_refs(repo: Path, updates: Sequence[tuple[str, str, str | None]]) -> bool:
+    """Move several refs in one transaction, each only if it still holds its expected value
+    (None: only if it does not exist). All move or none does; False when one had moved."""
+    lines = [f"update {ref} {new} {old or '0' * 40}\n" for ref, new, old in updates]
+    output = _git(repo, "update-ref", "--stdin", input="".join(lines).encode(), check=False)
+    return output.returncode == 0
+
+
+def commit_of(repo: Path, rev: str) -> str | None:
+    """The commit `rev` names (a branch, tag or sha), or None when it names no commit."""
+    return rev_parse(repo, f"{rev}^{{commit}}")
+
+
+def merge_base(repo: Path, one: str, other: str) -> str | None:
+    """The best common ancestor of two commits, or None when they share no history."""
+    output = _git(repo, "merge-base", one, other, check=False)
+    return _text(output) if output.returncode == 0 else None
+
+
+def default_branch(repo: Path, remote: str = "origin") -> str | None:
+    """The remote's default branch as a ref (its HEAD, else <remote>/main), else local main."""
+    output = _git(repo, "symbolic-ref", "--quiet", f"refs/remotes/{remote}/HEAD", check=False)
+    candidates = [_text(output)] if output.returncode == 0 else []
+    candidates += [f"refs/remotes/{remote}/main", "refs/heads/main"]
+    return next((ref for ref in candidates if commit_of(repo, ref)), None)
+
+
+@contextlib.contextmanager
+def temporary_worktree(repo: Path, commit: str) -> Iterator[Path]:
+    """`commit` checked out (detached) in a new work tree outside `repo`, removed on every exit.
+
+    The finally clause runs on errors and on KeyboardInterrupt alike; the directory is deleted
+    and git's record of it pruned even when `git worktree remove` itself fails.
+    """
+    parent = Path(tempfile.mkdtemp(prefix="toolkit-worktree-"))
+    path = parent / "tree"
+    try:
+        _git(repo, "worktree", "add", "--detach", "--quiet", str(path), commit)
+        yield path
+    finally:
+        _git(repo, "worktree", "remove", "--force", str(path), check=False)
+        shutil.rmtree(parent, ignore_errors=True)
+        _git(repo, "worktree", "prune", check=False)
+
+
+def read_objects(repo: Path, names: Sequence[str]) -> list[bytes | None]:
+    """The content of many blobs (by sha, or `rev:path`), in order, from one `git cat-file
+    --batch`; None for a name that is missing or not a blob."""
+    if not names:
+        return []
+    output = _git(repo, "cat-file", "--batch", input="".join(f"{n}\n" for n in names).encode())
+    data, at = output.stdout, 0
+    found: list[bytes | None] = []
+    for _name in names:
+        end = data.index(b"\n", at)
+        header = data[at:end].split()
+        at = end + 1
+        if len(header) != 3:  # "<name> missing"
+            found.append(None)
+            continue
+        size = int(header[2])
+        found.append(data[at : at + size] if header[1] == b"blob" else None)
+        at += size + 1  # the content is followed by a newline
+    return found
+
+
 def read_blobs(repo: Path, rev: str, paths: Sequence[str]) -> dict[str, bytes | None]:
     """Several files' bytes as committed in `rev` (None where missing), in one git process."""
-    if not paths:
-        return {}
-    request = b"".join(f"{rev}:{path}\n".encode() for path in paths)
-    stdout = _git(repo, "cat-file", "--batch", input=request).stdout
-    found: dict[str, bytes | None] = {}
-    position = 0
-    for path in paths:
-        end = stdout.index(b"\n", position)
-        header = stdout[position:end].split()
-        position = end + 1
-        if len(header) == 3 and header[1] == b"blob":
-            size = int(header[2])
-            found[path] = stdout[position : position + size]
-            position += size + 1  # the content is followed by a newline
-        else:
-            found[path] = None  # "<rev:path> missing", or not a blob
-            if len(header) == 3:  # a tree or commit is printed too: step over it
-                position += int(header[2]) + 1
-    return found
+    return dict(zip(paths, read_objects(repo, [f"{rev}:{path}" for path in paths]), strict=True))
+
+
+# --- promotion: reading a source revision, committing and tagging the result ---------------
+
+_LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
+
+
+def show_prefix(repo: Path) -> str:
+    """Where `repo` sits inside its work tree ("" at the top, else "sub/dir/")."""
+    return _text(_git(repo, "rev-parse", "--show-prefix"))
+
+
+def work_tree_files(repo: Path, path: str) -> list[str]:
+    """Files under `path` (relative to `repo`) that git tracks or would track: ignored ones are
+    left out, and so are tracked files deleted from the work tree."""
+    output = _git(
+        repo,
+        "ls-files",
+        "-z",
+        "--cached",
+        "--others",
+        "--exclude-standard",
+        "--",
+        path,
+        env=_LITERAL,
+    )
+    names = {name for name in output.stdout.decode().split("\0") if name}
+    return sorted(name for name in names if (repo / name).is_symlink() or (repo / name).exists())
+
+
+def branch_exists(repo: Path, name: str) -> bool:
+    return rev_parse(repo, f"refs/heads/{name}") is not None
+
+
+def switch_to_new_branch(repo: Path, name: str) -> None:
+    """Create branch `name` at HEAD and check it out; uncommitted changes come along."""
+    _git(repo, "switch", "--quiet", "--create", name)
+
+
+def commit_paths(repo: Path, paths: Sequence[str], message: str) -> str:
+    """Commit exactly `paths` (added, changed or deleted) and nothing else that is staged."""
+    env = dict(_LITERAL)
+    for role in ("author", "committer"):
+        who = identity(repo, role)
+        env[f"GIT_{role.upper()}_NAME"] = who.name
+        env[f"GIT_{role.upper()}_EMAIL"] = who.email
+    _git(repo, "add", "--all", "--", *paths, env=env)
+    _git(
+        repo,
+        "commit",
+        "--quiet",
+        "--only",
+        "-F",
+        "-",
+        "--",
+        *paths,
+        input=message.encode(),
+        env=env,
+    )
+    return head_sha(repo)
+
+
+def tags_matching(repo: Path, pattern: str) -> list[str]:
+    """Tag names matching a glob such as `production/*`."""
+    output = _git(repo, "tag", "--list", pattern)
+    return [line for line in output.stdout.decode().splitlines() if line]
+
+
+def create_tag(repo: Path, name: str, rev: str, message: str) -> None:
+    """An annotated tag `name` on `rev`; an error when the tag exists."""
+    who = identity(repo, "committer")
+    env = {"GIT_COMMITTER_NAME": who.name, "GIT_COMMITTER_EMAIL": who.email}
+    _git(repo, "tag", "--annotate", "--file=-", name, rev, input=message.encode(), env=env)

@@ -1,7 +1,10 @@
-"""Rendered manifests: parsing, identity, normalising and the one-resource-per-file layout."""
+"""Rendered manifests: parsing, identity, normalising, the one-resource-per-file layout, and
+secret redaction."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 from collections import defaultdict
@@ -277,3 +280,91 @@ def layout(environment: str, resources: Sequence[Resource]) -> RenderedTree:
         tuple(sorted(kept, key=lambda r: (r.source, r.id))),
         tuple(notes),
     )
+
+
+# --- secret redaction ---------------------------------------------------------------------
+
+SECRET_FIELDS = ("data", "stringData")
+
+
+@dataclass(frozen=True)
+class SecretKeyChange:
+    """What happened to one key of a Secret's `data` or `stringData`: never its value."""
+
+    field: str
+    key: str
+    status: str  # added, removed, changed or unchanged
+    old_size: int | None
+    new_size: int | None
+
+
+def is_secret(rid: ResourceId) -> bool:
+    return rid.group == "" and rid.kind == "Secret"
+
+
+def _secret_value(field_name: str, value: Any) -> bytes:
+    """The bytes a key holds: `data` is base64 (kept raw where it does not decode)."""
+    raw = value if isinstance(value, str) else dump(value)
+    if field_name == "data":
+        try:
+            return base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            return raw.encode()
+    return raw.encode()
+
+
+def _secret_values(body: Mapping[str, Any] | None) -> dict[tuple[str, str], bytes]:
+    values: dict[tuple[str, str], bytes] = {}
+    for field_name in SECRET_FIELDS:
+        section = (body or {}).get(field_name)
+        if isinstance(section, Mapping):
+            for key, value in section.items():
+                values[field_name, str(key)] = _secret_value(field_name, value)
+        elif section is not None:
+            values[field_name, ""] = _secret_value(field_name, section)
+    return values
+
+
+def redact_secret(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A Secret with each `data`/`stringData` value replaced by its size: safe to print.
+
+    Nothing derived from a value (a hash, a prefix) is kept: a short secret's hash is as good as
+    the secret to anyone who can guess candidates.
+    """
+    redacted = dict(body)
+    for field_name in SECRET_FIELDS:
+        section = body.get(field_name)
+        if isinstance(section, Mapping):
+            redacted[field_name] = {
+                key: f"<redacted: {len(_secret_value(field_name, value))} bytes>"
+                for key, value in section.items()
+            }
+        elif section is not None:
+            redacted[field_name] = "<redacted>"
+    return redacted
+
+
+def secret_key_changes(
+    old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+) -> tuple[SecretKeyChange, ...]:
+    """Each key of two versions of a Secret (None: absent) as added/removed/changed/unchanged."""
+    before, after = _secret_values(old), _secret_values(new)
+    changes = []
+    for field_name, key in sorted(before.keys() | after.keys()):
+        was, now = before.get((field_name, key)), after.get((field_name, key))
+        if was is None:
+            status = "added"
+        elif now is None:
+            status = "removed"
+        else:
+            status = "unchanged" if was == now else "changed"
+        changes.append(
+            SecretKeyChange(
+                field_name,
+                key,
+                status,
+                None if was is None else len(was),
+                None if now is None else len(now),
+            )
+        )
+    return tuple(changes)

@@ -16,9 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from toolkit import __version__, cache, charts, manifests, render, tools, values, yamlfile
+from toolkit import __version__, cache, charts, lock, manifests, render, tools, values, yamlfile
 from toolkit.cache import RenderCache
-from toolkit.config import Config, Environment, EnvironmentSpec, load_environment
+from toolkit.config import (
+    Config,
+    Environment,
+    EnvironmentSpec,
+    OciChart,
+    RepoChart,
+    load_environment,
+)
 from toolkit.errors import InputError
 from toolkit.manifests import RenderedTree
 from toolkit.tools import Tool
@@ -46,6 +53,7 @@ class EnvironmentPlan:
     commands: tuple[str, ...]
     tool_versions: Mapping[str, str]
     input_hash: str
+    warnings: tuple[str, ...] = ()  # e.g. a stale releases.lock resolved in memory
 
     @property
     def name(self) -> str:
@@ -73,6 +81,7 @@ class EnvironmentRender:
     input_hash: str
     renders: int = 0  # how many helm and kustomize renders the environment needed
     cached: int = 0  # how many of them the render cache answered
+    warnings: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -84,11 +93,19 @@ class _Jobs:
     spec: EnvironmentSpec
     releases: tuple[charts.ResolvedRelease, ...]
     jobs: tuple[render.RenderJob, ...]
+    warnings: tuple[str, ...]
 
 
-def _jobs(config: Config, environment: Environment, file_digests: dict[Path, bytes]) -> _Jobs:
+def _jobs(
+    config: Config,
+    environment: Environment,
+    file_digests: dict[Path, bytes],
+    sources: charts.ChartSources,
+    locked: bool,
+) -> _Jobs:
     spec = load_environment(config, environment)
-    resolved = tuple(charts.resolve(config, release) for release in spec.releases)
+    resolution = lock.resolve_environment(sources, spec, locked=locked)
+    resolved = resolution.releases
     jobs: list[render.RenderJob] = [
         render.HelmRender(
             environment,
@@ -102,21 +119,37 @@ def _jobs(config: Config, environment: Environment, file_digests: dict[Path, byt
     if spec.kustomization is not None:
         digest = _kustomize_digest(config, environment, spec.kustomization, file_digests)
         jobs.append(render.KustomizeRender(environment, spec.kustomization, digest))
-    return _Jobs(spec, resolved, tuple(jobs))
+    return _Jobs(spec, resolved, tuple(jobs), resolution.warnings)
 
 
 def _relative(config: Config, path: Path) -> str:
     return path.relative_to(config.root).as_posix()
 
 
+def _chart_argument(config: Config, resolved: charts.ResolvedRelease) -> str:
+    """The chart as a user would pass it to helm: a local path, or the remote chart and its
+    locked version (never the cache path, which is this machine's)."""
+    chart = resolved.release.chart
+    if isinstance(chart, RepoChart):
+        return f"{chart.name} --repo {chart.url} --version {resolved.version}"
+    if isinstance(chart, OciChart):
+        return f"{chart.url} --version {resolved.version}"
+    return _relative(config, resolved.path)
+
+
 def _commands(
-    config: Config, jobs: Sequence[render.RenderJob], helm: Tool | None, kustomize: Tool | None
+    config: Config,
+    releases: Sequence[charts.ResolvedRelease],
+    jobs: Sequence[render.RenderJob],
+    helm: Tool | None,
+    kustomize: Tool | None,
 ) -> tuple[str, ...]:
     """The equivalent command lines, with repository-relative paths (no machine paths)."""
     lines = []
     for job in jobs:
         if isinstance(job, render.HelmRender) and helm is not None:
-            args = render.helm_template_args(job, _relative(config, job.chart))
+            resolved = next(r for r in releases if r.release is job.release)
+            args = render.helm_template_args(job, _chart_argument(config, resolved))
             lines.append(" ".join(["helm", *args]))
         elif isinstance(job, render.KustomizeRender) and kustomize is not None:
             prefix = (
@@ -245,12 +278,18 @@ def _input_hash(
 
 
 def plan_environments(
-    config: Config, environments: Sequence[Environment], *, tool_choice: ToolChoice = ToolChoice()
+    config: Config,
+    environments: Sequence[Environment],
+    *,
+    tool_choice: ToolChoice = ToolChoice(),
+    locked: bool = False,
 ) -> RunPlan:
-    """Load, resolve and hash every environment asked for, and find the tools they need."""
+    """Load, resolve and hash every environment asked for, and find the tools they need.
+    Charts come from each environment's releases.lock; with `locked`, a stale lock is an error."""
     file_digests: dict[Path, bytes] = {}
+    sources = charts.ChartSources(config)  # one per run: each repository index fetched once
     with charts.memoised():
-        planned = [_jobs(config, env, file_digests) for env in environments]
+        planned = [_jobs(config, env, file_digests, sources, locked) for env in environments]
     all_jobs = [job for p in planned for job in p.jobs]
     needs_helm = any(isinstance(job, render.HelmRender) for job in all_jobs)
     needs_kustomize = any(isinstance(job, render.KustomizeRender) for job in all_jobs)
@@ -269,12 +308,14 @@ def plan_environments(
             tool_versions["helm"] = helm.version
         if kustomize is not None and any(isinstance(j, render.KustomizeRender) for j in p.jobs):
             tool_versions["kustomize"] = kustomize.version
-        commands = _commands(config, p.jobs, helm, kustomize)
+        commands = _commands(config, p.releases, p.jobs, helm, kustomize)
         input_hash = _input_hash(
             p.spec.environment, p.releases, p.jobs, commands, tool_versions, helm, kustomize
         )
         plans.append(
-            EnvironmentPlan(p.spec, p.releases, p.jobs, commands, tool_versions, input_hash)
+            EnvironmentPlan(
+                p.spec, p.releases, p.jobs, commands, tool_versions, input_hash, p.warnings
+            )
         )
     return RunPlan(tuple(plans), helm, kustomize)
 
@@ -312,11 +353,11 @@ def render_plan(
     *,
     parallel: int,
     cache: RenderCache | None = None,
-    skip: Collection[str] = (),
+    only: Collection[str] | None = None,
 ) -> list[EnvironmentRender]:
-    """Render the planned environments but those in `skip`, all renders of the run in
+    """Render the planned environments (or `only` those named), all renders of the run in
     parallel (answered from `cache` where it holds them)."""
-    wanted = [p for p in plan.environments if p.name not in skip]
+    wanted = [p for p in plan.environments if only is None or p.name in only]
     all_jobs = [job for p in wanted for job in p.jobs]
     outputs = render.render_all(
         all_jobs, helm=plan.helm, kustomize=plan.kustomize, parallel=parallel, cache=cache
@@ -337,6 +378,7 @@ def render_plan(
                 p.input_hash,
                 renders=len(env_outputs),
                 cached=sum(1 for o in env_outputs if o.cached),
+                warnings=p.warnings,
             )
         )
     return results
@@ -349,7 +391,8 @@ def render_environments(
     tool_choice: ToolChoice = ToolChoice(),
     parallel: int,
     use_cache: bool = True,
+    locked: bool = False,
 ) -> list[EnvironmentRender]:
     """Render every environment asked for, all renders of the run in parallel."""
-    plan = plan_environments(config, environments, tool_choice=tool_choice)
+    plan = plan_environments(config, environments, tool_choice=tool_choice, locked=locked)
     return render_plan(plan, parallel=parallel, cache=default_cache(enabled=use_cache))

@@ -51,7 +51,8 @@ class KustomizeRender:
     namespace = None
 
     def describe(self) -> str:
-        return f"environment {self.environment.name}, kustomization {self.directory}"
+        name = self.environment.name
+        return f"environment {name}, kustomization in overlays/{name}"
 
 
 RenderJob = HelmRender | KustomizeRender
@@ -91,6 +92,10 @@ def helm_values_input(job: HelmRender) -> bytes:
     return json.dumps(job.values, sort_keys=True).encode()
 
 
+def _indent(text: str) -> str:
+    return "\n".join(f"    {line}" for line in text.splitlines())
+
+
 def job_key(job: RenderJob, tool: Tool) -> str:
     """The render cache key of a job: everything that can change what the tool prints.
 
@@ -118,7 +123,7 @@ async def _render_helm(job: HelmRender, helm: Tool) -> RenderOutput:
         stdout: bytes = await command.run(helm_template_args(job), helm_values_input(job))
     except pyhelm3.errors.Error as exc:
         stderr = exc.stderr.decode(errors="replace").strip()
-        raise RenderError(f"{job.describe()}: helm template failed:\n{stderr}") from exc
+        raise RenderError(f"{job.describe()}: helm template failed:\n{_indent(stderr)}") from exc
     return RenderOutput(job, stdout.decode())
 
 
@@ -127,7 +132,7 @@ async def _render_kustomize(job: KustomizeRender, kustomize: Tool) -> RenderOutp
         output = await process.run_async((*kustomize.command, str(job.directory)))
     except process.ProcessError as exc:
         stderr = exc.output.stderr.decode(errors="replace").strip()
-        raise RenderError(f"{job.describe()}: kustomize build failed:\n{stderr}") from exc
+        raise RenderError(f"{job.describe()}: kustomize build failed:\n{_indent(stderr)}") from exc
     return RenderOutput(job, output.stdout.decode())
 
 

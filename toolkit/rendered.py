@@ -6,17 +6,19 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from toolkit import git
-from toolkit.config import Config
+import jinja2
+
+from toolkit import git, history, message, push, tags
+from toolkit.config import CONFIG_FILE, Config
 from toolkit.errors import GitError, InputError
 from toolkit.pipeline import EnvironmentPlan, EnvironmentRender
 
-METADATA = "hydrator.metadata"
+METADATA = history.METADATA_FILE
 README = "README.md"
 
 
@@ -37,6 +39,7 @@ class EnvironmentChange:
     added: tuple[str, ...]
     changed: tuple[str, ...]
     removed: tuple[str, ...]
+    skipped: str | None = None  # why it was left alone: the branch holds a newer render
 
     @property
     def changed_anything(self) -> bool:
@@ -50,6 +53,9 @@ class HydrateResult:
     branch: str
     commit: str | None
     changes: tuple[EnvironmentChange, ...]
+    tags: tuple[str, ...] = ()
+    pushed: bool = False
+    left_behind: tuple[str, ...] = ()  # local refs not moved to what was pushed (they diverged)
 
 
 _CREDENTIALS = re.compile(r"(?<=://)[^/@]+@")
@@ -72,6 +78,7 @@ def source_or_none(repo: Path) -> Source:
 
 def refuse_dirty(repo: Path, *, allow_dirty: bool) -> None:
     """A render of uncommitted files would be attributed to a commit that does not hold them."""
+    git.toplevel(repo)
     if allow_dirty:
         return
     dirty = git.changed_paths(repo)
@@ -158,41 +165,25 @@ def _without_provenance(files: Mapping[str, str], env: str) -> dict[str, str]:
     return {path: sha for path, sha in files.items() if path not in skip}
 
 
-def _recorded_input_hash(repo: Path, tip: str, env: str) -> str | None:
-    return _input_hash_of(git.read_blob(repo, tip, f"{env}/{METADATA}"))
-
-
-def _input_hash_of(metadata: bytes | None) -> str | None:
-    if metadata is None:
+def _input_hash_of(data: bytes | None) -> str | None:
+    """The inputHash a hydrator.metadata records, or None (absent, or not toolkit's)."""
+    if data is None:
         return None
     try:
-        value = json.loads(metadata).get("inputHash")
+        value = json.loads(data).get("inputHash")
     except (ValueError, AttributeError):
         return None
     return value if isinstance(value, str) else None
 
 
-def unchanged_environments(config: Config, plans: Sequence[EnvironmentPlan]) -> set[str]:
-    """The planned environments whose input hash is the one their rendered branch records.
-
-    Those need neither rendering nor rewriting: everything that can change their directory is in
-    the hash. Each branch's metadata is read in one git process.
-    """
-    by_branch: dict[str, list[EnvironmentPlan]] = {}
-    for plan in plans:
-        by_branch.setdefault(config.branch_for(plan.name), []).append(plan)
-    unchanged = set()
-    for branch, branch_plans in by_branch.items():
-        tip = git.rev_parse(config.root, f"refs/heads/{branch}")
-        if tip is None:
-            continue
-        recorded = git.read_blobs(config.root, tip, [f"{p.name}/{METADATA}" for p in branch_plans])
-        unchanged |= {
-            p.name
-            for p in branch_plans
-            if _input_hash_of(recorded[f"{p.name}/{METADATA}"]) == p.input_hash
-        }
-    return unchanged
+def _recorded_input_hashes(
+    repo: Path, tip: str | None, envs: Sequence[str]
+) -> dict[str, str | None]:
+    """Each environment's recorded input hash on the branch, read in one git process."""
+    if tip is None:
+        return dict.fromkeys(envs)
+    blobs = git.read_blobs(repo, tip, [f"{env}/{METADATA}" for env in envs])
+    return {env: _input_hash_of(blobs[f"{env}/{METADATA}"]) for env in envs}
 
 
 def _change(
@@ -209,7 +200,8 @@ def _change(
     old, new = _without_provenance(old, env), _without_provenance(new, env)
     changed = sorted(p for p in old.keys() & new.keys() if old[p] != new[p])
     same_files = old.keys() == new.keys() and not changed
-    if tip and same_files and _recorded_input_hash(repo, tip, env) != render.input_hash:
+    recorded = _recorded_input_hashes(repo, tip, [env])[env]
+    if tip and same_files and recorded != render.input_hash:
         changed = [f"{env}/{METADATA}"]
     return EnvironmentChange(
         env,
@@ -219,87 +211,343 @@ def _change(
     )
 
 
-def commit_message(source: Source, changes: Sequence[EnvironmentChange]) -> str:
-    """The rendered commit's message: what changed per environment, and the source trailer."""
-    envs = ", ".join(c.environment for c in changes)
-    lines = [f"hydrate {envs} from {source.sha[:12]}", "", f"Source: {source.subject}", ""]
-    for change in changes:
-        lines.append(
-            f"{change.environment}: {len(change.added)} added, {len(change.changed)} changed, "
-            f"{len(change.removed)} removed"
-        )
-    lines += ["", f"Toolkit-Source: {source.sha}"]
-    return "\n".join(lines) + "\n"
+@dataclass(frozen=True)
+class HydrateOptions:
+    """How `hydrate` writes: who signs, whether it pushes (and where), whether it tags."""
+
+    author: git.Identity | None = None
+    committer: git.Identity | None = None
+    push: bool = False
+    remote: str = "origin"
+    tag: bool = False
+    incremental: bool = True  # an environment whose recorded input hash matches is not rendered
 
 
-def hydrate_branch(
-    repo: Path,
+Renderer = Callable[[Collection[str]], Sequence[EnvironmentRender]]
+
+
+@dataclass
+class _Renders:
+    """Renders made on demand: an environment renders only once an attempt finds it must, and
+    at most once per run however many attempts a contended push takes."""
+
+    renderer: Renderer
+    done: dict[str, EnvironmentRender] = field(default_factory=dict)
+
+    def ensure(self, names: Collection[str]) -> None:
+        missing = [name for name in names if name not in self.done]
+        if missing:
+            self.done.update((r.name, r) for r in self.renderer(missing))
+
+
+@dataclass(frozen=True)
+class _BranchPlan:
+    """What a run would do to one branch, judged against its tip."""
+
+    branch: str
+    tip: str | None
+    changes: tuple[EnvironmentChange, ...]
+    files: Mapping[str, bytes]
+    old_marks: Mapping[str, str]
+    marks: Mapping[str, str]
+
+    @property
+    def written(self) -> list[EnvironmentChange]:
+        return [c for c in self.changes if c.changed_anything]
+
+
+@dataclass(frozen=True)
+class _Triage:
+    """Each environment of a branch sorted before anything renders: skipped, unchanged, or to
+    be rendered and compared."""
+
+    branch: str
+    tip: str | None
+    old_marks: Mapping[str, str]
+    recorded: Mapping[str, str | None]  # the source commit each environment was last seen at
+    verdicts: Mapping[str, EnvironmentChange | None]  # None: render it
+
+
+def _triage(
+    run: _Run,
     branch: str,
-    renders: Sequence[EnvironmentRender | str],
-    source: Source,
-) -> HydrateResult:
-    """Commit the renders to `branch` with git plumbing; no commit when nothing changed.
+    tip: str | None,
+    notes: str | None,
+    plans: Sequence[EnvironmentPlan],
+    remote: str | None,
+) -> _Triage:
+    repo, source = run.repo, run.source
+    old_marks = history.read_marks(repo, notes, tip)
+    hashes = _recorded_input_hashes(repo, tip, [p.name for p in plans])
+    recorded: dict[str, str | None] = {}
+    verdicts: dict[str, EnvironmentChange | None] = {}
+    for plan in plans:
+        env = plan.name
+        seen = old_marks.get(env) or (history.recorded_dry_sha(repo, tip, env) if tip else None)
+        recorded[env] = seen
+        where = f"environment '{env}' on branch {branch}"
+        if seen and history.newer_than(repo, remote, seen, source.sha, where=where):
+            reason = f"the branch holds a render of a newer commit, {seen[:12]}"
+            verdicts[env] = EnvironmentChange(env, (), (), (), skipped=reason)
+        elif run.options.incremental and hashes[env] == plan.input_hash:
+            verdicts[env] = EnvironmentChange(env, (), (), ())  # same inputs: same files
+        else:
+            verdicts[env] = None
+    return _Triage(branch, tip, old_marks, recorded, verdicts)
 
-    An environment given by name alone is one known to be unchanged (see
-    `unchanged_environments`): it is reported, and its directory is left as it is.
-    """
-    ref = f"refs/heads/{branch}"
-    tip = git.rev_parse(repo, ref)
+
+def _plan_branch(run: _Run, triage: _Triage) -> _BranchPlan:
+    marks = dict(triage.old_marks)
     files: dict[str, bytes] = {}
     changes = []
-    for render in renders:
-        if isinstance(render, str):
-            changes.append(EnvironmentChange(render, (), (), ()))
+    for env, verdict in triage.verdicts.items():
+        if verdict is not None and verdict.skipped:
+            changes.append(verdict)
             continue
-        env_files = environment_files(render, source)
-        change = _change(repo, tip, render, env_files)
+        change = verdict
+        if change is None:
+            render = run.renders.done[env]
+            env_files = environment_files(render, run.source)
+            change = _change(run.repo, triage.tip, render, env_files)
+            if change.changed_anything:
+                files.update(env_files)
         changes.append(change)
+        recorded = triage.recorded[env]
         if change.changed_anything:
-            files.update(env_files)
-    changed = [c for c in changes if c.changed_anything]
-    if not changed:
-        return HydrateResult(branch, None, tuple(changes))
+            marks.pop(env, None)  # the new metadata names this source itself
+        elif recorded and recorded != run.source.sha:
+            marks[env] = run.source.sha  # files unchanged: remember a newer source saw them
+    return _BranchPlan(triage.branch, triage.tip, tuple(changes), files, triage.old_marks, marks)
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Everything one hydrate needs besides the snapshot of where the refs stand."""
+
+    config: Config
+    plans_by_branch: Mapping[str, Sequence[EnvironmentPlan]]
+    renders: _Renders
+    source: Source
+    options: HydrateOptions
+    template: jinja2.Template
+    author: git.Identity
+    committer: git.Identity
+
+    @property
+    def repo(self) -> Path:
+        return self.config.root
+
+    def wanted(self) -> list[str]:
+        refs = [f"refs/heads/{branch}" for branch in self.plans_by_branch]
+        refs.append(history.NOTES_REF)
+        if self.options.tag:
+            refs += [tags.tag_pattern(r.name) for rs in self.plans_by_branch.values() for r in rs]
+        return refs
+
+    def tips(self) -> list[str]:
+        return [*(f"refs/heads/{branch}" for branch in self.plans_by_branch), history.NOTES_REF]
+
+
+def _plans(run: _Run, snapshot: push.Snapshot, remote: str | None) -> list[_BranchPlan]:
+    """Every branch planned against the snapshot; what must render renders in one batch."""
+    notes = snapshot.get(history.NOTES_REF)
+    triages = [
+        _triage(run, branch, snapshot.get(f"refs/heads/{branch}"), notes, plans, remote)
+        for branch, plans in run.plans_by_branch.items()
+    ]
+    run.renders.ensure([env for t in triages for env, v in t.verdicts.items() if v is None])
+    return [_plan_branch(run, triage) for triage in triages]
+
+
+def _commit(run: _Run, plan: _BranchPlan) -> str:
     scratch = f"refs/toolkit/hydrate-{os.getpid()}"
     try:
-        commit = git.write_commit(
-            repo,
+        return git.write_commit(
+            run.repo,
             ref=scratch,
-            parent=tip,
-            message=commit_message(source, changed),
-            author=git.identity(repo, "author"),
-            committer=git.identity(repo, "committer"),
-            delete=[c.environment for c in changed],
-            files=files,
+            parent=plan.tip,
+            message=message.commit_message(
+                run.template,
+                run.source,
+                plan.branch,
+                plan.changes,
+                where=str(run.config.rendered_message_location or CONFIG_FILE),
+            ),
+            author=run.author,
+            committer=run.committer,
+            delete=[c.environment for c in plan.written],
+            files=plan.files,
         )
-        if not git.update_ref(repo, ref, commit, tip):
-            raise GitError(
-                f"branch {branch} moved while hydrating (another toolkit run?): run hydrate again"
-            )
     finally:
-        git.delete_ref(repo, scratch)
-    return HydrateResult(branch, commit, tuple(changes))
+        git.delete_ref(run.repo, scratch)
+
+
+def _note_updates(
+    run: _Run, snapshot: push.Snapshot, new_tips: Mapping[str, tuple[_BranchPlan, str | None]]
+) -> list[push.RefUpdate]:
+    notes: dict[str, bytes] = {}
+    for plan, commit in new_tips.values():
+        if commit is not None and plan.marks:
+            notes[commit] = history.notes_blob(plan.marks)
+        elif commit is None and plan.tip is not None and plan.marks != plan.old_marks:
+            notes[plan.tip] = history.notes_blob(plan.marks)
+    if not notes:
+        return []
+    old = snapshot.get(history.NOTES_REF)
+    scratch = f"refs/toolkit/notes-{os.getpid()}"
+    try:
+        commit = git.write_notes(
+            run.repo,
+            ref=scratch,
+            parent=old,
+            committer=run.committer,
+            message=f"toolkit: sources seen by hydrate of {run.source.sha[:12]}\n",
+            notes=notes,
+        )
+    finally:
+        git.delete_ref(run.repo, scratch)
+    return [push.RefUpdate(history.NOTES_REF, commit, old)]
+
+
+def _tag_updates(
+    run: _Run, snapshot: push.Snapshot, plans: Sequence[_BranchPlan]
+) -> tuple[list[push.RefUpdate], list[str]]:
+    updates, names = [], []
+    renders = run.renders.done
+    for plan in plans:
+        for change in plan.written:
+            env = change.environment
+            prefix = f"{tags.TAGS_PREFIX}{env}/"
+            existing = [*snapshot.names(prefix), *git.ref_names(run.repo, prefix)]
+            name = tags.next_tag(env, existing)
+            message = tags.tag_message(renders[env], run.source.sha, run.source.subject)
+            tag = git.make_tag(
+                run.repo, name=name, target=run.source.sha, tagger=run.committer, message=message
+            )
+            updates.append(push.RefUpdate(f"{tags.TAGS_PREFIX}{name}", tag, None))
+            names.append(name)
+    return updates, names
+
+
+def _attempt(
+    run: _Run, snapshot: push.Snapshot, remote: str | None
+) -> tuple[list[HydrateResult], list[push.RefUpdate]]:
+    """One try: plan every branch against the snapshot and write the objects it needs."""
+    plans = _plans(run, snapshot, remote)
+    updates: list[push.RefUpdate] = []
+    new_tips: dict[str, tuple[_BranchPlan, str | None]] = {}
+    for plan in plans:
+        commit = _commit(run, plan) if plan.written else None
+        if commit is not None:
+            updates.append(push.RefUpdate(f"refs/heads/{plan.branch}", commit, plan.tip))
+        new_tips[plan.branch] = (plan, commit)
+    updates += _note_updates(run, snapshot, new_tips)
+    tag_names: list[str] = []
+    if run.options.tag:
+        tag_updates, tag_names = _tag_updates(run, snapshot, plans)
+        updates += tag_updates
+    results = [
+        HydrateResult(
+            plan.branch,
+            new_tips[plan.branch][1],
+            plan.changes,
+            tags=tuple(
+                n for n in tag_names if n.split("/")[0] in {c.environment for c in plan.written}
+            ),
+        )
+        for plan in plans
+    ]
+    return results, updates
+
+
+def _by_branch(
+    config: Config, plans: Sequence[EnvironmentPlan]
+) -> dict[str, list[EnvironmentPlan]]:
+    by_branch: dict[str, list[EnvironmentPlan]] = {}
+    for plan in plans:
+        by_branch.setdefault(config.branch_for(plan.name), []).append(plan)
+    return by_branch
+
+
+def _fetch_remote(repo: Path, preferred: str) -> str | None:
+    """The remote to fetch missing source commits from: the one named, if it exists."""
+    return preferred if git.remote_url(repo, preferred) is not None else None
 
 
 def hydrate(
     config: Config,
-    renders: Sequence[EnvironmentRender],
+    plans: Sequence[EnvironmentPlan],
+    renderer: Renderer,
+    source: Source,
+    options: HydrateOptions = HydrateOptions(),
+    *,
+    notify: Callable[[str], None] = lambda message: None,
+) -> list[HydrateResult]:
+    """Commit every environment's render to its rendered branch, and push it when asked.
+
+    Environments are rendered through `renderer` only where the branch does not already hold
+    a render of the same inputs (or of a newer source commit). With `push`, each attempt starts
+    from the remote's refs; a push that loses a race with another run is rebuilt on the new tip
+    (replacing only this run's environments) and retried.
+    """
+    run = _Run(
+        config,
+        _by_branch(config, plans),
+        _Renders(renderer),
+        source,
+        options,
+        message.message_template(config),
+        options.author or git.identity(config.root, "author"),
+        options.committer or git.identity(config.root, "committer"),
+    )
+    outcome: list[list[HydrateResult]] = [[]]
+    remote = _fetch_remote(config.root, options.remote)
+
+    def build(snapshot: push.Snapshot) -> list[push.RefUpdate]:
+        outcome[0], updates = _attempt(run, snapshot, remote)
+        return updates
+
+    if options.push:
+        landed = push.push_with_retry(
+            config.root, options.remote, run.wanted(), run.tips(), build, notify=notify
+        )
+        left = push.follow_locally(config.root, landed)
+        return [replace(r, pushed=True, left_behind=tuple(left)) for r in outcome[0]]
+    push.apply_locally(config.root, build(push.local_snapshot(config.root, run.wanted())))
+    return outcome[0]
+
+
+def check(
+    config: Config,
+    plans: Sequence[EnvironmentPlan],
+    renderer: Renderer,
     source: Source,
     *,
-    unchanged: Collection[str] = (),
-) -> list[HydrateResult]:
-    """Commit every environment's render to its rendered branch; the `unchanged` environments
-    (not rendered) are reported as such, in the order of toolkit.yaml with the rest."""
-    by_name: dict[str, EnvironmentRender | str] = {name: name for name in unchanged}
-    by_name.update((render.name, render) for render in renders)
-    ordered = [by_name[e.name] for e in config.environments if e.name in by_name]
-    by_branch: dict[str, list[EnvironmentRender | str]] = {}
-    for render in ordered:
-        name = render if isinstance(render, str) else render.name
-        by_branch.setdefault(config.branch_for(name), []).append(render)
-    return [
-        hydrate_branch(config.root, branch, branch_renders, source)
-        for branch, branch_renders in by_branch.items()
-    ]
+    remote: str | None = None,
+) -> list[EnvironmentChange]:
+    """What hydrate would change, per environment, writing nothing (no objects, no refs).
+
+    An environment the branch holds from a newer commit is not stale: hydrate would skip it.
+    """
+    run = _Run(
+        config,
+        _by_branch(config, plans),
+        _Renders(renderer),
+        source,
+        HydrateOptions(),
+        message.message_template(config),
+        git.Identity(git.DEFAULT_NAME, git.DEFAULT_EMAIL),
+        git.Identity(git.DEFAULT_NAME, git.DEFAULT_EMAIL),
+    )
+    if remote is not None:
+        snapshot = push.remote_snapshot(config.root, remote, run.wanted(), fetch=run.tips())
+    else:
+        snapshot = push.local_snapshot(config.root, run.wanted())
+    fetch_from = remote or _fetch_remote(config.root, "origin")
+    return [c for plan in _plans(run, snapshot, fetch_from) for c in plan.changes]
 
 
 def result_as_dict(result: HydrateResult) -> dict[str, Any]:
@@ -307,27 +555,44 @@ def result_as_dict(result: HydrateResult) -> dict[str, Any]:
     return {
         "branch": result.branch,
         "commit": result.commit,
+        "pushed": result.pushed,
+        "tags": list(result.tags),
         "environments": {
-            c.environment: {"added": c.added, "changed": c.changed, "removed": c.removed}
+            c.environment: {
+                "added": c.added,
+                "changed": c.changed,
+                "removed": c.removed,
+                "skipped": c.skipped,
+            }
             for c in result.changes
         },
     }
+
+
+def describe_change(c: EnvironmentChange) -> str:
+    if c.skipped:
+        return f"{c.environment}: skipped: {c.skipped}"
+    if c.changed_anything:
+        return (
+            f"{c.environment}: {len(c.added)} added, {len(c.changed)} changed, "
+            f"{len(c.removed)} removed"
+        )
+    return f"{c.environment}: unchanged"
 
 
 def describe_results(results: Sequence[HydrateResult]) -> list[str]:
     """One line per environment and one per branch, for people."""
     lines = []
     for result in results:
-        for c in result.changes:
-            if c.changed_anything:
-                lines.append(
-                    f"{c.environment}: {len(c.added)} added, {len(c.changed)} changed, "
-                    f"{len(c.removed)} removed"
-                )
-            else:
-                lines.append(f"{c.environment}: unchanged")
+        lines += [describe_change(c) for c in result.changes]
+        where = " and pushed" if result.pushed else ""
         if result.commit:
-            lines.append(f"{result.branch}: committed {result.commit[:12]}")
+            lines.append(f"{result.branch}: committed {result.commit[:12]}{where}")
         else:
             lines.append(f"{result.branch}: nothing to commit")
+        lines += [f"tagged {name}" for name in result.tags]
+        lines += [
+            f"note: local {ref} has commits the remote does not; it was left as it was"
+            for ref in result.left_behind
+        ]
     return lines

@@ -119,10 +119,11 @@ def load(path: Path, *, root: Path) -> YamlDocument:
     return _parse(_read_bytes(path, display), path=path, display=display)
 
 
-def load_text(text: str | bytes, *, name: str) -> YamlDocument:
-    """Load YAML from a string (e.g. ``git show REF:path``) with the same checks as ``load``."""
+def load_text(text: str | bytes, *, name: str, max_bytes: int = MAX_BYTES) -> YamlDocument:
+    """Load YAML from a string (e.g. ``git show REF:path``) with the same checks as ``load``;
+    ``max_bytes`` lifts the size limit for machine-written files (a repository's index)."""
     raw = text if isinstance(text, bytes) else _encode(text, name)
-    if len(raw) > MAX_BYTES:
+    if len(raw) > max_bytes:
         raise InputError(_too_large(name))
     return _parse(raw, path=Path(name), display=name)
 

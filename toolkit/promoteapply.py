@@ -1,0 +1,161 @@
+"""Applying a promotion plan: writing DST's files, committing and tagging, and reporting."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from toolkit import atomicfiles, git
+from toolkit.config import Config, branch_name_problem
+from toolkit.errors import InputError
+from toolkit.promote import PROMOTED, UNCHANGED, Plan
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    commit: str
+    branch: str | None
+    tag: str | None
+
+
+# --- applying and committing ----------------------------------------------------------------
+
+
+def apply(plan: Plan) -> None:
+    """Write every DST file of the plan, or none."""
+    root = plan.source.config.root
+    with atomicfiles.all_or_nothing(root) as changes:
+        for path, data in plan.writes.items():
+            if data is None:
+                changes.delete(path)
+            else:
+                changes.write(path, data, mode=plan.modes.get(path))
+
+
+def change_lines(plan: Plan) -> list[str]:
+    """Each change, from -> to; and what was not promoted, with why."""
+    lines = []
+    for release in plan.releases:
+        if release.status == PROMOTED:
+            pinned = (
+                f" (version {release.constraint!r} -> {release.after!r})"
+                if release.constraint and release.constraint != release.before
+                else ""
+            )
+            lines.append(
+                f"release {release.name}: {release.before or '(none)'} -> {release.after}{pinned}"
+            )
+        elif release.status == UNCHANGED:
+            lines.append(f"release {release.name}: unchanged ({release.after})")
+        else:
+            lines.append(f"release {release.name}: not promoted: {release.reason}")
+    for image in plan.images:
+        if image.status == PROMOTED:
+            fields = ", ".join(
+                f"{c.field} {c.before or '(none)'} -> {c.after or '(removed)'}"
+                for c in image.changes
+            )
+            lines.append(f"image {image.name}: {fields}")
+        elif image.status == UNCHANGED:
+            lines.append(f"image {image.name}: unchanged")
+        else:
+            lines.append(f"image {image.name}: not promoted: {image.reason}")
+    lines += [f"file {f.path}: {f.action}" for f in plan.files]
+    if plan.files_skipped:
+        lines.append("files: promotion.copy skipped (--only)")
+    return lines
+
+
+def describe(plan: Plan) -> list[str]:
+    """The plan for people."""
+    head = f"promote {plan.source.environment.name} -> {plan.target.name}: {plan.source.label}"
+    body = [f"  {line}" for line in change_lines(plan)]
+    tail = (
+        []
+        if plan.changes_anything
+        else [f"  nothing to promote: {plan.target.name} already runs this"]
+    )
+    return [head, *body, *tail]
+
+
+def commit_message(plan: Plan) -> str:
+    src, dst = plan.source.environment.name, plan.target.name
+    sha = plan.source.commit or ""
+    lines = [
+        f"promote {src} -> {dst}",
+        "",
+        f"Promotes {dst} to what {plan.source.label} runs.",
+        "",
+        *(f"- {line}" for line in change_lines(plan)),
+        "",
+        f"Toolkit-Promoted-From: {src} {plan.source.ref or 'work-tree'} {sha}".rstrip(),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _next_tag(repo: Path, env: str) -> str:
+    numbers = [
+        int(match.group(1))
+        for name in git.tags_matching(repo, f"{env}/*")
+        if (match := re.fullmatch(rf"{re.escape(env)}/([0-9]+)", name))
+    ]
+    return f"{env}/{max(numbers, default=0) + 1}"
+
+
+def check_branch(config: Config, branch: str | None) -> None:
+    """Refuse an unusable --branch before anything is written."""
+    if branch is None:
+        return
+    problem = branch_name_problem(branch)
+    if problem:
+        raise InputError(f"--branch '{branch}' is not a valid branch name ({problem})")
+    if git.branch_exists(config.root, branch):
+        raise InputError(f"--branch '{branch}' exists already: choose a new branch name")
+
+
+def commit(plan: Plan, *, branch: str | None, tag: bool) -> CommitResult:
+    """Commit exactly the plan's files (on a new branch when asked) and tag the result."""
+    repo = plan.source.config.root
+    if branch is not None:
+        git.switch_to_new_branch(repo, branch)
+    paths = sorted(path.relative_to(repo).as_posix() for path in plan.writes)
+    sha = git.commit_paths(repo, paths, commit_message(plan))
+    name = None
+    if tag:
+        name = _next_tag(repo, plan.target.name)
+        git.create_tag(repo, name, sha, commit_message(plan))
+    return CommitResult(sha, branch, name)
+
+
+def as_dict(plan: Plan) -> dict[str, Any]:
+    """The plan for machines (`--json`)."""
+    return {
+        "source": plan.source.environment.name,
+        "target": plan.target.name,
+        "ref": plan.source.ref,
+        "sourceCommit": plan.source.commit,
+        "releases": [
+            {
+                "name": r.name,
+                "status": r.status,
+                "from": r.before,
+                "to": r.after,
+                "reason": r.reason or None,
+            }
+            for r in plan.releases
+        ],
+        "images": [
+            {
+                "name": i.name,
+                "status": i.status,
+                "changes": [{"field": c.field, "from": c.before, "to": c.after} for c in i.changes],
+                "reason": i.reason or None,
+            }
+            for i in plan.images
+        ],
+        "files": [{"path": f.path, "action": f.action} for f in plan.files],
+        "filesSkipped": plan.files_skipped,
+        "changesAnything": plan.changes_anything,
+    }
