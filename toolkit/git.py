@@ -143,6 +143,21 @@ def _person(role: str, who: Identity, when: str) -> bytes:
     return f"{role} {who.name} <{who.email}> {when}\n".encode()
 
 
+def _fast_import(repo: Path, ref: str, stream: list[bytes]) -> str:
+    """Feed one commit's fast-import stream to git and return the commit `ref` now names."""
+    stream.append(b"done\n")
+    _git(
+        repo,
+        "fast-import",
+        "--quiet",
+        "--done",
+        "--force",
+        "--date-format=now",
+        input=b"".join(stream),
+    )
+    return _text(_git(repo, "rev-parse", ref))
+
+
 def write_commit(
     repo: Path,
     *,
@@ -171,17 +186,7 @@ def write_commit(
     for path in sorted(files):
         stream.append(f'M 100644 inline "{path}"\n'.encode())
         stream.append(_data(files[path]))
-    stream.append(b"done\n")
-    _git(
-        repo,
-        "fast-import",
-        "--quiet",
-        "--done",
-        "--force",
-        "--date-format=now",
-        input=b"".join(stream),
-    )
-    return _text(_git(repo, "rev-parse", ref))
+    return _fast_import(repo, ref, stream)
 
 
 def update_ref(repo: Path, ref: str, new: str, old: str | None) -> bool:
@@ -340,17 +345,7 @@ def write_notes(
     for target in sorted(notes):
         stream.append(f"N inline {target}\n".encode())
         stream.append(_data(notes[target]))
-    stream.append(b"done\n")
-    _git(
-        repo,
-        "fast-import",
-        "--quiet",
-        "--done",
-        "--force",
-        "--date-format=now",
-        input=b"".join(stream),
-    )
-    return _text(_git(repo, "rev-parse", ref))
+    return _fast_import(repo, ref, stream)
 
 
 def make_tag(repo: Path, *, name: str, target: str, tagger: Identity, message: str) -> str:
