@@ -136,7 +136,9 @@ def read_text(path: Path, *, root: Path) -> str:
 
 def relative_name(path: Path, root: Path) -> str:
     """``path`` relative to ``root`` with posix separators, or as given when outside it."""
-    for candidate, base in ((path.absolute(), root.absolute()), (path.resolve(), root.resolve())):
+    # Resolving touches the file system: only when the plain absolute paths do not nest.
+    for absolute in (Path.absolute, Path.resolve):
+        candidate, base = absolute(path), absolute(root)
         if candidate.is_relative_to(base):
             return candidate.relative_to(base).as_posix()
     return path.as_posix()
