@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT
+from tests.fixtures.ci import ToolkitProcesses
 from toolkit import tools
 from toolkit.cache import RenderCache, key_of
-from toolkit.process import Output, run, run_async
 
 
 def test_a_stored_output_comes_back_byte_for_byte(tmp_path: Path) -> None:
@@ -55,29 +52,13 @@ def test_a_key_that_is_not_a_digest_is_refused(tmp_path: Path) -> None:
 def test_processes_sharing_one_cache_print_the_same_bytes(
     example_repo: Path,
     helm_tool: tools.Tool,
-    kustomize_tool: tools.Tool,
     render_cache: Path,
+    toolkit_processes: ToolkitProcesses,
 ) -> None:
-    argv = (
-        sys.executable,
-        "-m",
-        "toolkit",
-        "-C",
-        str(example_repo),
-        "--helm",
-        str(helm_tool.path),
-        "--kustomize",
-        str(kustomize_tool.path),
-        "render",
-        "dev",
-    )
-    env = {"TOOLKIT_CACHE_DIR": str(render_cache.parent), "PYTHONPATH": str(PROJECT)}
-
-    async def together() -> list[Output]:
-        return list(await asyncio.gather(*(run_async(argv, env=env) for _ in range(2))))
-
-    first = asyncio.run(together())  # both miss and store the same entries at once
+    render = (example_repo, ("--helm", str(helm_tool.path), "render", "dev"))
+    first = toolkit_processes([render, render])  # both miss and store the same entries at once
     assert len({output.stdout for output in first}) == 1
     entries = [p for p in render_cache.rglob("*") if p.is_file()]
     assert len(entries) == 3 and not any(p.name.startswith(".tmp-") for p in entries)
-    assert run(argv, env=env).stdout == first[0].stdout  # and a hit prints the same
+    (hit,) = toolkit_processes([render])
+    assert hit.stdout == first[0].stdout  # and a hit prints the same

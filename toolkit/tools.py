@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.errors import ToolkitError
-from toolkit.process import ProcessError, run
+from toolkit.process import ProcessError, indent, run
 from toolkit.provision import (
     OFFLINE_ENV,
     WHEELS,
@@ -76,16 +76,12 @@ def cache_dir() -> Path:
 # --- probing a binary -----------------------------------------------------------------------
 
 
-def _indent(text: str) -> str:
-    return "\n".join(f"    {line}" for line in text.splitlines())
-
-
 @functools.cache
 def _helm_version(path: Path, stamp: Stamp) -> str:
     try:
         out = run([path, "version", "--template", "{{.Version}}"]).stdout
     except ProcessError as exc:
-        raise ToolError(f"{path} does not run as helm:\n{_indent(str(exc))}") from exc
+        raise ToolError(f"{path} does not run as helm:\n{indent(str(exc))}") from exc
     version = out.decode(errors="replace").strip()
     match = re.fullmatch(r"v(\d+)\.\d+\.\d+\S*", version)
     if match is None:
@@ -123,7 +119,7 @@ def _standalone_kustomize_version(path: Path) -> str:
         out = run([path, "version"]).stdout.decode(errors="replace").strip()
     except ProcessError as exc:
         raise ToolError(
-            f"{path} runs neither as kustomize nor as kubectl:\n{_indent(str(exc))}"
+            f"{path} runs neither as kustomize nor as kubectl:\n{indent(str(exc))}"
         ) from exc
     # kustomize 5 prints "v5.6.0"; older ones "{Version:kustomize/v4.5.7 GitCommit:...}".
     match = re.match(r"(?:\{Version:kustomize/)?(v\d+\.\d+\.\d+[^\s,}]*)", out)
