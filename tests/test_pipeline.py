@@ -254,3 +254,54 @@ def test_a_kustomization_outside_overlays_is_an_input(
     after, renders = render_files(example_repo, helm_tool, kustomize_tool, ("dev",))
     assert b"colour: green" in after["dev/kustomize/configmap-extra.yaml"]
     assert cached_sources(renders, "dev") == (3, 2)
+
+
+def reads(run: pipeline.RunPlan) -> dict[str, tuple[str, ...] | None]:
+    return {p.name: p.environments_read for p in run.environments}
+
+
+def test_a_chart_symlink_into_another_environment_is_read_and_hashed(
+    example_repo: Path, helm_tool: tools.Tool, kustomize_tool: tools.Tool, run_cli: Cli
+) -> None:
+    """helm follows a chart's symlinks, so the chart digest does, and the environment that
+    renders the chart reads the directory the link leads into."""
+    assert reads(plan(example_repo, helm_tool, kustomize_tool)) == {
+        "dev": ("dev",),
+        "staging": ("staging",),
+        "production": ("production",),
+    }
+    shared = example_repo / "overlays/staging/chart-extras"
+    shared.mkdir()
+    (shared / "configmap.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\ndata: {colour: blue}\n"
+    )
+    (example_repo / "charts/api/templates/extras").symlink_to(
+        "../../../overlays/staging/chart-extras"
+    )
+    assert run_cli(example_repo, "lock").exit_code == 0  # the chart's digest changed
+    locked = plan(example_repo, helm_tool, kustomize_tool)
+    assert reads(locked) == {
+        "dev": ("dev", "staging"),
+        "staging": ("staging",),
+        "production": ("production", "staging"),
+    }
+    files, _ = render_files(example_repo, helm_tool, kustomize_tool, ("dev",))
+    assert b"colour: blue" in files["dev/api/configmap-extra.yaml"]
+
+    _edit(shared / "configmap.yaml", "blue", "green")
+
+    assert hashes(plan(example_repo, helm_tool, kustomize_tool))["dev"] != hashes(locked)["dev"]
+
+
+def test_an_environment_resolved_in_memory_records_no_environments_read(
+    example_repo: Path, helm_tool: tools.Tool, kustomize_tool: tools.Tool
+) -> None:
+    """Without its lock, what dev renders depends on more than its files (a repository may
+    publish a newer chart), so nothing may skip loading it."""
+    (example_repo / "overlays/dev/releases.lock").unlink()
+
+    planned = plan(example_repo, helm_tool, kustomize_tool)
+
+    assert reads(planned) == {"dev": None, "staging": ("staging",), "production": ("production",)}
+    (dev, *_) = planned.environments
+    assert dev.warnings

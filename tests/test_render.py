@@ -33,7 +33,7 @@ def _reference_render(
     for release in spec.releases:
         assert isinstance(release.chart, releases.LocalChart)
         values_file = tmp_path / f"{env_name}-{release.name}.yaml"
-        merged = values.merged_values(release, env, root=repo)
+        merged = values.merged_values(release, env, root=repo).values
         values_file.write_text(yaml.safe_dump(merged))
         args = [
             str(helm.path),

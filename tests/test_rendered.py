@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import Cli, branch_files, commit_all, git, make_repo, show
+from tests.conftest import Cli, CliResult, branch_files, commit_all, git, make_repo, show
 from tests.fixtures.ci import TINY_CONFIG, Remote, tiny_overlay, write_files
-from toolkit import process
+from toolkit import process, tools
 
 ENVIRONMENTS = ("dev", "staging", "production")
 
@@ -123,6 +123,12 @@ def renders_reported(stderr: str) -> dict[str, str]:
     return found
 
 
+def loaded(stderr: str) -> int:
+    """How many environments `-v hydrate` says it loaded and hashed."""
+    (line,) = [line for line in stderr.splitlines() if line.startswith("loaded ")]
+    return int(line.split()[1])
+
+
 def test_hydrate_renders_only_the_environments_whose_inputs_changed(
     example_repo: Path, run_cli: Cli, render_cache: Path
 ) -> None:
@@ -136,6 +142,7 @@ def test_hydrate_renders_only_the_environments_whose_inputs_changed(
     # dev's api and kustomize renders run again (a file in overlays/dev changed); its
     # cert-rotator render comes from the cache; staging and production are not rendered at all.
     assert renders_reported(result.stderr) == {"dev": "3 renders, 1 from the cache"}
+    assert loaded(result.stderr) == 1  # only overlays/dev changed: the others were not read
     (branch,) = json.loads(result.stdout)
     assert "dev/api/configmap-api.yaml" in branch["environments"]["dev"]["changed"]
     for env in ("staging", "production"):
@@ -163,6 +170,7 @@ def test_a_commit_that_changes_no_input_renders_nothing(
     result = run_cli(example_repo, "-v", "hydrate")
     assert result.exit_code == 0, result.stderr
     assert renders_reported(result.stderr) == {}
+    assert loaded(result.stderr) == 3  # outside every environment: their hashes decide
     assert not render_cache.exists()
     assert git(example_repo, "rev-parse", "rendered") == before
     assert all(f"{env}: unchanged" in result.stderr for env in ENVIRONMENTS)
@@ -193,6 +201,7 @@ def test_a_recorded_hash_that_differs_rerenders_the_environment(
     metadata = json.loads(metadata_file.read_text())
     current = metadata["inputHash"]
     metadata["inputHash"] = "sha256:" + "0" * 64
+    metadata["tools"]["toolkit"] = "0.0.1"
     metadata_file.write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
     commit_all(work, "an older hash")
     git(example_repo, "worktree", "remove", "--force", str(work))
@@ -200,6 +209,172 @@ def test_a_recorded_hash_that_differs_rerenders_the_environment(
     assert result.exit_code == 0, result.stderr
     assert set(renders_reported(result.stderr)) == {"staging"}
     assert json.loads(show(example_repo, "staging/hydrator.metadata"))["inputHash"] == current
+
+
+# --- which environments a change reaches: loading only those, following every input ----------
+
+
+def rehydrate(repo: Path, run_cli: Cli, *args: str) -> CliResult:
+    result = run_cli(repo, "-v", "hydrate", *args)
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_the_metadata_names_the_environments_an_environment_reads(
+    example_repo: Path, run_cli: Cli
+) -> None:
+    rehydrate(example_repo, run_cli)
+    for env in ENVIRONMENTS:
+        metadata = json.loads(show(example_repo, f"{env}/hydrator.metadata"))
+        assert metadata["inputEnvironments"] == [env]
+
+
+def test_a_values_file_in_another_environment_directory_is_followed(
+    example_repo: Path, run_cli: Cli
+) -> None:
+    """dev reads a file in staging's directory: a change there re-renders dev too, though no
+    file of dev's own changed (skipping it would leave dev's branch stale)."""
+    write_files(example_repo, {"overlays/staging/values/shared.yaml": "replicaCount: 2\n"})
+    edit(
+        example_repo / "overlays/dev/releases.yaml",
+        "values/api.yaml.j2]\n    set: {replicaCount: 1}",
+        "values/api.yaml.j2, ../staging/values/shared.yaml]",
+    )
+    commit_all(example_repo, "dev shares a values file kept in staging")
+    rehydrate(example_repo, run_cli)
+    metadata = json.loads(show(example_repo, "dev/hydrator.metadata"))
+    assert metadata["inputEnvironments"] == ["dev", "staging"]
+    assert "replicas: 2" in show(example_repo, "dev/api/deployment-api.yaml")
+
+    write_files(example_repo, {"overlays/staging/values/shared.yaml": "replicaCount: 4\n"})
+    commit_all(example_repo, "staging: four replicas (and dev with it)")
+    result = rehydrate(example_repo, run_cli)
+
+    assert loaded(result.stderr) == 2
+    assert "replicas: 4" in show(example_repo, "dev/api/deployment-api.yaml")
+    assert "production: unchanged" in result.stderr
+
+
+def test_a_template_include_from_another_environment_directory_is_followed(
+    example_repo: Path, run_cli: Cli
+) -> None:
+    write_files(example_repo, {"overlays/staging/shared.j2": "replicaCount: 2\n"})
+    edit(
+        example_repo / "overlays/dev/values/api.yaml.j2",
+        "config:\n",
+        "{% include 'overlays/staging/shared.j2' %}\nconfig:\n",
+    )
+    edit(example_repo / "overlays/dev/releases.yaml", "    set: {replicaCount: 1}\n", "")
+    commit_all(example_repo, "dev includes a template kept in staging")
+    rehydrate(example_repo, run_cli)
+    assert "replicas: 2" in show(example_repo, "dev/api/deployment-api.yaml")
+
+    write_files(example_repo, {"overlays/staging/shared.j2": "replicaCount: 5\n"})
+    commit_all(example_repo, "the shared template changes")
+    result = rehydrate(example_repo, run_cli)
+
+    assert loaded(result.stderr) == 2
+    assert "replicas: 5" in show(example_repo, "dev/api/deployment-api.yaml")
+
+
+def test_a_kustomize_base_in_another_environment_directory_is_followed(
+    example_repo: Path, run_cli: Cli
+) -> None:
+    configmap = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\ndata:\n  a: one\n"
+    write_files(
+        example_repo,
+        {
+            "overlays/staging/shared/kustomization.yaml": "resources: [configmap.yaml]\n",
+            "overlays/staging/shared/configmap.yaml": configmap,
+        },
+    )
+    edit(
+        example_repo / "overlays/dev/kustomization.yaml",
+        "  - ../base\n",
+        "  - ../base\n  - ../staging/shared\n",
+    )
+    commit_all(example_repo, "dev takes a component kept in staging")
+    rehydrate(example_repo, run_cli)
+    assert "a: one" in show(example_repo, "dev/kustomize/configmap-shared.yaml")
+
+    edit(example_repo / "overlays/staging/shared/configmap.yaml", "a: one", "a: two")
+    commit_all(example_repo, "the shared component changes")
+    result = rehydrate(example_repo, run_cli)
+
+    assert loaded(result.stderr) == 2
+    assert "a: two" in show(example_repo, "dev/kustomize/configmap-shared.yaml")
+
+
+def test_an_ignored_values_file_is_followed(example_repo: Path, run_cli: Cli) -> None:
+    """A file git ignores (a secret decrypted in CI) is read like any other: a change to it
+    re-renders its environment though no commit changed."""
+    write_files(
+        example_repo,
+        {".gitignore": "*.local.yaml\n", "overlays/dev/values/api.local.yaml": "replicaCount: 2\n"},
+    )
+    edit(
+        example_repo / "overlays/dev/releases.yaml",
+        "values/api.yaml.j2]\n    set: {replicaCount: 1}",
+        "values/api.yaml.j2, values/api.local.yaml]",
+    )
+    commit_all(example_repo, "dev reads an ignored values file")
+    rehydrate(example_repo, run_cli)
+    assert "replicas: 2" in show(example_repo, "dev/api/deployment-api.yaml")
+
+    (example_repo / "overlays/dev/values/api.local.yaml").write_text("replicaCount: 3\n")
+    result = rehydrate(example_repo, run_cli)
+
+    assert loaded(result.stderr) == 1
+    assert "replicas: 3" in show(example_repo, "dev/api/deployment-api.yaml")
+
+
+def test_allow_dirty_loads_the_environment_whose_files_are_uncommitted(
+    example_repo: Path, run_cli: Cli
+) -> None:
+    rehydrate(example_repo, run_cli)
+    edit(example_repo / "overlays/staging/values/api.yaml", "maxReplicas: 4", "maxReplicas: 6")
+    result = rehydrate(example_repo, run_cli, "--allow-dirty")
+
+    assert loaded(result.stderr) == 1
+    assert set(renders_reported(result.stderr)) == {"staging"}
+    assert "maxReplicas: 6" in show(example_repo, "staging/api/horizontalpodautoscaler-api.yaml")
+
+
+def test_an_environment_without_its_lock_is_loaded_every_time(
+    example_repo: Path, run_cli: Cli
+) -> None:
+    """Resolved in memory, dev's charts depend on its repositories, not only on its files."""
+    (example_repo / "overlays/dev/releases.lock").unlink()
+    commit_all(example_repo, "dev without its lock")
+    rehydrate(example_repo, run_cli)
+    assert "inputEnvironments" not in json.loads(show(example_repo, "dev/hydrator.metadata"))
+
+    result = rehydrate(example_repo, run_cli)
+
+    assert loaded(result.stderr) == 1
+    assert "warning: overlays/dev/releases.lock does not exist" in result.stderr
+
+
+def test_another_helm_loads_every_environment_and_rerenders_its_releases(
+    example_repo: Path, run_cli: Cli, other_helm: tools.Tool
+) -> None:
+    rehydrate(example_repo, run_cli)
+    result = rehydrate(example_repo, run_cli)
+    assert loaded(result.stderr) == 0
+
+    result = run_cli(example_repo, "--helm", str(other_helm.path), "-v", "hydrate")
+
+    assert result.exit_code == 0, result.stderr
+    assert loaded(result.stderr) == 3
+    for env in ENVIRONMENTS:
+        metadata = json.loads(show(example_repo, f"{env}/hydrator.metadata"))
+        assert metadata["tools"]["helm"] == other_helm.version
 
 
 # --- CI hydration: never backwards, --check, identity, message, shards, branches per env ----

@@ -5,7 +5,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import jinja2
 import pytest
 import yaml
 from hypothesis import given
@@ -18,9 +17,6 @@ from toolkit.releases import LocalChart, Release
 from toolkit.values import (
     deep_merge,
     merged_values,
-    render_template,
-    template_context,
-    template_environment,
 )
 
 
@@ -60,7 +56,7 @@ def release(root: Path, *values: str, set: Mapping[str, Any] | None = None) -> R
 def values_of(root: Path, files: dict[str, str | bytes], **kwargs: Any) -> dict[str, Any]:
     write(root, {f"overlays/production/{name}": text for name, text in files.items()})
     env = environment(root, domain="example.com", tier="gold")
-    return merged_values(release(root, *files, **kwargs), env, root=root)
+    return merged_values(release(root, *files, **kwargs), env, root=root).values
 
 
 def values_error(root: Path, files: dict[str, str | bytes]) -> str:
@@ -166,7 +162,7 @@ def test_merged_values_match_helm_own_merging(tmp_path: Path, helm_tool: tools.T
     env = environment(tmp_path)
     rel = release(tmp_path, "values/a.yaml", "values/b.yaml", set={"bar": 3})
     merged_file = tmp_path / "merged.yaml"
-    merged_file.write_text(yaml.safe_dump(merged_values(rel, env, root=tmp_path)))
+    merged_file.write_text(yaml.safe_dump(merged_values(rel, env, root=tmp_path).values))
     helm = (str(helm_tool.path), "template", "r", str(tmp_path / "chart"))
 
     ours = process.run((*helm, "-f", str(merged_file)), cwd=tmp_path).stdout
@@ -343,9 +339,12 @@ def test_include_inside_the_repository_works(tmp_path: Path) -> None:
         },
     )
 
-    assert merged_values(
+    merged = merged_values(
         release(tmp_path, "values/a.yaml.j2"), environment(tmp_path, tier="gold"), root=tmp_path
-    ) == {"shared": "gold", "own": 1}
+    )
+    assert merged.values == {"shared": "gold", "own": 1}
+    production = (tmp_path / "overlays/production").resolve()
+    assert set(merged.files) == {production / "values/a.yaml.j2", production / "common.j2"}
 
 
 def test_include_leaving_the_repository_is_refused(tmp_path: Path) -> None:
@@ -355,20 +354,3 @@ def test_include_leaving_the_repository_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match=r"^template '\.\./secret\.txt': .* leads outside"):
         merged_values(release(root, "values/a.yaml.j2"), environment(root), root=root)
-
-
-def test_render_template_keeps_trailing_newlines(tmp_path: Path) -> None:
-    write(tmp_path, {"msg.j2": "promote {{ release.name }}\n\n"})
-    context = template_context(release(tmp_path), environment(tmp_path))
-
-    assert render_template(tmp_path / "msg.j2", context, root=tmp_path) == "promote api\n\n"
-
-
-def test_template_environment_without_a_root_renders_strings() -> None:
-    environment = template_environment()
-
-    assert environment.from_string("{{ a }} <b>\n").render(a="&") == "& <b>\n"
-    with pytest.raises(jinja2.UndefinedError):
-        environment.from_string("{{ missing }}").render()
-    with pytest.raises(jinja2.exceptions.SecurityError):
-        environment.from_string("{{ ''.__class__.__mro__ }}").render()

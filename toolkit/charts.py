@@ -12,14 +12,11 @@ import hashlib
 import os
 import tempfile
 import urllib.parse
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toolkit import fetch, oci, semver, tools, yamlfile
+from toolkit import fetch, oci, runmemo, semver, tools, yamlfile
 from toolkit.config import Config
 from toolkit.errors import InputError
 from toolkit.fetch import FetchError
@@ -47,36 +44,57 @@ class ChartRequest:
     constraint: str | None
 
 
-# A run's releases often share a chart (a fleet renders one chart hundreds of times): within
-# `memoised()`, each chart directory is read and hashed once. Files are taken not to change
-# during a run; outside it nothing is remembered, so nothing can go stale between runs.
-_memo: ContextVar[dict[tuple[str, Path], Any] | None] = ContextVar("charts_memo", default=None)
-
-
-@contextmanager
-def memoised() -> Iterator[None]:
-    """Remember chart digests and Chart.yaml identities until the block ends."""
-    token = _memo.set({})
-    try:
-        yield
-    finally:
-        _memo.reset(token)
-
-
 def directory_digest(directory: Path) -> str:
-    """A content hash of a chart directory: each file's relative path and bytes, sorted."""
-    memo = _memo.get()
-    if memo is not None and ("digest", directory) in memo:
-        return str(memo["digest", directory])
+    """A content hash of a chart directory: each file's relative path and bytes, sorted.
+    Symlinks are followed, as helm follows them."""
+    return runmemo.remembered(("chart digest", directory), lambda: _directory_digest(directory))
+
+
+def directory_reads(directory: Path) -> tuple[Path, ...]:
+    """What reading a chart directory reads: the directory, and where its symlinks lead."""
+    return (directory, *_chart_tree(directory).links)
+
+
+@dataclass(frozen=True)
+class _ChartTree:
+    files: tuple[tuple[str, Path], ...]  # (path relative to the chart, the file)
+    links: tuple[Path, ...]  # where the symlinks inside lead
+
+
+def _chart_tree(directory: Path) -> _ChartTree:
+    return runmemo.remembered(("chart tree", directory), lambda: _walk_chart(directory))
+
+
+def _walk_chart(directory: Path) -> _ChartTree:
+    files: list[tuple[str, Path]] = []
+    links: list[Path] = []
+    seen = {directory.resolve()}
+    for top, dirs, names in os.walk(directory, followlinks=True):
+        here = Path(top)
+        for name in list(dirs):
+            target = (here / name).resolve()
+            if (here / name).is_symlink():
+                links.append(target)
+            if target in seen:  # a link back up would loop
+                dirs.remove(name)
+            seen.add(target)
+        for name in names:
+            path = here / name
+            if path.is_symlink():
+                links.append(path.resolve())
+            if path.is_file():
+                files.append((path.relative_to(directory).as_posix(), path))
+    # Sorted as paths (by component), the order chart digests in existing locks were made in.
+    files.sort(key=lambda file: file[1])
+    return _ChartTree(tuple(files), tuple(sorted(set(links))))
+
+
+def _directory_digest(directory: Path) -> str:
     digest = hashlib.sha256()
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        relative = path.relative_to(directory).as_posix()
+    for relative, path in _chart_tree(directory).files:
         digest.update(relative.encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
-    result = f"sha256:{digest.hexdigest()}"
-    if memo is not None:
-        memo["digest", directory] = result
-    return result
+    return f"sha256:{digest.hexdigest()}"
 
 
 def _what(release: Release) -> str:
@@ -104,17 +122,17 @@ def check_constraint(release: Release) -> None:
 
 def _chart_identity(config: Config, directory: Path) -> tuple[str, str]:
     """A local chart's name and version from its Chart.yaml."""
-    memo = _memo.get()
-    if memo is not None and ("identity", directory) in memo:
-        name, version = memo["identity", directory]
-        return str(name), str(version)
+    return runmemo.remembered(
+        ("chart identity", directory), lambda: _read_chart_identity(config, directory)
+    )
+
+
+def _read_chart_identity(config: Config, directory: Path) -> tuple[str, str]:
     metadata = yamlfile.load(directory / "Chart.yaml", root=config.root)
     data = metadata.data if isinstance(metadata.data, dict) else {}
     name, version = data.get("name"), data.get("version")
     if not isinstance(name, str) or not isinstance(version, str):
         raise InputError(f"{metadata.where()}: a chart needs `name` and `version` strings")
-    if memo is not None:
-        memo["identity", directory] = (name, version)
     return name, version
 
 

@@ -24,9 +24,6 @@ from toolkit import (
     lock,
     outputdir,
     pipeline,
-    promote,
-    promoteapply,
-    promotediff,
     rendered,
     tools,
 )
@@ -226,15 +223,19 @@ def hydrate_command(
         obj.info(f"shard {shard}: {', '.join(e.name for e in selected) or 'no environments'}")
         if not selected:
             return 0
-    envtree.refuse_dirty(cfg.root, allow_dirty=allow_dirty)
+    work_tree = envtree.refuse_dirty(cfg.root, allow_dirty=allow_dirty)
     source = envtree.current_source(cfg.root)
-    plan = pipeline.plan_environments(cfg, selected, tool_choice=obj.tool_choice, locked=obj.locked)
-    for planned in plan.environments:
-        for warning in planned.warnings:
-            obj.info(f"warning: {warning}")
+    planner = pipeline.Planner(
+        cfg,
+        selected,
+        tool_choice=obj.tool_choice,
+        locked=obj.locked,
+        warn=lambda warning: obj.info(f"warning: {warning}"),
+    )
     cache = pipeline.default_cache(enabled=obj.use_cache)
 
     def render(names: Collection[str]) -> list[pipeline.EnvironmentRender]:
+        plan = planner.run_plan(names)
         renders = pipeline.render_plan(plan, parallel=obj.jobs, cache=cache, only=names)
         for done in renders:
             for note in done.tree.notes:
@@ -243,15 +244,24 @@ def hydrate_command(
                 obj.info(f"{done.name}: {done.renders} renders, {done.cached} from the cache")
         return renders
 
+    def report_planned() -> None:
+        if obj.verbosity > 0:
+            obj.info(
+                f"loaded {len(planner.planned)} of {len(selected)} environments; nothing "
+                "the others read changed since their render"
+            )
+
     if check:
-        changes = rendered.check(cfg, plan.environments, render, source, remote=remote)
+        changes = rendered.check(cfg, planner, render, source, work_tree, remote=remote)
+        report_planned()
         stale = [c for c in changes if c.changed_anything]
         if as_json:
             click.echo(json.dumps({"stale": [c.environment for c in stale]}, indent=2))
         for change in changes:
             obj.info(("stale: " if change in stale else "") + envtree.describe_change(change))
         return 1 if stale else 0
-    results = rendered.hydrate(cfg, plan.environments, render, source, options, notify=obj.info)
+    results = rendered.hydrate(cfg, planner, render, source, work_tree, options, notify=obj.info)
+    report_planned()
     if as_json:
         click.echo(json.dumps([rendered.result_as_dict(r) for r in results], indent=2))
     else:
@@ -475,6 +485,9 @@ def promote_command(
     as_json: bool,
 ) -> int:
     """Make DST run what SRC runs: chart versions, image tags and promotion.copy files."""
+    # Imported here: promotion's YAML editor (ruamel.yaml) would slow every other command's start.
+    from toolkit import promote, promoteapply, promotediff
+
     if (branch or tag) and not make_commit:
         raise click.UsageError("--branch and --tag go with --commit")
     if dry_run and make_commit:

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from toolkit import yamlfile
+from toolkit import runmemo, yamlfile
 from toolkit.errors import InputError
 from toolkit.yamlfile import KeyPath, YamlDocument, describe, did_you_mean, dotted
 
@@ -129,7 +129,7 @@ def safe_path(root: Path, base: Path, relative: str, *, where: str) -> Path:
             f"{where}: '{relative}' is an absolute path; write it relative to "
             f"{yamlfile.relative_name(base, root)}/"
         )
-    resolved_root = root.resolve()
+    resolved_root = runmemo.remembered(("resolved root", root), root.resolve)
     target = (base / relative).resolve()
     if not target.is_relative_to(resolved_root):
         raise InputError(

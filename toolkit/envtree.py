@@ -61,19 +61,20 @@ def source_or_none(repo: Path) -> Source:
         return Source("", "not a git commit", "")
 
 
-def refuse_dirty(repo: Path, *, allow_dirty: bool) -> None:
-    """A render of uncommitted files would be attributed to a commit that does not hold them."""
+def refuse_dirty(repo: Path, *, allow_dirty: bool) -> git.WorkTreeStatus:
+    """A render of uncommitted files would be attributed to a commit that does not hold them.
+    Returns how the work tree differs from HEAD (with `allow_dirty`, it may)."""
     git.toplevel(repo)
-    if allow_dirty:
-        return
-    dirty = git.changed_paths(repo)
-    if dirty:
+    status = git.work_tree_status(repo)
+    dirty = status.changed
+    if dirty and not allow_dirty:
         listed = "\n".join(f"    {path}" for path in dirty[:20])
         more = f"\n    … and {len(dirty) - 20} more" if len(dirty) > 20 else ""
         raise InputError(
             f"the work tree has uncommitted changes:\n{listed}{more}\n"
             "commit or stash them first, or pass --allow-dirty to hydrate them anyway"
         )
+    return status
 
 
 def metadata(render: EnvironmentRender, source: Source) -> dict[str, Any]:
@@ -95,6 +96,13 @@ def metadata(render: EnvironmentRender, source: Source) -> dict[str, Any]:
             for r in render.releases
         ],
         "inputHash": render.input_hash,
+        # Whose overlay directories the inputs come from: a later hydrate skips this
+        # environment without loading it when only the others' directories changed.
+        **(
+            {"inputEnvironments": list(render.environments_read)}
+            if render.environments_read is not None
+            else {}
+        ),
     }
 
 
@@ -150,25 +158,55 @@ def _without_provenance(files: Mapping[str, str], env: str) -> dict[str, str]:
     return {path: sha for path, sha in files.items() if path not in skip}
 
 
-def _input_hash_of(data: bytes | None) -> str | None:
-    """The inputHash a hydrator.metadata records, or None (absent, or not toolkit's)."""
-    if data is None:
-        return None
+@dataclass(frozen=True)
+class Recorded:
+    """What an environment's hydrator.metadata on the branch says about its last render."""
+
+    dry_sha: str | None
+    input_hash: str | None
+    tools: Mapping[str, str]
+    commands: tuple[str, ...]
+    input_environments: tuple[str, ...] | None
+
+
+def _recorded(data: bytes | None) -> Recorded | None:
+    """The metadata's fields, or None (absent, or not toolkit's); a field of the wrong type
+    reads as absent."""
     try:
-        value = json.loads(data).get("inputHash")
-    except (ValueError, AttributeError):
+        fields = json.loads(data) if data is not None else None
+    except ValueError:
         return None
-    return value if isinstance(value, str) else None
+    if not isinstance(fields, dict):
+        return None
+
+    def text(key: str) -> str | None:
+        value = fields.get(key)
+        return value if isinstance(value, str) and value else None
+
+    def texts(key: str) -> tuple[str, ...] | None:
+        value = fields.get(key)
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return tuple(value)
+        return None
+
+    tools = fields.get("tools")
+    if not isinstance(tools, dict) or not all(isinstance(v, str) for v in tools.values()):
+        tools = {}
+    return Recorded(
+        dry_sha=text("drySha"),
+        input_hash=text("inputHash"),
+        tools=tools,
+        commands=texts("commands") or (),
+        input_environments=texts("inputEnvironments"),
+    )
 
 
-def recorded_input_hashes(
-    repo: Path, tip: str | None, envs: Sequence[str]
-) -> dict[str, str | None]:
-    """Each environment's recorded input hash on the branch, read in one git process."""
+def recorded(repo: Path, tip: str | None, envs: Sequence[str]) -> dict[str, Recorded | None]:
+    """Each environment's hydrator.metadata on the branch, read in one git process."""
     if tip is None:
         return dict.fromkeys(envs)
     blobs = git.read_blobs(repo, tip, [f"{env}/{METADATA}" for env in envs])
-    return {env: _input_hash_of(blobs[f"{env}/{METADATA}"]) for env in envs}
+    return {env: _recorded(blobs[f"{env}/{METADATA}"]) for env in envs}
 
 
 def change(
@@ -185,8 +223,8 @@ def change(
     old, new = _without_provenance(old, env), _without_provenance(new, env)
     changed = sorted(p for p in old.keys() & new.keys() if old[p] != new[p])
     same_files = old.keys() == new.keys() and not changed
-    recorded = recorded_input_hashes(repo, tip, [env])[env]
-    if tip and same_files and recorded != render.input_hash:
+    before = recorded(repo, tip, [env])[env]
+    if tip and same_files and (before.input_hash if before else None) != render.input_hash:
         changed = [f"{env}/{METADATA}"]
     return EnvironmentChange(
         env,

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from toolkit import __version__
 from toolkit.errors import InputError
+
+if TYPE_CHECKING:
+    import urllib.request
 
 TIMEOUT_ENV = "TOOLKIT_HTTP_TIMEOUT"
 DEFAULT_TIMEOUT = 30.0
@@ -38,28 +42,30 @@ class Response:
         return self.headers.get(name.lower())
 
 
-class _NoRedirectAuth(urllib.request.HTTPRedirectHandler):
-    """Follow redirects, but never carry an Authorization header to another host."""
+@functools.cache
+def _opener() -> urllib.request.OpenerDirector:
+    """The one opener: redirects followed, but never an Authorization header to another host.
+    Built on first use: urllib.request loads http.client and email, which a run that fetches
+    nothing (every chart local or cached) need not pay for."""
+    import urllib.request
 
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: object,
-        code: int,
-        msg: str,
-        headers: object,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)  # type: ignore[arg-type]
-        if (
-            new is not None
-            and urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc
-        ):
-            new.remove_header("Authorization")
-        return new
+    class NoRedirectAuth(urllib.request.HTTPRedirectHandler):
+        def redirect_request(
+            self,
+            req: urllib.request.Request,
+            fp: object,
+            code: int,
+            msg: str,
+            headers: object,
+            newurl: str,
+        ) -> urllib.request.Request | None:
+            new = super().redirect_request(req, fp, code, msg, headers, newurl)  # type: ignore[arg-type]
+            host = urllib.parse.urlsplit(req.full_url).netloc
+            if new is not None and urllib.parse.urlsplit(newurl).netloc != host:
+                new.remove_header("Authorization")
+            return new
 
-
-_OPENER = urllib.request.build_opener(_NoRedirectAuth())
+    return urllib.request.build_opener(NoRedirectAuth())
 
 
 def timeout() -> float:
@@ -79,6 +85,9 @@ def timeout() -> float:
 def get(url: str, *, what: str, headers: Mapping[str, str] | None = None) -> Response:
     """GET `url`, retrying connection failures and 5xx answers; any other status is returned
     for the caller to judge. `what` starts the error message (e.g. "repository 'podinfo'")."""
+    opener = _opener()
+    import urllib.request  # loaded by _opener()
+
     request = urllib.request.Request(
         url, headers={"User-Agent": f"toolkit/{__version__}", **(headers or {})}
     )
@@ -88,7 +97,7 @@ def get(url: str, *, what: str, headers: Mapping[str, str] | None = None) -> Res
         if attempt:
             time.sleep(_BACKOFF[min(attempt - 1, len(_BACKOFF) - 1)])
         try:
-            with _OPENER.open(request, timeout=seconds) as answer:
+            with opener.open(request, timeout=seconds) as answer:
                 body = answer.read(MAX_BYTES + 1)
                 response = Response(answer.geturl(), answer.status, _headers(answer), body)
             break

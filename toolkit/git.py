@@ -82,11 +82,46 @@ def subject(repo: Path, rev: str) -> str:
     return _text(_git(repo, "log", "-1", "--format=%s", rev))
 
 
+@dataclass(frozen=True)
+class WorkTreeStatus:
+    """How the work tree differs from HEAD, by path relative to the top of the work tree."""
+
+    changed: tuple[str, ...]  # modified, staged or untracked (not ignored)
+    ignored: tuple[str, ...]  # ignored files, and ignored directories once (with a trailing /)
+
+
+def work_tree_status(repo: Path) -> WorkTreeStatus:
+    """Uncommitted changes, untracked files and ignored files, from one `git status`."""
+    output = _git(
+        repo, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching"
+    )
+    entries = iter(e for e in output.stdout.decode(errors="surrogateescape").split("\0") if e)
+    changed, ignored = [], []
+    for entry in entries:
+        code, path = entry[:2], entry[3:]
+        if code == "!!":
+            ignored.append(path)
+            continue
+        changed.append(path)
+        if code[0] in "RC":  # a staged rename or copy: the next entry is where it came from
+            changed.append(next(entries, ""))
+    return WorkTreeStatus(tuple(sorted(changed)), tuple(sorted(ignored)))
+
+
 def changed_paths(repo: Path) -> list[str]:
     """Tracked files with uncommitted changes and untracked files that are not ignored."""
-    output = _git(repo, "status", "--porcelain=v1", "-z", "--untracked-files=all")
-    entries = [e for e in output.stdout.decode().split("\0") if e]
-    return sorted(entry[3:] for entry in entries if len(entry) > 3)
+    return list(work_tree_status(repo).changed)
+
+
+def paths_between(repo: Path, old: str, new: str) -> list[str] | None:
+    """Every path whose content differs between commits `old` and `new` (a rename as both
+    paths); None when `old` is not in this clone."""
+    output = _git(
+        repo, "diff-tree", "-r", "-z", "--name-only", "--no-renames", old, new, check=False
+    )
+    if output.returncode != 0:
+        return None
+    return [p for p in output.stdout.decode(errors="surrogateescape").split("\0") if p]
 
 
 def remote_url(repo: Path, remote: str = "origin") -> str | None:

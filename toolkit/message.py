@@ -4,13 +4,14 @@ default), rendered through the one template factory, always ending in the source
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import jinja2
-
-from toolkit import values
 from toolkit.config import CONFIG_FILE, Config
 from toolkit.envtree import EnvironmentChange, Source
 from toolkit.errors import InputError
+
+if TYPE_CHECKING:
+    import jinja2
 
 DEFAULT_MESSAGE = """\
 hydrate {{ environments | map(attribute="name") | join(", ") }} from {{ source.short }}
@@ -25,9 +26,16 @@ Source: {{ source.subject }}
 
 def message_template(config: Config) -> jinja2.Template:
     """rendered.message (or the default), compiled once, before anything is rendered."""
+    # Jinja2 loads here, not above: a hydrate that writes nothing never compiles the message.
+    import jinja2
+
+    from toolkit import templates
+
     where = f"{config.rendered_message_location or CONFIG_FILE}: rendered.message"
     try:
-        return values.template_environment().from_string(config.rendered_message or DEFAULT_MESSAGE)
+        return templates.template_environment().from_string(
+            config.rendered_message or DEFAULT_MESSAGE
+        )
     except jinja2.TemplateSyntaxError as exc:
         raise InputError(
             f"{where}: template syntax error on its line {exc.lineno}: {exc.message}; "
@@ -60,6 +68,8 @@ def commit_message(
         ],
         "skipped": [{"name": c.environment, "reason": c.skipped} for c in changes if c.skipped],
     }
+    import jinja2.exceptions  # loaded already, by message_template
+
     try:
         text = template.render(context)
     except jinja2.exceptions.SecurityError as exc:

@@ -6,20 +6,27 @@ per-environment input hash lets the rendered branch skip environments that did n
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from toolkit import __version__, cache, charts, lock, manifests, render, tools, values, yamlfile
+from toolkit import (
+    __version__,
+    cache,
+    charts,
+    kustomizeinputs,
+    lock,
+    manifests,
+    render,
+    runmemo,
+    tools,
+    values,
+)
 from toolkit.cache import RenderCache
 from toolkit.config import Config, Environment
-from toolkit.errors import InputError
 from toolkit.manifests import RenderedTree
 from toolkit.releases import EnvironmentSpec, OciChart, RepoChart, load_environment
 from toolkit.tools import Tool
@@ -48,6 +55,9 @@ class EnvironmentPlan:
     tool_versions: Mapping[str, str]
     input_hash: str
     warnings: tuple[str, ...] = ()  # e.g. a stale releases.lock resolved in memory
+    # The environments whose overlay directories the inputs come from (this one included);
+    # None when they are not files alone (a release resolved in memory from a repository).
+    environments_read: tuple[str, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -76,6 +86,7 @@ class EnvironmentRender:
     renders: int = 0  # how many helm and kustomize renders the environment needed
     cached: int = 0  # how many of them the render cache answered
     warnings: tuple[str, ...] = ()
+    environments_read: tuple[str, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -88,6 +99,7 @@ class _Jobs:
     releases: tuple[charts.ResolvedRelease, ...]
     jobs: tuple[render.RenderJob, ...]
     warnings: tuple[str, ...]
+    environments_read: tuple[str, ...] | None
 
 
 def _jobs(
@@ -100,20 +112,37 @@ def _jobs(
     spec = load_environment(config, environment)
     resolution = lock.resolve_environment(sources, spec, locked=locked)
     resolved = resolution.releases
-    jobs: list[render.RenderJob] = [
-        render.HelmRender(
-            environment,
-            r.release,
-            r.path,
-            values.merged_values(r.release, environment, root=config.root),
-            r.digest,
-        )
-        for r in resolved
-    ]
+    reads: set[Path] = set()  # every path the inputs come from, for `environments_read`
+    jobs: list[render.RenderJob] = []
+    for r in resolved:
+        merged = values.merged_values(r.release, environment, root=config.root)
+        reads.update(merged.files)
+        if r.repository is None:
+            reads.update(charts.directory_reads(r.path))
+        jobs.append(render.HelmRender(environment, r.release, r.path, merged.values, r.digest))
     if spec.kustomization is not None:
-        digest = _kustomize_digest(config, environment, spec.kustomization, file_digests)
+        inputs = kustomizeinputs.find(config, environment)
+        reads.update(inputs.files)
+        reads.update(inputs.named)
+        digest = kustomizeinputs.digest(config, spec.kustomization, inputs.files, file_digests)
         jobs.append(render.KustomizeRender(environment, spec.kustomization, digest))
-    return _Jobs(spec, resolved, tuple(jobs), resolution.warnings)
+    read = None if resolution.warnings else _environments_read(config, environment, reads)
+    return _Jobs(spec, resolved, tuple(jobs), resolution.warnings, read)
+
+
+def _environments_read(
+    config: Config, environment: Environment, paths: Collection[Path]
+) -> tuple[str, ...]:
+    """The environments whose overlay directories `paths` lie in, `environment` always."""
+    overlays = config.root / "overlays"
+    names = {env.name for env in config.environments}
+    read = {environment.name}
+    for path in paths:
+        if path.is_relative_to(overlays) and path != overlays:
+            first = path.relative_to(overlays).parts[0]
+            if first in names:
+                read.add(first)
+    return tuple(sorted(read))
 
 
 def _relative(config: Config, path: Path) -> str:
@@ -146,104 +175,13 @@ def _commands(
             args = render.helm_template_args(job, _chart_argument(config, resolved))
             lines.append(" ".join(["helm", *args]))
         elif isinstance(job, render.KustomizeRender) and kustomize is not None:
-            prefix = (
-                ["kustomize", "build"]
-                if kustomize.command[-1] == "build"
-                else ["kubectl", "kustomize"]
-            )
-            lines.append(" ".join([*prefix, _relative(config, job.directory)]))
+            lines.append(_kustomize_command(config, kustomize, job.directory))
     return tuple(lines)
 
 
-def _kustomize_inputs(config: Config, environment: Environment) -> list[Path]:
-    """Files a kustomize build of `environment` can read: everything under overlays/ but the
-    other environments' directories (unless this overlay names one of them)."""
-    overlays = config.root / "overlays"
-    own = environment.directory
-    texts = " ".join(p.read_text(errors="replace") for p in own.glob("*.y*ml") if p.is_file())
-    skipped = {
-        other.directory
-        for other in config.environments
-        if other.name != environment.name and f"../{other.name}" not in texts
-    }
-    # Skip whole directories rather than test every file: a fleet's other environments are
-    # most of overlays/, and walking them once per environment would make planning quadratic.
-    found: list[Path] = []
-    for entry in overlays.iterdir() if overlays.is_dir() else ():
-        if entry in skipped:
-            continue
-        if entry.is_file():
-            found.append(entry)
-        elif entry.is_dir():
-            found += (p for p in entry.rglob("*") if p.is_file())
-    return sorted(set(found) | _kustomize_references(config, own))
-
-
-_KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
-def _kustomize_references(config: Config, start: Path) -> set[Path]:
-    """Files a kustomization reaches outside overlays/ (a shared component, a base elsewhere).
-
-    Any string in a kustomization file that names an existing path in the repository counts
-    (`resources`, `components`, `patches[].path`, a generator's `key=file`…), followed through
-    the kustomizations it reaches; that needs no list of kustomize's fields and can only err
-    towards hashing a file too many.
-    """
-    root = config.root.resolve()
-    found: set[Path] = set()
-    seen: set[Path] = set()
-    queue = [start.resolve()]
-    while queue:
-        directory = queue.pop()
-        if directory in seen:
-            continue
-        seen.add(directory)
-        files = [directory / name for name in _KUSTOMIZATIONS if (directory / name).is_file()]
-        if not files:
-            continue
-        try:
-            document = yamlfile.load(files[0], root=config.root).data
-        except InputError:
-            continue  # kustomize will say what is wrong with it
-        for text in _strings(document):
-            for token in re.split(r"[\s=]+", text):
-                if not token or "://" in token:
-                    continue
-                target = (directory / token).resolve()
-                # The repository root or an ancestor would be "everything": never a reference.
-                if not target.is_relative_to(root) or directory.is_relative_to(target):
-                    continue
-                if target.is_file():
-                    found.add(target)
-                elif target.is_dir() and ".git" not in target.relative_to(root).parts:
-                    found.update(p for p in target.rglob("*") if p.is_file())
-                    queue.append(target)
-    return {config.root / p.relative_to(root) for p in found}
-
-
-def _kustomize_digest(
-    config: Config, environment: Environment, directory: Path, file_digests: dict[Path, bytes]
-) -> str:
-    """A hash of a kustomization's inputs by repository-relative path; each file is read once
-    per run however many environments share it (the base)."""
-    parts = [_relative(config, directory).encode()]
-    for path in _kustomize_inputs(config, environment):
-        if path not in file_digests:
-            file_digests[path] = hashlib.sha256(path.read_bytes()).digest()
-        parts += [_relative(config, path).encode(), file_digests[path]]
-    return cache.key_of(*parts)
+def _kustomize_command(config: Config, kustomize: Tool, directory: Path) -> str:
+    prefix = "kustomize build" if kustomize.command[-1] == "build" else "kubectl kustomize"
+    return f"{prefix} {_relative(config, directory)}"
 
 
 def _input_hash(
@@ -271,6 +209,123 @@ def _input_hash(
     return f"sha256:{body}"
 
 
+class Planner:
+    """Plans environments on demand, each at most once per run, with the tools found once.
+
+    A hydrate asks only for the environments whose inputs may have changed; the others are
+    never loaded.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        environments: Sequence[Environment],
+        *,
+        tool_choice: ToolChoice = ToolChoice(),
+        locked: bool = False,
+        warn: Callable[[str], None] = lambda warning: None,
+    ) -> None:
+        self.config = config
+        self.environments = tuple(environments)
+        self.tool_choice = tool_choice
+        self.locked = locked
+        self.warn = warn  # told each warning (a stale lock resolved in memory) as it is found
+        self._sources = charts.ChartSources(config)  # each repository index fetched once a run
+        self._file_digests: dict[Path, bytes] = {}
+        self._plans: dict[str, EnvironmentPlan] = {}
+        self._tools: dict[str, Tool] = {}
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(env.name for env in self.environments)
+
+    @property
+    def planned(self) -> tuple[str, ...]:
+        """The environments planned so far."""
+        return tuple(name for name in self.names if name in self._plans)
+
+    def plans(self, names: Collection[str]) -> tuple[EnvironmentPlan, ...]:
+        """The named environments planned (in the run's order), planning those not yet."""
+        missing = [e for e in self.environments if e.name in names and e.name not in self._plans]
+        if missing:
+            self._plan(missing)
+        return tuple(self._plans[e.name] for e in self.environments if e.name in names)
+
+    def run_plan(self, names: Collection[str]) -> RunPlan:
+        """The named environments, and the tools their jobs need, ready to render."""
+        plans = self.plans(names)
+        jobs = [job for p in plans for job in p.jobs]
+        helm = (
+            self._tools.get("helm") if any(isinstance(j, render.HelmRender) for j in jobs) else None
+        )
+        kustomize = (
+            self._tools.get("kustomize")
+            if any(isinstance(j, render.KustomizeRender) for j in jobs)
+            else None
+        )
+        return RunPlan(plans, helm, kustomize)
+
+    def tool_versions(self, kinds: Collection[str]) -> dict[str, str]:
+        """toolkit's version, and those of the named tools (`helm`, `kustomize`) as found."""
+        found = self._find_tools(helm="helm" in kinds, kustomize="kustomize" in kinds)
+        versions = {"toolkit": __version__}
+        versions.update((kind, tool.version) for kind, tool in found.items())
+        return versions
+
+    def kustomize_command(self, directory: Path) -> str:
+        """The command line a render of `directory` is recorded under, with the found tool."""
+        return _kustomize_command(
+            self.config, self._find_tools(kustomize=True)["kustomize"], directory
+        )
+
+    def _find_tools(self, *, helm: bool = False, kustomize: bool = False) -> dict[str, Tool]:
+        wanted = {"helm": helm, "kustomize": kustomize}
+        finders = {"helm": tools.find_helm, "kustomize": tools.find_kustomize}
+        choices = {"helm": self.tool_choice.helm, "kustomize": self.tool_choice.kustomize}
+        missing = [kind for kind, want in wanted.items() if want and kind not in self._tools]
+        # Each probe runs the tool once (`helm version`, `kubectl version`): side by side.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            probes = {kind: pool.submit(finders[kind], choices[kind]) for kind in missing}
+            self._tools.update((kind, probe.result()) for kind, probe in probes.items())
+        return {kind: self._tools[kind] for kind, want in wanted.items() if want}
+
+    def _plan(self, environments: Sequence[Environment]) -> None:
+        config = self.config
+        with runmemo.run():
+            planned = [
+                _jobs(config, env, self._file_digests, self._sources, self.locked)
+                for env in environments
+            ]
+        all_jobs = [job for p in planned for job in p.jobs]
+        found = self._find_tools(
+            helm=any(isinstance(job, render.HelmRender) for job in all_jobs),
+            kustomize=any(isinstance(job, render.KustomizeRender) for job in all_jobs),
+        )
+        helm, kustomize = found.get("helm"), found.get("kustomize")
+        for p in planned:
+            for warning in p.warnings:
+                self.warn(warning)
+            tool_versions = {"toolkit": __version__}
+            if helm is not None and any(isinstance(j, render.HelmRender) for j in p.jobs):
+                tool_versions["helm"] = helm.version
+            if kustomize is not None and any(isinstance(j, render.KustomizeRender) for j in p.jobs):
+                tool_versions["kustomize"] = kustomize.version
+            commands = _commands(config, p.releases, p.jobs, helm, kustomize)
+            input_hash = _input_hash(
+                p.spec.environment, p.releases, p.jobs, commands, tool_versions, helm, kustomize
+            )
+            self._plans[p.spec.environment.name] = EnvironmentPlan(
+                p.spec,
+                p.releases,
+                p.jobs,
+                commands,
+                tool_versions,
+                input_hash,
+                p.warnings,
+                p.environments_read,
+            )
+
+
 def plan_environments(
     config: Config,
     environments: Sequence[Environment],
@@ -280,38 +335,8 @@ def plan_environments(
 ) -> RunPlan:
     """Load, resolve and hash every environment asked for, and find the tools they need.
     Charts come from each environment's releases.lock; with `locked`, a stale lock is an error."""
-    file_digests: dict[Path, bytes] = {}
-    sources = charts.ChartSources(config)  # one per run: each repository index fetched once
-    with charts.memoised():
-        planned = [_jobs(config, env, file_digests, sources, locked) for env in environments]
-    all_jobs = [job for p in planned for job in p.jobs]
-    needs_helm = any(isinstance(job, render.HelmRender) for job in all_jobs)
-    needs_kustomize = any(isinstance(job, render.KustomizeRender) for job in all_jobs)
-    # Each probe runs the tool once (`helm version`, `kubectl version`): side by side, not in turn.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        helm_probe = pool.submit(tools.find_helm, tool_choice.helm) if needs_helm else None
-        kustomize_probe = (
-            pool.submit(tools.find_kustomize, tool_choice.kustomize) if needs_kustomize else None
-        )
-        helm = helm_probe.result() if helm_probe else None
-        kustomize = kustomize_probe.result() if kustomize_probe else None
-    plans = []
-    for p in planned:
-        tool_versions = {"toolkit": __version__}
-        if helm is not None and any(isinstance(j, render.HelmRender) for j in p.jobs):
-            tool_versions["helm"] = helm.version
-        if kustomize is not None and any(isinstance(j, render.KustomizeRender) for j in p.jobs):
-            tool_versions["kustomize"] = kustomize.version
-        commands = _commands(config, p.releases, p.jobs, helm, kustomize)
-        input_hash = _input_hash(
-            p.spec.environment, p.releases, p.jobs, commands, tool_versions, helm, kustomize
-        )
-        plans.append(
-            EnvironmentPlan(
-                p.spec, p.releases, p.jobs, commands, tool_versions, input_hash, p.warnings
-            )
-        )
-    return RunPlan(tuple(plans), helm, kustomize)
+    planner = Planner(config, environments, tool_choice=tool_choice, locked=locked)
+    return planner.run_plan(planner.names)
 
 
 def default_cache(*, enabled: bool = True) -> RenderCache | None:
@@ -373,6 +398,7 @@ def render_plan(
                 renders=len(env_outputs),
                 cached=sum(1 for o in env_outputs if o.cached),
                 warnings=p.warnings,
+                environments_read=p.environments_read,
             )
         )
     return results

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shlex
 import subprocess
@@ -82,6 +81,8 @@ async def run_async(
     env: Mapping[str, str] | None = None,
 ) -> Output:
     """Run a command on the event loop so several can go at once; raise ProcessError on failure."""
+    import asyncio  # here, not above: a run that renders nothing never loads the event loop
+
     argv = tuple(str(a) for a in args)
     proc = await asyncio.create_subprocess_exec(
         *argv,

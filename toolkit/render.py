@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -151,6 +150,8 @@ async def _render_all(
     parallel: int,
     cache: RenderCache | None,
 ) -> list[RenderOutput]:
+    import asyncio  # here, not above: a run that renders nothing never loads the event loop
+
     limit = asyncio.Semaphore(max(1, parallel))
 
     async def one(job: RenderJob) -> RenderOutput:
@@ -192,4 +193,6 @@ def render_all(
     """
     if not jobs:
         return []
+    import asyncio  # see _render_all
+
     return asyncio.run(_render_all(jobs, helm, kustomize, parallel, cache))

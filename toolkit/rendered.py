@@ -3,18 +3,20 @@ and the push that lands it."""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
-
-from toolkit import envtree, git, history, message, push, tags
+from toolkit import envtree, git, history, message, push, reach, tags
 from toolkit.config import CONFIG_FILE, Config
 from toolkit.envtree import EnvironmentChange, Source
-from toolkit.pipeline import EnvironmentPlan, EnvironmentRender
+from toolkit.pipeline import EnvironmentRender, Planner
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 @dataclass(frozen=True)
@@ -91,27 +93,48 @@ def _triage(
     branch: str,
     tip: str | None,
     notes: str | None,
-    plans: Sequence[EnvironmentPlan],
+    names: Sequence[str],
     remote: str | None,
 ) -> _Triage:
     repo, source = run.repo, run.source
     old_marks = history.read_marks(repo, notes, tip)
-    hashes = envtree.recorded_input_hashes(repo, tip, [p.name for p in plans])
+    metadata = envtree.recorded(repo, tip, names)
     recorded: dict[str, str | None] = {}
-    verdicts: dict[str, EnvironmentChange | None] = {}
-    for plan in plans:
-        env = plan.name
-        seen = old_marks.get(env) or (history.recorded_dry_sha(repo, tip, env) if tip else None)
+    verdicts: dict[str, EnvironmentChange | None] = dict.fromkeys(names)
+    to_plan = []
+    for env in names:
+        before = metadata[env]
+        seen = old_marks.get(env) or (before.dry_sha if before else None)
         recorded[env] = seen
         where = f"environment '{env}' on branch {branch}"
         if seen and history.newer_than(repo, remote, seen, source.sha, where=where):
             reason = f"the branch holds a render of a newer commit, {seen[:12]}"
             verdicts[env] = EnvironmentChange(env, (), (), (), skipped=reason)
-        elif run.options.incremental and hashes[env] == plan.input_hash:
-            verdicts[env] = EnvironmentChange(env, (), (), ())  # same inputs: same files
+        elif run.options.incremental and _inputs_unchanged(run, env, before):
+            verdicts[env] = EnvironmentChange(env, (), (), ())  # nothing it reads changed
         else:
-            verdicts[env] = None
+            to_plan.append(env)
+    for plan in run.planner.plans(to_plan) if run.options.incremental else ():
+        before = metadata[plan.name]
+        if before is not None and before.input_hash == plan.input_hash:
+            verdicts[plan.name] = EnvironmentChange(plan.name, (), (), ())  # same inputs
     return _Triage(branch, tip, old_marks, recorded, verdicts)
+
+
+def _inputs_unchanged(run: _Run, env: str, before: envtree.Recorded | None) -> bool:
+    """Whether the branch's render of `env` is current without planning it: no path it reads
+    differs from the source commit it was rendered from, and the tools are the same."""
+    if before is None or before.dry_sha is None or before.input_environments is None:
+        return False
+    if not run.changes.reach_only_others(before.dry_sha, {env, *before.input_environments}):
+        return False
+    kinds = set(before.tools) - {"toolkit"}
+    if not kinds <= {"helm", "kustomize"} or run.planner.tool_versions(kinds) != before.tools:
+        return False
+    if "kustomize" in kinds:
+        directory = run.config.environment(env).directory
+        return run.planner.kustomize_command(directory) in before.commands
+    return True
 
 
 def _plan_branch(run: _Run, triage: _Triage) -> _BranchPlan:
@@ -146,11 +169,12 @@ class _Run:
     """Everything one hydrate needs besides the snapshot of where the refs stand."""
 
     config: Config
-    plans_by_branch: Mapping[str, Sequence[EnvironmentPlan]]
+    names_by_branch: Mapping[str, Sequence[str]]
+    planner: Planner
     renders: _Renders
+    changes: reach.SourceChanges
     source: Source
     options: HydrateOptions
-    template: jinja2.Template
     author: git.Identity
     committer: git.Identity
 
@@ -158,25 +182,34 @@ class _Run:
     def repo(self) -> Path:
         return self.config.root
 
+    @functools.cached_property
+    def template(self) -> jinja2.Template:
+        """The commit message template, compiled on first use: before anything renders, or
+        never when nothing does."""
+        return message.message_template(self.config)
+
     def wanted(self) -> list[str]:
-        refs = [f"refs/heads/{branch}" for branch in self.plans_by_branch]
+        refs = [f"refs/heads/{branch}" for branch in self.names_by_branch]
         refs.append(history.NOTES_REF)
         if self.options.tag:
-            refs += [tags.tag_pattern(r.name) for rs in self.plans_by_branch.values() for r in rs]
+            refs += [tags.tag_pattern(n) for ns in self.names_by_branch.values() for n in ns]
         return refs
 
     def tips(self) -> list[str]:
-        return [*(f"refs/heads/{branch}" for branch in self.plans_by_branch), history.NOTES_REF]
+        return [*(f"refs/heads/{branch}" for branch in self.names_by_branch), history.NOTES_REF]
 
 
 def _plans(run: _Run, snapshot: push.Snapshot, remote: str | None) -> list[_BranchPlan]:
     """Every branch planned against the snapshot; what must render renders in one batch."""
     notes = snapshot.get(history.NOTES_REF)
     triages = [
-        _triage(run, branch, snapshot.get(f"refs/heads/{branch}"), notes, plans, remote)
-        for branch, plans in run.plans_by_branch.items()
+        _triage(run, branch, snapshot.get(f"refs/heads/{branch}"), notes, names, remote)
+        for branch, names in run.names_by_branch.items()
     ]
-    run.renders.ensure([env for t in triages for env, v in t.verdicts.items() if v is None])
+    to_render = [env for t in triages for env, v in t.verdicts.items() if v is None]
+    if to_render:
+        _ = run.template  # compiled now: a mistake in rendered.message fails before any render
+    run.renders.ensure(to_render)
     return [_plan_branch(run, triage) for triage in triages]
 
 
@@ -281,13 +314,34 @@ def _attempt(
     return results, updates
 
 
-def _by_branch(
-    config: Config, plans: Sequence[EnvironmentPlan]
-) -> dict[str, list[EnvironmentPlan]]:
-    by_branch: dict[str, list[EnvironmentPlan]] = {}
-    for plan in plans:
-        by_branch.setdefault(config.branch_for(plan.name), []).append(plan)
+def _by_branch(config: Config, names: Sequence[str]) -> dict[str, list[str]]:
+    by_branch: dict[str, list[str]] = {}
+    for name in names:
+        by_branch.setdefault(config.branch_for(name), []).append(name)
     return by_branch
+
+
+def _new_run(
+    config: Config,
+    planner: Planner,
+    renderer: Renderer,
+    source: Source,
+    work_tree: git.WorkTreeStatus,
+    options: HydrateOptions,
+) -> _Run:
+    return _Run(
+        config,
+        _by_branch(config, planner.names),
+        planner,
+        _Renders(renderer),
+        reach.SourceChanges(
+            config.root, source.sha, work_tree, [env.name for env in config.environments]
+        ),
+        source,
+        options,
+        options.author or git.identity(config.root, "author"),
+        options.committer or git.identity(config.root, "committer"),
+    )
 
 
 def _fetch_remote(repo: Path, preferred: str) -> str | None:
@@ -297,30 +351,23 @@ def _fetch_remote(repo: Path, preferred: str) -> str | None:
 
 def hydrate(
     config: Config,
-    plans: Sequence[EnvironmentPlan],
+    planner: Planner,
     renderer: Renderer,
     source: Source,
+    work_tree: git.WorkTreeStatus,
     options: HydrateOptions = HydrateOptions(),
     *,
     notify: Callable[[str], None] = lambda message: None,
 ) -> list[HydrateResult]:
     """Commit every environment's render to its rendered branch, and push it when asked.
 
-    Environments are rendered through `renderer` only where the branch does not already hold
-    a render of the same inputs (or of a newer source commit). With `push`, each attempt starts
-    from the remote's refs; a push that loses a race with another run is rebuilt on the new tip
-    (replacing only this run's environments) and retried.
+    Environments are planned through `planner` only where a path they may read changed since
+    the branch's render, and rendered through `renderer` only where the branch does not already
+    hold a render of the same inputs (or of a newer source commit). With `push`, each attempt
+    starts from the remote's refs; a push that loses a race with another run is rebuilt on the
+    new tip (replacing only this run's environments) and retried.
     """
-    run = _Run(
-        config,
-        _by_branch(config, plans),
-        _Renders(renderer),
-        source,
-        options,
-        message.message_template(config),
-        options.author or git.identity(config.root, "author"),
-        options.committer or git.identity(config.root, "committer"),
-    )
+    run = _new_run(config, planner, renderer, source, work_tree, options)
     outcome: list[list[HydrateResult]] = [[]]
     remote = _fetch_remote(config.root, options.remote)
 
@@ -340,9 +387,10 @@ def hydrate(
 
 def check(
     config: Config,
-    plans: Sequence[EnvironmentPlan],
+    planner: Planner,
     renderer: Renderer,
     source: Source,
+    work_tree: git.WorkTreeStatus,
     *,
     remote: str | None = None,
 ) -> list[EnvironmentChange]:
@@ -350,16 +398,9 @@ def check(
 
     An environment the branch holds from a newer commit is not stale: hydrate would skip it.
     """
-    run = _Run(
-        config,
-        _by_branch(config, plans),
-        _Renders(renderer),
-        source,
-        HydrateOptions(),
-        message.message_template(config),
-        git.Identity(git.DEFAULT_NAME, git.DEFAULT_EMAIL),
-        git.Identity(git.DEFAULT_NAME, git.DEFAULT_EMAIL),
-    )
+    nobody = git.Identity(git.DEFAULT_NAME, git.DEFAULT_EMAIL)
+    options = HydrateOptions(author=nobody, committer=nobody)
+    run = _new_run(config, planner, renderer, source, work_tree, options)
     if remote is not None:
         snapshot = push.remote_snapshot(config.root, remote, run.wanted(), fetch=run.tips())
     else:

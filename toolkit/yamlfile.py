@@ -8,6 +8,7 @@ or aliases (alias bombs), no duplicate keys, bounded nesting, and syntax errors 
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,7 +182,12 @@ def describe(value: Any) -> str:
 def _read_bytes(path: Path, display: str) -> bytes:
     try:
         with path.open("rb") as stream:
-            raw = stream.read(MAX_BYTES + 1)
+            # A regular file says its size (reading "up to the limit" would allocate 10 MiB
+            # each time); a pipe or a device says 0 and is read up to the limit.
+            size = os.fstat(stream.fileno()).st_size
+            if size > MAX_BYTES:
+                raise InputError(_too_large(display))
+            raw = stream.read() if size else stream.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise InputError(f"{display}: file not found") from None
     except OSError as exc:
