@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +147,16 @@ def test_values_go_to_helm_as_json_on_stdin(example_repo: Path) -> None:
     )
     assert json.loads(render.helm_values_input(job)) == {"a": {"c": [1, 2]}, "b": 1}
     assert render.helm_values_input(job) == b'{"a": {"c": [1, 2]}, "b": 1}'
+
+
+def test_renders_run_without_go_garbage_collection_unless_the_user_set_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("GOGC", raising=False)
+    monkeypatch.setenv("GOMEMLIMIT", "1GiB")
+
+    with render.go_runtime_defaults():
+        seen = process.run(("sh", "-c", 'echo "$GOGC $GOMEMLIMIT"')).stdout.decode()
+
+    assert seen == "off 1GiB\n"  # the user's limit kept, the collector off
+    assert "GOGC" not in os.environ and os.environ["GOMEMLIMIT"] == "1GiB"  # as it was

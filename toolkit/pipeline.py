@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -375,32 +375,53 @@ def render_plan(
     only: Collection[str] | None = None,
 ) -> list[EnvironmentRender]:
     """Render the planned environments (or `only` those named), all renders of the run in
-    parallel (answered from `cache` where it holds them)."""
+    parallel (answered from `cache` where it holds them).
+
+    Each environment's outputs are parsed and laid out on a worker thread as soon as its last
+    render is done, while the others' renders go on, rather than all of them at the end.
+    """
     wanted = [p for p in plan.environments if only is None or p.name in only]
+    by_name = {p.name: p for p in wanted}
     all_jobs = [job for p in wanted for job in p.jobs]
-    outputs = render.render_all(
-        all_jobs, helm=plan.helm, kustomize=plan.kustomize, parallel=parallel, cache=cache
-    )
+    position = {id(job): index for index, job in enumerate(all_jobs)}
     by_env: dict[str, list[render.RenderOutput]] = defaultdict(list)
-    for output in outputs:
-        by_env[output.job.environment.name].append(output)
-    results = []
-    for p in wanted:
-        env_outputs = by_env[p.name]
-        results.append(
-            EnvironmentRender(
-                p.spec,
-                p.releases,
-                _tree(p, env_outputs),
-                p.commands,
-                p.tool_versions,
-                p.input_hash,
-                renders=len(env_outputs),
-                cached=sum(1 for o in env_outputs if o.cached),
-                warnings=p.warnings,
-                environments_read=p.environments_read,
-            )
+    trees: dict[str, Future[RenderedTree]] = {}
+    with ThreadPoolExecutor(max_workers=1) as layout:
+
+        def done(output: render.RenderOutput) -> None:
+            env = output.job.environment.name
+            outputs = by_env[env]
+            outputs.append(output)
+            if len(outputs) == len(by_name[env].jobs):
+                outputs.sort(key=lambda o: position[id(o.job)])  # in job order, as planned
+                trees[env] = layout.submit(_tree, by_name[env], list(outputs))
+
+        render.render_all(
+            all_jobs,
+            helm=plan.helm,
+            kustomize=plan.kustomize,
+            parallel=parallel,
+            cache=cache,
+            on_output=done,
         )
+        results = []
+        for p in wanted:
+            env_outputs = by_env[p.name]
+            tree = trees[p.name].result() if p.name in trees else _tree(p, env_outputs)
+            results.append(
+                EnvironmentRender(
+                    p.spec,
+                    p.releases,
+                    tree,
+                    p.commands,
+                    p.tool_versions,
+                    p.input_hash,
+                    renders=len(env_outputs),
+                    cached=sum(1 for o in env_outputs if o.cached),
+                    warnings=p.warnings,
+                    environments_read=p.environments_read,
+                )
+            )
     return results
 
 
