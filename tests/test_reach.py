@@ -130,6 +130,52 @@ def test_a_repository_below_the_top_of_the_work_tree(tmp_path: Path) -> None:
     assert seen.reach_only_others(rendered_at, {"dev"})
     assert not seen.reach_only_others(rendered_at, {"staging"})
 
-    (top / "overlays/dev/values.yaml").write_text("still not toolkit's, but outside overlays/\n")
+    (top / "overlays/dev/values.yaml").write_text("still not toolkit's: nothing reads it\n")
+    (top / "README.md").write_text("the rest of a monorepo\n")
     commit_all(top, "outside the configuration")
-    assert not changes(repo).reach_only_others(rendered_at, {"dev"})
+    assert changes(repo).reach_only_others(rendered_at, {"dev"})
+    assert not changes(repo).reach_only_others(rendered_at, {"staging"})
+
+
+def test_a_render_of_committed_files_may_record_what_it_read(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {**FILES, ".gitignore": "*.local\n"}, example=False)
+    assert changes(repo).may_record({"dev"})
+
+    (repo / "overlays/dev/values.local").write_text("an ignored file dev may read\n")
+    assert not changes(repo).may_record({"dev"})
+    assert changes(repo).may_record({"staging"})
+    (repo / "overlays/dev/values.local").unlink()
+
+    (repo / "overlays/staging/values.yaml").write_text("uncommitted\n")
+    assert not changes(repo).may_record({"staging"})
+    assert changes(repo).may_record({"dev"})
+
+
+def test_a_symlink_in_any_environment_directory_records_nothing(tmp_path: Path) -> None:
+    """A read through overlays/staging/shared -> ../dev/shared is recorded in dev, where it
+    leads; replacing the link would change production's render unseen."""
+    repo = make_repo(tmp_path / "repo", FILES, example=False)
+    (repo / "overlays/dev/shared").mkdir()
+    (repo / "overlays/staging/shared").symlink_to("../dev/shared")
+    commit_all(repo, "a shared directory, linked")
+    assert not changes(repo).may_record({"production"})
+
+    linked_dir = make_repo(tmp_path / "linked-dir", FILES, example=False)
+    (linked_dir / "overlays/qa").symlink_to("staging")  # not an environment: no matter
+    commit_all(linked_dir, "an alias")
+    assert changes(linked_dir).may_record({"production"})
+    (linked_dir / "toolkit.yaml").write_text(
+        "environments: [{name: dev}, {name: staging}, {name: production}, {name: qa}]\n"
+    )
+    commit_all(linked_dir, "the alias becomes an environment")
+    qa = SourceChanges(
+        linked_dir,
+        git(linked_dir, "rev-parse", "HEAD"),
+        toolkit_git.work_tree_status(linked_dir),
+        (*ENVIRONMENTS, "qa"),
+    )
+    assert not qa.may_record({"production"})
+
+    untracked = make_repo(tmp_path / "untracked", FILES, example=False)
+    (untracked / "overlays/staging/shared").symlink_to("../dev")
+    assert not changes(untracked).may_record({"production"})

@@ -346,6 +346,75 @@ def test_allow_dirty_loads_the_environment_whose_files_are_uncommitted(
     assert "maxReplicas: 6" in show(example_repo, "staging/api/horizontalpodautoscaler-api.yaml")
 
 
+def test_a_symlinked_releases_file_is_followed(example_repo: Path, run_cli: Cli) -> None:
+    """production shares staging's releases.yaml through a symlink: a change there is a change
+    to production, though git sees it only in staging's directory."""
+    releases = example_repo / "overlays/production/releases.yaml"
+    releases.unlink()
+    releases.symlink_to("../staging/releases.yaml")
+    assert run_cli(example_repo, "lock", "production").exit_code == 0
+    commit_all(example_repo, "production runs staging's releases")
+    rehydrate(example_repo, run_cli)
+    assert "inputEnvironments" not in json.loads(show(example_repo, "production/hydrator.metadata"))
+
+    edit(
+        example_repo / "overlays/staging/releases.yaml",
+        "name: api\n",
+        "name: api\n    set: {config: {logLevel: error}}\n",
+    )
+    commit_all(example_repo, "staging and production: api logs errors only")
+    result = rehydrate(example_repo, run_cli)
+
+    assert "production: unchanged" not in result.stderr
+    assert "LOG_LEVEL: error" in show(example_repo, "production/api/configmap-api.yaml")
+
+
+def test_a_dirty_render_is_replaced_once_the_files_are_committed_again(
+    example_repo: Path, run_cli: Cli
+) -> None:
+    rehydrate(example_repo, run_cli)
+    clean = show(example_repo, "dev/api/configmap-api.yaml")
+    values = example_repo / "overlays/dev/values/api.yaml"
+    edit(values, "logLevel: debug", "logLevel: trace")
+    rehydrate(example_repo, run_cli, "--allow-dirty")
+    assert "trace" in show(example_repo, "dev/api/configmap-api.yaml")
+    assert "inputEnvironments" not in json.loads(show(example_repo, "dev/hydrator.metadata"))
+
+    git(example_repo, "checkout", "--", ".")
+    result = rehydrate(example_repo, run_cli)
+
+    assert loaded(result.stderr) == 1
+    assert show(example_repo, "dev/api/configmap-api.yaml") == clean
+
+
+def test_an_ignored_include_that_disappears_is_followed(example_repo: Path, run_cli: Cli) -> None:
+    write_files(
+        example_repo,
+        {".gitignore": "*.local.j2\n", "overlays/dev/values/extra.local.j2": "replicaCount: 2\n"},
+    )
+    edit(
+        example_repo / "overlays/dev/values/api.yaml.j2",
+        "config:\n",
+        "{% include 'overlays/dev/values/extra.local.j2' ignore missing %}\nconfig:\n",
+    )
+    edit(example_repo / "overlays/dev/releases.yaml", "    set: {replicaCount: 1}\n", "")
+    commit_all(example_repo, "dev may include an ignored template")
+    rehydrate(example_repo, run_cli)
+    assert "replicas: 2" in show(example_repo, "dev/api/deployment-api.yaml")
+
+    (example_repo / "overlays/dev/values/extra.local.j2").unlink()
+    rehydrate(example_repo, run_cli)
+
+    assert "replicas: 2" not in show(example_repo, "dev/api/deployment-api.yaml")
+
+
+def test_check_with_no_cache_renders_every_environment(example_repo: Path, run_cli: Cli) -> None:
+    rehydrate(example_repo, run_cli)
+    result = run_cli(example_repo, "-v", "--no-cache", "hydrate", "--check")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(renders_reported(result.stderr)) == sorted(ENVIRONMENTS)
+
+
 def test_an_environment_without_its_lock_is_loaded_every_time(
     example_repo: Path, run_cli: Cli
 ) -> None:

@@ -252,7 +252,9 @@ def hydrate_command(
             )
 
     if check:
-        changes = rendered.check(cfg, planner, render, source, work_tree, remote=remote)
+        changes = rendered.check(
+            cfg, planner, render, source, work_tree, remote=remote, incremental=obj.use_cache
+        )
         report_planned()
         stale = [c for c in changes if c.changed_anything]
         if as_json:

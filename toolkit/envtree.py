@@ -44,6 +44,7 @@ class EnvironmentChange:
 
 
 _CREDENTIALS = re.compile(r"(?<=://)[^/@]+@")
+_COMMIT_NAME = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 repositories
 
 
 def current_source(repo: Path) -> Source:
@@ -192,8 +193,9 @@ def _recorded(data: bytes | None) -> Recorded | None:
     tools = fields.get("tools")
     if not isinstance(tools, dict) or not all(isinstance(v, str) for v in tools.values()):
         tools = {}
+    dry_sha = text("drySha")
     return Recorded(
-        dry_sha=text("drySha"),
+        dry_sha=dry_sha if dry_sha and _COMMIT_NAME.fullmatch(dry_sha) else None,
         input_hash=text("inputHash"),
         tools=tools,
         commands=texts("commands") or (),

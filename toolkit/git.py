@@ -113,11 +113,19 @@ def changed_paths(repo: Path) -> list[str]:
     return list(work_tree_status(repo).changed)
 
 
+def symlink_paths(repo: Path, path: str) -> list[str]:
+    """Tracked symlinks under `path` (relative to `repo`), by path from the top of the work tree."""
+    output = _git(repo, "ls-files", "--stage", "-z", "--full-name", "--", path, env=_LITERAL)
+    entries = output.stdout.decode(errors="surrogateescape").split("\0")
+    return [entry.split("\t", 1)[1] for entry in entries if entry.startswith("120000 ")]
+
+
 def paths_between(repo: Path, old: str, new: str) -> list[str] | None:
     """Every path whose content differs between commits `old` and `new` (a rename as both
     paths); None when `old` is not in this clone."""
+    commits = (f"{old}^{{commit}}", f"{new}^{{commit}}")  # never read as options
     output = _git(
-        repo, "diff-tree", "-r", "-z", "--name-only", "--no-renames", old, new, check=False
+        repo, "diff-tree", "-r", "-z", "--name-only", "--no-renames", *commits, check=False
     )
     if output.returncode != 0:
         return None

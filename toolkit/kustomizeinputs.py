@@ -19,7 +19,7 @@ from toolkit.errors import InputError
 @dataclass(frozen=True)
 class KustomizeInputs:
     files: list[Path]  # every file the build can read, sorted
-    named: set[Path]  # every path a kustomization names, whether or not it exists
+    named: set[Path]  # every path in the repository a kustomization names, existing or not
 
 
 def find(config: Config, environment: Environment) -> KustomizeInputs:
@@ -106,7 +106,8 @@ def _references(config: Config, start: Path) -> tuple[set[Path], set[Path]]:
                 elif target.is_dir() and ".git" not in target.relative_to(root).parts:
                     found.update(p for p in target.rglob("*") if p.is_file())
                     queue.append(target)
-    return {config.root / p.relative_to(root) for p in found}, named
+    inside = {p for p in named if p.is_relative_to(root)}  # the rest is no file of ours
+    return {config.root / p.relative_to(root) for p in found}, inside
 
 
 def digest(

@@ -132,12 +132,16 @@ def _jobs(
 
 def _environments_read(
     config: Config, environment: Environment, paths: Collection[Path]
-) -> tuple[str, ...]:
-    """The environments whose overlay directories `paths` lie in, `environment` always."""
+) -> tuple[str, ...] | None:
+    """The environments whose overlay directories `paths` lie in, `environment` always; None
+    when a path lies outside the repository (a chart's symlink), where no later hydrate looks
+    for changes."""
     overlays = config.root / "overlays"
     names = {env.name for env in config.environments}
     read = {environment.name}
     for path in paths:
+        if not path.is_relative_to(config.root):
+            return None
         if path.is_relative_to(overlays) and path != overlays:
             first = path.relative_to(overlays).parts[0]
             if first in names:

@@ -4,18 +4,27 @@ An environment's hydrator.metadata names the source commit it was rendered from 
 the environments whose overlay directories its inputs come from (`inputEnvironments`, itself
 included). A path that differs between that commit and the work tree (committed since,
 modified, untracked or ignored) inside the overlay directory of an environment it does not
-read cannot change its render; any other path may, and then the environment is planned and its
-input hash decides. So a merge that touches one environment's directory leaves the others
-unloaded, while a change anywhere else (a chart, a base, toolkit.yaml) plans them all.
+read cannot change its render, nor can a path outside the configuration (nothing reads there);
+any other path may, and then the environment is planned and its input hash decides. So a merge
+that touches one environment's directory leaves the others unloaded, while a change anywhere
+else in the configuration (a chart, a base, toolkit.yaml) plans them all.
+
+A render only records `inputEnvironments` when it can vouch for them: rendered from committed
+files alone, and with no symlink inside an environment's directory (a read through one is
+recorded where it leads, not where it passed).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+import os
 from collections.abc import Collection
 from pathlib import Path
 
 from toolkit import git
+
+_OUTSIDE = "outside the configuration"
 
 
 class SourceChanges:
@@ -30,15 +39,17 @@ class SourceChanges:
     ) -> None:
         self.repo = repo
         self.head = head
-        # Paths from git are relative to the top of the work tree, the repository may sit below.
-        self.overlays = f"{git.show_prefix(repo)}overlays/"
+        # git names paths from the top of the work tree; the configuration may sit below it.
+        self.prefix = git.show_prefix(repo)
         self.environments = frozenset(environments)
-        self.uncommitted = (*work_tree.changed, *work_tree.ignored)
+        self.uncommitted = work_tree.changed
+        self.ignored = work_tree.ignored
         self._since: dict[str, list[str] | None] = {}
 
     def reach_only_others(self, since: str, read: Collection[str]) -> bool:
         """Whether every path that differs from commit `since` lies in the overlay directory of
-        an environment outside `read` (False when `since` is not in this clone)."""
+        an environment outside `read`, or outside the configuration (False when `since` is not
+        in this clone)."""
         if since not in self._since:
             self._since[since] = (
                 [] if since == self.head else git.paths_between(self.repo, since, self.head)
@@ -46,12 +57,35 @@ class SourceChanges:
         committed = self._since[since]
         if committed is None:
             return False
-        paths = itertools.chain(committed, self.uncommitted)
+        paths = itertools.chain(committed, self.uncommitted, self.ignored)
         return all(self._owner(path) not in (None, *read) for path in paths)
 
+    def may_record(self, read: Collection[str]) -> bool:
+        """Whether a render made now may record `read` for a later hydrate to settle from."""
+        return not self._environment_symlinks and self.reach_only_others(self.head, read)
+
+    @functools.cached_property
+    def _environment_symlinks(self) -> bool:
+        """Whether an environment's directory is, or holds, a symlink (or an ignored directory,
+        which may hold one)."""
+        tracked = git.symlink_paths(self.repo, "overlays")
+        top = self.repo.parents[self.prefix.count("/") - 1] if self.prefix else self.repo
+        loose = [
+            path
+            for path in (*self.uncommitted, *self.ignored)
+            if path.endswith("/") or os.path.islink(top / path)
+        ]
+        return any(
+            self._owner(path.rstrip("/")) not in (None, _OUTSIDE) for path in (*tracked, *loose)
+        )
+
     def _owner(self, path: str) -> str | None:
-        """The environment whose overlay directory holds `path`, or None."""
-        if not path.startswith(self.overlays):
+        """The environment whose overlay directory holds `path`; _OUTSIDE for a path outside
+        the configuration; None for any other."""
+        if not path.startswith(self.prefix):
+            return _OUTSIDE
+        overlays = f"{self.prefix}overlays/"
+        if not path.startswith(overlays):
             return None
-        name = path[len(self.overlays) :].split("/", 1)[0]
+        name = path[len(overlays) :].split("/", 1)[0]
         return name if name in self.environments else None

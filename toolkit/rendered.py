@@ -147,7 +147,7 @@ def _plan_branch(run: _Run, triage: _Triage) -> _BranchPlan:
             continue
         change = verdict
         if change is None:
-            render = run.renders.done[env]
+            render = _vouched(run, run.renders.done[env])
             env_files = envtree.environment_files(render, run.source)
             change = envtree.change(run.repo, triage.tip, render, env_files)
             if change.changed_anything:
@@ -159,6 +159,15 @@ def _plan_branch(run: _Run, triage: _Triage) -> _BranchPlan:
         elif recorded and recorded != run.source.sha:
             marks[env] = run.source.sha  # files unchanged: remember a newer source saw them
     return _BranchPlan(triage.branch, triage.tip, tuple(changes), files, triage.old_marks, marks)
+
+
+def _vouched(run: _Run, render: EnvironmentRender) -> EnvironmentRender:
+    """The render, recording which environments it read only where a later hydrate may settle
+    it from that (see reach.py): not a render of uncommitted or ignored files it reads."""
+    read = render.environments_read
+    if read is None or run.changes.may_record({render.name, *read}):
+        return render
+    return replace(render, environments_read=None)
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -393,13 +402,15 @@ def check(
     work_tree: git.WorkTreeStatus,
     *,
     remote: str | None = None,
+    incremental: bool = True,
 ) -> list[EnvironmentChange]:
     """What hydrate would change, per environment, writing nothing (no objects, no refs).
 
     An environment the branch holds from a newer commit is not stale: hydrate would skip it.
+    Without `incremental`, every environment is rendered and compared.
     """
     nobody = git.Identity(git.DEFAULT_NAME, git.DEFAULT_EMAIL)
-    options = HydrateOptions(author=nobody, committer=nobody)
+    options = HydrateOptions(author=nobody, committer=nobody, incremental=incremental)
     run = _new_run(config, planner, renderer, source, work_tree, options)
     if remote is not None:
         snapshot = push.remote_snapshot(config.root, remote, run.wanted(), fetch=run.tips())
