@@ -110,6 +110,26 @@ def test_hydrate_push_from_a_depth_1_clone(tiny_remote: Remote, run_cli: Cli) ->
     assert git(second, "rev-parse", "rendered") == tiny_remote.rendered()
 
 
+def test_a_depth_1_clone_settles_untouched_environments_from_git(
+    tiny_remote: Remote, run_cli: Cli
+) -> None:
+    """prod was rendered at the first commit and seen unchanged at the second (a watermark
+    note); a depth-1 clone of the third fetches that first commit by name to know that only
+    dev's directory changed since, rather than loading prod."""
+    assert run_cli(tiny_remote.clone("first"), "hydrate", "--push").exit_code == 0
+    tiny_remote.commit(tiny_overlay("dev", "v2"), "dev: v2")
+    assert run_cli(tiny_remote.clone("second"), "hydrate", "--push").exit_code == 0
+    tiny_remote.commit(tiny_overlay("dev", "v3"), "dev: v3")
+    third = tiny_remote.clone("third", depth=1)
+
+    result = run_cli(third, "-v", "hydrate", "--push")
+
+    assert result.exit_code == 0, result.stderr
+    assert "loaded 1 of 2 environments" in result.stderr
+    assert "prod: unchanged" in result.stderr
+    assert "value: v3" in tiny_remote.show("dev/kustomize/configmap-settings.yaml")
+
+
 def test_push_to_a_missing_remote_says_which(tiny_remote: Remote, run_cli: Cli) -> None:
     clone = tiny_remote.clone("ci")
     result = run_cli(clone, "hydrate", "--push", "--remote", "upstream")

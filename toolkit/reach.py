@@ -16,6 +16,7 @@ recorded where it leads, not where it passed).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import os
@@ -23,6 +24,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from toolkit import git
+from toolkit.errors import GitError
 
 _OUTSIDE = "outside the configuration"
 
@@ -46,19 +48,27 @@ class SourceChanges:
         self.ignored = work_tree.ignored
         self._since: dict[str, list[str] | None] = {}
 
-    def reach_only_others(self, since: str, read: Collection[str]) -> bool:
+    def reach_only_others(
+        self, since: str, read: Collection[str], *, remote: str | None = None
+    ) -> bool:
         """Whether every path that differs from commit `since` lies in the overlay directory of
-        an environment outside `read`, or outside the configuration (False when `since` is not
-        in this clone)."""
-        if since not in self._since:
-            self._since[since] = (
-                [] if since == self.head else git.paths_between(self.repo, since, self.head)
-            )
-        committed = self._since[since]
+        an environment outside `read`, or outside the configuration. A `since` missing from a
+        shallow clone is fetched from `remote`; False when it cannot be."""
+        committed = self._paths_since(since, remote)
         if committed is None:
             return False
         paths = itertools.chain(committed, self.uncommitted, self.ignored)
         return all(self._owner(path) not in (None, *read) for path in paths)
+
+    def _paths_since(self, since: str, remote: str | None) -> list[str] | None:
+        if since not in self._since:
+            paths = [] if since == self.head else git.paths_between(self.repo, since, self.head)
+            if paths is None and remote is not None:
+                with contextlib.suppress(GitError):  # then it stays unknown: plan
+                    git.fetch_commits(self.repo, remote, [since])
+                paths = git.paths_between(self.repo, since, self.head)
+            self._since[since] = paths
+        return self._since[since]
 
     def may_record(self, read: Collection[str]) -> bool:
         """Whether a render made now may record `read` for a later hydrate to settle from."""

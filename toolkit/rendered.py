@@ -110,7 +110,7 @@ def _triage(
         if seen and history.newer_than(repo, remote, seen, source.sha, where=where):
             reason = f"the branch holds a render of a newer commit, {seen[:12]}"
             verdicts[env] = EnvironmentChange(env, (), (), (), skipped=reason)
-        elif run.options.incremental and _inputs_unchanged(run, env, before):
+        elif run.options.incremental and _inputs_unchanged(run, env, before, remote):
             verdicts[env] = EnvironmentChange(env, (), (), ())  # nothing it reads changed
         else:
             to_plan.append(env)
@@ -121,12 +121,15 @@ def _triage(
     return _Triage(branch, tip, old_marks, recorded, verdicts)
 
 
-def _inputs_unchanged(run: _Run, env: str, before: envtree.Recorded | None) -> bool:
+def _inputs_unchanged(
+    run: _Run, env: str, before: envtree.Recorded | None, remote: str | None
+) -> bool:
     """Whether the branch's render of `env` is current without planning it: no path it reads
     differs from the source commit it was rendered from, and the tools are the same."""
     if before is None or before.dry_sha is None or before.input_environments is None:
         return False
-    if not run.changes.reach_only_others(before.dry_sha, {env, *before.input_environments}):
+    read = {env, *before.input_environments}
+    if not run.changes.reach_only_others(before.dry_sha, read, remote=remote):
         return False
     kinds = set(before.tools) - {"toolkit"}
     if not kinds <= {"helm", "kustomize"} or run.planner.tool_versions(kinds) != before.tools:
