@@ -110,17 +110,17 @@ def test_hydrate_push_from_a_depth_1_clone(tiny_remote: Remote, run_cli: Cli) ->
     assert git(second, "rev-parse", "rendered") == tiny_remote.rendered()
 
 
-def test_a_depth_1_clone_settles_untouched_environments_from_git(
+def test_a_shallow_clone_settles_untouched_environments_from_git(
     tiny_remote: Remote, run_cli: Cli
 ) -> None:
     """prod was rendered at the first commit and seen unchanged at the second (a watermark
-    note); a depth-1 clone of the third fetches that first commit by name to know that only
-    dev's directory changed since, rather than loading prod."""
+    note); a clone of the third deep enough to hold the second, not the first, fetches the
+    first by name to know that only dev's directory changed since, rather than loading prod."""
     assert run_cli(tiny_remote.clone("first"), "hydrate", "--push").exit_code == 0
     tiny_remote.commit(tiny_overlay("dev", "v2"), "dev: v2")
     assert run_cli(tiny_remote.clone("second"), "hydrate", "--push").exit_code == 0
     tiny_remote.commit(tiny_overlay("dev", "v3"), "dev: v3")
-    third = tiny_remote.clone("third", depth=1)
+    third = tiny_remote.clone("third", depth=2)
 
     result = run_cli(third, "-v", "hydrate", "--push")
 
