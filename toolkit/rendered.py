@@ -178,7 +178,8 @@ def _vouched(run: _Run, render: EnvironmentRender) -> EnvironmentRender:
 
 @dataclass(frozen=True)
 class _Run:
-    """Everything one hydrate needs besides the snapshot of where the refs stand."""
+    """Everything one hydrate needs besides the snapshot of where the refs stand; who signs and
+    the message template are looked up only once something is to be committed."""
 
     config: Config
     names_by_branch: Mapping[str, Sequence[str]]
@@ -187,12 +188,18 @@ class _Run:
     changes: reach.SourceChanges
     source: Source
     options: HydrateOptions
-    author: git.Identity
-    committer: git.Identity
 
     @property
     def repo(self) -> Path:
         return self.config.root
+
+    @functools.cached_property
+    def author(self) -> git.Identity:
+        return self.options.author or git.identity(self.repo, "author")
+
+    @functools.cached_property
+    def committer(self) -> git.Identity:
+        return self.options.committer or git.identity(self.repo, "committer")
 
     @functools.cached_property
     def template(self) -> jinja2.Template:
@@ -351,8 +358,6 @@ def _new_run(
         ),
         source,
         options,
-        options.author or git.identity(config.root, "author"),
-        options.committer or git.identity(config.root, "committer"),
     )
 
 
