@@ -235,80 +235,79 @@ def test_the_metadata_names_the_environments_an_environment_reads(
         assert metadata["inputEnvironments"] == [env]
 
 
-def test_a_values_file_in_another_environment_directory_is_followed(
-    example_repo: Path, run_cli: Cli
+def configmap(value: str) -> str:
+    return f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\ndata:\n  a: {value}\n"
+
+
+# How dev comes to read a file in staging's directory: the files written, the edits to dev's
+# own files, the file then changed in staging, and where the change shows on the branch.
+READS_INTO_STAGING = {
+    "a values file": (
+        {"overlays/staging/values/shared.yaml": "replicaCount: 2\n"},
+        [
+            (
+                "overlays/dev/releases.yaml",
+                "values/api.yaml.j2]\n    set: {replicaCount: 1}",
+                "values/api.yaml.j2, ../staging/values/shared.yaml]",
+            )
+        ],
+        {"overlays/staging/values/shared.yaml": "replicaCount: 4\n"},
+        ("dev/api/deployment-api.yaml", "replicas: 2", "replicas: 4"),
+    ),
+    "a template's include": (
+        {"overlays/staging/shared.j2": "replicaCount: 2\n"},
+        [
+            (
+                "overlays/dev/values/api.yaml.j2",
+                "config:\n",
+                "{% include 'overlays/staging/shared.j2' %}\nconfig:\n",
+            ),
+            ("overlays/dev/releases.yaml", "    set: {replicaCount: 1}\n", ""),
+        ],
+        {"overlays/staging/shared.j2": "replicaCount: 5\n"},
+        ("dev/api/deployment-api.yaml", "replicas: 2", "replicas: 5"),
+    ),
+    "a kustomize base": (
+        {
+            "overlays/staging/shared/kustomization.yaml": "resources: [configmap.yaml]\n",
+            "overlays/staging/shared/configmap.yaml": configmap("one"),
+        },
+        [
+            (
+                "overlays/dev/kustomization.yaml",
+                "  - ../base\n",
+                "  - ../base\n  - ../staging/shared\n",
+            )
+        ],
+        {"overlays/staging/shared/configmap.yaml": configmap("two")},
+        ("dev/kustomize/configmap-shared.yaml", "a: one", "a: two"),
+    ),
+}
+
+
+@pytest.mark.parametrize("how", READS_INTO_STAGING)
+def test_a_read_in_another_environment_directory_is_followed(
+    how: str, example_repo: Path, run_cli: Cli
 ) -> None:
     """dev reads a file in staging's directory: a change there re-renders dev too, though no
-    file of dev's own changed (skipping it would leave dev's branch stale)."""
-    write_files(example_repo, {"overlays/staging/values/shared.yaml": "replicaCount: 2\n"})
-    edit(
-        example_repo / "overlays/dev/releases.yaml",
-        "values/api.yaml.j2]\n    set: {replicaCount: 1}",
-        "values/api.yaml.j2, ../staging/values/shared.yaml]",
-    )
-    commit_all(example_repo, "dev shares a values file kept in staging")
+    file of dev's own changed (skipping dev would leave its branch stale)."""
+    files, edits, change, (witness, before, after) = READS_INTO_STAGING[how]
+    write_files(example_repo, files)
+    for path, old, new in edits:
+        edit(example_repo / path, old, new)
+    commit_all(example_repo, f"dev reads {how} kept in staging")
     rehydrate(example_repo, run_cli)
     metadata = json.loads(show(example_repo, "dev/hydrator.metadata"))
     assert metadata["inputEnvironments"] == ["dev", "staging"]
-    assert "replicas: 2" in show(example_repo, "dev/api/deployment-api.yaml")
+    assert before in show(example_repo, witness)
 
-    write_files(example_repo, {"overlays/staging/values/shared.yaml": "replicaCount: 4\n"})
-    commit_all(example_repo, "staging: four replicas (and dev with it)")
+    write_files(example_repo, change)
+    commit_all(example_repo, f"staging changes {how} (and dev with it)")
     result = rehydrate(example_repo, run_cli)
 
     assert loaded(result.stderr) == 2
-    assert "replicas: 4" in show(example_repo, "dev/api/deployment-api.yaml")
+    assert after in show(example_repo, witness)
     assert "production: unchanged" in result.stderr
-
-
-def test_a_template_include_from_another_environment_directory_is_followed(
-    example_repo: Path, run_cli: Cli
-) -> None:
-    write_files(example_repo, {"overlays/staging/shared.j2": "replicaCount: 2\n"})
-    edit(
-        example_repo / "overlays/dev/values/api.yaml.j2",
-        "config:\n",
-        "{% include 'overlays/staging/shared.j2' %}\nconfig:\n",
-    )
-    edit(example_repo / "overlays/dev/releases.yaml", "    set: {replicaCount: 1}\n", "")
-    commit_all(example_repo, "dev includes a template kept in staging")
-    rehydrate(example_repo, run_cli)
-    assert "replicas: 2" in show(example_repo, "dev/api/deployment-api.yaml")
-
-    write_files(example_repo, {"overlays/staging/shared.j2": "replicaCount: 5\n"})
-    commit_all(example_repo, "the shared template changes")
-    result = rehydrate(example_repo, run_cli)
-
-    assert loaded(result.stderr) == 2
-    assert "replicas: 5" in show(example_repo, "dev/api/deployment-api.yaml")
-
-
-def test_a_kustomize_base_in_another_environment_directory_is_followed(
-    example_repo: Path, run_cli: Cli
-) -> None:
-    configmap = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\ndata:\n  a: one\n"
-    write_files(
-        example_repo,
-        {
-            "overlays/staging/shared/kustomization.yaml": "resources: [configmap.yaml]\n",
-            "overlays/staging/shared/configmap.yaml": configmap,
-        },
-    )
-    edit(
-        example_repo / "overlays/dev/kustomization.yaml",
-        "  - ../base\n",
-        "  - ../base\n  - ../staging/shared\n",
-    )
-    commit_all(example_repo, "dev takes a component kept in staging")
-    rehydrate(example_repo, run_cli)
-    assert "a: one" in show(example_repo, "dev/kustomize/configmap-shared.yaml")
-
-    edit(example_repo / "overlays/staging/shared/configmap.yaml", "a: one", "a: two")
-    commit_all(example_repo, "the shared component changes")
-    result = rehydrate(example_repo, run_cli)
-
-    assert loaded(result.stderr) == 2
-    assert "a: two" in show(example_repo, "dev/kustomize/configmap-shared.yaml")
 
 
 def test_an_ignored_values_file_is_followed(example_repo: Path, run_cli: Cli) -> None:

@@ -31,15 +31,6 @@ def read_marks(repo: Path, notes: str | None, tip: str | None) -> dict[str, str]
     return {env: sha for env, sha in marks.items() if isinstance(sha, str)}
 
 
-def recorded_dry_sha(repo: Path, tip: str, env: str) -> str | None:
-    data = git.read_blob(repo, tip, f"{env}/{METADATA_FILE}")
-    try:
-        value = json.loads(data or b"{}").get("drySha")
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) and value else None
-
-
 def newer_than(repo: Path, remote: str | None, recorded: str, current: str, *, where: str) -> bool:
     """Whether `recorded` strictly descends from `current` (the branch is ahead of this run).
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -258,40 +258,29 @@ class Planner:
     def run_plan(self, names: Collection[str]) -> RunPlan:
         """The named environments, and the tools their jobs need, ready to render."""
         plans = self.plans(names)
-        jobs = [job for p in plans for job in p.jobs]
-        helm = (
-            self._tools.get("helm") if any(isinstance(j, render.HelmRender) for j in jobs) else None
-        )
-        kustomize = (
-            self._tools.get("kustomize")
-            if any(isinstance(j, render.KustomizeRender) for j in jobs)
-            else None
-        )
-        return RunPlan(plans, helm, kustomize)
+        found = self._find_tools(_tool_kinds(job for p in plans for job in p.jobs))
+        return RunPlan(plans, found.get("helm"), found.get("kustomize"))
 
     def tool_versions(self, kinds: Collection[str]) -> dict[str, str]:
         """toolkit's version, and those of the named tools (`helm`, `kustomize`) as found."""
-        found = self._find_tools(helm="helm" in kinds, kustomize="kustomize" in kinds)
         versions = {"toolkit": __version__}
-        versions.update((kind, tool.version) for kind, tool in found.items())
+        versions.update((kind, tool.version) for kind, tool in self._find_tools(kinds).items())
         return versions
 
     def kustomize_command(self, directory: Path) -> str:
         """The command line a render of `directory` is recorded under, with the found tool."""
-        return _kustomize_command(
-            self.config, self._find_tools(kustomize=True)["kustomize"], directory
-        )
+        kustomize = self._find_tools({"kustomize"})["kustomize"]
+        return _kustomize_command(self.config, kustomize, directory)
 
-    def _find_tools(self, *, helm: bool = False, kustomize: bool = False) -> dict[str, Tool]:
-        wanted = {"helm": helm, "kustomize": kustomize}
+    def _find_tools(self, kinds: Collection[str]) -> dict[str, Tool]:
         finders = {"helm": tools.find_helm, "kustomize": tools.find_kustomize}
         choices = {"helm": self.tool_choice.helm, "kustomize": self.tool_choice.kustomize}
-        missing = [kind for kind, want in wanted.items() if want and kind not in self._tools]
+        missing = [kind for kind in finders if kind in kinds and kind not in self._tools]
         # Each probe runs the tool once (`helm version`, `kubectl version`): side by side.
         with ThreadPoolExecutor(max_workers=2) as pool:
             probes = {kind: pool.submit(finders[kind], choices[kind]) for kind in missing}
             self._tools.update((kind, probe.result()) for kind, probe in probes.items())
-        return {kind: self._tools[kind] for kind, want in wanted.items() if want}
+        return {kind: self._tools[kind] for kind in finders if kind in kinds}
 
     def _plan(self, environments: Sequence[Environment]) -> None:
         config = self.config
@@ -300,20 +289,12 @@ class Planner:
                 _jobs(config, env, self._file_digests, self._sources, self.locked)
                 for env in environments
             ]
-        all_jobs = [job for p in planned for job in p.jobs]
-        found = self._find_tools(
-            helm=any(isinstance(job, render.HelmRender) for job in all_jobs),
-            kustomize=any(isinstance(job, render.KustomizeRender) for job in all_jobs),
-        )
+        found = self._find_tools(_tool_kinds(job for p in planned for job in p.jobs))
         helm, kustomize = found.get("helm"), found.get("kustomize")
         for p in planned:
             for warning in p.warnings:
                 self.warn(warning)
-            tool_versions = {"toolkit": __version__}
-            if helm is not None and any(isinstance(j, render.HelmRender) for j in p.jobs):
-                tool_versions["helm"] = helm.version
-            if kustomize is not None and any(isinstance(j, render.KustomizeRender) for j in p.jobs):
-                tool_versions["kustomize"] = kustomize.version
+            tool_versions = self.tool_versions(_tool_kinds(p.jobs))
             commands = _commands(config, p.releases, p.jobs, helm, kustomize)
             input_hash = _input_hash(
                 p.spec.environment, p.releases, p.jobs, commands, tool_versions, helm, kustomize
@@ -328,6 +309,11 @@ class Planner:
                 p.warnings,
                 p.environments_read,
             )
+
+
+def _tool_kinds(jobs: Iterable[render.RenderJob]) -> set[str]:
+    """Which tools `jobs` run: `helm`, `kustomize`."""
+    return {"helm" if isinstance(job, render.HelmRender) else "kustomize" for job in jobs}
 
 
 def plan_environments(
