@@ -246,10 +246,10 @@ def hydrate_command(
 
     def report_planned() -> None:
         if obj.verbosity > 0:
-            obj.info(
-                f"loaded {len(planner.planned)} of {len(selected)} environments; nothing "
-                "the others read changed since their render"
-            )
+            settled = len(selected) - len(planner.planned)
+            why = " (nothing they read changed since their render)"
+            rest = f"; {settled} settled from git{why}" if settled else ""
+            obj.info(f"loaded {len(planner.planned)} of {len(selected)} environments{rest}")
 
     if check:
         changes = rendered.check(
