@@ -68,3 +68,24 @@ def test_the_digest_keys_on_content_and_repository_relative_paths(tmp_path: Path
     assert digest(one) == digest(two)
     (two.root / "shared/extra/configmap.yaml").write_text("kind: ConfigMap\ndata: {a: b}\n")
     assert digest(one) != digest(two)
+
+
+def test_a_base_above_the_configuration_is_read_and_named_from_its_root(tmp_path: Path) -> None:
+    """A monorepo keeps its toolkit configuration in a subdirectory; a kustomization may take a
+    base from elsewhere in the work tree. It is hashed like any input (by its path from the
+    configuration, the same in every clone), and a path outside the configuration makes the
+    environment's reads unprovable from the configuration's history alone."""
+    files = {f"gitops/{name}": text for name, text in FILES.items()}
+    files["gitops/overlays/dev/kustomization.yaml"] = "resources: [../../../shared/extra]\n"
+    files["shared/extra/kustomization.yaml"] = "resources: [configmap.yaml]\n"
+    files["shared/extra/configmap.yaml"] = "kind: ConfigMap\n"
+    top = make_repo(tmp_path / "monorepo", files, example=False)
+    config = load_config(top / "gitops")
+    dev = config.environment("dev")
+
+    found = kustomizeinputs.find(config, dev)
+
+    assert top.resolve() / "shared/extra/configmap.yaml" in found.files
+    before = kustomizeinputs.digest(config, dev.directory, found.files, {})
+    (top / "shared/extra/configmap.yaml").write_text("kind: ConfigMap\ndata: {a: b}\n")
+    assert kustomizeinputs.digest(config, dev.directory, found.files, {}) != before

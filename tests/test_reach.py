@@ -179,3 +179,14 @@ def test_a_symlink_in_any_environment_directory_records_nothing(tmp_path: Path) 
     untracked = make_repo(tmp_path / "untracked", FILES, example=False)
     (untracked / "overlays/staging/shared").symlink_to("../dev")
     assert not changes(untracked).may_record({"production"})
+
+
+def test_files_git_is_told_not_to_watch_count_as_uncommitted(tmp_path: Path) -> None:
+    for flag in ("--assume-unchanged", "--skip-worktree"):
+        repo = make_repo(tmp_path / flag.strip("-"), FILES, example=False)
+        git(repo, "update-index", flag, "overlays/staging/values.yaml")
+        (repo / "overlays/staging/values.yaml").write_text("env: staging\nreplicas: 9\n")
+        assert git(repo, "status", "--porcelain") == "", "git status does not say"
+
+        assert not changes(repo).may_record({"staging"}), flag
+        assert changes(repo).may_record({"dev"}), flag

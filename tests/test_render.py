@@ -152,11 +152,18 @@ def test_values_go_to_helm_as_json_on_stdin(example_repo: Path) -> None:
 def test_renders_run_without_go_garbage_collection_unless_the_user_set_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    def seen() -> str:
+        with render.go_runtime_defaults():
+            return process.run(("sh", "-c", 'echo "$GOGC $GOMEMLIMIT"')).stdout.decode()
+
     monkeypatch.delenv("GOGC", raising=False)
-    monkeypatch.setenv("GOMEMLIMIT", "1GiB")
+    monkeypatch.delenv("GOMEMLIMIT", raising=False)
+    assert seen() == "off 256MiB\n"
+    assert "GOGC" not in os.environ and "GOMEMLIMIT" not in os.environ  # as it was after
 
-    with render.go_runtime_defaults():
-        seen = process.run(("sh", "-c", 'echo "$GOGC $GOMEMLIMIT"')).stdout.decode()
-
-    assert seen == "off 1GiB\n"  # the user's limit kept, the collector off
-    assert "GOGC" not in os.environ and os.environ["GOMEMLIMIT"] == "1GiB"  # as it was
+    # The user's choice stands whole: the collector off without its limit would never run.
+    monkeypatch.setenv("GOMEMLIMIT", "off")
+    assert seen() == " off\n"
+    monkeypatch.setenv("GOGC", "200")
+    monkeypatch.delenv("GOMEMLIMIT")
+    assert seen() == "200 \n"

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.conftest import Cli, CliResult, branch_files, commit_all, git, make_repo, show
-from tests.fixtures.ci import TINY_CONFIG, Remote, tiny_overlay, write_files
+from tests.fixtures.ci import TINY_CONFIG, TINY_FILES, Remote, tiny_overlay, write_files
 from toolkit import process, tools
 
 ENVIRONMENTS = ("dev", "staging", "production")
@@ -412,6 +412,39 @@ def test_check_with_no_cache_renders_every_environment(example_repo: Path, run_c
     result = run_cli(example_repo, "-v", "--no-cache", "hydrate", "--check")
     assert result.exit_code == 0, result.stderr
     assert sorted(renders_reported(result.stderr)) == sorted(ENVIRONMENTS)
+
+
+def test_a_kustomize_base_above_the_configuration_is_followed(tmp_path: Path, run_cli: Cli) -> None:
+    """In a monorepo the base may live outside the configuration: dev is loaded every time
+    (no later hydrate can tell from the configuration's paths alone that it is untouched),
+    and its hash covers the base."""
+    files = {f"gitops/{name}": text for name, text in TINY_FILES.items()}
+    files["gitops/overlays/dev/kustomization.yaml"] = (
+        "namespace: dev\nresources: [config.yaml, ../../../shared/extra]\n"
+    )
+    files["shared/extra/kustomization.yaml"] = "resources: [configmap.yaml]\n"
+    files["shared/extra/configmap.yaml"] = configmap("one")
+    top = make_repo(tmp_path / "monorepo", files, example=False)
+    config_root = top / "gitops"
+    rehydrate(config_root, run_cli)
+    assert "inputEnvironments" not in json.loads(show(top, "dev/hydrator.metadata"))
+    assert "inputEnvironments" in json.loads(show(top, "prod/hydrator.metadata"))
+
+    write_files(top, {"shared/extra/configmap.yaml": configmap("two")})
+    commit_all(top, "the shared base changes")
+    result = rehydrate(config_root, run_cli)
+
+    assert loaded(result.stderr) == 1
+    assert "a: two" in show(top, "dev/kustomize/configmap-shared.yaml")
+
+
+def test_render_to_a_directory_vouches_for_nothing(example_repo: Path, run_cli: Cli) -> None:
+    """Only hydrate knows whether what it rendered is what the commit holds."""
+    out = example_repo.parent / "out"
+    assert run_cli(example_repo, "render", "-o", str(out)).exit_code == 0
+    metadata = json.loads((out / "dev/hydrator.metadata").read_text())
+    assert "inputEnvironments" not in metadata
+    assert metadata["drySha"] == git(example_repo, "rev-parse", "HEAD")
 
 
 def test_an_environment_without_its_lock_is_loaded_every_time(

@@ -78,8 +78,11 @@ def refuse_dirty(repo: Path, *, allow_dirty: bool) -> git.WorkTreeStatus:
     return status
 
 
-def metadata(render: EnvironmentRender, source: Source) -> dict[str, Any]:
-    """hydrator.metadata: Argo CD's source-hydrator fields plus toolkit's own provenance."""
+def metadata(
+    render: EnvironmentRender, source: Source, input_environments: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """hydrator.metadata: Argo CD's source-hydrator fields plus toolkit's own provenance, and
+    the environments the render read where the caller vouches for them (see reach.py)."""
     return {
         "drySha": source.sha,
         "repoURL": source.repo_url,
@@ -100,8 +103,8 @@ def metadata(render: EnvironmentRender, source: Source) -> dict[str, Any]:
         # Whose overlay directories the inputs come from: a later hydrate skips this
         # environment without loading it when only the others' directories changed.
         **(
-            {"inputEnvironments": list(render.environments_read)}
-            if render.environments_read is not None
+            {"inputEnvironments": list(input_environments)}
+            if input_environments is not None
             else {}
         ),
     }
@@ -137,12 +140,15 @@ def readme(render: EnvironmentRender, source: Source) -> str:
     return "\n".join(lines) + "\n"
 
 
-def environment_files(render: EnvironmentRender, source: Source) -> dict[str, bytes]:
+def environment_files(
+    render: EnvironmentRender, source: Source, input_environments: Sequence[str] | None = None
+) -> dict[str, bytes]:
     """Every file of `<env>/` on the branch, by path relative to the branch root."""
     env = render.name
     files = {f"{env}/{path}": data for path, data in render.tree.files.items()}
     files[f"{env}/{README}"] = readme(render, source).encode()
-    document = json.dumps(metadata(render, source), indent=2, sort_keys=True) + "\n"
+    document = json.dumps(metadata(render, source, input_environments), indent=2, sort_keys=True)
+    document += "\n"
     files[f"{env}/{METADATA}"] = document.encode()
     return files
 

@@ -88,6 +88,8 @@ class WorkTreeStatus:
 
     changed: tuple[str, ...]  # modified, staged or untracked (not ignored)
     ignored: tuple[str, ...]  # ignored files, and ignored directories once (with a trailing /)
+    # Files git is told not to look at (assume-unchanged, skip-worktree): they may differ too.
+    unwatched: tuple[str, ...] = ()
 
 
 def work_tree_status(repo: Path) -> WorkTreeStatus:
@@ -105,7 +107,12 @@ def work_tree_status(repo: Path) -> WorkTreeStatus:
         changed.append(path)
         if code[0] in "RC":  # a staged rename or copy: the next entry is where it came from
             changed.append(next(entries, ""))
-    return WorkTreeStatus(tuple(sorted(changed)), tuple(sorted(ignored)))
+    flagged = _git(repo, "ls-files", "-v", "-z", "--full-name").stdout.decode(
+        errors="surrogateescape"
+    )
+    # `ls-files -v` tags an assume-unchanged file in lower case, a skip-worktree one with S.
+    unwatched = [e[2:] for e in flagged.split("\0") if e and (e[0].islower() or e[0] == "S")]
+    return WorkTreeStatus(tuple(sorted(changed)), tuple(sorted(ignored)), tuple(sorted(unwatched)))
 
 
 def changed_paths(repo: Path) -> list[str]:

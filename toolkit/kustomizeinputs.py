@@ -62,15 +62,17 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def _references(config: Config, start: Path) -> tuple[set[Path], set[Path]]:
-    """Files a kustomization reaches outside overlays/ (a shared component, a base elsewhere),
-    and every path its kustomizations name (a missing one may be created later).
+    """Files a kustomization reaches outside overlays/ (a shared component, a base elsewhere in
+    the work tree, even above the configuration), and every path in the repository its
+    kustomizations name (a missing one may be created later).
 
-    Any string in a kustomization file that names an existing path in the repository counts
+    Any string in a kustomization file that names an existing path in the work tree counts
     (`resources`, `components`, `patches[].path`, a generator's `key=file`…), followed through
     the kustomizations it reaches; that needs no list of kustomize's fields and can only err
     towards hashing a file too many.
     """
     root = config.root.resolve()
+    top = _work_tree_top(root)
     found: set[Path] = set()
     named: set[Path] = set()
     seen: set[Path] = set()
@@ -98,26 +100,43 @@ def _references(config: Config, start: Path) -> tuple[set[Path], set[Path]]:
                     continue
                 target = candidate.resolve()
                 named.add(target)
-                # The repository root or an ancestor would be "everything": never a reference.
-                if not target.is_relative_to(root) or directory.is_relative_to(target):
+                # The work tree's top or an ancestor would be "everything": never a reference.
+                if not target.is_relative_to(top) or directory.is_relative_to(target):
                     continue
                 if target.is_file():
                     found.add(target)
-                elif target.is_dir() and ".git" not in target.relative_to(root).parts:
+                elif target.is_dir() and ".git" not in target.relative_to(top).parts:
                     found.update(p for p in target.rglob("*") if p.is_file())
                     queue.append(target)
-    inside = {p for p in named if p.is_relative_to(root)}  # the rest is no file of ours
-    return {config.root / p.relative_to(root) for p in found}, inside
+    inside = {p for p in named if p.is_relative_to(root)}  # the rest names no file of ours
+    # Inside the configuration by its root's own spelling; above it as resolved.
+    return {
+        config.root / p.relative_to(root) if p.is_relative_to(root) else p for p in found
+    }, inside
+
+
+def _work_tree_top(root: Path) -> Path:
+    """The top of the git work tree holding `root` (a base above the configuration may live
+    anywhere in it), or `root` itself outside one."""
+    for directory in (root, *root.parents):
+        if (directory / ".git").exists():
+            return directory
+    return root
 
 
 def digest(
     config: Config, directory: Path, inputs: Sequence[Path], file_digests: dict[Path, bytes]
 ) -> str:
-    """A hash of a kustomization's inputs by repository-relative path; each file is read once
-    per run however many environments share it (the base)."""
-    parts = [directory.relative_to(config.root).as_posix().encode()]
+    """A hash of a kustomization's inputs by path from the configuration's root; each file is
+    read once per run however many environments share it (the base)."""
+    parts = [_relative(config, directory)]
     for path in inputs:
         if path not in file_digests:
             file_digests[path] = hashlib.sha256(path.read_bytes()).digest()
-        parts += [path.relative_to(config.root).as_posix().encode(), file_digests[path]]
+        parts += [_relative(config, path), file_digests[path]]
     return cache.key_of(*parts)
+
+
+def _relative(config: Config, path: Path) -> bytes:
+    """`path` from the configuration's root (`../shared/x` above it), the same in every clone."""
+    return Path(os.path.relpath(path, config.root)).as_posix().encode()

@@ -386,14 +386,18 @@ def render_plan(
                 outputs.sort(key=lambda o: position[id(o.job)])  # in job order, as planned
                 trees[env] = layout.submit(_tree, by_name[env], list(outputs))
 
-        render.render_all(
-            all_jobs,
-            helm=plan.helm,
-            kustomize=plan.kustomize,
-            parallel=parallel,
-            cache=cache,
-            on_output=done,
-        )
+        try:
+            render.render_all(
+                all_jobs,
+                helm=plan.helm,
+                kustomize=plan.kustomize,
+                parallel=parallel,
+                cache=cache,
+                on_output=done,
+            )
+        except BaseException:  # a failed render, or Ctrl-C: no use laying out the rest
+            layout.shutdown(cancel_futures=True)
+            raise
         results = []
         for p in wanted:
             env_outputs = by_env[p.name]

@@ -10,8 +10,9 @@ that touches one environment's directory leaves the others unloaded, while a cha
 else in the configuration (a chart, a base, toolkit.yaml) plans them all.
 
 A render only records `inputEnvironments` when it can vouch for them: rendered from committed
-files alone, and with no symlink inside an environment's directory (a read through one is
-recorded where it leads, not where it passed).
+files alone (nothing modified, untracked, ignored, or hidden from git by assume-unchanged or
+skip-worktree where it may read), and with no symlink inside an environment's directory (a read
+through one is recorded where it leads, not where it passed).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class SourceChanges:
         # git names paths from the top of the work tree; the configuration may sit below it.
         self.prefix = git.show_prefix(repo)
         self.environments = frozenset(environments)
-        self.uncommitted = work_tree.changed
+        self.uncommitted = (*work_tree.changed, *work_tree.unwatched)
         self.ignored = work_tree.ignored
         self._since: dict[str, list[str] | None] = {}
 

@@ -186,15 +186,15 @@ async def _render_all(
 
 # helm and kustomize are Go programs that live a fraction of a second: their garbage collector
 # is mostly overhead (a fifth of their CPU time on small charts). It is turned off, with a soft
-# memory limit that brings it back for a chart that needs much memory. A value the user set
-# in the environment is kept.
+# memory limit that brings it back for a chart that needs much memory. Where the user set
+# either, both are left as they are (the collector off without the limit would never run).
 GO_RUNTIME = {"GOGC": "off", "GOMEMLIMIT": "256MiB"}
 
 
 @contextmanager
 def go_runtime_defaults() -> Iterator[None]:
     """GO_RUNTIME in the environment the renders inherit, for the duration of the block."""
-    added = {name: value for name, value in GO_RUNTIME.items() if name not in os.environ}
+    added = {} if any(name in os.environ for name in GO_RUNTIME) else dict(GO_RUNTIME)
     os.environ.update(added)
     try:
         yield

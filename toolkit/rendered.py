@@ -150,8 +150,8 @@ def _plan_branch(run: _Run, triage: _Triage) -> _BranchPlan:
             continue
         change = verdict
         if change is None:
-            render = _vouched(run, run.renders.done[env])
-            env_files = envtree.environment_files(render, run.source)
+            render = run.renders.done[env]
+            env_files = envtree.environment_files(render, run.source, _vouched(run, render))
             change = envtree.change(run.repo, triage.tip, render, env_files)
             if change.changed_anything:
                 files.update(env_files)
@@ -164,13 +164,11 @@ def _plan_branch(run: _Run, triage: _Triage) -> _BranchPlan:
     return _BranchPlan(triage.branch, triage.tip, tuple(changes), files, triage.old_marks, marks)
 
 
-def _vouched(run: _Run, render: EnvironmentRender) -> EnvironmentRender:
-    """The render, recording which environments it read only where a later hydrate may settle
-    it from that (see reach.py): not a render of uncommitted or ignored files it reads."""
+def _vouched(run: _Run, render: EnvironmentRender) -> tuple[str, ...] | None:
+    """The environments the render read, where a later hydrate may settle it from them (see
+    reach.py): not for a render of uncommitted or ignored files it may read."""
     read = render.environments_read
-    if read is None or run.changes.may_record({render.name, *read}):
-        return render
-    return replace(render, environments_read=None)
+    return read if read is not None and run.changes.may_record({render.name, *read}) else None
 
 
 # --- writing ------------------------------------------------------------------------------
