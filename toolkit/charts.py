@@ -302,9 +302,8 @@ class ChartSources:
         if chart.url not in self._indexes:
             what = f"repository '{chart.repository}'"
             url = f"{chart.url}/index.yaml"
-            response = fetch.get(url, what=what)
-            fetch.check_status(
-                response,
+            response = fetch.get_ok(
+                url,
                 what=what,
                 expected=f"check repositories.{chart.repository} in toolkit.yaml: it must be the "
                 "URL of a Helm repository (the directory holding index.yaml)",
@@ -337,9 +336,8 @@ class ChartSources:
             )
         url = urllib.parse.urljoin(index.url, entry.urls[0])
         if url not in self._downloads:  # environments sharing a version download it once
-            response = fetch.get(url, what=what)
-            fetch.check_status(
-                response,
+            response = fetch.get_ok(
+                url,
                 what=what,
                 expected=f"the repository's index.yaml names this URL for {chart.name} {version}, "
                 "but the server does not have it; tell the repository's maintainers",

@@ -138,6 +138,13 @@ def _reason(reason: object) -> str:
     return str(reason)
 
 
+def get_ok(url: str, *, what: str, expected: str) -> Response:
+    """GET `url` (as `get` does) and require a 200; `expected` names what should be there."""
+    response = get(url, what=what)
+    check_status(response, what=what, expected=expected)
+    return response
+
+
 def check_status(response: Response, *, what: str, expected: str) -> None:
     """Raise FetchError unless the response is 200; `expected` names what should be there."""
     if response.status == 200:

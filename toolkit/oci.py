@@ -161,8 +161,8 @@ def _anonymous_token(challenge: str, ref: Reference, what: str) -> str:
     query = {"scope": params.get("scope") or f"repository:{ref.repository}:pull"}
     if params.get("service"):
         query["service"] = params["service"]
-    response = fetch.get(f"{realm}?{urllib.parse.urlencode(query)}", what=what)
-    fetch.check_status(response, what=what, expected="the registry's token service is missing")
+    url = f"{realm}?{urllib.parse.urlencode(query)}"
+    response = fetch.get_ok(url, what=what, expected="the registry's token service is missing")
     data = _json(response, what)
     token = data.get("token") or data.get("access_token")
     if not isinstance(token, str):
