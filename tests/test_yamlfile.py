@@ -253,3 +253,12 @@ def test_pure_python_loader_applies_the_same_checks(
     assert yamlfile.load_text("a:\n  - b: 1\n", name="v.yaml").line_of("a", 0, "b") == 2
     with pytest.raises(InputError, match=f"^{re.escape(expected)}"):
         yamlfile.load_text(text, name="v.yaml")
+
+
+def test_a_device_that_never_ends_is_read_only_up_to_the_limit(tmp_path: Path) -> None:
+    """A file that says no size (a device, a pipe) is read up to the limit, not to its end."""
+    endless = tmp_path / "values.yaml"
+    endless.symlink_to("/dev/zero")
+
+    with pytest.raises(InputError, match="larger than 10 MiB"):
+        yamlfile.load(endless, root=tmp_path)

@@ -88,8 +88,6 @@ class WorkTreeStatus:
 
     changed: tuple[str, ...]  # modified, staged or untracked (not ignored)
     ignored: tuple[str, ...]  # ignored files, and ignored directories once (with a trailing /)
-    # Files git is told not to look at (assume-unchanged, skip-worktree): they may differ too.
-    unwatched: tuple[str, ...] = ()
 
 
 def work_tree_status(repo: Path) -> WorkTreeStatus:
@@ -107,12 +105,16 @@ def work_tree_status(repo: Path) -> WorkTreeStatus:
         changed.append(path)
         if code[0] in "RC":  # a staged rename or copy: the next entry is where it came from
             changed.append(next(entries, ""))
-    flagged = _git(repo, "ls-files", "-v", "-z", "--full-name").stdout.decode(
-        errors="surrogateescape"
-    )
+    return WorkTreeStatus(tuple(sorted(changed)), tuple(sorted(ignored)))
+
+
+def unwatched_paths(repo: Path) -> list[str]:
+    """Files git is told not to look at (assume-unchanged, skip-worktree), which `git status`
+    leaves out though they may differ from HEAD; paths from the top of the work tree."""
+    output = _git(repo, "ls-files", "-v", "-z", "--full-name")
+    entries = output.stdout.decode(errors="surrogateescape").split("\0")
     # `ls-files -v` tags an assume-unchanged file in lower case, a skip-worktree one with S.
-    unwatched = [e[2:] for e in flagged.split("\0") if e and (e[0].islower() or e[0] == "S")]
-    return WorkTreeStatus(tuple(sorted(changed)), tuple(sorted(ignored)), tuple(sorted(unwatched)))
+    return [e[2:] for e in entries if e and (e[0].islower() or e[0] == "S")]
 
 
 def changed_paths(repo: Path) -> list[str]:

@@ -45,7 +45,7 @@ class SourceChanges:
         # git names paths from the top of the work tree; the configuration may sit below it.
         self.prefix = git.show_prefix(repo)
         self.environments = frozenset(environments)
-        self.uncommitted = (*work_tree.changed, *work_tree.unwatched)
+        self.uncommitted = (*work_tree.changed, *git.unwatched_paths(repo))
         self.ignored = work_tree.ignored
         self._since: dict[str, list[str] | None] = {}
 
