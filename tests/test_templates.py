@@ -10,7 +10,7 @@ import jinja2.exceptions
 import pytest
 
 from toolkit.errors import InputError
-from toolkit.templates import render_file, render_template, template_environment
+from toolkit.templates import render_file, template_environment
 
 
 def write(root: Path, files: dict[str, str]) -> None:
@@ -19,10 +19,10 @@ def write(root: Path, files: dict[str, str]) -> None:
         (root / name).write_text(content)
 
 
-def test_render_template_keeps_trailing_newlines(tmp_path: Path) -> None:
+def test_render_file_keeps_trailing_newlines(tmp_path: Path) -> None:
     write(tmp_path, {"msg.j2": "promote {{ release.name }}\n\n"})
 
-    text = render_template(tmp_path / "msg.j2", {"release": {"name": "api"}}, root=tmp_path)
+    text, _ = render_file(tmp_path / "msg.j2", {"release": {"name": "api"}}, root=tmp_path)
 
     assert text == "promote api\n\n"
 

@@ -22,23 +22,17 @@ from toolkit.errors import InputError, ToolkitError
 _UNDEFINED_NAME = re.compile(r"'([^']+)' is undefined|has no (?:attribute|element) '([^']+)'")
 
 
-def template_environment(loader_root: Path | None = None) -> jinja2.sandbox.SandboxedEnvironment:
-    """The Jinja2 environment for every template the toolkit renders: sandboxed, undefined
-    names are errors, output kept byte for byte. With ``loader_root``, templates (and their
-    ``include``s) load by path relative to it and may not leave it."""
-    return _sandbox(None if loader_root is None else _RootedLoader(loader_root))
-
-
-def render_template(path: Path, context: Mapping[str, Any], *, root: Path) -> str:
-    """Render the template file ``path`` (inside ``root``); template errors become
-    InputError ``"file:line: ..."``."""
-    return render_file(path, context, root=root)[0]
+def template_environment() -> jinja2.sandbox.SandboxedEnvironment:
+    """The Jinja2 environment for templates given as strings (the commit message): sandboxed,
+    undefined names are errors, output kept byte for byte."""
+    return _sandbox(None)
 
 
 def render_file(
     path: Path, context: Mapping[str, Any], *, root: Path
 ) -> tuple[str, tuple[Path, ...]]:
-    """The rendered text, and every file the template asked for (found or not)."""
+    """The template file ``path`` (inside ``root``) rendered, and every file it asked for
+    (found or not); template errors become InputError ``"file:line: ..."``."""
     loader = _RootedLoader(root)
     name = yamlfile.relative_name(path, root)
     try:
