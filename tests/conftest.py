@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,22 +27,63 @@ PROJECT = Path(__file__).resolve().parents[1]
 EXAMPLE_PATHS = ("toolkit.yaml", "charts", "overlays")
 
 
+GITCONFIG = (
+    "[user]\n\tname = Test User\n\temail = test@example.com\n"
+    '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite's own HOME, XDG directories and git configuration, set before any fixture
+    (session-scoped ones included) runs: the machine's settings can neither break nor help it."""
+    home = Path(tempfile.mkdtemp(prefix="toolkit-tests-home-"))
+    for name in [name for name in os.environ if name.startswith("GIT_")]:
+        del os.environ[name]
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text(GITCONFIG)
+    os.environ.update(
+        {
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_CACHE_HOME": str(home / ".cache"),
+            "XDG_DATA_HOME": str(home / ".local" / "share"),
+            "GIT_CONFIG_GLOBAL": str(gitconfig),
+            "GIT_CONFIG_NOSYSTEM": "1",
+        }
+    )
+    config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by what they need, so `-m "not network"` or `-m "not oci"` can leave them:
+    `network` downloads the pinned tool wheels from the package index, `oci` starts the registry."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "wheelhouse" in fixtures:
+            item.add_marker(pytest.mark.network)
+        if "oci_registry" in fixtures:
+            item.add_marker(pytest.mark.oci)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A missing service is one message before any test runs, not an error in every fixture."""
+    from tests.fixtures.charts import registry_binary  # a plugin module: imported by pytest first
+
+    if any(item.get_closest_marker("oci") for item in session.items) and not registry_binary():
+        raise pytest.UsageError(
+            "the OCI tests need Debian's docker-registry: install it "
+            "(`apt-get install docker-registry`; `nox` does so itself when run as root), "
+            'or leave them out with -m "not oci"'
+        )
+
+
 @pytest.fixture(autouse=True)
-def isolated_environment(
+def isolated_cache(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """No test sees the user's git config or toolkit cache; every commit has a fixed identity."""
-    home = tmp_path_factory.getbasetemp() / "home"
-    home.mkdir(exist_ok=True)
-    gitconfig = home / ".gitconfig"
-    gitconfig.write_text(
-        "[user]\n\tname = Test User\n\temail = test@example.com\n"
-        '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
-    )
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
-        monkeypatch.delenv(var, raising=False)
+    """No test sees the user's toolkit cache."""
     monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "toolkit-cache"))
 
 
