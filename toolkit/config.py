@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from toolkit import runmemo, yamlfile
 from toolkit.errors import InputError
+from toolkit.git import branch_name_problem
 from toolkit.yamlfile import KeyPath, YamlDocument, describe, did_you_mean, dotted
 
 
@@ -39,7 +40,6 @@ DNS_LABEL = NameRule(
 )
 _REPOSITORY_ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _KUBE_VERSION = re.compile(r"v?[0-9]+\.[0-9]+(\.[0-9]+)?([-+][0-9A-Za-z.+-]+)?")
-_BRANCH_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
 
 _CONFIG_KEYS = ("rendered", "environments", "repositories", "promotion", "diff")
 _ENVIRONMENT_KEYS = ("name", "vars", "kubeVersion", "apiVersions")
@@ -261,26 +261,6 @@ def _rendered_message(doc: YamlDocument, raw: Any) -> str | None:
             f"rendered.message must be a Jinja2 template string, found {describe(message)}",
         )
     return message
-
-
-def branch_name_problem(name: str) -> str | None:
-    """Why ``name`` is not a valid git branch name (git check-ref-format), or None."""
-    components = name.split("/")
-    checks = (
-        (not name, "it is empty"),
-        (name.startswith("-"), "it starts with '-'"),
-        (name in ("HEAD", "@"), f"'{name}' is reserved"),
-        (
-            bool(_BRANCH_FORBIDDEN.search(name)),
-            "it contains a space, control character, '..', '//', '@{' or one of ~^:?*[\\",
-        ),
-        (name.startswith("/") or name.endswith(("/", ".")), "it starts or ends with '/' or '.'"),
-        (
-            any(part.startswith(".") or part.endswith(".lock") for part in components),
-            "a part starts with '.' or ends with '.lock'",
-        ),
-    )
-    return next((problem for failed, problem in checks if failed), None)
 
 
 def _repositories(doc: YamlDocument, raw: Any) -> dict[str, str]:

@@ -44,7 +44,6 @@ class EnvironmentChange:
 
 
 _CREDENTIALS = re.compile(r"(?<=://)[^/@]+@")
-_COMMIT_NAME = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 repositories
 
 
 def current_source(repo: Path) -> Source:
@@ -201,7 +200,7 @@ def _recorded(data: bytes | None) -> Recorded | None:
         tools = {}
     dry_sha = text("drySha")
     return Recorded(
-        dry_sha=dry_sha if dry_sha and _COMMIT_NAME.fullmatch(dry_sha) else None,
+        dry_sha=dry_sha if git.is_object_id(dry_sha) else None,
         input_hash=text("inputHash"),
         tools=tools,
         commands=texts("commands") or (),

@@ -53,6 +53,23 @@ def _text(output: process.Output) -> str:
     return output.stdout.decode().strip()
 
 
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 repositories
+
+
+def is_object_id(text: object) -> bool:
+    """Whether `text` is a full object name, as git prints one (never an option, a ref or an
+    abbreviation): what a sha read from a remote, a note or a metadata file must be."""
+    return isinstance(text, str) and _OBJECT_ID.fullmatch(text) is not None
+
+
+def _object_ids(*shas: str) -> tuple[str, ...]:
+    """`shas`, each checked to be a full object name before it becomes an argument of git."""
+    for sha in shas:
+        if not is_object_id(sha):
+            raise GitError(f"{sha!r} is not a git object name (40 or 64 hexadecimal digits)")
+    return shas
+
+
 def toplevel(path: Path) -> Path:
     """The root of the work tree containing `path`."""
     output = _git(path, "rev-parse", "--show-toplevel", check=False)
@@ -79,7 +96,7 @@ def head_sha(repo: Path) -> str:
 
 def subject(repo: Path, rev: str) -> str:
     """The first line of a commit's message."""
-    return _text(_git(repo, "log", "-1", "--format=%s", rev))
+    return _text(_git(repo, "log", "-1", "--format=%s", "--end-of-options", rev))
 
 
 @dataclass(frozen=True)
@@ -132,9 +149,17 @@ def symlink_paths(repo: Path, path: str) -> list[str]:
 def paths_between(repo: Path, old: str, new: str) -> list[str] | None:
     """Every path whose content differs between commits `old` and `new` (a rename as both
     paths); None when `old` is not in this clone."""
-    commits = (f"{old}^{{commit}}", f"{new}^{{commit}}")  # never read as options
+    commits = (f"{sha}^{{commit}}" for sha in _object_ids(old, new))
     output = _git(
-        repo, "diff-tree", "-r", "-z", "--name-only", "--no-renames", *commits, check=False
+        repo,
+        "diff-tree",
+        "-r",
+        "-z",
+        "--name-only",
+        "--no-renames",
+        "--end-of-options",
+        *commits,
+        check=False,
     )
     if output.returncode != 0:
         return None
@@ -143,7 +168,7 @@ def paths_between(repo: Path, old: str, new: str) -> list[str] | None:
 
 def remote_url(repo: Path, remote: str = "origin") -> str | None:
     """The fetch URL of a remote, or None when there is no such remote."""
-    output = _git(repo, "remote", "get-url", remote, check=False)
+    output = _git(repo, "remote", "get-url", "--", remote, check=False)
     return _text(output) if output.returncode == 0 else None
 
 
@@ -162,12 +187,12 @@ def identity(repo: Path, role: str) -> Identity:
 
 def tree_of(repo: Path, rev: str) -> str:
     """The tree object of a commit."""
-    return _text(_git(repo, "rev-parse", f"{rev}^{{tree}}"))
+    return _text(_git(repo, "rev-parse", "--end-of-options", f"{rev}^{{tree}}"))
 
 
 def list_tree(repo: Path, rev: str, path: str = "") -> list[TreeEntry]:
     """Every blob under `path` in `rev` (recursive)."""
-    args = ["ls-tree", "-r", "-z", "--full-tree", rev]
+    args = ["ls-tree", "-r", "-z", "--full-tree", "--end-of-options", rev]
     if path:
         args += ["--", path]
     output = _git(repo, *args)
@@ -183,7 +208,7 @@ def list_tree(repo: Path, rev: str, path: str = "") -> list[TreeEntry]:
 
 def read_blob(repo: Path, rev: str, path: str) -> bytes | None:
     """A file's bytes as committed in `rev`, or None when it is not there."""
-    output = _git(repo, "cat-file", "blob", f"{rev}:{path}", check=False)
+    output = _git(repo, "cat-file", "blob", "--end-of-options", f"{rev}:{path}", check=False)
     return output.stdout if output.returncode == 0 else None
 
 
@@ -193,6 +218,17 @@ def _data(payload: bytes) -> bytes:
 
 def _person(role: str, who: Identity, when: str) -> bytes:
     return f"{role} {who.name} <{who.email}> {when}\n".encode()
+
+
+_STREAM_PATH = re.compile(r'[^\x00-\x1f\x7f"\\]+')
+
+
+def _stream_path(path: str) -> str:
+    """A path quoted for a fast-import stream; one that could end its line or its quotes is
+    refused (toolkit's own paths never are: the layout keeps names to [a-z0-9._-])."""
+    if not _STREAM_PATH.fullmatch(path) or path.startswith("/"):
+        raise GitError(f"refusing to write the path {path!r} to the rendered branch")
+    return f'"{path}"'
 
 
 def _fast_import(repo: Path, ref: str, stream: list[bytes]) -> str:
@@ -233,24 +269,73 @@ def write_commit(
         _data(message.encode()),
     ]
     if parent:
-        stream.append(f"from {parent}\n".encode())
-    stream.extend(f'D "{path}"\n'.encode() for path in delete)
+        stream.append(f"from {_object_ids(parent)[0]}\n".encode())
+    stream.extend(f"D {_stream_path(path)}\n".encode() for path in delete)
     for path in sorted(files):
-        stream.append(f'M 100644 inline "{path}"\n'.encode())
+        stream.append(f"M 100644 inline {_stream_path(path)}\n".encode())
         stream.append(_data(files[path]))
     return _fast_import(repo, ref, stream)
 
 
+def _expected(sha: str | None) -> str:
+    """An object name for update-ref; None is the null name ("the ref does not exist")."""
+    return _object_ids(sha)[0] if sha is not None else "0" * 40
+
+
 def update_ref(repo: Path, ref: str, new: str, old: str | None) -> bool:
     """Move `ref` to `new` only if it still points at `old` (None: only if it does not exist)."""
-    expected = old or "0" * 40
-    output = _git(repo, "update-ref", ref, new, expected, check=False)
+    output = _git(
+        repo,
+        "update-ref",
+        "--end-of-options",
+        _ref_name(ref),
+        _expected(new),
+        _expected(old),
+        check=False,
+    )
     return output.returncode == 0
 
 
 def delete_ref(repo: Path, ref: str) -> None:
     """Remove a ref (a no-op when it is already gone)."""
-    _git(repo, "update-ref", "-d", ref, check=False)
+    _git(repo, "update-ref", "-d", "--end-of-options", _ref_name(ref), check=False)
+
+
+# --- ref names ----------------------------------------------------------------------------
+
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
+
+
+def branch_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid git branch name (git check-ref-format), or None."""
+    components = name.split("/")
+    checks = (
+        (not name, "it is empty"),
+        (name.startswith("-"), "it starts with '-'"),
+        (name in ("HEAD", "@"), f"'{name}' is reserved"),
+        (
+            bool(_REF_FORBIDDEN.search(name)),
+            "it contains a space, control character, '..', '//', '@{' or one of ~^:?*[\\",
+        ),
+        (name.startswith("/") or name.endswith(("/", ".")), "it starts or ends with '/' or '.'"),
+        (
+            any(part.startswith(".") or part.endswith(".lock") for part in components),
+            "a part starts with '.' or ends with '.lock'",
+        ),
+    )
+    return next((problem for failed, problem in checks if failed), None)
+
+
+def _ref_name(ref: str) -> str:
+    """`ref`, checked to be a full ref name git would accept, before it reaches git."""
+    problem = (
+        branch_name_problem(ref.removeprefix("refs/"))
+        if ref.startswith("refs/")
+        else "it does not start with refs/"
+    )
+    if problem:
+        raise GitError(f"{ref!r} is not a usable ref name ({problem})")
+    return ref
 
 
 # --- identities ---------------------------------------------------------------------------
@@ -278,7 +363,16 @@ def is_shallow(repo: Path) -> bool:
 
 def has_commit(repo: Path, sha: str) -> bool:
     """Whether the commit `sha` is in the local object store."""
-    return _git(repo, "cat-file", "-e", f"{sha}^{{commit}}", check=False).returncode == 0
+    (sha,) = _object_ids(sha)
+    output = _git(repo, "cat-file", "-e", "--end-of-options", f"{sha}^{{commit}}", check=False)
+    return output.returncode == 0
+
+
+def object_type(repo: Path, sha: str) -> str | None:
+    """What the object `sha` is (commit, tree, blob, tag), or None when it is not here."""
+    (sha,) = _object_ids(sha)
+    output = _git(repo, "cat-file", "-t", "--end-of-options", sha, check=False)
+    return _text(output) if output.returncode == 0 else None
 
 
 def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
@@ -286,7 +380,14 @@ def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
 
     In a shallow clone a False may only mean the history is cut off: callers deepen first.
     """
-    output = _git(repo, "merge-base", "--is-ancestor", ancestor, descendant, check=False)
+    output = _git(
+        repo,
+        "merge-base",
+        "--is-ancestor",
+        "--end-of-options",
+        *_object_ids(ancestor, descendant),
+        check=False,
+    )
     if output.returncode not in (0, 1):
         raise GitError(f"git could not compare {ancestor} and {descendant}:\n{output.describe()}")
     return output.returncode == 0
@@ -294,12 +395,21 @@ def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
 
 def fetch_commits(repo: Path, remote: str, shas: Sequence[str]) -> None:
     """Fetch commits by name (and the history leading to them) without touching any ref."""
-    _git(repo, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *shas)
+    _git(
+        repo,
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--end-of-options",
+        remote,
+        *_object_ids(*shas),
+    )
 
 
 def unshallow(repo: Path, remote: str) -> None:
     """Fetch the whole history of a shallow clone, so ancestry questions get true answers."""
-    _git(repo, "fetch", "--quiet", "--no-tags", "--unshallow", remote)
+    _git(repo, "fetch", "--quiet", "--no-tags", "--unshallow", "--end-of-options", remote)
 
 
 # --- remotes ------------------------------------------------------------------------------
@@ -307,18 +417,12 @@ def unshallow(repo: Path, remote: str) -> None:
 
 def remote_refs(repo: Path, remote: str, patterns: Sequence[str]) -> dict[str, str]:
     """The remote's refs matching `patterns` (ls-remote), by full name."""
-    output = _git(repo, "ls-remote", "--refs", remote, *patterns)
+    output = _git(repo, "ls-remote", "--refs", "--end-of-options", remote, *patterns)
     refs = {}
     for line in output.stdout.decode().splitlines():
         sha, _, name = line.partition("\t")
         refs[name] = sha
     return refs
-
-
-def fetch_refs(repo: Path, remote: str, refspecs: Sequence[str]) -> None:
-    """Fetch explicit refspecs (``+src:dst``) from `remote`."""
-    if refspecs:
-        _git(repo, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *refspecs)
 
 
 @dataclass(frozen=True)
@@ -352,7 +456,9 @@ def push(repo: Path, remote: str, refspecs: Sequence[str]) -> PushResult:
 
     A rejected push is a result, not an exception: the caller decides whether to retry.
     """
-    output = _git(repo, "push", "--porcelain", "--atomic", remote, *refspecs, check=False)
+    output = _git(
+        repo, "push", "--porcelain", "--atomic", "--end-of-options", remote, *refspecs, check=False
+    )
     statuses = []
     for line in output.stdout.decode(errors="replace").splitlines():
         # "<flag>\t<from>:<to>\t<summary>"; the "To <url>" and "Done" lines have no tab.
@@ -370,6 +476,7 @@ def push(repo: Path, remote: str, refspecs: Sequence[str]) -> PushResult:
 
 def read_note(repo: Path, notes_commit: str, target: str) -> bytes | None:
     """The note on `target` in a notes commit, whatever fan-out git chose for its tree."""
+    (target,) = _object_ids(target)
     for path in (target, f"{target[:2]}/{target[2:]}", f"{target[:2]}/{target[2:4]}/{target[4:]}"):
         data = read_blob(repo, notes_commit, path)
         if data is not None:
@@ -393,8 +500,8 @@ def write_notes(
         _data(message.encode()),
     ]
     if parent:
-        stream.append(f"from {parent}\n".encode())
-    for target in sorted(notes):
+        stream.append(f"from {_object_ids(parent)[0]}\n".encode())
+    for target in sorted(_object_ids(*notes)):
         stream.append(f"N inline {target}\n".encode())
         stream.append(_data(notes[target]))
     return _fast_import(repo, ref, stream)
@@ -403,6 +510,7 @@ def write_notes(
 def make_tag(repo: Path, *, name: str, target: str, tagger: Identity, message: str) -> str:
     """An annotated tag object (no ref yet: the ref is set once the push, if any, lands)."""
     when = f"{int(time.time())} +0000"
+    (target,) = _object_ids(target)
     body = (
         f"object {target}\ntype commit\ntag {name}\n"
         f"tagger {tagger.name} <{tagger.email}> {when}\n\n{message}"
@@ -412,7 +520,7 @@ def make_tag(repo: Path, *, name: str, target: str, tagger: Identity, message: s
 
 def ref_names(repo: Path, prefix: str) -> list[str]:
     """Local refs under `prefix` (e.g. ``refs/tags/dev/``), by full name."""
-    output = _git(repo, "for-each-ref", "--format=%(refname)", prefix)
+    output = _git(repo, "for-each-ref", "--format=%(refname)", "--end-of-options", prefix)
     return output.stdout.decode().split()
 
 
@@ -424,7 +532,9 @@ def tag_target(repo: Path, ref: str) -> str | None:
 def update_refs(repo: Path, updates: Sequence[tuple[str, str, str | None]]) -> bool:
     """Move several refs in one transaction, each only if it still holds its expected value
     (None: only if it does not exist). All move or none does; False when one had moved."""
-    lines = [f"update {ref} {new} {old or '0' * 40}\n" for ref, new, old in updates]
+    lines = [
+        f"update {_ref_name(ref)} {_expected(new)} {_expected(old)}\n" for ref, new, old in updates
+    ]
     output = _git(repo, "update-ref", "--stdin", input="".join(lines).encode(), check=False)
     return output.returncode == 0
 
@@ -436,7 +546,7 @@ def commit_of(repo: Path, rev: str) -> str | None:
 
 def merge_base(repo: Path, one: str, other: str) -> str | None:
     """The best common ancestor of two commits, or None when they share no history."""
-    output = _git(repo, "merge-base", one, other, check=False)
+    output = _git(repo, "merge-base", "--end-of-options", one, other, check=False)
     return _text(output) if output.returncode == 0 else None
 
 
@@ -458,7 +568,7 @@ def temporary_worktree(repo: Path, commit: str) -> Iterator[Path]:
     parent = Path(tempfile.mkdtemp(prefix="toolkit-worktree-"))
     path = parent / "tree"
     try:
-        _git(repo, "worktree", "add", "--detach", "--quiet", str(path), commit)
+        _git(repo, "worktree", "add", "--detach", "--quiet", "--end-of-options", str(path), commit)
         yield path
     finally:
         _git(repo, "worktree", "remove", "--force", str(path), check=False)
@@ -471,6 +581,9 @@ def read_objects(repo: Path, names: Sequence[str]) -> list[bytes | None]:
     --batch`; None for a name that is missing or not a blob."""
     if not names:
         return []
+    for name in names:  # one name per line: a newline would start another request
+        if "\n" in name:
+            raise GitError(f"refusing to ask git for {name!r}")
     output = _git(repo, "cat-file", "--batch", input="".join(f"{n}\n" for n in names).encode())
     data, at = output.stdout, 0
     found: list[bytes | None] = []

@@ -28,7 +28,8 @@ def read_marks(repo: Path, notes: str | None, tip: str | None) -> dict[str, str]
         return {}
     if not isinstance(marks, dict):
         return {}
-    return {env: sha for env, sha in marks.items() if isinstance(sha, str)}
+    # A note is anyone's text: only a full object name is taken as a commit (never an option).
+    return {env: sha for env, sha in marks.items() if git.is_object_id(sha)}
 
 
 def newer_than(repo: Path, remote: str | None, recorded: str, current: str, *, where: str) -> bool:

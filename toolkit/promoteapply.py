@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from toolkit import atomicfiles, git, tags
-from toolkit.config import Config, branch_name_problem
+from toolkit.config import Config
 from toolkit.errors import GitError, InputError
 from toolkit.promote import PROMOTED, UNCHANGED, Plan
 
@@ -97,7 +97,7 @@ def check_branch(config: Config, branch: str | None) -> None:
     """Refuse an unusable --branch before anything is written."""
     if branch is None:
         return
-    problem = branch_name_problem(branch)
+    problem = git.branch_name_problem(branch)
     if problem:
         raise InputError(f"--branch '{branch}' is not a valid branch name ({problem})")
     if git.branch_exists(config.root, branch):

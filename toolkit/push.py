@@ -64,8 +64,31 @@ def _matches(ref: str, wanted: Sequence[str]) -> bool:
     return any(ref.startswith(w[:-1]) if w.endswith("*") else ref == w for w in wanted)
 
 
-def local_snapshot(repo: Path, wanted: Sequence[str], *, remote: str | None = None) -> Snapshot:
-    """The local refs among `wanted` (full names, or prefixes ending in ``*``)."""
+def _refuse_non_commits(repo: Path, snapshot: Snapshot, tips: Sequence[str]) -> None:
+    """Each of `tips` that exists must name a commit: anything else (a blob pushed to the notes
+    ref, say) would reach git as a parent and crash it half-way."""
+    for ref in tips:
+        sha = snapshot.get(ref)
+        kind = git.object_type(repo, sha) if sha is not None else "commit"
+        if kind != "commit":
+            where = f"on remote '{snapshot.remote}'" if snapshot.remote else "in this repository"
+            drop = (
+                f"git push {snapshot.remote} :{ref}"
+                if snapshot.remote
+                else f"git update-ref -d {ref}"
+            )
+            raise GitError(
+                f"{ref} {where} points at {f'a {kind}' if kind else 'a missing object'} "
+                f"({sha}), not a commit, so toolkit cannot build on it: point it at a commit, "
+                f"or delete it ({drop}) if nothing else keeps data there"
+            )
+
+
+def local_snapshot(
+    repo: Path, wanted: Sequence[str], *, tips: Sequence[str] = (), remote: str | None = None
+) -> Snapshot:
+    """The local refs among `wanted` (full names, or prefixes ending in ``*``); each of `tips`
+    that exists must name a commit."""
     refs = {}
     for name in wanted:
         if name.endswith("*"):
@@ -78,13 +101,16 @@ def local_snapshot(repo: Path, wanted: Sequence[str], *, remote: str | None = No
             )
         elif (sha := git.rev_parse(repo, name)) is not None:
             refs[name] = sha
-    return Snapshot(refs, remote)
+    snapshot = Snapshot(refs, remote)
+    _refuse_non_commits(repo, snapshot, tips)
+    return snapshot
 
 
 def remote_snapshot(
     repo: Path, remote: str, wanted: Sequence[str], *, fetch: Sequence[str]
 ) -> Snapshot:
-    """The remote's refs among `wanted`; the commits of those named in `fetch` are fetched."""
+    """The remote's refs among `wanted`; the commits of those named in `fetch` are fetched (and
+    each must be a commit)."""
     if git.remote_url(repo, remote) is None:
         raise GitError(
             f"there is no git remote '{remote}' in {repo}: add it (git remote add {remote} URL) "
@@ -95,7 +121,9 @@ def remote_snapshot(
     missing = sorted({refs[r] for r in fetch if r in refs and not git.has_commit(repo, refs[r])})
     if missing:
         git.fetch_commits(repo, remote, missing)
-    return Snapshot(refs, remote)
+    snapshot = Snapshot(refs, remote)
+    _refuse_non_commits(repo, snapshot, fetch)
+    return snapshot
 
 
 def apply_locally(repo: Path, updates: Sequence[RefUpdate]) -> None:

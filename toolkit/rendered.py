@@ -396,7 +396,8 @@ def hydrate(
         )
         left = push.follow_locally(config.root, landed)
         return [replace(r, pushed=True, left_behind=tuple(left)) for r in outcome[0]]
-    push.apply_locally(config.root, build(push.local_snapshot(config.root, run.wanted())))
+    snapshot = push.local_snapshot(config.root, run.wanted(), tips=run.tips())
+    push.apply_locally(config.root, build(snapshot))
     return outcome[0]
 
 
@@ -421,7 +422,7 @@ def check(
     if remote is not None:
         snapshot = push.remote_snapshot(config.root, remote, run.wanted(), fetch=run.tips())
     else:
-        snapshot = push.local_snapshot(config.root, run.wanted())
+        snapshot = push.local_snapshot(config.root, run.wanted(), tips=run.tips())
     fetch_from = remote or _fetch_remote(config.root, "origin")
     return [c for plan in _plans(run, snapshot, fetch_from) for c in plan.changes]
 

@@ -1,0 +1,73 @@
+"""Hostile remotes, notes, symlinks and caches: nothing they hold is run, leaked, lost or hung.
+
+Each test is named after the case it defends; every one runs real git, helm and kustomize.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cli, git
+from tests.fixtures.ci import Remote, tiny_overlay
+from toolkit import git as git_module
+from toolkit.errors import GitError
+
+
+def plant_note(remote: Remote, note: dict[str, object]) -> None:
+    """A watermark note on the remote's rendered tip, as anyone who can push notes may write."""
+    git(remote.author, "fetch", "-q", "origin", "rendered:rendered")
+    git(remote.author, "notes", "--ref=toolkit", "add", "-f", "-m", json.dumps(note), "rendered")
+    git(remote.author, "push", "-q", "-f", "origin", "refs/notes/toolkit")
+
+
+def test_a_note_naming_an_option_as_its_source_runs_nothing(
+    tiny_remote: Remote, run_cli: Cli, tmp_path: Path
+) -> None:
+    assert run_cli(tiny_remote.clone("first"), "hydrate", "--push").exit_code == 0
+    ran = tmp_path / "ran"
+    plant_note(tiny_remote, {"drySha": {"dev": f"--upload-pack=touch {ran};false"}})
+    tiny_remote.commit(tiny_overlay("dev", "v1"), "dev: v1")
+
+    result = run_cli(tiny_remote.clone("second"), "hydrate", "--push")
+
+    assert not ran.exists(), "the note's text reached git as an option"
+    assert result.exit_code == 0, result.stderr
+    assert "value: v1" in tiny_remote.show("dev/kustomize/configmap-settings.yaml")
+
+
+def test_a_notes_ref_that_is_not_a_commit_is_one_clear_error(
+    tiny_remote: Remote, run_cli: Cli
+) -> None:
+    assert run_cli(tiny_remote.clone("first"), "hydrate", "--push").exit_code == 0
+    blob = git(tiny_remote.bare, "hash-object", "-w", "--stdin")
+    git(tiny_remote.bare, "update-ref", "refs/notes/toolkit", blob)
+    tiny_remote.commit(tiny_overlay("dev", "v1"), "dev: v1")
+    clone = tiny_remote.clone("second")
+    before = tiny_remote.rendered()
+
+    result = run_cli(clone, "hydrate", "--push")
+
+    assert result.exit_code == 4
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 1, result.stderr
+    assert "refs/notes/toolkit" in errors[0] and "not a commit" in errors[0]
+    assert "origin" in errors[0]
+    assert not list((clone / ".git").glob("fast_import_crash_*"))
+    assert tiny_remote.rendered() == before
+
+
+def test_git_refuses_an_option_where_an_object_name_belongs(
+    tiny_remote: Remote, tmp_path: Path
+) -> None:
+    """The last line of defence: whatever a caller passes as a sha never reaches git as one."""
+    ran = tmp_path / "ran"
+    hostile = f"--upload-pack=touch {ran};false"
+    clone = tiny_remote.clone("ci")
+    with pytest.raises(GitError, match="is not a git object name"):
+        git_module.fetch_commits(clone, "origin", [hostile])
+    with pytest.raises(GitError, match="is not a git object name"):
+        git_module.is_ancestor(clone, hostile, git(clone, "rev-parse", "HEAD"))
+    assert not ran.exists()
