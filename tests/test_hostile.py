@@ -71,3 +71,34 @@ def test_git_refuses_an_option_where_an_object_name_belongs(
     with pytest.raises(GitError, match="is not a git object name"):
         git_module.is_ancestor(clone, hostile, git(clone, "rev-parse", "HEAD"))
     assert not ran.exists()
+
+
+def _damage(entry: Path, how: str) -> None:
+    data = entry.read_bytes()
+    entry.write_bytes(data[: len(data) // 2] if how == "truncated" else b"\xff\xfe" + data[::-1])
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage"])
+def test_a_damaged_render_cache_entry_is_discarded_and_rendered_again(
+    example_repo: Path, render_cache: Path, run_cli: Cli, how: str
+) -> None:
+    assert run_cli(example_repo, "--no-cache", "hydrate").exit_code == 0  # the truth, uncached
+    truth = git(example_repo, "rev-parse", "rendered^{tree}")
+    git(example_repo, "update-ref", "-d", "refs/heads/rendered")
+    assert run_cli(example_repo, "render").exit_code == 0  # fills the cache
+    entries = sorted(p for p in render_cache.rglob("*") if p.is_file())
+    assert entries
+    for entry in entries:
+        _damage(entry, how)
+
+    result = run_cli(example_repo, "-v", "hydrate")
+
+    assert result.exit_code == 0, result.stderr
+    assert git(example_repo, "rev-parse", "rendered^{tree}") == truth
+    discarded = [line for line in result.stderr.splitlines() if "damaged" in line]
+    assert len(discarded) == len(entries), result.stderr
+    assert "rendering again" in discarded[0]
+    # The entries were stored whole again: a render answered from them prints the truth.
+    again = run_cli(example_repo, "render").stdout
+    assert again == run_cli(example_repo, "--no-cache", "render").stdout
+    assert "damaged" not in run_cli(example_repo, "-v", "render").stderr

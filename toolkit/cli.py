@@ -51,6 +51,11 @@ class Context:
         if self.verbosity >= 0:
             click.echo(message, err=True)
 
+    def detail(self, message: str) -> None:
+        """A note for -v only."""
+        if self.verbosity > 0:
+            click.echo(f"note: {message}", err=True)
+
 
 def _run_guarded(debug: bool, call: Callable[[], int | None]) -> None:
     """The one place expected failures become a message and an exit code."""
@@ -159,6 +164,7 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
         parallel=obj.jobs,
         locked=obj.locked,
         use_cache=obj.use_cache,
+        notify=obj.detail,
     )
     for render in renders:
         for warning in render.warnings:
@@ -232,7 +238,7 @@ def hydrate_command(
         locked=obj.locked,
         warn=lambda warning: obj.info(f"warning: {warning}"),
     )
-    cache = pipeline.default_cache(enabled=obj.use_cache)
+    cache = pipeline.default_cache(enabled=obj.use_cache, notify=obj.detail)
 
     def render(names: Collection[str]) -> list[pipeline.EnvironmentRender]:
         plan = planner.run_plan(names)

@@ -329,9 +329,12 @@ def plan_environments(
     return planner.run_plan(planner.names)
 
 
-def default_cache(*, enabled: bool = True) -> RenderCache | None:
-    """The render cache under toolkit's cache directory, or None when it is turned off."""
-    return RenderCache(tools.cache_dir() / "renders") if enabled else None
+def default_cache(
+    *, enabled: bool = True, notify: Callable[[str], None] = lambda message: None
+) -> RenderCache | None:
+    """The render cache under toolkit's cache directory, or None when it is turned off;
+    `notify` hears of each damaged entry discarded."""
+    return RenderCache(tools.cache_dir() / "renders", notify) if enabled else None
 
 
 def _tree(plan: EnvironmentPlan, outputs: Sequence[render.RenderOutput]) -> RenderedTree:
@@ -427,7 +430,9 @@ def render_environments(
     parallel: int,
     use_cache: bool = True,
     locked: bool = False,
+    notify: Callable[[str], None] = lambda message: None,
 ) -> list[EnvironmentRender]:
     """Render every environment asked for, all renders of the run in parallel."""
     plan = plan_environments(config, environments, tool_choice=tool_choice, locked=locked)
-    return render_plan(plan, parallel=parallel, cache=default_cache(enabled=use_cache))
+    cache = default_cache(enabled=use_cache, notify=notify)
+    return render_plan(plan, parallel=parallel, cache=cache)

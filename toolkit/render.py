@@ -163,7 +163,7 @@ async def _render_all(
         if cache is not None and key is not None:
             hit = cache.get(key)
             if hit is not None:
-                output = RenderOutput(job, hit.decode(), cached=True)
+                output = RenderOutput(job, hit, cached=True)
                 on_output(output)
                 return output
         async with limit:
@@ -173,7 +173,7 @@ async def _render_all(
                 assert isinstance(job, KustomizeRender)
                 output = await _render_kustomize(job, tool)
         if cache is not None and key is not None:
-            cache.put(key, output.text.encode())
+            cache.put(key, output.text)
         on_output(output)
         return output
 
