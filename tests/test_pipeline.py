@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import Cli
 from toolkit import pipeline, render, tools
+from toolkit.cache import RenderCache
 from toolkit.config import load_config
 from toolkit.errors import RenderError
 
@@ -69,11 +70,11 @@ def test_a_hit_answers_from_the_cache_without_running_helm(
     render_files(example_repo, helm_tool, kustomize_tool, ("dev",))
     (dev,) = plan(example_repo, helm_tool, kustomize_tool).environments[:1]
     (api_job,) = [j for j in dev.jobs if j.source == "api"]
-    entry = (
-        render_cache / render.job_key(api_job, helm_tool)[:2] / render.job_key(api_job, helm_tool)
-    )
+    cache, key = RenderCache(render_cache), render.job_key(api_job, helm_tool)
+    stored = cache.get(key)
+    assert stored is not None
     # Only a render answered from the stored bytes can print what helm never would.
-    entry.write_bytes(entry.read_bytes().replace(b'LOG_LEVEL: "debug"', b'LOG_LEVEL: "from-cache"'))
+    cache.put(key, stored.replace('LOG_LEVEL: "debug"', 'LOG_LEVEL: "from-cache"'))
     files, renders = render_files(example_repo, helm_tool, kustomize_tool, ("dev",))
     assert b"LOG_LEVEL: from-cache" in files["dev/api/configmap-api.yaml"]
     assert cached_sources(renders, "dev") == (3, 3)
