@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli, git
+from tests.conftest import Cli, commit_all, git
 from tests.fixtures.ci import Remote, tiny_overlay
 from toolkit import git as git_module
 from toolkit.errors import GitError
@@ -102,3 +102,111 @@ def test_a_damaged_render_cache_entry_is_discarded_and_rendered_again(
     again = run_cli(example_repo, "render").stdout
     assert again == run_cli(example_repo, "--no-cache", "render").stdout
     assert "damaged" not in run_cli(example_repo, "-v", "render").stderr
+
+
+CANARY = "canary-7f3a9c-do-not-leak"
+LEAK_TEMPLATE = (
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: leak}\n"
+    'data: {env: {{ .Files.Get "files/env" | quote }}}\n'
+)
+
+
+def _branch_text(repo: Path) -> str:
+    if not git(repo, "for-each-ref", "refs/heads/rendered"):
+        return ""
+    return git(repo, "log", "-p", "--format=", "rendered")
+
+
+def test_a_chart_symlink_to_the_jobs_environment_is_refused(
+    example_repo: Path, run_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CI_TOKEN", CANARY)
+    chart = example_repo / "charts/api"
+    (chart / "files").mkdir()
+    (chart / "files/env").symlink_to("/proc/self/environ")
+    (chart / "templates/leak.yaml").write_text(LEAK_TEMPLATE)
+    commit_all(example_repo, "a chart file that is the job's environment")
+
+    result = run_cli(example_repo, "hydrate")
+
+    assert result.exit_code == 2, result.stderr
+    assert "charts/api/files/env is a symlink leading outside the repository" in result.stderr
+    assert "Traceback" not in result.stderr and CANARY not in result.stderr + result.stdout
+    assert CANARY not in _branch_text(example_repo)
+
+
+def test_a_chart_symlink_out_of_the_repository_is_refused_on_a_cache_hit(
+    example_repo: Path, tmp_path: Path, run_cli: Cli, render_cache: Path
+) -> None:
+    """Same bytes outside as inside: the render's key is the same, and no helm runs to follow
+    the link; the link is refused all the same."""
+    chart = example_repo / "charts/api"
+    (chart / "files").mkdir()
+    (chart / "files/env").write_text("A=1\n")
+    (chart / "templates/leak.yaml").write_text(LEAK_TEMPLATE)
+    assert run_cli(example_repo, "render", "dev").exit_code == 0
+    outside = tmp_path / "outside-env"
+    outside.write_text("A=1\n")
+    (chart / "files/env").unlink()
+    (chart / "files/env").symlink_to(outside)
+
+    result = run_cli(example_repo, "render", "dev")
+
+    assert result.exit_code == 2, result.stderr
+    assert "charts/api/files/env is a symlink leading outside the repository" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("link", "named"),
+    [("overlays/dev/shared", "shared"), ("vendor/shared", "../../vendor/shared")],
+    ids=["in-the-overlay", "named-by-the-overlay"],
+)
+def test_a_kustomize_symlink_out_of_the_repository_is_refused(
+    example_repo: Path, tmp_path: Path, run_cli: Cli, link: str, named: str
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "kustomization.yaml").write_text("resources: [secret.yaml]\n")
+    (outside / "secret.yaml").write_text(
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: leak}}\ndata: {{token: {CANARY}}}\n"
+    )
+    (example_repo / link).parent.mkdir(exist_ok=True)
+    (example_repo / link).symlink_to(outside)
+    kustomization = example_repo / "overlays/dev/kustomization.yaml"
+    kustomization.write_text(
+        kustomization.read_text().replace("  - ../base\n", f"  - ../base\n  - {named}\n")
+    )
+    commit_all(example_repo, "a base that is a link out of the repository")
+
+    result = run_cli(example_repo, "hydrate")
+
+    assert result.exit_code == 2, result.stderr
+    assert f"{link} is a symlink leading outside the repository" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert CANARY not in _branch_text(example_repo)
+
+
+def test_a_kustomize_base_above_the_repository_is_in_the_render_key(
+    example_repo: Path, tmp_path: Path, run_cli: Cli
+) -> None:
+    """kustomize takes a base from anywhere by `../`: hydrate re-renders when it changes, though
+    no commit of the repository can say so."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "kustomization.yaml").write_text("resources: [settings.yaml]\n")
+    settings = shared / "settings.yaml"
+    settings.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared}\ndata: {a: v1}")
+    kustomization = example_repo / "overlays/dev/kustomization.yaml"
+    kustomization.write_text(
+        kustomization.read_text().replace("  - ../base\n", "  - ../base\n  - ../../../shared\n")
+    )
+    commit_all(example_repo, "dev takes a base from beside the repository")
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    assert "a: v1" in git(example_repo, "show", "rendered:dev/kustomize/configmap-shared.yaml")
+
+    settings.write_text(settings.read_text().replace("v1", "v2"))
+    result = run_cli(example_repo, "hydrate")
+
+    assert result.exit_code == 0, result.stderr
+    assert "a: v2" in git(example_repo, "show", "rendered:dev/kustomize/configmap-shared.yaml")

@@ -306,27 +306,3 @@ def test_an_environment_resolved_in_memory_records_no_environments_read(
     assert reads(planned) == {"dev": None, "staging": ("staging",), "production": ("production",)}
     (dev, *_) = planned.environments
     assert dev.warnings
-
-
-def test_a_chart_symlink_out_of_the_repository_records_no_environments_read(
-    example_repo: Path,
-    tmp_path: Path,
-    helm_tool: tools.Tool,
-    kustomize_tool: tools.Tool,
-    run_cli: Cli,
-) -> None:
-    """No later hydrate looks for changes outside the repository: an environment whose chart
-    reads there is loaded every time."""
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "configmap.yaml").write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: outside}\ndata: {a: b}\n"
-    )
-    (example_repo / "charts/cert-rotator/templates/outside").symlink_to(outside)
-    assert run_cli(example_repo, "lock").exit_code == 0
-
-    assert reads(plan(example_repo, helm_tool, kustomize_tool)) == {
-        "dev": None,
-        "staging": None,
-        "production": None,
-    }

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit import fetch, oci, runmemo, semver, tools, yamlfile
-from toolkit.config import Config
+from toolkit.config import Config, refuse_link_out
 from toolkit.errors import InputError
 from toolkit.fetch import FetchError
 from toolkit.releases import LocalChart, OciChart, Release, RepoChart
@@ -44,15 +44,18 @@ class ChartRequest:
     constraint: str | None
 
 
-def directory_digest(directory: Path) -> str:
+def directory_digest(directory: Path, root: Path) -> str:
     """A content hash of a chart directory: each file's relative path and bytes, sorted.
-    Symlinks are followed, as helm follows them."""
-    return runmemo.remembered(("chart digest", directory), lambda: _directory_digest(directory))
+    Symlinks are followed, as helm follows them; one leading outside `root` (the repository)
+    is an error, whether or not helm then runs (a cached render does not)."""
+    return runmemo.remembered(
+        ("chart digest", directory), lambda: _directory_digest(directory, root)
+    )
 
 
-def directory_reads(directory: Path) -> tuple[Path, ...]:
+def directory_reads(directory: Path, root: Path) -> tuple[Path, ...]:
     """What reading a chart directory reads: the directory, and where its symlinks lead."""
-    return (directory, *_chart_tree(directory).links)
+    return (directory, *_chart_tree(directory, root).links)
 
 
 @dataclass(frozen=True)
@@ -61,17 +64,19 @@ class _ChartTree:
     links: tuple[Path, ...]  # where the symlinks inside lead
 
 
-def _chart_tree(directory: Path) -> _ChartTree:
-    return runmemo.remembered(("chart tree", directory), lambda: _walk_chart(directory))
+def _chart_tree(directory: Path, root: Path) -> _ChartTree:
+    return runmemo.remembered(("chart tree", directory), lambda: _walk_chart(directory, root))
 
 
-def _walk_chart(directory: Path) -> _ChartTree:
+def _walk_chart(directory: Path, root: Path) -> _ChartTree:
     files: list[tuple[str, Path]] = []
     links: list[Path] = []
     seen = {directory.resolve()}
+    inside = [root.resolve()]
     for top, dirs, names in os.walk(directory, followlinks=True):
         here = Path(top)
         for name in list(dirs):
+            refuse_link_out(here / name, inside, root=root, reader="helm")
             target = (here / name).resolve()
             if (here / name).is_symlink():
                 links.append(target)
@@ -80,6 +85,7 @@ def _walk_chart(directory: Path) -> _ChartTree:
             seen.add(target)
         for name in names:
             path = here / name
+            refuse_link_out(path, inside, root=root, reader="helm")
             if path.is_symlink():
                 links.append(path.resolve())
             if path.is_file():
@@ -89,9 +95,9 @@ def _walk_chart(directory: Path) -> _ChartTree:
     return _ChartTree(tuple(files), tuple(sorted(set(links))))
 
 
-def _directory_digest(directory: Path) -> str:
+def _directory_digest(directory: Path, root: Path) -> str:
     digest = hashlib.sha256()
-    for relative, path in _chart_tree(directory).files:
+    for relative, path in _chart_tree(directory, root).files:
         digest.update(relative.encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return f"sha256:{digest.hexdigest()}"
@@ -139,6 +145,7 @@ def _read_chart_identity(config: Config, directory: Path) -> tuple[str, str]:
 def resolve_local(config: Config, release: Release, chart: LocalChart) -> ResolvedRelease:
     """A local chart directory: its Chart.yaml version must satisfy the release's constraint."""
     check_constraint(release)
+    digest = directory_digest(chart.path, config.root)  # first: it refuses links out of the repo
     name, version = _chart_identity(config, chart.path)
     if release.version and not semver.satisfies(release.version, version):
         raise InputError(
@@ -146,7 +153,7 @@ def resolve_local(config: Config, release: Release, chart: LocalChart) -> Resolv
             f"{version}, which does not satisfy {release.version!r}: change the constraint "
             "or the chart's version"
         )
-    return ResolvedRelease(release, name, version, directory_digest(chart.path), chart.path, None)
+    return ResolvedRelease(release, name, version, digest, chart.path, None)
 
 
 # --- the download cache ---------------------------------------------------------------------

@@ -7,6 +7,7 @@ path, the environment, and what to do.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -137,6 +138,21 @@ def safe_path(root: Path, base: Path, relative: str, *, where: str) -> Path:
             f"keep it inside {resolved_root}"
         )
     return target
+
+
+def refuse_link_out(path: Path, allowed: Sequence[Path], *, root: Path, reader: str) -> None:
+    """An InputError when `path` is a symlink leading outside every directory of `allowed`
+    (each resolved): `reader` (helm, kustomize) would follow it and render what lies there, a
+    CI job's /proc/self/environ say, onto the rendered branch."""
+    if not path.is_symlink():
+        return
+    target = Path(os.path.realpath(path))  # never raises, even on a loop
+    if not any(target.is_relative_to(directory) for directory in allowed):
+        raise InputError(
+            f"{yamlfile.relative_name(path, root)} is a symlink leading outside the repository "
+            f"(to {target}): {reader} would read what lies there; replace the link with the "
+            "file itself, or point it inside the repository"
+        )
 
 
 def load_config(root: Path) -> Config:

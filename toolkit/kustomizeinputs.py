@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit import cache, yamlfile
-from toolkit.config import Config, Environment
+from toolkit.config import Config, Environment, refuse_link_out
 from toolkit.errors import InputError
 
 
@@ -24,10 +24,13 @@ class KustomizeInputs:
 
 def find(config: Config, environment: Environment) -> KustomizeInputs:
     """Files a kustomize build of `environment` can read: everything under overlays/ but the
-    other environments' directories (unless this overlay names one of them)."""
+    other environments' directories (unless this overlay names one of them). A symlink among
+    them leading outside the git work tree is an error: kustomize would follow it."""
     overlays = config.root / "overlays"
     own = environment.directory
-    texts = " ".join(p.read_text(errors="replace") for p in own.glob("*.y*ml") if p.is_file())
+    work_tree = [_work_tree_top(config.root.resolve())]
+    own_files = [p for p in own.glob("*.y*ml") if _confined(p, work_tree, config).is_file()]
+    texts = " ".join(p.read_text(errors="replace") for p in own_files)
     skipped = {
         other.directory
         for other in config.environments
@@ -39,12 +42,28 @@ def find(config: Config, environment: Environment) -> KustomizeInputs:
     for entry in overlays.iterdir() if overlays.is_dir() else ():
         if entry in skipped:
             continue
-        if entry.is_file():
+        if _confined(entry, work_tree, config).is_file():
             found.append(entry)
         elif entry.is_dir():
-            found += (p for p in entry.rglob("*") if p.is_file())
+            found += _files_under(entry, work_tree, config)
     referenced, named = _references(config, own)
     return KustomizeInputs(sorted(set(found) | referenced), named)
+
+
+def _confined(path: Path, inside: Sequence[Path], config: Config) -> Path:
+    refuse_link_out(path, inside, root=config.root, reader="kustomize")
+    return path
+
+
+def _files_under(directory: Path, inside: Sequence[Path], config: Config) -> Iterator[Path]:
+    """The files under `directory` (links to files followed, as kustomize follows them; links
+    to directories are not walked: a kustomization names what it reads through them)."""
+    for path in directory.rglob("*"):
+        if (
+            ".git" not in path.relative_to(directory).parts
+            and _confined(path, inside, config).is_file()
+        ):
+            yield path
 
 
 _KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -63,8 +82,8 @@ def _strings(value: Any) -> Iterator[str]:
 
 def _references(config: Config, start: Path) -> tuple[set[Path], set[Path]]:
     """Files a kustomization reaches outside overlays/ (a shared component, a base elsewhere in
-    the work tree, even above the configuration), and every path in the repository its
-    kustomizations name (a missing one may be created later).
+    the work tree, even above the configuration, or a base beyond the work tree), and every
+    path in the repository its kustomizations name (a missing one may be created later).
 
     Any string in a kustomization file that names an existing path in the work tree counts
     (`resources`, `components`, `patches[].path`, a generator's `key=file`…), followed through
@@ -73,6 +92,7 @@ def _references(config: Config, start: Path) -> tuple[set[Path], set[Path]]:
     """
     root = config.root.resolve()
     top = _work_tree_top(root)
+    work_tree = [top]
     found: set[Path] = set()
     named: set[Path] = set()
     seen: set[Path] = set()
@@ -94,25 +114,47 @@ def _references(config: Config, start: Path) -> tuple[set[Path], set[Path]]:
                 if not token or "://" in token or "\x00" in token:
                     continue
                 candidate = directory / token
-                named.add(Path(os.path.normpath(candidate)))
+                plain = Path(os.path.normpath(candidate))
+                named.add(plain)
                 # Most strings name no file: one stat rules them out before resolving.
                 if not os.path.lexists(candidate):
                     continue
                 target = candidate.resolve()
                 named.add(target)
+                outside = not target.is_relative_to(top)
+                if outside and target != plain:  # not by `../` alone: through a symlink
+                    _refuse_link_on_the_way(directory, token, target, work_tree, config)
                 # The work tree's top or an ancestor would be "everything": never a reference.
-                if not target.is_relative_to(top) or directory.is_relative_to(target):
+                if directory.is_relative_to(target):
                     continue
+                if outside and not any((target / name).is_file() for name in _KUSTOMIZATIONS):
+                    continue  # outside the work tree kustomize reads only bases (kustomizations)
                 if target.is_file():
                     found.add(target)
-                elif target.is_dir() and ".git" not in target.relative_to(top).parts:
-                    found.update(p for p in target.rglob("*") if p.is_file())
+                elif target.is_dir() and (outside or ".git" not in target.relative_to(top).parts):
+                    # A base outside the work tree may hold links within itself.
+                    found.update(_files_under(target, [*work_tree, target], config))
                     queue.append(target)
     inside = {p for p in named if p.is_relative_to(root)}  # the rest names no file of ours
     # Inside the configuration by its root's own spelling; above it as resolved.
     return {
         config.root / p.relative_to(root) if p.is_relative_to(root) else p for p in found
     }, inside
+
+
+def _refuse_link_on_the_way(
+    directory: Path, token: str, target: Path, inside: Sequence[Path], config: Config
+) -> None:
+    """A path a kustomization names that leaves the work tree through a symlink: the link is
+    the error (a base reached by `../` alone is kustomize's own way and is hashed instead)."""
+    path = directory
+    for part in Path(token).parts:
+        path = Path(os.path.realpath(_confined(path / part, inside, config)))  # where it is
+    raise InputError(
+        f"{yamlfile.relative_name(directory / token, config.root)} leads outside the repository "
+        f"through a symlink (to {target}): kustomize would read what lies there; name the "
+        "directory itself in the kustomization, or keep the link inside the repository"
+    )
 
 
 def _work_tree_top(root: Path) -> Path:

@@ -118,7 +118,7 @@ def _jobs(
         merged = values.merged_values(r.release, environment, root=config.root)
         reads.update(merged.files)
         if r.repository is None:
-            reads.update(charts.directory_reads(r.path))
+            reads.update(charts.directory_reads(r.path, config.root))
         jobs.append(render.HelmRender(environment, r.release, r.path, merged.values, r.digest))
     if spec.kustomization is not None:
         inputs = kustomizeinputs.find(config, environment)
@@ -134,8 +134,8 @@ def _environments_read(
     config: Config, environment: Environment, paths: Collection[Path]
 ) -> tuple[str, ...] | None:
     """The environments whose overlay directories `paths` lie in, `environment` always; None
-    when a path lies outside the repository (a chart's symlink), where no later hydrate looks
-    for changes."""
+    when a path lies outside the repository (a kustomize base above it), where no later
+    hydrate looks for changes."""
     overlays = config.root / "overlays"
     names = {env.name for env in config.environments}
     read = {environment.name}
