@@ -210,3 +210,82 @@ def test_a_kustomize_base_above_the_repository_is_in_the_render_key(
 
     assert result.exit_code == 0, result.stderr
     assert "a: v2" in git(example_repo, "show", "rendered:dev/kustomize/configmap-shared.yaml")
+
+
+NOTES = "refs/notes/toolkit"
+RENDERED = "refs/heads/rendered"
+
+
+def _remote_refs(remote: Remote) -> dict[str, str]:
+    listed = git(remote.bare, "for-each-ref", "--format=%(refname) %(objectname)", RENDERED, NOTES)
+    return dict(line.split() for line in listed.splitlines())
+
+
+def _land_before_next_push(remote: Remote, refs: dict[str, str], start: dict[str, str]) -> None:
+    """A pre-receive hook that, on the next push only, first moves the remote's refs from
+    `start` to `refs`: another job's push landing between this job's listing and its push."""
+    flag = remote.root / "landed"
+    lines = "".join(
+        f"update {ref} {refs.get(ref, '0' * 40)} {start.get(ref, '0' * 40)}\n"
+        for ref in sorted({*refs, *start})
+        if refs.get(ref) != start.get(ref)
+    )
+    hook = remote.bare / "hooks/pre-receive"
+    hook.write_text(
+        "#!/bin/sh\ncat >/dev/null\n"
+        f'[ -e "{flag}" ] && exit 0\ntouch "{flag}"\n'
+        # Ref updates are refused inside the push's quarantine; the objects are all there.
+        f"unset GIT_QUARANTINE_PATH\nprintf '{lines}' | git update-ref --stdin\n"
+    )
+    hook.chmod(0o755)
+
+
+def _reset_remote(remote: Remote, refs: dict[str, str]) -> None:
+    for ref in (RENDERED, NOTES):
+        if ref in refs:
+            git(remote.bare, "update-ref", ref, refs[ref])
+        else:
+            git(remote.bare, "update-ref", "-d", ref)
+
+
+@pytest.mark.parametrize("late", ["watermark", "branch"])
+def test_a_watermark_is_never_written_on_a_tip_another_job_moved(
+    tiny_remote: Remote, run_cli: Cli, late: str
+) -> None:
+    """A (dev: a), B (dev: b), C (dev back to a). The job for C changes no file after A, so it
+    only notes that C was seen; the job for B, racing it, moves the branch. Whichever lands
+    second must start over, or B's state stays though C is newer."""
+    tiny_remote.commit(tiny_overlay("dev", "a"), "dev: a")
+    assert run_cli(tiny_remote.clone("a"), "hydrate", "dev", "--push").exit_code == 0
+    b = tiny_remote.commit(tiny_overlay("dev", "b"), "dev: b")
+    git(tiny_remote.author, "push", "-q", "origin", f"{b}:refs/heads/at-b")
+    c = tiny_remote.commit(tiny_overlay("dev", "a"), "dev: back to a")
+    job_b, job_c = tiny_remote.clone("b", branch="at-b"), tiny_remote.clone("c")
+    start = _remote_refs(tiny_remote)
+    # What the job that lands first pushes, when it runs alone from the start.
+    first, second = (job_b, job_c) if late == "watermark" else (job_c, job_b)
+    assert run_cli(first, "hydrate", "dev", "--push").exit_code == 0
+    landed = _remote_refs(tiny_remote)
+    _reset_remote(tiny_remote, start)
+    _land_before_next_push(tiny_remote, landed, start)
+
+    result = run_cli(second, "hydrate", "dev", "--push")
+
+    assert result.exit_code == 0, result.stderr
+    assert _dev_state(tiny_remote) == ("a", c), "C is the newest source: its state must hold"
+    assert "lost a race" in result.stderr
+    late_b = run_cli(tiny_remote.clone("late-b", branch="at-b"), "hydrate", "dev", "--push")
+    assert late_b.exit_code == 0, late_b.stderr
+    assert _dev_state(tiny_remote) == ("a", c)
+
+
+def _dev_state(remote: Remote) -> tuple[str, str]:
+    """dev's value on the remote's branch, and the source it was last seen at (its watermark,
+    else its metadata's drySha)."""
+    config = remote.show("dev/kustomize/configmap-settings.yaml")
+    value = next(line for line in config.splitlines() if "value:" in line).split()[-1]
+    noted = git(remote.bare, "notes", "--ref=toolkit", "list")
+    tip = git(remote.bare, "rev-parse", "rendered")
+    note = git(remote.bare, "notes", "--ref=toolkit", "show", tip) if tip in noted else "{}"
+    metadata = json.loads(remote.show("dev/hydrator.metadata"))
+    return value, json.loads(note).get("drySha", {}).get("dev") or metadata["drySha"]

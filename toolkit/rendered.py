@@ -256,13 +256,23 @@ def _commit(run: _Run, plan: _BranchPlan) -> str:
 def _note_updates(
     run: _Run, snapshot: push.Snapshot, new_tips: Mapping[str, tuple[_BranchPlan, str | None]]
 ) -> list[push.RefUpdate]:
+    """The notes ref's move: the watermarks noted on each branch's new tip (or on its tip, when
+    only they changed).
+
+    The notes ref moves whenever a branch does, with a new note or without: a watermark goes
+    on the tip it was judged against, and another run that moved that branch meanwhile moved
+    the notes ref too, so the compare-and-swap on it fails and this run starts over (and in the
+    other order, that run's push fails on the note this one landed). Otherwise a note could land
+    on a tip that is no longer the branch's, and be lost."""
     notes: dict[str, bytes] = {}
+    moved = False
     for plan, commit in new_tips.values():
+        moved = moved or commit is not None
         if commit is not None and plan.marks:
             notes[commit] = history.notes_blob(plan.marks)
         elif commit is None and plan.tip is not None and plan.marks != plan.old_marks:
             notes[plan.tip] = history.notes_blob(plan.marks)
-    if not notes:
+    if not notes and not moved:
         return []
     old = snapshot.get(history.NOTES_REF)
     scratch = f"refs/toolkit/notes-{os.getpid()}"
