@@ -5,14 +5,21 @@ Each test is named after the case it defends; every one runs real git, helm and 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli, commit_all, git
+from tests.conftest import Cli, commit_all, git, make_repo
 from tests.fixtures.ci import Remote, tiny_overlay
 from toolkit import git as git_module
+from toolkit import process
 from toolkit.errors import GitError
 
 
@@ -289,3 +296,77 @@ def _dev_state(remote: Remote) -> tuple[str, str]:
     note = git(remote.bare, "notes", "--ref=toolkit", "show", tip) if tip in noted else "{}"
     metadata = json.loads(remote.show("dev/hydrator.metadata"))
     return value, json.loads(note).get("drySha", {}).get("dev") or metadata["drySha"]
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A TCP port on 127.0.0.1 that accepts every connection and never says a word."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                held.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for connection in held:
+        connection.close()
+    listener.close()
+
+
+@pytest.mark.parametrize("scheme", ["http", "git"])
+def test_a_remote_that_never_answers_is_a_timeout_naming_it(
+    tiny_remote: Remote, silent_server: int, scheme: str
+) -> None:
+    clone = tiny_remote.clone("ci")
+    url = f"{scheme}://127.0.0.1:{silent_server}/config.git"
+    git(clone, "remote", "set-url", "origin", url)
+    started = time.monotonic()
+
+    result = process.run(
+        [sys.executable, "-m", "toolkit", "-C", str(clone), "hydrate", "--push"],
+        env={"TOOLKIT_GIT_TIMEOUT": "2"},
+        check=False,
+        timeout=60,  # the test's own guard: without toolkit's timeout it would wait forever
+    )
+
+    assert time.monotonic() - started < 30
+    assert result.returncode == 4, result.describe()
+    stderr = result.stderr.decode()
+    assert f"the remote 'origin' ({url})" in stderr, stderr
+    assert "Traceback" not in stderr
+    assert tiny_remote.rendered() is None
+
+
+@pytest.mark.parametrize("scheme", ["https", "oci"])
+def test_a_chart_repository_that_never_answers_is_a_timeout_naming_it(
+    tmp_path: Path, silent_server: int, run_cli: Cli, monkeypatch: pytest.MonkeyPatch, scheme: str
+) -> None:
+    """HTTP had its timeout before git did; held here with the same silent server."""
+    host = f"127.0.0.1:{silent_server}"
+    chart = f"oci://{host}/charts/web" if scheme == "oci" else "silent/web"
+    repo = make_repo(
+        tmp_path / "config",
+        {
+            "toolkit.yaml": "environments: [{name: dev}]\n"
+            + (f"repositories: {{silent: 'http://{host}'}}\n" if scheme == "https" else ""),
+            "overlays/dev/releases.yaml": (
+                f"releases: [{{name: web, namespace: web, chart: '{chart}', version: '^1'}}]\n"
+            ),
+        },
+        example=False,
+    )
+    monkeypatch.setenv("TOOLKIT_HTTP_TIMEOUT", "0.5")
+
+    result = run_cli(repo, "lock")
+
+    assert result.exit_code == 2, result.stderr
+    assert host in result.stderr and len(result.stderr.splitlines()) == 1
+    assert "no answer within" in result.stderr

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,14 +42,11 @@ class EnvironmentChange:
         return bool(self.added or self.changed or self.removed)
 
 
-_CREDENTIALS = re.compile(r"(?<=://)[^/@]+@")
-
-
 def current_source(repo: Path) -> Source:
     """HEAD of the source repository, with a credential-free remote URL."""
     sha = git.head_sha(repo)
     url = git.remote_url(repo) or ""
-    return Source(sha, git.subject(repo, sha), _CREDENTIALS.sub("", url))
+    return Source(sha, git.subject(repo, sha), git.without_credentials(url))
 
 
 def source_or_none(repo: Path) -> Source:

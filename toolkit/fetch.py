@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import socket
 import time
 import urllib.error
@@ -12,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from toolkit import __version__
+from toolkit import __version__, process
 from toolkit.errors import InputError
 
 if TYPE_CHECKING:
@@ -70,16 +69,7 @@ def _opener() -> urllib.request.OpenerDirector:
 
 def timeout() -> float:
     """Seconds to wait for a connection or a read: $TOOLKIT_HTTP_TIMEOUT, default 30."""
-    raw = os.environ.get(TIMEOUT_ENV)
-    if not raw:
-        return DEFAULT_TIMEOUT
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InputError(f"{TIMEOUT_ENV}={raw!r} is not a number of seconds") from None
-    if value <= 0:
-        raise InputError(f"{TIMEOUT_ENV}={raw!r} must be more than 0 seconds")
-    return value
+    return process.seconds_setting(TIMEOUT_ENV, DEFAULT_TIMEOUT)
 
 
 def get(url: str, *, what: str, headers: Mapping[str, str] | None = None) -> Response:

@@ -36,6 +36,17 @@ class TreeEntry:
     path: str
 
 
+TIMEOUT_ENV = "TOOLKIT_GIT_TIMEOUT"
+DEFAULT_TIMEOUT = 300.0  # seconds for one network git call: a fetch, a push, a listing
+STALL_SECONDS = 60  # over HTTP(S), a transfer that moves nothing this long has stopped
+_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")  # the user:token@ of a URL
+
+
+def without_credentials(text: str) -> str:
+    """`text` with the credentials of every URL in it left out."""
+    return _CREDENTIALS.sub("", text)
+
+
 def _git(
     repo: Path,
     *args: str,
@@ -47,6 +58,34 @@ def _git(
         return process.run(("git", *args), cwd=repo, input=input, env=env, check=check)
     except process.ProcessError as exc:
         raise GitError(f"git {args[0]} failed in {repo}:\n{exc.output.describe()}") from exc
+
+
+def _git_remote(repo: Path, remote: str, *args: str, check: bool = True) -> process.Output:
+    """A git call that talks to `remote`: it may take $TOOLKIT_GIT_TIMEOUT seconds (and over
+    HTTP(S) stall for a minute) and never prompts; a failure names the remote."""
+    seconds = process.seconds_setting(TIMEOUT_ENV, DEFAULT_TIMEOUT)
+    stall = max(1, round(min(seconds, STALL_SECONDS)))
+    command = ("git", "-c", "http.lowSpeedLimit=1", "-c", f"http.lowSpeedTime={stall}", *args)
+    try:
+        return process.run(
+            command, cwd=repo, env={"GIT_TERMINAL_PROMPT": "0"}, check=check, timeout=seconds
+        )
+    except process.ProcessTimeout:
+        raise GitError(
+            f"the remote '{remote}' ({_where(repo, remote)}) did not answer: git {args[0]} was "
+            f"stopped after {seconds:g} seconds; check that it is up and reachable from here, "
+            f"or allow more time with {TIMEOUT_ENV}"
+        ) from None
+    except process.ProcessError as exc:
+        raise GitError(
+            f"git {args[0]} with the remote '{remote}' ({_where(repo, remote)}) failed:\n"
+            f"{without_credentials(exc.output.describe())}"
+        ) from exc
+
+
+def _where(repo: Path, remote: str) -> str:
+    url = remote_url(repo, remote)
+    return without_credentials(url) if url else "no such remote"
 
 
 def _text(output: process.Output) -> str:
@@ -395,8 +434,9 @@ def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
 
 def fetch_commits(repo: Path, remote: str, shas: Sequence[str]) -> None:
     """Fetch commits by name (and the history leading to them) without touching any ref."""
-    _git(
+    _git_remote(
         repo,
+        remote,
         "fetch",
         "--quiet",
         "--no-tags",
@@ -409,7 +449,9 @@ def fetch_commits(repo: Path, remote: str, shas: Sequence[str]) -> None:
 
 def unshallow(repo: Path, remote: str) -> None:
     """Fetch the whole history of a shallow clone, so ancestry questions get true answers."""
-    _git(repo, "fetch", "--quiet", "--no-tags", "--unshallow", "--end-of-options", remote)
+    _git_remote(
+        repo, remote, "fetch", "--quiet", "--no-tags", "--unshallow", "--end-of-options", remote
+    )
 
 
 # --- remotes ------------------------------------------------------------------------------
@@ -417,7 +459,7 @@ def unshallow(repo: Path, remote: str) -> None:
 
 def remote_refs(repo: Path, remote: str, patterns: Sequence[str]) -> dict[str, str]:
     """The remote's refs matching `patterns` (ls-remote), by full name."""
-    output = _git(repo, "ls-remote", "--refs", "--end-of-options", remote, *patterns)
+    output = _git_remote(repo, remote, "ls-remote", "--refs", "--end-of-options", remote, *patterns)
     refs = {}
     for line in output.stdout.decode().splitlines():
         sha, _, name = line.partition("\t")
@@ -456,8 +498,16 @@ def push(repo: Path, remote: str, refspecs: Sequence[str]) -> PushResult:
 
     A rejected push is a result, not an exception: the caller decides whether to retry.
     """
-    output = _git(
-        repo, "push", "--porcelain", "--atomic", "--end-of-options", remote, *refspecs, check=False
+    output = _git_remote(
+        repo,
+        remote,
+        "push",
+        "--porcelain",
+        "--atomic",
+        "--end-of-options",
+        remote,
+        *refspecs,
+        check=False,
     )
     statuses = []
     for line in output.stdout.decode(errors="replace").splitlines():
@@ -467,7 +517,7 @@ def push(repo: Path, remote: str, refspecs: Sequence[str]) -> PushResult:
             statuses.append(RefStatus(parts[1].rpartition(":")[2], parts[0], parts[2]))
     stderr = output.stderr.decode(errors="replace")
     if output.returncode != 0 and not statuses:
-        raise GitError(f"git push to {remote} failed:\n{output.describe()}")
+        raise GitError(f"git push to {remote} failed:\n{without_credentials(output.describe())}")
     return PushResult(tuple(statuses), output.returncode, stderr)
 
 

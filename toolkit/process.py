@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
+import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from toolkit.errors import InputError
 
 
 def indent(text: str) -> str:
@@ -42,6 +46,28 @@ class ProcessError(Exception):
         self.output = output
 
 
+class ProcessTimeout(ProcessError):
+    """A process ran past its timeout and was killed, with every process it started."""
+
+    def __init__(self, output: Output, seconds: float) -> None:
+        super().__init__(output)
+        self.seconds = seconds
+
+
+def seconds_setting(name: str, default: float) -> float:
+    """A timeout in seconds from environment variable `name` (`default` when unset)."""
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(f"{name}={raw!r} is not a number of seconds") from None
+    if value <= 0:
+        raise InputError(f"{name}={raw!r} must be more than 0 seconds")
+    return value
+
+
 def _environ(env: Mapping[str, str] | None) -> dict[str, str] | None:
     return None if env is None else {**os.environ, **env}
 
@@ -53,25 +79,51 @@ def run(
     input: bytes | None = None,
     env: Mapping[str, str] | None = None,
     check: bool = True,
+    timeout: float | None = None,
 ) -> Output:
-    """Run a command to completion; raise ProcessError on a non-zero exit when check."""
+    """Run a command to completion; raise ProcessError on a non-zero exit when check.
+
+    With a `timeout`, a process still running after that many seconds is killed with all it
+    started (it runs in a session of its own, without a terminal: nothing it starts can stop to
+    prompt) and ProcessTimeout is raised, whatever `check` says."""
     argv = tuple(str(a) for a in args)
     try:
-        proc = subprocess.run(
+        # A session of its own, so that a timeout (or Ctrl-C) also stops what it started: git's
+        # remote helpers and ssh would otherwise hold the pipes open and us waiting.
+        proc = subprocess.Popen(
             argv,
             cwd=cwd,
-            input=input,
             env=_environ(env),
-            capture_output=True,
-            stdin=subprocess.DEVNULL if input is None else None,
+            stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=timeout is not None,
         )
     except FileNotFoundError as exc:
         output = Output(argv, 127, b"", f"{argv[0]}: not found ({exc.strerror})".encode())
         raise ProcessError(output) from exc
-    output = Output(argv, proc.returncode, proc.stdout, proc.stderr)
+    with proc:
+        try:
+            stdout, stderr = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            stdout, stderr = proc.communicate()
+            raise ProcessTimeout(Output(argv, -9, stdout, stderr), timeout or 0) from None
+        except BaseException:  # Ctrl-C, or SIGTERM turned into it
+            if timeout is None:
+                proc.kill()
+            else:
+                _kill_group(proc)  # in a session of its own, the Ctrl-C did not reach it
+            raise
+    output = Output(argv, proc.returncode, stdout, stderr)
     if check and proc.returncode != 0:
         raise ProcessError(output)
     return output
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 async def run_async(
