@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import socket
 import sys
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli, commit_all, git, make_repo
+from tests.conftest import PROJECT, Cli, commit_all, git, make_repo
 from tests.fixtures.ci import Remote, tiny_overlay
 from toolkit import git as git_module
 from toolkit import process
@@ -370,3 +371,49 @@ def test_a_chart_repository_that_never_answers_is_a_timeout_naming_it(
     assert result.exit_code == 2, result.stderr
     assert host in result.stderr and len(result.stderr.splitlines()) == 1
     assert "no answer within" in result.stderr
+
+
+def _repo_with_chart_in_a_submodule(tmp_path: Path) -> Path:
+    """The example repository, with dev's cert-rotator chart taken from a submodule."""
+    library = make_repo(tmp_path / "library", example=False)
+    shutil.copytree(PROJECT / "charts/cert-rotator", library / "chart")
+    commit_all(library, "the chart")
+    repo = make_repo(tmp_path / "config")
+    git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(library), "vendor")
+    releases = repo / "overlays/dev/releases.yaml"
+    releases.write_text(
+        releases.read_text().replace("../../charts/cert-rotator", "../../vendor/chart")
+    )
+    commit_all(repo, "dev's cert-rotator from a submodule")
+    return repo
+
+
+def test_diff_renders_a_base_whose_chart_is_in_a_submodule(tmp_path: Path, run_cli: Cli) -> None:
+    repo = _repo_with_chart_in_a_submodule(tmp_path)
+    assert run_cli(repo, "hydrate").exit_code == 0
+    git(repo, "commit", "-q", "--allow-empty", "-m", "not hydrated: the base renders")
+    values = repo / "overlays/dev/values/cert-rotator.yaml.j2"
+    values.write_text(values.read_text().replace("logLevel: debug", "logLevel: warn"))
+
+    result = run_cli(repo, "diff", "dev", "--format", "json")
+
+    assert result.exit_code == 0, result.stderr
+    (dev,) = json.loads(result.stdout)["environments"]
+    assert dev["baseFrom"] == "render" and dev["changed"] >= 1, dev
+
+
+def test_diff_of_a_base_whose_submodule_commit_is_missing_says_what_to_fetch(
+    tmp_path: Path, run_cli: Cli
+) -> None:
+    repo = _repo_with_chart_in_a_submodule(tmp_path)
+    missing = "1" * 40
+    git(repo, "update-index", "--cacheinfo", f"160000,{missing},vendor")
+    git(repo, "commit", "-q", "-m", "a submodule commit nobody has")
+    base = git(repo, "rev-parse", "HEAD")
+    git(repo, "reset", "-q", "--hard", "HEAD~1")
+
+    result = run_cli(repo, "diff", "dev", "--base", base)
+
+    assert result.exit_code == 4, result.stderr
+    assert "records submodules (vendor) at commits this clone does not have" in result.stderr
+    assert "Traceback" not in result.stderr

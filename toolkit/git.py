@@ -619,11 +619,42 @@ def temporary_worktree(repo: Path, commit: str) -> Iterator[Path]:
     path = parent / "tree"
     try:
         _git(repo, "worktree", "add", "--detach", "--quiet", "--end-of-options", str(path), commit)
+        _check_out_submodules(repo, path, commit)
         yield path
     finally:
         _git(repo, "worktree", "remove", "--force", str(path), check=False)
         shutil.rmtree(parent, ignore_errors=True)
         _git(repo, "worktree", "prune", check=False)
+
+
+def _check_out_submodules(repo: Path, tree: Path, commit: str) -> None:
+    """The submodules `commit` records, checked out in its worktree `tree` from the clones of
+    them `repo` already holds: no network, and no URL from the commit's .gitmodules. One that
+    `repo` never initialized stays empty there, as it is in `repo`'s own work tree."""
+    listed = _git(
+        tree, "config", "-f", ".gitmodules", "--get-regexp", r"^submodule\..*\.path$", check=False
+    )
+    overrides, paths = [], []
+    for line in (
+        listed.stdout.decode(errors="replace").splitlines() if listed.returncode == 0 else ()
+    ):
+        key, _, path = line.partition(" ")
+        name = key.removeprefix("submodule.").removesuffix(".path")
+        clone = repo / _text(_git(repo, "rev-parse", "--git-path", f"modules/{name}"))
+        if "=" not in name and clone.is_dir():
+            overrides += ["-c", f"submodule.{name}.url={clone}"]
+            paths.append(path)
+    if not paths:
+        return
+    # The clones are local paths: file transport allowed for this command alone.
+    update = ("-c", "protocol.file.allow=always", *overrides, "submodule", "update", "--init")
+    output = _git(tree, *update, "--quiet", "--", *paths, check=False)
+    if output.returncode != 0:
+        raise GitError(
+            f"{commit[:12]} records submodules ({', '.join(paths)}) at commits this clone does "
+            "not have: fetch them (git submodule update --init, or git fetch in the submodule) "
+            f"and run again:\n{output.describe()}"
+        )
 
 
 def read_objects(repo: Path, names: Sequence[str]) -> list[bytes | None]:
