@@ -86,6 +86,7 @@ def _damage(entry: Path, how: str) -> None:
     entry.write_bytes(data[: len(data) // 2] if how == "truncated" else b"\xff\xfe" + data[::-1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["truncated", "garbage"])
 def test_a_damaged_render_cache_entry_is_discarded_and_rendered_again(
     example_repo: Path, render_cache: Path, run_cli: Cli, how: str
@@ -322,6 +323,7 @@ def silent_server() -> Iterator[int]:
     listener.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scheme", ["http", "git"])
 def test_a_remote_that_never_answers_is_a_timeout_naming_it(
     tiny_remote: Remote, silent_server: int, scheme: str
@@ -346,6 +348,7 @@ def test_a_remote_that_never_answers_is_a_timeout_naming_it(
     assert tiny_remote.rendered() is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scheme", ["https", "oci"])
 def test_a_chart_repository_that_never_answers_is_a_timeout_naming_it(
     tmp_path: Path, silent_server: int, run_cli: Cli, monkeypatch: pytest.MonkeyPatch, scheme: str
