@@ -420,3 +420,20 @@ def test_diff_of_a_base_whose_submodule_commit_is_missing_says_what_to_fetch(
     assert result.exit_code == 4, result.stderr
     assert "records submodules (vendor) at commits this clone does not have" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("name", ["toolkit.yaml", "overlays/dev/releases.lock"])
+def test_a_file_toolkit_reads_that_links_out_of_the_repository_is_refused(
+    example_repo: Path, tmp_path: Path, run_cli: Cli, name: str
+) -> None:
+    """The same bytes, moved beside the repository and linked: refused all the same (dev is
+    helm-only here: no kustomize build reads its directory)."""
+    (example_repo / "overlays/dev/kustomization.yaml").unlink()
+    outside = tmp_path / "elsewhere"
+    (example_repo / name).rename(outside)
+    (example_repo / name).symlink_to(outside)
+
+    result = run_cli(example_repo, "render", "dev")
+
+    assert result.exit_code == 2, result.stderr
+    assert f"{name} is a symlink leading outside the repository" in result.stderr

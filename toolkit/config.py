@@ -164,6 +164,7 @@ def load_config(root: Path) -> Config:
             f"no {CONFIG_FILE} in {root} (looked for {path}); run toolkit in a config "
             "repository or select its root with -C DIR"
         )
+    refuse_link_out(path, [root], root=root, reader="toolkit")
     doc = yamlfile.load(path, root=root)
     if doc.data is None:
         doc.fail(

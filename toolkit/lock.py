@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from toolkit import charts, semver, yamlfile
-from toolkit.config import Config, Environment
+from toolkit.config import Config, Environment, refuse_link_out
 from toolkit.errors import InputError
 from toolkit.releases import EnvironmentSpec, LocalChart, Release, load_environment
 from toolkit.yamlfile import YamlDocument, describe
@@ -81,6 +81,7 @@ def read_lock(environment_directory: Path, *, root: Path) -> Lock | None:
     path = lock_path(environment_directory)
     if not path.exists():
         return None
+    refuse_link_out(path, [root.resolve()], root=root, reader="toolkit")
     return _from_document(yamlfile.load(path, root=root))
 
 
