@@ -437,3 +437,22 @@ def test_a_file_toolkit_reads_that_links_out_of_the_repository_is_refused(
 
     assert result.exit_code == 2, result.stderr
     assert f"{name} is a symlink leading outside the repository" in result.stderr
+
+
+def test_promote_refuses_a_target_file_that_links_out_of_the_repository(
+    locked_repo: Path, tmp_path: Path, run_cli: Cli
+) -> None:
+    """promote edits staging's kustomization and writes it back: what lies at the end of a link
+    out of the repository would come into it (and into the promotion's commit)."""
+    kustomization = locked_repo / "overlays/staging/kustomization.yaml"
+    outside = tmp_path / "elsewhere.yaml"
+    kustomization.rename(outside)
+    kustomization.symlink_to(outside)
+    commit_all(locked_repo, "staging's kustomization lives elsewhere")
+
+    result = run_cli(locked_repo, "promote", "dev", "staging")
+
+    assert result.exit_code == 2, result.stderr
+    expected = "overlays/staging/kustomization.yaml is a symlink leading outside the repository"
+    assert expected in result.stderr
+    assert kustomization.is_symlink() and not git(locked_repo, "status", "--porcelain")

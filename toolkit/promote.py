@@ -19,7 +19,7 @@ from typing import Any
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
 from toolkit import git, semver, yamledit, yamlfile
-from toolkit.config import Config, Environment
+from toolkit.config import Config, Environment, refuse_link_out
 from toolkit.errors import InputError
 from toolkit.lock import LOCK_FILE, Lock, dump_lock, lock_path, parse_lock, read_lock
 from toolkit.promotesource import (
@@ -189,6 +189,8 @@ def _parse(raw: bytes, name: str) -> _Yaml:
 def _read_target(config: Config, path: Path) -> _Yaml | None:
     if not path.is_file():
         return None
+    # Edited and written back in place: a link's target would come into the repository.
+    refuse_link_out(path, [config.root], root=config.root, reader="promote")
     text = yamlfile.read_text(path, root=config.root)
     return _parse(text.encode(), yamlfile.relative_name(path, config.root))
 
