@@ -407,11 +407,18 @@ def has_commit(repo: Path, sha: str) -> bool:
     return output.returncode == 0
 
 
-def object_type(repo: Path, sha: str) -> str | None:
-    """What the object `sha` is (commit, tree, blob, tag), or None when it is not here."""
-    (sha,) = _object_ids(sha)
-    output = _git(repo, "cat-file", "-t", "--end-of-options", sha, check=False)
-    return _text(output) if output.returncode == 0 else None
+def object_types(repo: Path, shas: Sequence[str]) -> dict[str, str | None]:
+    """What each object is (commit, tree, blob, tag), or None where it is not here; from one
+    `git cat-file --batch-check`."""
+    if not shas:
+        return {}
+    lines = "".join(f"{sha}\n" for sha in _object_ids(*shas)).encode()
+    output = _git(repo, "cat-file", "--batch-check=%(objecttype)", input=lines)
+    answers = output.stdout.decode().splitlines()
+    return {
+        sha: None if answer.endswith(" missing") else answer
+        for sha, answer in zip(shas, answers, strict=True)
+    }
 
 
 def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:

@@ -67,21 +67,21 @@ def _matches(ref: str, wanted: Sequence[str]) -> bool:
 def _refuse_non_commits(repo: Path, snapshot: Snapshot, tips: Sequence[str]) -> None:
     """Each of `tips` that exists must name a commit: anything else (a blob pushed to the notes
     ref, say) would reach git as a parent and crash it half-way."""
-    for ref in tips:
-        sha = snapshot.get(ref)
-        kind = git.object_type(repo, sha) if sha is not None else "commit"
-        if kind != "commit":
-            where = f"on remote '{snapshot.remote}'" if snapshot.remote else "in this repository"
-            drop = (
-                f"git push {snapshot.remote} :{ref}"
-                if snapshot.remote
-                else f"git update-ref -d {ref}"
-            )
-            raise GitError(
-                f"{ref} {where} points at {f'a {kind}' if kind else 'a missing object'} "
-                f"({sha}), not a commit, so toolkit cannot build on it: point it at a commit, "
-                f"or delete it ({drop}) if nothing else keeps data there"
-            )
+    shas = {ref: sha for ref in tips if (sha := snapshot.get(ref)) is not None}
+    kinds = git.object_types(repo, list(shas.values()))
+    for ref, sha in shas.items():
+        kind = kinds[sha]
+        if kind == "commit":
+            continue
+        where = f"on remote '{snapshot.remote}'" if snapshot.remote else "in this repository"
+        drop = (
+            f"git push {snapshot.remote} :{ref}" if snapshot.remote else f"git update-ref -d {ref}"
+        )
+        raise GitError(
+            f"{ref} {where} points at {f'a {kind}' if kind else 'a missing object'} ({sha}), "
+            f"not a commit, so toolkit cannot build on it: point it at a commit, or delete it "
+            f"({drop}) if nothing else keeps data there"
+        )
 
 
 def local_snapshot(
