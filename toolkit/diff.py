@@ -171,8 +171,11 @@ def _printable(resource: Resource | None, show_secrets: bool) -> list[str]:
     if resource is None:
         return []
     text = resource.text  # dumped once, at parse time: dumping again is the slow part
-    if manifests.is_secret(resource.id) and not show_secrets:
-        text = manifests.dump(manifests.redact_secret(resource.body))
+    if not show_secrets:
+        if manifests.is_secret(resource.id):
+            text = manifests.dump(manifests.redact_secret(resource.body))
+        elif (redacted := manifests.redact_annotations(resource.body)) is not None:
+            text = manifests.dump(redacted)  # a Secret serialized in an annotation
     return text.splitlines(keepends=True)
 
 

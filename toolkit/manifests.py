@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -64,6 +65,7 @@ CLUSTER_SCOPED_KINDS = frozenset(
 )
 
 _UNSAFE = re.compile(r"[^a-z0-9._-]+")
+_KIND = re.compile(r"[A-Za-z][A-Za-z0-9]{0,62}")
 _MAX_NAME = 120
 
 
@@ -106,18 +108,30 @@ def load_documents(text: str, *, where: str) -> list[dict[str, Any]]:
     try:
         documents = list(yaml.load_all(text, Loader=_Loader))
     except yaml.YAMLError as exc:
-        raise RenderError(f"{where}: the rendered output is not valid YAML: {exc}") from exc
+        raise RenderError(
+            f"{where}: the rendered output is not valid YAML: {_yaml_problem(exc)}"
+        ) from None
     found: list[dict[str, Any]] = []
-    for document in documents:
+    for number, document in enumerate(documents, start=1):
         if document is None or document == {}:
             continue
         if not isinstance(document, dict):
-            raise RenderError(f"{where}: a rendered document is not a mapping: {document!r:.80}")
+            raise RenderError(
+                f"{where}: rendered document {number} is a {type(document).__name__}, not a mapping"
+            )
         if document.get("kind") == "List" and isinstance(document.get("items"), list):
             found.extend(item for item in document["items"] if item)
         else:
             found.append(document)
     return found
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """What the YAML parser objected to and where, without the line it quotes (which may be
+    a Secret's value)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
 
 
 def dump(body: Mapping[str, Any]) -> str:
@@ -149,17 +163,21 @@ def cluster_scoped_crds(documents: Iterable[Mapping[str, Any]]) -> set[tuple[str
     return found
 
 
-def _identify(doc: Mapping[str, Any], where: str) -> tuple[str, str, str]:
+def _identify(doc: Mapping[str, Any], where: str, number: int) -> tuple[str, str, str]:
     kind = doc.get("kind")
     api_version = doc.get("apiVersion")
     metadata = doc.get("metadata")
     name = metadata.get("name") if isinstance(metadata, dict) else None
-    if not (isinstance(kind, str) and isinstance(api_version, str) and isinstance(name, str)):
+    fields = {"apiVersion": api_version, "kind": kind, "metadata.name": name}
+    missing = [field for field, value in fields.items() if not isinstance(value, str)]
+    if missing:
+        # Never the document itself: it may be a Secret, and this message reaches CI logs.
+        shown = f" (a {kind})" if isinstance(kind, str) and _KIND.fullmatch(kind) else ""
         raise RenderError(
-            f"{where}: a rendered document lacks apiVersion, kind or metadata.name "
-            f"(starts with {dump(doc)[:120]!r})"
+            f"{where}: rendered document {number}{shown} lacks {', '.join(missing)}: "
+            "every resource needs apiVersion, kind and metadata.name"
         )
-    return group_of(api_version), kind, name
+    return group_of(str(api_version)), str(kind), str(name)
 
 
 def parse(
@@ -192,8 +210,8 @@ def parse_documents(
     """`parse` for documents already loaded (a caller that needed them first parses once)."""
     scoped = CLUSTER_SCOPED_KINDS | cluster_scoped_crds(documents) | set(cluster_scoped)
     resources = []
-    for doc in documents:
-        group, kind, name = _identify(doc, where)
+    for number, doc in enumerate(documents, start=1):
+        group, kind, name = _identify(doc, where, number)
         metadata = doc["metadata"]
         if (group, kind) in scoped:
             resource_ns = ""
@@ -331,7 +349,7 @@ def redact_secret(body: Mapping[str, Any]) -> dict[str, Any]:
     Nothing derived from a value (a hash, a prefix) is kept: a short secret's hash is as good as
     the secret to anyone who can guess candidates.
     """
-    redacted = dict(body)
+    redacted = redact_annotations(body) or dict(body)
     for field_name in SECRET_FIELDS:
         section = body.get(field_name)
         if isinstance(section, Mapping):
@@ -341,6 +359,47 @@ def redact_secret(body: Mapping[str, Any]) -> dict[str, Any]:
             }
         elif section is not None:
             redacted[field_name] = "<redacted>"
+    return redacted
+
+
+def redact_annotations(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Any resource with the Secrets serialized in its annotations redacted (kubectl's
+    `last-applied-configuration` holds the whole object as JSON, data included); None when
+    no annotation holds one."""
+    metadata = body.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
+    if not isinstance(annotations, Mapping):
+        return None
+    redacted = {key: _redact_serialized(value) for key, value in annotations.items()}
+    if all(redacted[key] is value for key, value in annotations.items()):
+        return None
+    return {**body, "metadata": {**metadata, "annotations": redacted}}
+
+
+def _redact_serialized(value: Any) -> Any:
+    """An annotation's value, with any Secret it serializes (alone or in a List) redacted."""
+    if not isinstance(value, str) or not value.lstrip().startswith(("{", "[")):
+        return value
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return value
+    redacted = _redact_object(parsed)
+    if redacted == parsed:
+        return value
+    return json.dumps(redacted, separators=(",", ":")) + ("\n" if value.endswith("\n") else "")
+
+
+def _redact_object(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_redact_object(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if node.get("kind") == "Secret" and group_of(str(node.get("apiVersion", ""))) == "":
+        return redact_secret(node)
+    redacted = redact_annotations(node) or node
+    if isinstance(node.get("items"), list):
+        return {**redacted, "items": _redact_object(node["items"])}
     return redacted
 
 

@@ -1,0 +1,156 @@
+"""Faults and hostile input, each test named after the case it holds: secrets where a Secret's
+data can hide, markup in resource names, hostile templates, and runs killed at any moment."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cli, commit_all, git, make_repo
+from toolkit import process
+
+# --- secrets ------------------------------------------------------------------------------
+
+ANNOTATION_CANARY = "canary-in-annotation-Hq3"
+DATA_CANARY = "canary-in-data-Nw8"
+ENVIRONMENT_CANARY = "canary-in-environment-Ld5"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _spelled(canaries: list[str]) -> list[str]:
+    """Each canary as itself and as base64, the two ways a Secret carries it."""
+    return [form for c in canaries for form in (c, base64.b64encode(c.encode()).decode())]
+
+
+def _annotated_secret(token: str, *, name: str | None = "credentials", team: str = "a") -> str:
+    """A Secret whose last-applied annotation holds the whole object, data included, as
+    `kubectl apply` leaves it (and as a chart that copies it from a live cluster renders it)."""
+    metadata: dict[str, object] = {"labels": {"team": team}}
+    if name is not None:
+        metadata["name"] = name
+    applied = {"apiVersion": "v1", "kind": "Secret", "metadata": metadata}
+    applied["stringData"] = {"token": token}
+    metadata_with_annotation = {
+        **metadata,
+        "annotations": {LAST_APPLIED: json.dumps(applied) + "\n"},
+    }
+    document = {**applied, "metadata": metadata_with_annotation}
+    return json.dumps(document, indent=2) + "\n"  # JSON is YAML: no quoting to get wrong
+
+
+def _secret_files(token: str, *, team: str = "a") -> dict[str, str]:
+    return {
+        "toolkit.yaml": "environments:\n  - name: dev\n",
+        "overlays/dev/kustomization.yaml": "namespace: app\nresources: [secret.yaml]\n",
+        "overlays/dev/secret.yaml": _annotated_secret(token, team=team),
+    }
+
+
+@pytest.fixture
+def annotated_secret_repo(tmp_path: Path) -> Path:
+    """main holds a Secret with old values; the work tree changes its value and a label, both
+    also inside its last-applied annotation."""
+    repo = make_repo(tmp_path / "config", _secret_files("old-value-Zt1"), example=False)
+    (repo / "overlays/dev/secret.yaml").write_text(_annotated_secret(ANNOTATION_CANARY, team="b"))
+    return repo
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_a_secret_value_in_the_last_applied_annotation_is_redacted_in_every_format(
+    annotated_secret_repo: Path, run_cli: Cli, tmp_path: Path, fmt: str
+) -> None:
+    full = tmp_path / f"full.{fmt}"
+    result = run_cli(annotated_secret_repo, "diff", "--format", fmt, "--output-full", str(full))
+    assert result.exit_code == 0, result.stderr
+    for text in (result.stdout, result.stderr, full.read_text()):
+        for value in _spelled([ANNOTATION_CANARY, "old-value-Zt1"]):
+            assert value not in text
+    if fmt == "text":
+        # The annotation's structure still shows what changed besides the value.
+        assert '"labels":{"team":"b"}' in result.stdout
+        redacted = f'"stringData":{{"token":"<redacted: {len(ANNOTATION_CANARY)} bytes>"}}'
+        assert redacted in result.stdout
+
+
+def _nameless_secret_chart(repo: Path, token: str) -> None:
+    chart = repo / "charts/leaky"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: leaky\nversion: 0.1.0\n")
+    (chart / "templates/secret.yaml").write_text(_annotated_secret(token, name=None))
+    (repo / "overlays/dev/releases.yaml").write_text(
+        "releases:\n  - name: leaky\n    namespace: app\n    chart: ../../charts/leaky\n"
+    )
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_a_secret_without_a_name_fails_without_printing_its_values(
+    annotated_secret_repo: Path, run_cli: Cli, fmt: str
+) -> None:
+    _nameless_secret_chart(annotated_secret_repo, DATA_CANARY)
+    result = run_cli(annotated_secret_repo, "diff", "--format", fmt)
+    assert result.exit_code == 3
+    assert result.stderr.startswith("error: the head (work tree) failed to render: ")
+    assert "rendered document 1 (a Secret) lacks metadata.name" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    for value in _spelled([DATA_CANARY, ANNOTATION_CANARY]):
+        assert value not in result.stdout + result.stderr
+
+
+def _files(root: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and not p.is_symlink()}
+
+
+def _git_objects(repo: Path) -> bytes:
+    """Every object in a repository, loose or packed, uncompressed."""
+    listed = git(repo, "cat-file", "--batch-all-objects", "--batch-check=%(objectname)")
+    return process.run(
+        ("git", "cat-file", "--batch"), cwd=repo, input=listed.encode() + b"\n"
+    ).stdout
+
+
+def test_a_canary_in_a_secret_annotation_and_the_environment_appears_nowhere(
+    annotated_secret_repo: Path,
+    run_cli: Cli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every output and every file a run writes is searched. The render cache and the rendered
+    branch are the render itself (a hydrated Secret is deployed from the branch), so the
+    Secret's own canaries may be there; the environment's may be nowhere."""
+    repo = annotated_secret_repo
+    monkeypatch.setenv("CI_JOB_TOKEN", ENVIRONMENT_CANARY)
+    before = _files(tmp_path)
+    outputs = []
+    for fmt in ("text", "markdown", "json"):
+        full = tmp_path / "out" / f"full.{fmt}"
+        outputs.append(run_cli(repo, "diff", "--format", fmt, "--output-full", str(full)))
+    _nameless_secret_chart(repo, DATA_CANARY)
+    outputs += [run_cli(repo, "diff", "--format", fmt) for fmt in ("text", "markdown", "json")]
+    outputs.append(run_cli(repo, "render"))
+    assert [r.exit_code for r in outputs] == [0, 0, 0, 3, 3, 3, 3]
+    (repo / "overlays/dev/releases.yaml").unlink()
+    commit_all(repo, "rotate the credentials")
+    outputs.append(run_cli(repo, "hydrate"))
+    assert outputs[-1].exit_code == 0, outputs[-1].stderr
+    cache = tmp_path.parent / "toolkit-cache"
+    written = {
+        path: data
+        for path, data in {**_files(tmp_path), **_files(cache)}.items()
+        if before.get(path) != data
+        and not any(path.is_relative_to(repo / d) for d in ("charts", "overlays"))  # sources
+    }
+    assert written, "the runs wrote files"
+    rendered_objects = _git_objects(repo)
+    for value in _spelled([ENVIRONMENT_CANARY]):
+        assert all(value not in r.stdout + r.stderr for r in outputs)
+        assert [p for p, data in written.items() if value.encode() in data] == []
+        assert value.encode() not in rendered_objects
+    for value in _spelled([ANNOTATION_CANARY, DATA_CANARY]):
+        assert all(value not in r.stdout + r.stderr for r in outputs)
+        leaked = [
+            p for p, data in written.items() if value.encode() in data and "renders" not in p.parts
+        ]
+        assert leaked == []
