@@ -4,10 +4,13 @@ data can hide, markup in resource names, hostile templates, and runs killed at a
 from __future__ import annotations
 
 import base64
+import html.parser
 import json
 from pathlib import Path
 
+import cmarkgfm
 import pytest
+from cmarkgfm.cmark import Options
 
 from tests.conftest import Cli, commit_all, git, make_repo
 from toolkit import process
@@ -154,3 +157,65 @@ def test_a_canary_in_a_secret_annotation_and_the_environment_appears_nowhere(
             p for p, data in written.items() if value.encode() in data and "renders" not in p.parts
         ]
         assert leaked == []
+
+
+# --- markdown -----------------------------------------------------------------------------
+
+INJECTED_NAMES = ("x</details><h1>INJECTED</h1>", "y\n\n<h1>INJECTED</h1>", "z`<h1>INJECTED</h1>`")
+# What the comment is built of; any other element came from a name.
+COMMENT_ELEMENTS = {"h2", "h4", "p", "code", "pre", "table", "thead", "tbody", "tr", "th", "td"}
+COMMENT_ELEMENTS |= {"details", "summary", "ul", "li"}
+
+
+class _Elements(html.parser.HTMLParser):
+    """The elements of rendered HTML, and the text found outside <code> and <pre>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.open_code = 0
+        self.outside_code: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.open_code += tag in ("code", "pre")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.tags.append(f"/{tag}")
+        self.open_code -= tag in ("code", "pre")
+
+    def handle_data(self, data: str) -> None:
+        if not self.open_code:
+            self.outside_code.append(data)
+
+
+def test_a_resource_named_to_close_details_and_open_html_stays_inside_code_spans(
+    tmp_path: Path, run_cli: Cli
+) -> None:
+    configmaps = "".join(
+        f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {json.dumps(name)}\n"
+        for name in INJECTED_NAMES
+    )
+    files = {
+        "toolkit.yaml": "environments:\n  - name: dev\n",
+        "overlays/dev/kustomization.yaml": "resources: [config.yaml]\n",
+        "overlays/dev/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+    }
+    repo = make_repo(tmp_path / "config", files, example=False)
+    (repo / "overlays/dev/config.yaml").write_text(configmaps)
+
+    result = run_cli(repo, "diff", "--format", "markdown")
+
+    assert result.exit_code == 0, result.stderr
+    # GitHub renders comments with cmark-gfm and then filters the HTML; unsafe mode shows
+    # what would reach that filter.
+    rendered = cmarkgfm.github_flavored_markdown_to_html(
+        result.stdout, options=Options.CMARK_OPT_UNSAFE
+    )
+    elements = _Elements()
+    elements.feed(rendered)
+    assert {tag.lstrip("/") for tag in elements.tags} <= COMMENT_ELEMENTS
+    assert elements.tags.count("details") == elements.tags.count("/details") == 1
+    assert "INJECTED" not in "".join(elements.outside_code)
+    # Each name is still shown: in the list, the heading, and the diff (header and body).
+    assert rendered.count("INJECTED") == 4 * len(INJECTED_NAMES)

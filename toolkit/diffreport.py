@@ -6,6 +6,7 @@ summaries carry sizes only.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import tempfile
@@ -24,6 +25,8 @@ MIN_MAX_BYTES = 2_000
 
 _RESET, _BOLD, _RED, _GREEN, _CYAN = "\033[0m", "\033[1m", "\033[31m", "\033[32m", "\033[36m"
 _BACKTICKS = re.compile(r"`+")
+_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _counts(env: EnvironmentDiff) -> str:
@@ -137,8 +140,29 @@ def as_json(report: DiffReport) -> str:
 
 
 def _code(text: str) -> str:
-    """Inline code that cannot be broken out of: backticks and pipes (tables) replaced."""
-    return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
+    """Inline code that cannot be broken out of: backticks and pipes (tables) replaced, and
+    control characters shown escaped (a line break could end the paragraph, and the span)."""
+    shown = _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode(), text)
+    return "`" + shown.replace("`", "'").replace("|", "\\|") + "`"
+
+
+def _text(text: str) -> str:
+    """Plain text in markdown: every ASCII punctuation character backslash-escaped (CommonMark
+    then shows it as itself, never as markup or HTML)."""
+    return _PUNCTUATION.sub(r"\\\g<0>", _CONTROL.sub(" ", text))
+
+
+def _html(text: str) -> str:
+    """Text inside an HTML element (`<summary>`): markdown is not read there, so it is escaped
+    as HTML, line breaks included."""
+    return html.escape(_CONTROL.sub(" ", text))
+
+
+def _markdown_title(change: ResourceChange) -> str:
+    """`_title` with every name in a code span: a heading is read as markdown and HTML."""
+    if change.change == RENAMED and change.renamed_from is not None:
+        return f"renamed {_code(str(change.renamed_from))} → {_code(change.id.name)}"
+    return f"{change.change} {_code(str(change.id))}"
 
 
 def _fence(body: str) -> str:
@@ -179,7 +203,9 @@ def _block(change: ResourceChange) -> _Block:
     if change.secret_keys:
         body += "".join(f"# {_secret_line(k)}\n" for k in change.secret_keys)
     fence = _fence(body)
-    return _Block(heading=f"#### {_title(change)}\n\n", body=f"{fence}diff\n{body}{fence}\n\n")
+    return _Block(
+        heading=f"#### {_markdown_title(change)}\n\n", body=f"{fence}diff\n{body}{fence}\n\n"
+    )
 
 
 def _render_markdown(
@@ -196,7 +222,7 @@ def _render_markdown(
         "|---|---:|---:|---:|\n",
     ]
     out += [
-        f"| {env.name} | {env.added} | {env.changed} | {env.removed} |\n"
+        f"| {_text(env.name)} | {env.added} | {env.changed} | {env.removed} |\n"
         for env in report.environments
     ]
     out.append("\n")
@@ -207,7 +233,7 @@ def _render_markdown(
     for e, env in enumerate(report.environments):
         if not env.changes:
             continue
-        out.append(f"<details><summary>{env.name}: {_counts(env)}</summary>\n\n")
+        out.append(f"<details><summary>{_html(env.name)}: {_counts(env)}</summary>\n\n")
         shown = env.changes if list_limit is None else env.changes[:list_limit]
         out += [_change_line(c) + "\n" for c in shown]
         if len(shown) < len(env.changes):
