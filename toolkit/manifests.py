@@ -367,7 +367,9 @@ def redact_annotations(body: Mapping[str, Any]) -> dict[str, Any] | None:
     `last-applied-configuration` holds the whole object as JSON, data included); None when
     no annotation holds one."""
     metadata = body.get("metadata")
-    annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
+    if not isinstance(metadata, Mapping):
+        return None
+    annotations = metadata.get("annotations")
     if not isinstance(annotations, Mapping):
         return None
     redacted = {key: _redact_serialized(value) for key, value in annotations.items()}
