@@ -219,3 +219,75 @@ def test_a_resource_named_to_close_details_and_open_html_stays_inside_code_spans
     assert "INJECTED" not in "".join(elements.outside_code)
     # Each name is still shown: in the list, the heading, and the diff (header and body).
     assert rendered.count("INJECTED") == 4 * len(INJECTED_NAMES)
+
+
+# --- template limits ----------------------------------------------------------------------
+
+TINY_CHART = {
+    "charts/tiny/Chart.yaml": "apiVersion: v2\nname: tiny\nversion: 0.1.0\n",
+    "charts/tiny/templates/config.yaml": (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: tiny\n"
+        "data:\n  greeting: {{ .Values.greeting | quote }}\n"
+    ),
+}
+HOSTILE_TEMPLATES = {
+    "nested loops": (
+        "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+        "ran longer than 10 s of CPU time (the limit)",
+    ),
+    "a string repeated 10**10 times": ("{{ 'x' * 10**10 }}", "repeats a value to"),
+    "a recursive macro": (
+        "{% macro down(n) %}{{ down(n + 1) }}{% endmacro %}{{ down(0) }}",
+        "calls nest deeper than 100 levels (the limit)",
+    ),
+    "100 MB of output": (
+        "{% for i in range(100000) %}{{ 'x' * 1000 }}{% endfor %}",
+        "output passes 10 MiB (the limit)",
+    ),
+}
+SLOW_TEMPLATES = {"nested loops"}
+
+
+def _template_cases() -> list[object]:
+    return [
+        pytest.param(
+            where,
+            case,
+            marks=[pytest.mark.slow] if case in SLOW_TEMPLATES else [],
+            id=f"{where}-{case}",
+        )
+        for where in ("values", "message")
+        for case in HOSTILE_TEMPLATES
+    ]
+
+
+@pytest.mark.parametrize(("where", "case"), _template_cases())
+def test_a_hostile_template_is_one_error_line_naming_its_file(
+    tmp_path: Path, run_cli: Cli, where: str, case: str
+) -> None:
+    template, message = HOSTILE_TEMPLATES[case]
+    files = {
+        **TINY_CHART,
+        "overlays/dev/releases.yaml": (
+            "releases:\n  - name: tiny\n    namespace: app\n    chart: ../../charts/tiny\n"
+            "    values: [values/greeting.yaml.j2]\n"
+        ),
+        "overlays/dev/values/greeting.yaml.j2": "greeting: hello\n",
+        "toolkit.yaml": "environments:\n  - name: dev\n",
+    }
+    if where == "values":
+        files["overlays/dev/values/greeting.yaml.j2"] = f"greeting: {template}\n"
+        named, expected = "error: overlays/dev/values/greeting.yaml.j2", f"template {message}"
+    else:
+        files["toolkit.yaml"] += f"rendered:\n  message: |\n    {template}\n"
+        named, expected = "error: toolkit.yaml:4: ", f"rendered.message {message}"
+    repo = make_repo(tmp_path / "config", files, example=False)
+
+    result = run_cli(repo, "hydrate")
+
+    assert result.exit_code == 2
+    # The one line besides the warning that the release is not locked: no traceback.
+    (error,) = [line for line in result.stderr.splitlines() if not line.startswith("warning:")]
+    assert error.startswith(named)
+    assert expected in error
+    assert git(repo, "branch", "--list", "rendered") == ""

@@ -70,8 +70,12 @@ def commit_message(
     }
     import jinja2.exceptions  # loaded already, by message_template
 
+    from toolkit import templates
+
     try:
-        text = template.render(context)
+        text = templates.render(template, context)
+    except templates.LimitExceeded as exc:
+        raise InputError(f"{where}: rendered.message {exc}") from None
     except jinja2.exceptions.SecurityError as exc:
         raise InputError(f"{where}: rendered.message refused: {exc.message}") from None
     except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError) as exc:
