@@ -134,12 +134,12 @@ def test_write_locks_reports_only_changed_files_and_keeps_bytes(tmp_path: Path) 
     dev.mkdir()
     prod.mkdir()
     locks = {dev: Lock((entry(),)), prod: Lock((entry(version="1.2.0"),))}
-    assert lock.write_locks(locks) == [lock.lock_path(dev), lock.lock_path(prod)]
+    assert lock.write_locks(locks, root=tmp_path) == [lock.lock_path(dev), lock.lock_path(prod)]
     assert lock.lock_path(dev).stat().st_mode & 0o777 == 0o644  # not the temp file's 0600
     stamp = os.stat(lock.lock_path(dev)).st_ino
-    assert lock.write_locks(locks) == []
+    assert lock.write_locks(locks, root=tmp_path) == []
     assert os.stat(lock.lock_path(dev)).st_ino == stamp  # not rewritten at all
-    assert lock.write_locks({**locks, dev: Lock((entry(version="1.5.0"),))}) == [
+    assert lock.write_locks({**locks, dev: Lock((entry(version="1.5.0"),))}, root=tmp_path) == [
         lock.lock_path(dev)
     ]
     assert sorted(p.name for p in dev.iterdir()) == ["releases.lock"]  # no temp files left
@@ -149,9 +149,10 @@ def test_write_locks_is_all_or_nothing(tmp_path: Path) -> None:
     dev = tmp_path / "dev"
     dev.mkdir()
     lock.lock_path(dev).write_text("old\n")
-    missing = tmp_path / "missing"  # its temp file cannot be created
-    with pytest.raises(OSError):
-        lock.write_locks({dev: Lock((entry(),)), missing: Lock((entry(),))})
+    blocked = tmp_path / "blocked"  # a file where its lock's directory would be
+    blocked.write_text("")
+    with pytest.raises(InputError, match="cannot write blocked/releases.lock"):
+        lock.write_locks({dev: Lock((entry(),)), blocked: Lock((entry(),))}, root=tmp_path)
     assert lock.lock_path(dev).read_text() == "old\n"
     assert sorted(p.name for p in dev.iterdir()) == ["releases.lock"]
 

@@ -16,6 +16,7 @@ import click
 
 from toolkit import (
     __version__,
+    atomicfiles,
     config,
     diff,
     diffreport,
@@ -45,6 +46,9 @@ class Context:
     use_cache: bool = True  # --no-cache: render everything, answer nothing from the render cache
 
     def load(self) -> config.Config:
+        """The configuration, once a write that a killed run left half done is put back."""
+        for path in atomicfiles.recover(self.root):
+            self.info(f"note: {path}: put back as it was (a toolkit run was killed writing it)")
         return config.load_config(self.root)
 
     def info(self, message: str) -> None:
@@ -175,8 +179,9 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
         click.echo(outputdir.as_stream(renders), nl=False)
     else:
         source = envtree.source_or_none(cfg.root)
+        trees = [envtree.environment_files(render, source) for render in renders]
+        outputdir.write_environments(output, trees)
         for render in renders:
-            outputdir.write_environment(output, envtree.environment_files(render, source))
             obj.info(f"{render.name}: {len(render.tree.files)} files in {output / render.name}")
     return 0
 

@@ -6,17 +6,14 @@ rewrites the same bytes. Only `toolkit lock` writes it, atomically.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from toolkit import charts, semver, yamlfile
+from toolkit import atomicfiles, charts, semver, yamlfile
 from toolkit.config import Config, Environment, refuse_link_out
 from toolkit.errors import InputError
 from toolkit.releases import EnvironmentSpec, LocalChart, Release, load_environment
@@ -107,39 +104,19 @@ def dump_lock(lock: Lock) -> str:
     return HEADER + body
 
 
-def write_locks(locks: Mapping[Path, Lock]) -> list[Path]:
-    """Write each environment directory's lock, all or none; return the files that changed.
-
-    Every new file is staged beside its target first; only when all are staged are they
-    renamed into place, so a failure leaves every lock as it was.
-    """
+def write_locks(locks: Mapping[Path, Lock], *, root: Path) -> list[Path]:
+    """Write each environment directory's lock, all or none (a crash included: see
+    atomicfiles.py); return the files that changed. `root` is the configuration's."""
     wanted = {lock_path(directory): dump_lock(lock).encode() for directory, lock in locks.items()}
     changed = {
         path: data
         for path, data in sorted(wanted.items())
         if not path.is_file() or path.read_bytes() != data
     }
-    with _staged(changed) as staged:
-        for temp, path in staged:
-            os.replace(temp, path)
+    with atomicfiles.all_or_nothing(root) as changes:
+        for path, data in changed.items():
+            changes.write(path, data)
     return list(changed)
-
-
-@contextmanager
-def _staged(files: Mapping[Path, bytes]) -> Iterator[list[tuple[Path, Path]]]:
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for path, data in files.items():
-            fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-            staged.append((Path(name), path))
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                # mkstemp makes the file private (0600); a committed file is not.
-                os.fchmod(out.fileno(), path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        yield staged
-    finally:
-        for temp, _ in staged:
-            temp.unlink(missing_ok=True)
 
 
 def stale_reason(
@@ -410,7 +387,7 @@ def lock_environments(
     if locked and changes:
         listed = "; ".join(change.describe() for change in changes)
         raise InputError(f"releases.lock is stale and --locked forbids changing it: {listed}")
-    write_locks(wanted)
+    write_locks(wanted, root=config.root)
     return changes
 
 

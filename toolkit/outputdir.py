@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from toolkit import atomicfiles
 from toolkit.errors import InputError
 from toolkit.pipeline import EnvironmentRender
 
@@ -22,33 +21,23 @@ def as_stream(renders: Sequence[EnvironmentRender]) -> str:
     return "".join(parts)
 
 
-def write_environment(output: Path, files: Mapping[str, bytes]) -> None:
-    """Replace `<output>/<env>/` with `files` (paths start with `<env>/`) in one rename.
+def write_environments(output: Path, trees: Sequence[Mapping[str, bytes]]) -> None:
+    """Replace each `<output>/<env>/` with its files (paths start with `<env>/`), all of them or
+    none, a crash included (see atomicfiles.py).
 
     A directory there that toolkit did not write (no hydrator.metadata) is refused, never deleted.
     """
-    envs = {path.split("/", 1)[0] for path in files}
-    (env,) = envs
-    target = output / env
-    if target.exists() and not (target / OWNER_MARK).is_file():
-        raise InputError(
-            f"{target} exists and was not written by toolkit: choose another -o directory "
-            "or remove it"
-        )
     output.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{env}-", dir=output))
-    try:
-        for path, data in files.items():
-            destination = staging / path.split("/", 1)[1]
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            destination.write_bytes(data)
-        if target.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{env}-old-", dir=output))
-            target.rename(retired / env)
-            staging.rename(target)
-            shutil.rmtree(retired)
-        else:
-            staging.rename(target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+    atomicfiles.recover(output)  # an earlier render -o killed half way is put back first
+    with atomicfiles.all_or_nothing(output) as changes:
+        for files in trees:
+            (env,) = {path.split("/", 1)[0] for path in files}
+            target = output / env
+            if target.exists() and not (target / OWNER_MARK).is_file():
+                raise InputError(
+                    f"{target} exists and was not written by toolkit: choose another -o "
+                    "directory or remove it"
+                )
+            changes.replace_directory(
+                target, {path.split("/", 1)[1]: data for path, data in files.items()}
+            )

@@ -1,0 +1,82 @@
+"""Directories a run owns while it lives: a write journal, a scratch repository, a temporary
+worktree. Each holds a lock (flock) that the kernel lets go of when its process ends, however it
+ends (SIGKILL included), so a later run can tell what a dead run left behind from what a live
+one is using, and clean up only the former.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+# Written once the lock is held. A directory without it and with a free lock is a run that has
+# only just made it (and is about to lock it), unless it is older than this.
+_MARK = ".owner"
+_STARTING = 60.0  # seconds
+
+
+def _lock(path: Path, *, wait: bool) -> int | None:
+    """An open descriptor of `path` holding its lock, or None when another process holds it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+@contextlib.contextmanager
+def owned_directory(parent: Path, prefix: str) -> Iterator[Path]:
+    """A new directory `parent/<prefix>…`, this process's until the block ends; then removed."""
+    parent.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    fd = _lock(path, wait=True)
+    assert fd is not None
+    try:
+        (path / _MARK).touch()
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def abandoned(parent: Path, prefix: str) -> Iterator[list[Path]]:
+    """The directories `parent/<prefix>…` whose owner is gone, held by this process for the
+    block (two runs cleaning up at once never both take one); a live run's are not listed."""
+    held: list[tuple[Path, int]] = []
+    try:
+        with os.scandir(parent) as entries:
+            candidates = sorted(Path(e.path) for e in entries if e.name.startswith(prefix))
+    except (FileNotFoundError, NotADirectoryError):
+        candidates = []
+    try:
+        for path in candidates:
+            fd = _lock(path, wait=False)
+            if fd is None:
+                continue
+            if _starting(path):
+                os.close(fd)
+                continue
+            held.append((path, fd))
+        yield [path for path, _ in held]
+    finally:
+        for _, fd in held:
+            os.close(fd)
+
+
+def _starting(path: Path) -> bool:
+    try:
+        return not (path / _MARK).exists() and time.time() - path.stat().st_mtime < _STARTING
+    except FileNotFoundError:
+        return True  # gone meanwhile: nothing to clean
