@@ -41,11 +41,11 @@ def test_notes_round_trip_whatever_the_fan_out(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "src", {"a.txt": "1"}, example=False)
     who = gitmod.Identity("t", "t@example.com")
     head = git(repo, "rev-parse", "HEAD")
-    notes = gitmod.write_notes(
-        repo, ref="refs/notes/test", parent=None, committer=who, message="m\n", notes={head: b"hi"}
-    )
+    notes = gitmod.write_notes(repo, parent=None, committer=who, message="m\n", notes={head: b"hi"})
     assert gitmod.read_note(repo, notes, head) == b"hi"
     assert gitmod.read_note(repo, notes, "0" * 40) is None
+    assert git(repo, "for-each-ref") == f"{head} commit\trefs/heads/main"  # no ref moved
+    git(repo, "update-ref", "refs/notes/test", notes)
     assert git(repo, "notes", "--ref=test", "show", head) == "hi"
 
 

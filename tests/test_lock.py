@@ -151,7 +151,7 @@ def test_write_locks_is_all_or_nothing(tmp_path: Path) -> None:
     lock.lock_path(dev).write_text("old\n")
     blocked = tmp_path / "blocked"  # a file where its lock's directory would be
     blocked.write_text("")
-    with pytest.raises(InputError, match="cannot write blocked/releases.lock"):
+    with pytest.raises(InputError, match=r"cannot write blocked/releases\.lock"):
         lock.write_locks({dev: Lock((entry(),)), blocked: Lock((entry(),))}, root=tmp_path)
     assert lock.lock_path(dev).read_text() == "old\n"
     assert sorted(p.name for p in dev.iterdir()) == ["releases.lock"]

@@ -286,6 +286,7 @@ def diff_revisions(
     rules: the change under review is judged by the rules it brings.
     """
     repo = git.toplevel(root)
+    git.remove_abandoned(repo)  # the worktrees of killed diffs, before making new ones
     root = root.resolve()
     base_sha = diffsides.resolve_base(repo, base)
     head_sha = diffsides.resolve_head(repo, head)

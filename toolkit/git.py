@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit import process
+from toolkit import owned, process
 from toolkit.errors import GitError, InputError
 
 DEFAULT_NAME = "toolkit"
@@ -270,25 +270,81 @@ def _stream_path(path: str) -> str:
     return f'"{path}"'
 
 
-def _fast_import(repo: Path, ref: str, stream: list[bytes]) -> str:
-    """Feed one commit's fast-import stream to git and return the commit `ref` now names."""
+SCRATCH_PREFIX = "scratch-"
+_SCRATCH_REF = "refs/toolkit/scratch"
+WORKTREE_PREFIX = "toolkit-worktree-"
+
+
+def _directories(repo: Path) -> tuple[Path, Path]:
+    """The repository's common git directory and its object directory."""
+    output = _git(repo, "rev-parse", "--git-common-dir", "--git-path", "objects")
+    common, objects = output.stdout.decode().splitlines()
+    return (repo / common).resolve(), (repo / objects).resolve()
+
+
+def _fast_import(repo: Path, stream: list[bytes]) -> str:
+    """Feed one commit's fast-import stream (on `_SCRATCH_REF`) to git; return the commit.
+
+    fast-import runs in a scratch repository of this run's own (under `.git/toolkit/`) that
+    borrows the repository's objects: the ref it writes, the pack being written and any crash
+    report stay there, so a run killed at any moment leaves nothing in the repository itself.
+    Only the finished objects are moved in, unreferenced until a caller moves a ref to them.
+    """
     stream.append(b"done\n")
-    _git(
-        repo,
-        "fast-import",
-        "--quiet",
-        "--done",
-        "--force",
-        "--date-format=now",
-        input=b"".join(stream),
-    )
-    return _text(_git(repo, "rev-parse", ref))
+    common, objects = _directories(repo)
+    with owned.owned_directory(common / "toolkit", SCRATCH_PREFIX) as scratch:
+        bare = scratch / "repo"
+        _git(repo, "init", "--quiet", "--bare", "--template=", str(bare))
+        (bare / "objects" / "info").mkdir(parents=True, exist_ok=True)
+        (bare / "objects" / "info" / "alternates").write_text(f"{objects}\n")
+        scratch_env = {"GIT_DIR": str(bare)}
+        _git(
+            bare,
+            "fast-import",
+            "--quiet",
+            "--done",
+            "--force",
+            "--date-format=now",
+            input=b"".join(stream),
+            env=scratch_env,
+        )
+        commit = _text(_git(bare, "rev-parse", "--verify", _SCRATCH_REF, env=scratch_env))
+        _adopt_objects(bare / "objects", objects)
+    return commit
+
+
+def _adopt_objects(source: Path, objects: Path) -> None:
+    """Move the finished objects of a scratch repository into `objects`: loose objects, and
+    whole packs (the index last, since git sees a pack by its index); temporary files stay."""
+    for directory in sorted(source.glob("[0-9a-f][0-9a-f]")):
+        (objects / directory.name).mkdir(exist_ok=True)
+        for loose in directory.iterdir():
+            if not loose.name.startswith("tmp"):
+                os.replace(loose, objects / directory.name / loose.name)
+    for index in sorted((source / "pack").glob("pack-*.idx")):
+        for suffix in (".pack", ".rev", ".idx"):
+            part = index.with_suffix(suffix)
+            if part.exists():
+                os.replace(part, objects / "pack" / part.name)
+
+
+def remove_abandoned(repo: Path) -> None:
+    """What runs that died left in the repository: their scratch repositories (finished objects
+    are kept, as a live run would have kept them) and their temporary worktrees."""
+    common, objects = _directories(repo)
+    with owned.abandoned(common / "toolkit", SCRATCH_PREFIX) as scratches:
+        for scratch in scratches:
+            with contextlib.suppress(OSError):
+                _adopt_objects(scratch / "repo" / "objects", objects)
+            shutil.rmtree(scratch, ignore_errors=True)
+    owned.remove_abandoned(Path(tempfile.gettempdir()), WORKTREE_PREFIX)
+    if (common / "worktrees").is_dir():
+        _git(repo, "worktree", "prune", check=False)
 
 
 def write_commit(
     repo: Path,
     *,
-    ref: str,
     parent: str | None,
     message: str,
     author: Identity,
@@ -296,13 +352,14 @@ def write_commit(
     delete: Sequence[str],
     files: Mapping[str, bytes],
 ) -> str:
-    """Write one commit to `ref` with fast-import: `parent`'s tree, less `delete`, plus `files`.
+    """Write one commit with fast-import: `parent`'s tree, less `delete`, plus `files`; no ref
+    moves (the caller moves one, compare-and-swap).
 
     Nothing is checked out and the index is untouched; the blobs go into one pack in one process.
     """
     when = "now"
     stream = [
-        f"commit {ref}\n".encode(),
+        f"commit {_SCRATCH_REF}\n".encode(),
         _person("author", author, when),
         _person("committer", committer, when),
         _data(message.encode()),
@@ -313,7 +370,7 @@ def write_commit(
     for path in sorted(files):
         stream.append(f"M 100644 inline {_stream_path(path)}\n".encode())
         stream.append(_data(files[path]))
-    return _fast_import(repo, ref, stream)
+    return _fast_import(repo, stream)
 
 
 def _expected(sha: str | None) -> str:
@@ -333,11 +390,6 @@ def update_ref(repo: Path, ref: str, new: str, old: str | None) -> bool:
         check=False,
     )
     return output.returncode == 0
-
-
-def delete_ref(repo: Path, ref: str) -> None:
-    """Remove a ref (a no-op when it is already gone)."""
-    _git(repo, "update-ref", "-d", "--end-of-options", _ref_name(ref), check=False)
 
 
 # --- ref names ----------------------------------------------------------------------------
@@ -544,15 +596,15 @@ def read_note(repo: Path, notes_commit: str, target: str) -> bytes | None:
 def write_notes(
     repo: Path,
     *,
-    ref: str,
     parent: str | None,
     committer: Identity,
     message: str,
     notes: Mapping[str, bytes],
 ) -> str:
-    """One commit on a notes ref (fast-import picks the fan-out), setting each note in `notes`."""
+    """A notes commit on top of `parent` (fast-import picks the fan-out) setting each note in
+    `notes`; no ref moves."""
     stream = [
-        f"commit {ref}\n".encode(),
+        f"commit {_SCRATCH_REF}\n".encode(),
         _person("committer", committer, "now"),
         _data(message.encode()),
     ]
@@ -561,7 +613,7 @@ def write_notes(
     for target in sorted(_object_ids(*notes)):
         stream.append(f"N inline {target}\n".encode())
         stream.append(_data(notes[target]))
-    return _fast_import(repo, ref, stream)
+    return _fast_import(repo, stream)
 
 
 def make_tag(repo: Path, *, name: str, target: str, tagger: Identity, message: str) -> str:
@@ -620,18 +672,28 @@ def temporary_worktree(repo: Path, commit: str) -> Iterator[Path]:
     """`commit` checked out (detached) in a new work tree outside `repo`, removed on every exit.
 
     The finally clause runs on errors and on KeyboardInterrupt alike; the directory is deleted
-    and git's record of it pruned even when `git worktree remove` itself fails.
+    and git's record of it pruned even when `git worktree remove` itself fails. A run killed
+    outright leaves it to the next run's `remove_abandoned` (the directory is this run's own).
     """
-    parent = Path(tempfile.mkdtemp(prefix="toolkit-worktree-"))
-    path = parent / "tree"
-    try:
-        _git(repo, "worktree", "add", "--detach", "--quiet", "--end-of-options", str(path), commit)
-        _check_out_submodules(repo, path, commit)
-        yield path
-    finally:
-        _git(repo, "worktree", "remove", "--force", str(path), check=False)
-        shutil.rmtree(parent, ignore_errors=True)
-        _git(repo, "worktree", "prune", check=False)
+    with owned.owned_directory(Path(tempfile.gettempdir()), WORKTREE_PREFIX) as parent:
+        path = parent / "tree"
+        try:
+            _git(
+                repo,
+                "worktree",
+                "add",
+                "--detach",
+                "--quiet",
+                "--end-of-options",
+                str(path),
+                commit,
+            )
+            _check_out_submodules(repo, path, commit)
+            yield path
+        finally:
+            _git(repo, "worktree", "remove", "--force", str(path), check=False)
+            shutil.rmtree(path, ignore_errors=True)
+            _git(repo, "worktree", "prune", check=False)
 
 
 def _check_out_submodules(repo: Path, tree: Path, commit: str) -> None:

@@ -75,6 +75,13 @@ def abandoned(parent: Path, prefix: str) -> Iterator[list[Path]]:
             os.close(fd)
 
 
+def remove_abandoned(parent: Path, prefix: str) -> None:
+    """Delete the directories `parent/<prefix>…` whose owner is gone."""
+    with abandoned(parent, prefix) as paths:
+        for path in paths:
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def _starting(path: Path) -> bool:
     try:
         return not (path / _MARK).exists() and time.time() - path.stat().st_mtime < _STARTING

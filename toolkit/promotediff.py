@@ -10,10 +10,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from toolkit import diff, diffreport, pipeline
+from toolkit import diff, diffreport, owned, pipeline
 from toolkit.config import load_config
 from toolkit.diffsides import FROM_RENDER
 from toolkit.promote import Plan
+
+_COPY_PREFIX = "toolkit-promote-"
 
 
 def rendered_diff(
@@ -24,8 +26,10 @@ def rendered_diff(
     before = pipeline.render_environments(
         config, [plan.target], tool_choice=tool_choice, parallel=parallel
     )[0]
-    with tempfile.TemporaryDirectory(prefix="toolkit-promote-") as scratch:
-        copy = Path(scratch) / "root"
+    temporary = Path(tempfile.gettempdir())
+    owned.remove_abandoned(temporary, _COPY_PREFIX)  # the copies of killed dry runs
+    with owned.owned_directory(temporary, _COPY_PREFIX) as scratch:
+        copy = scratch / "root"
         shutil.copytree(config.root, copy, symlinks=True, ignore=shutil.ignore_patterns(".git"))
         for path, data in plan.writes.items():
             target = copy / path.relative_to(config.root)

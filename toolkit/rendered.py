@@ -4,7 +4,6 @@ and the push that lands it."""
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -231,26 +230,21 @@ def _plans(run: _Run, snapshot: push.Snapshot, remote: str | None) -> list[_Bran
 
 
 def _commit(run: _Run, plan: _BranchPlan) -> str:
-    scratch = f"refs/toolkit/hydrate-{os.getpid()}"
-    try:
-        return git.write_commit(
-            run.repo,
-            ref=scratch,
-            parent=plan.tip,
-            message=message.commit_message(
-                run.template,
-                run.source,
-                plan.branch,
-                plan.changes,
-                where=str(run.config.rendered_message_location or CONFIG_FILE),
-            ),
-            author=run.author,
-            committer=run.committer,
-            delete=[c.environment for c in plan.written],
-            files=plan.files,
-        )
-    finally:
-        git.delete_ref(run.repo, scratch)
+    return git.write_commit(
+        run.repo,
+        parent=plan.tip,
+        message=message.commit_message(
+            run.template,
+            run.source,
+            plan.branch,
+            plan.changes,
+            where=str(run.config.rendered_message_location or CONFIG_FILE),
+        ),
+        author=run.author,
+        committer=run.committer,
+        delete=[c.environment for c in plan.written],
+        files=plan.files,
+    )
 
 
 def _note_updates(
@@ -275,18 +269,13 @@ def _note_updates(
     if not notes and not moved:
         return []
     old = snapshot.get(history.NOTES_REF)
-    scratch = f"refs/toolkit/notes-{os.getpid()}"
-    try:
-        commit = git.write_notes(
-            run.repo,
-            ref=scratch,
-            parent=old,
-            committer=run.committer,
-            message=f"toolkit: sources seen by hydrate of {run.source.sha[:12]}\n",
-            notes=notes,
-        )
-    finally:
-        git.delete_ref(run.repo, scratch)
+    commit = git.write_notes(
+        run.repo,
+        parent=old,
+        committer=run.committer,
+        message=f"toolkit: sources seen by hydrate of {run.source.sha[:12]}\n",
+        notes=notes,
+    )
     return [push.RefUpdate(history.NOTES_REF, commit, old)]
 
 
@@ -392,6 +381,7 @@ def hydrate(
     starts from the remote's refs; a push that loses a race with another run is rebuilt on the
     new tip (replacing only this run's environments) and retried.
     """
+    git.remove_abandoned(config.root)  # what killed runs left: scratch repositories, worktrees
     run = _new_run(config, planner, renderer, source, work_tree, options)
     outcome: list[list[HydrateResult]] = [[]]
     remote = _fetch_remote(config.root, options.remote)
