@@ -4,8 +4,19 @@ data can hide, markup in resource names, hostile templates, and runs killed at a
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
 import html.parser
 import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cmarkgfm
@@ -13,7 +24,7 @@ import pytest
 from cmarkgfm.cmark import Options
 
 from tests.conftest import Cli, commit_all, git, make_repo
-from toolkit import process
+from toolkit import process, tools
 
 # --- secrets ------------------------------------------------------------------------------
 
@@ -291,3 +302,359 @@ def test_a_hostile_template_is_one_error_line_naming_its_file(
     assert error.startswith(named)
     assert expected in error
     assert git(repo, "branch", "--list", "rendered") == ""
+
+
+# --- killed runs --------------------------------------------------------------------------
+# A wrapper for git, helm and kustomize counts the processes toolkit starts and, at the N-th,
+# SIGKILLs toolkit itself before the child runs; timed kills take the whole process group down
+# at seeded random moments. After each kill the next run must succeed and leave exactly what a
+# run that was never killed leaves, with nothing half-written for git or the operator to see.
+
+WRAPPER = """#!/bin/bash
+# Counts the processes toolkit starts (not git's own children) and kills toolkit at one.
+dir=$FAULT_TRIAL
+if [ "$PPID" = "$(cat "$dir/toolkit.pid" 2>/dev/null)" ]; then
+    exec 9>>"$dir/count.lock"
+    flock 9
+    n=$(( $(cat "$dir/count" 2>/dev/null || echo 0) + 1 ))
+    echo "$n" > "$dir/count"
+    exec 9>&-
+    if [ "$n" = "$(cat "$dir/kill-at" 2>/dev/null)" ]; then
+        kill -KILL "$PPID"
+        exit 137
+    fi
+fi
+exec {real} "$@"
+"""
+LAUNCHER = """#!/bin/bash
+echo $$ > "$FAULT_TRIAL/toolkit.pid"
+exec {python} -m toolkit "$@"
+"""
+KILL_FILES = {
+    "toolkit.yaml": (
+        "environments:\n  - name: dev\n  - name: prod\npromotion:\n  copy: ['values/common/**']\n"
+    ),
+    **TINY_CHART,
+    **{
+        f"overlays/{env}/{name}": text
+        for env, tag in (("dev", "2.0"), ("prod", "1.0"))
+        for name, text in {
+            "kustomization.yaml": (
+                f"namespace: {env}\nresources: [web.yaml]\n"
+                f"images:\n  - name: web\n    newTag: '{tag}'\n"
+            ),
+            "web.yaml": (
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n"
+                "spec:\n  containers:\n    - name: web\n      image: web\n"
+            ),
+            "releases.yaml": (
+                "releases:\n  - name: tiny\n    namespace: app\n    chart: ../../charts/tiny\n"
+                "    values: [values/common/greeting.yaml, values/common/extra.yaml]\n"
+            ),
+            "values/common/greeting.yaml": f"greeting: hello {env}\n",
+            "values/common/extra.yaml": f"extra: {tag}\n",
+        }.items()
+    },
+}
+KILLED_COMMANDS = {
+    "hydrate": ["hydrate"],
+    "hydrate --push": ["hydrate", "--push"],
+    "promote": ["promote", "dev", "prod"],
+    "lock": ["lock"],
+    "render -o": ["render", "-o", "../out"],
+    "diff": ["diff", "--base", "HEAD~1"],
+}
+# The run after a kill: a promotion the killed run completed leaves DST with uncommitted
+# changes, which a plain `promote` refuses (as it would after an uncut run).
+NEXT_RUN = {**KILLED_COMMANDS, "promote": ["promote", "dev", "prod", "--allow-dirty"]}
+RANDOM_KILLS = 4  # per command: twenty random moments over the five writing commands
+# Where the spawns are: render -o's are helm and kustomize (a cold render cache); the others'
+# are git's (a warm cache, so that the battery's time goes to git, where their writes are).
+COLD_CACHE = {"render -o"}
+
+
+@dataclass(frozen=True)
+class _KillKit:
+    """The repository every trial copies, the wrappers, and a render cache warmed by each
+    command once."""
+
+    template: Path
+    bin: Path
+    warm_cache: Path
+
+
+@pytest.fixture(scope="module")
+def kill_kit(
+    tmp_path_factory: pytest.TempPathFactory, helm_tool: tools.Tool, kustomize_tool: tools.Tool
+) -> _KillKit:
+    """Two environments (a Helm release and a kustomization each), both locked, a commit to
+    diff against, and a bare remote (`../remote.git`, the same URL in every copy)."""
+    from tests.fixtures.promote import write_locks
+
+    base = tmp_path_factory.mktemp("kill-kit")
+    template = base / "template"
+    repo = make_repo(template / "config", KILL_FILES, example=False)
+    write_locks(repo)
+    (repo / "overlays/prod/values/common/greeting.yaml").write_text("greeting: hi prod\n")
+    commit_all(repo, "lock both environments")
+    git(template, "init", "-q", "--bare", "-b", "main", "remote.git")
+    git(repo, "remote", "add", "origin", "../remote.git")
+    git(repo, "push", "-q", "origin", "main")
+    shared_bin = base / "bin"
+    shared_bin.mkdir()
+    real_git = shutil.which("git")
+    assert real_git
+    for name, real in (
+        ("git", Path(real_git)),
+        ("helm", helm_tool.path),
+        ("kustomize", kustomize_tool.path),
+    ):
+        (shared_bin / name).write_text(WRAPPER.format(real=real))
+        (shared_bin / name).chmod(0o755)
+    (shared_bin / "toolkit").write_text(LAUNCHER.format(python=sys.executable))
+    (shared_bin / "toolkit").chmod(0o755)
+    kit = _KillKit(template, shared_bin, base / "cache")
+    for number, args in enumerate(KILLED_COMMANDS.values()):
+        warming = _trial(kit, base / f"warming-{number}", cold=False)
+        assert warming.run(args).returncode == 0
+    return kit
+
+
+@dataclass(frozen=True)
+class _Trial:
+    """One copy of the template, with its own control files and temporary directory."""
+
+    base: Path
+    bin: Path
+    cache: Path
+
+    @property
+    def repo(self) -> Path:
+        return self.base / "config"
+
+    def run(
+        self, args: list[str], *, kill_at: int | None = None, kill_after: float | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        control = self.base / "control"
+        (control / "count").unlink(missing_ok=True)
+        (control / "kill-at").unlink(missing_ok=True)
+        if kill_at is not None:
+            (control / "kill-at").write_text(f"{kill_at}\n")
+        env = {
+            **os.environ,
+            "PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}",
+            "FAULT_TRIAL": str(control),  # read by the wrappers above, never by toolkit
+            "TOOLKIT_CACHE_DIR": str(self.cache),
+            "TMPDIR": str(self.base / "tmp"),
+        }
+        argv = [
+            str(self.bin / "toolkit"),
+            "-C",
+            str(self.repo),
+            "-j",
+            "1",
+            "--helm",
+            str(self.bin / "helm"),
+            "--kustomize",
+            str(self.bin / "kustomize"),
+            *args,
+        ]
+        child = subprocess.Popen(
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        )
+        if kill_after is not None:
+            try:
+                out, err = child.communicate(timeout=kill_after)
+                return subprocess.CompletedProcess(argv, child.returncode, out, err)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)  # a cancelled job: children die too
+        out, err = child.communicate(timeout=120)
+        return subprocess.CompletedProcess(argv, child.returncode, out, err)
+
+    def spawns(self) -> int:
+        counted = self.base / "control" / "count"
+        return int(counted.read_text()) if counted.exists() else 0
+
+
+def _trial(kit: _KillKit, destination: Path, *, cold: bool, command: str = "") -> _Trial:
+    shutil.copytree(kit.template, destination, symlinks=True)
+    if command == "lock":  # both locks to write, so that a kill can fall between the two
+        for env in ("dev", "prod"):
+            (destination / "config" / "overlays" / env / "releases.lock").unlink()
+    (destination / "control").mkdir()
+    (destination / "tmp").mkdir()
+    cache = destination / "cache" if cold else kit.warm_cache
+    return _Trial(destination, kit.bin, cache)
+
+
+def _observed(trial: _Trial, command: str) -> dict[str, object]:
+    """What a user or git can see after a run: every file of the work tree and of the -o
+    directory, each ref's tree (commit times differ between runs), and anything left over in
+    .git or the temporary directory."""
+    repo = trial.repo
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {
+            p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and ".git" not in p.relative_to(root).parts
+        }
+
+    def refs(where: Path) -> dict[str, str]:
+        listed = git(where, "for-each-ref", "--format=%(refname) %(objecttype)").splitlines()
+        return {
+            name: git(where, "rev-parse", f"{name}^{{tree}}") if kind == "commit" else kind
+            for name, kind in (line.split() for line in listed)
+        }
+
+    leftovers = [
+        p.relative_to(trial.base).as_posix()
+        for p in [*(repo / ".git").rglob("*"), *(trial.base / "tmp").iterdir()]
+        if p.name.startswith(("tmp_", "fast_import_crash", "toolkit-", "scratch-"))
+        or p.parent.name == "worktrees"
+    ]
+    return {
+        "work tree": files(repo),
+        "status": git(repo, "status", "--porcelain", "--ignored", "--untracked-files=all"),
+        "output": files(trial.base / "out") if (trial.base / "out").exists() else None,
+        # With --push the remote is the result (a later run that finds nothing to push does
+        # not move a local branch it left behind); otherwise the local refs are.
+        "refs": refs(trial.base / "remote.git") if "push" in command else refs(repo),
+        "leftovers": leftovers,
+        "garbage": git(repo, "count-objects", "-v").splitlines()[-2:],
+    }
+
+
+def _battery_cases() -> list[object]:
+    return [pytest.param(c, marks=pytest.mark.slow, id=c) for c in KILLED_COMMANDS]
+
+
+@pytest.mark.parametrize("command", _battery_cases())
+def test_a_run_killed_at_any_spawn_or_moment_is_survived_by_the_next_run(
+    kill_kit: _KillKit, tmp_path: Path, command: str
+) -> None:
+    args = KILLED_COMMANDS[command]
+    make = functools.partial(_trial, kill_kit, cold=command in COLD_CACHE, command=command)
+    reference = make(tmp_path / "reference")
+    started = time.monotonic()
+    done = reference.run(args)
+    duration = time.monotonic() - started
+    assert done.returncode == 0, done.stderr.decode()
+    expected = _observed(reference, command)
+    spawns = reference.spawns()
+    rng = random.Random(f"{command} 13")  # seeded: a failure is reproducible
+    kills: list[dict[str, float]] = [{"kill_at": n} for n in range(1, spawns + 1)]
+    kills += [{"kill_after": rng.uniform(0.05, duration)} for _ in range(RANDOM_KILLS)]
+    failures = []
+    for number, kill in enumerate(kills):
+        trial = make(tmp_path / f"trial-{number}")
+        killed = trial.run(args, **kill)  # type: ignore[arg-type]
+        after = trial.run(NEXT_RUN[command])
+        observed = _observed(trial, command)
+        same_report = command != "diff" or after.stdout == done.stdout  # a diff's result
+        if after.returncode != 0 or observed != expected or not same_report:
+            differing = [k for k in expected if observed[k] != expected[k]]
+            failures.append(
+                f"{kill} (killed run exit {killed.returncode}): next run exit "
+                f"{after.returncode} {after.stderr.decode()[-300:]!r}; differs in {differing}"
+            )
+        shutil.rmtree(trial.base)
+    assert failures == []
+
+
+DIES_HOLDING = """
+import os, sys
+from pathlib import Path
+from toolkit import owned
+held = [owned.owned_directory(Path(p), x) for p, x in zip(sys.argv[1::2], sys.argv[2::2])]
+for directory in held:
+    directory.__enter__()
+os._exit(0)  # no cleanup runs: the directories stay, their locks go with the process
+"""
+
+
+def test_what_dead_runs_left_is_removed_and_what_live_runs_hold_is_not(
+    tmp_path: Path, run_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fixtures.ci import TINY_FILES
+    from toolkit import git as gitmod
+    from toolkit import owned
+
+    repo = make_repo(tmp_path / "config", TINY_FILES, example=False)
+    commit_all(repo, "a second commit to diff against")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    scratches = repo / ".git" / "toolkit"
+    places = [(scratches, gitmod.SCRATCH_PREFIX), (temporary, gitmod.WORKTREE_PREFIX)]
+    process.run((sys.executable, "-c", DIES_HOLDING, *(str(a) for place in places for a in place)))
+    dead = sorted([*scratches.iterdir(), *temporary.iterdir()])
+    assert len(dead) == 2
+    with contextlib.ExitStack() as stack:
+        live = [stack.enter_context(owned.owned_directory(*place)) for place in places]
+        assert run_cli(repo, "hydrate").exit_code == 0
+        assert run_cli(repo, "diff", "--base", "HEAD~1").exit_code == 0
+        assert all(path.is_dir() for path in live)
+        assert not any(path.exists() for path in dead)
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+KILLS_ITSELF_AT_A_RENAME = """
+import os, signal, sys
+from toolkit import cli
+calls = 0
+real_replace, real_link = os.replace, os.link
+def counted(real):
+    def call(*args, **kwargs):
+        global calls
+        calls += 1
+        if calls == int(sys.argv[1]):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args, **kwargs)
+    return call
+os.replace, os.link = counted(real_replace), counted(real_link)
+cli.main(sys.argv[2:])
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["promote", "lock"])
+def test_a_write_killed_between_any_two_renames_is_put_back_by_the_next_run(
+    kill_kit: _KillKit, tmp_path: Path, command: str
+) -> None:
+    """The moments a timed kill rarely hits: this process kills itself at its k-th rename (or
+    hard link) of the write set, for every k."""
+    args = KILLED_COMMANDS[command]
+    reference = _trial(kill_kit, tmp_path / "reference", cold=False, command=command)
+    assert reference.run(args).returncode == 0
+    expected = _observed(reference, command)
+    for k in range(1, 30):
+        trial = _trial(kill_kit, tmp_path / f"trial-{k}", cold=False, command=command)
+        tools_used = [
+            "--helm",
+            str(trial.bin / "helm"),
+            "--kustomize",
+            str(trial.bin / "kustomize"),
+        ]
+        killed = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                KILLS_ITSELF_AT_A_RENAME,
+                str(k),
+                "-C",
+                str(trial.repo),
+                *tools_used,
+                *args,
+            ],
+            env={**os.environ, "TOOLKIT_CACHE_DIR": str(trial.cache)},
+            capture_output=True,
+        )
+        if killed.returncode == 0:
+            break  # the write set has fewer renames than k: every one was tried
+        after = trial.run(NEXT_RUN[command])
+        assert after.returncode == 0, after.stderr.decode()
+        assert _observed(trial, command) == expected, f"killed at rename {k}"
+        shutil.rmtree(trial.base)
+    else:
+        pytest.fail("the write set was never completed")
