@@ -149,7 +149,7 @@ def test_a_canary_in_a_secret_annotation_and_the_environment_appears_nowhere(
     commit_all(repo, "rotate the credentials")
     outputs.append(run_cli(repo, "hydrate"))
     assert outputs[-1].exit_code == 0, outputs[-1].stderr
-    cache = tmp_path.parent / "toolkit-cache"
+    cache = Path(os.environ["TOOLKIT_CACHE_DIR"])
     written = {
         path: data
         for path, data in {**_files(tmp_path), **_files(cache)}.items()
