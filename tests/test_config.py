@@ -182,7 +182,8 @@ def test_empty_toolkit_yaml(tmp_path: Path) -> None:
         (
             "environments:\n  - name: dev\n    kubeversion: '1.30.0'\n",
             "toolkit.yaml:3: unknown key 'kubeversion' in environments[0] "
-            "(did you mean 'kubeVersion'?); allowed keys: name, vars, kubeVersion, apiVersions",
+            "(did you mean 'kubeVersion'?); allowed keys: "
+            "name, path, vars, kubeVersion, apiVersions",
         ),
         (
             "rendered:\n  brnch: x\nenvironments:\n  - name: dev\n",

@@ -55,6 +55,7 @@ def test_environment_spec_of_a_realistic_environment(tmp_path: Path) -> None:
 
 def test_environment_without_files_asks_for_nothing(tmp_path: Path) -> None:
     config = load_config(repository(tmp_path))
+    (tmp_path / "overlays/staging").mkdir()
 
     spec = load_environment(config, config.environment("staging"))
 

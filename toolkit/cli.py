@@ -200,6 +200,12 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
 @click.option("--author", default=None, metavar="'NAME <EMAIL>'", help="The commit's author.")
 @click.option("--committer", default=None, metavar="'NAME <EMAIL>'", help="The commit's committer.")
 @click.option("--tag", is_flag=True, help="Tag the source commit <env>/<n> per hydrated env.")
+@click.option(
+    "--allow-prune",
+    is_flag=True,
+    help="Write an environment even where every file of it, of a release or of its Kustomize "
+    "output goes.",
+)
 @json_option
 @pass_context
 @guarded
@@ -214,6 +220,7 @@ def hydrate_command(
     author: str | None,
     committer: str | None,
     tag: bool,
+    allow_prune: bool,
     as_json: bool,
 ) -> int:
     """Render and commit to the rendered branch (and push it with --push)."""
@@ -226,6 +233,7 @@ def hydrate_command(
         remote=remote or "origin",
         tag=tag,
         incremental=obj.use_cache,
+        allow_prune=allow_prune,
     )
     cfg = obj.load()
     selected = cfg.select(environments)
@@ -264,7 +272,14 @@ def hydrate_command(
 
     if check:
         changes = rendered.check(
-            cfg, planner, render, source, work_tree, remote=remote, incremental=obj.use_cache
+            cfg,
+            planner,
+            render,
+            source,
+            work_tree,
+            remote=remote,
+            incremental=obj.use_cache,
+            allow_prune=allow_prune,
         )
         report_planned()
         stale = [c for c in changes if c.changed_anything]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,9 @@ class NameRule(NamedTuple):
 CONFIG_FILE = "toolkit.yaml"
 DEFAULT_RENDERED_BRANCH = "rendered"
 ENV_PLACEHOLDER = "{env}"
-# overlays/base is the shared Kustomize base.
+# Where an environment's directory is when toolkit.yaml gives it no `path:`: <this>/<name>.
+DEFAULT_ENVIRONMENTS_DIRECTORY = "overlays"
+# In the default layout overlays/base is the shared Kustomize base.
 RESERVED_ENVIRONMENTS = frozenset({"base"})
 
 DNS_LABEL = NameRule(
@@ -43,7 +46,7 @@ _REPOSITORY_ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _KUBE_VERSION = re.compile(r"v?[0-9]+\.[0-9]+(\.[0-9]+)?([-+][0-9A-Za-z.+-]+)?")
 
 _CONFIG_KEYS = ("rendered", "environments", "repositories", "promotion", "diff")
-_ENVIRONMENT_KEYS = ("name", "vars", "kubeVersion", "apiVersions")
+_ENVIRONMENT_KEYS = ("name", "path", "vars", "kubeVersion", "apiVersions")
 _IGNORE_KEYS = ("group", "kind", "name", "namespace", "jsonPointers")
 
 
@@ -64,6 +67,11 @@ class Location:
         return shown if self.line is None else f"{shown}:{self.line}"
 
 
+def default_path(name: str) -> str:
+    """An environment's directory when toolkit.yaml gives it no `path:`."""
+    return f"{DEFAULT_ENVIRONMENTS_DIRECTORY}/{name}"
+
+
 @dataclass(frozen=True)
 class Environment:
     name: str
@@ -71,6 +79,13 @@ class Environment:
     api_versions: tuple[str, ...]
     vars: Mapping[str, Any] = field(hash=False)
     directory: Path
+    # The directory from the configuration's root, posix (`environments[].path`).
+    path: str = ""
+    location: Location | None = field(default=None, compare=False)  # its entry in toolkit.yaml
+
+    def __post_init__(self) -> None:
+        if not self.path:
+            object.__setattr__(self, "path", default_path(self.name))
 
 
 @dataclass(frozen=True)
@@ -118,6 +133,14 @@ class Config:
     def branch_for(self, env: str) -> str:
         """The rendered branch that holds environment ``env``."""
         return self.rendered_branch.replace(ENV_PLACEHOLDER, env)
+
+    def owner_of(self, relative: str) -> str | None:
+        """The environment whose directory holds ``relative`` (a posix path from the root, the
+        directory itself included), or None. Directories never nest, so there is at most one."""
+        by_path = {env.path: env.name for env in self.environments}
+        parts = relative.split("/")
+        prefixes = ("/".join(parts[:n]) for n in range(1, len(parts) + 1))
+        return next((by_path[p] for p in prefixes if p in by_path), None)
 
 
 def safe_path(root: Path, base: Path, relative: str, *, where: str) -> Path:
@@ -198,25 +221,63 @@ def _environments(doc: YamlDocument, raw: Any, root: Path) -> tuple[Environment,
         _environment(doc, (*path, index), item, root) for index, item in enumerate(items)
     )
     refuse_duplicates(doc, path, [env.name for env in environments], "environment")
+    _refuse_nested_paths(doc, path, environments)
     return environments
 
 
 def _environment(doc: YamlDocument, path: KeyPath, raw: Any, root: Path) -> Environment:
     entry = doc.mapping(path, raw, allowed=_ENVIRONMENT_KEYS, required=("name",))
     name = valid_name(doc, (*path, "name"), entry["name"], DNS_LABEL, "environment name")
-    if name in RESERVED_ENVIRONMENTS:
+    if name in RESERVED_ENVIRONMENTS and entry.get("path") is None:
         doc.fail(
             (*path, "name"),
-            f"environment name '{name}' is reserved: overlays/{name} "
-            "is the shared Kustomize base; choose another name",
+            f"environment name '{name}' is reserved: {default_path(name)} is the shared "
+            "Kustomize base; choose another name, or give the environment a path:",
         )
+    relative = _environment_path(doc, (*path, "path"), entry.get("path"), name)
     return Environment(
         name=name,
         kube_version=_kube_version(doc, (*path, "kubeVersion"), entry.get("kubeVersion")),
         api_versions=_api_versions(doc, (*path, "apiVersions"), entry.get("apiVersions")),
         vars=MappingProxyType(copy.deepcopy(doc.mapping((*path, "vars"), entry.get("vars")))),
-        directory=root / "overlays" / name,
+        directory=root.joinpath(*relative.split("/")),
+        path=relative,
+        location=Location(doc.path, doc.line_of(*path), root),
     )
+
+
+def _environment_path(doc: YamlDocument, path: KeyPath, raw: Any, name: str) -> str:
+    """`environments[].path`, normalised (no `.` parts, no trailing `/`), else the default."""
+    if raw is None:
+        return default_path(name)
+    example = f'e.g. path: "clusters/{name}"'
+    if not isinstance(raw, str) or not raw.strip():
+        doc.fail(path, f"{dotted(path)} must be a directory path string, {example}")
+    normal = posixpath.normpath(raw)
+    parts = normal.split("/")
+    if raw.startswith("/") or "\\" in raw or ".." in parts or normal == "." or ".git" in parts:
+        doc.fail(
+            path,
+            f"{dotted(path)} '{raw}' must name a directory inside the repository, relative to "
+            f"{CONFIG_FILE} (not the root itself, nothing above it or in .git), {example}",
+        )
+    return normal
+
+
+def _refuse_nested_paths(
+    doc: YamlDocument, path: KeyPath, environments: tuple[Environment, ...]
+) -> None:
+    """Each environment owns its directory on its own: no two share one, none holds another."""
+    for index, env in enumerate(environments):
+        for other in environments[:index]:
+            inner, outer = sorted((env.path, other.path), key=len, reverse=True)
+            if inner == outer or inner.startswith(f"{outer}/"):
+                doc.fail(
+                    (*path, index, "path"),
+                    f"environment '{env.name}' has the directory {env.path}, and '{other.name}' "
+                    f"has {other.path}: environment directories must not be the same or lie "
+                    "inside one another; give each its own path:",
+                )
 
 
 def _kube_version(doc: YamlDocument, path: KeyPath, raw: Any) -> str | None:

@@ -95,7 +95,7 @@ def metadata(
             for r in render.releases
         ],
         "inputHash": render.input_hash,
-        # Whose overlay directories the inputs come from: a later hydrate skips this
+        # Whose environment directories the inputs come from: a later hydrate skips this
         # environment without loading it when only the others' directories changed.
         **(
             {"inputEnvironments": list(input_environments)}
@@ -235,6 +235,63 @@ def change(
         changed=tuple(changed),
         removed=tuple(sorted(old.keys() - new.keys())),
     )
+
+
+KUSTOMIZE_SOURCE = "kustomize"  # the directory the Kustomize output has on the branch
+
+
+def losses(render: EnvironmentRender, change: EnvironmentChange) -> str | None:
+    """What writing `change` would lose without anyone having said so, in words, or None.
+
+    Losing every file of the environment, of a release or of the Kustomize output is what a
+    renamed directory, a deleted or misspelt releases.yaml or a broken overlay looks like, and
+    with Argo CD's or Flux's pruning it deletes what runs. A release taken out of releases.yaml
+    is an explicit removal and is not a loss (the environment's last file still is).
+    """
+    spec, env = render.spec, render.name
+    removed = [path for path in change.removed if path.count("/") >= 2]
+    if not removed:
+        return None
+    directory = spec.environment.path
+    if not render.tree.files:
+        if spec.releases_file is None and spec.kustomization is None:
+            why = f"{directory}/ has neither releases.yaml nor a kustomization"
+        elif not spec.releases and spec.kustomization is None:
+            why = f"{directory}/releases.yaml lists no releases and there is no kustomization"
+        else:
+            why = "its renders produce no resources"
+        return f"environment '{env}': every file ({len(removed)}), as {why}"
+    kept = {path.split("/", 1)[0] for path in render.tree.files}
+    listed = {release.name for release in spec.releases}
+    gone: dict[str, int] = {}
+    for path in removed:
+        source = path.split("/")[1]
+        gone[source] = gone.get(source, 0) + 1
+    by_reason: dict[str, list[str]] = {}
+    for source, count in sorted(gone.items()):
+        if source in kept:
+            continue
+        if source == KUSTOMIZE_SOURCE:
+            what = f"the Kustomize output ({count} files)"
+            why = (
+                f"{directory}/ has no kustomization any more"
+                if spec.kustomization is None
+                else "the kustomization renders nothing"
+            )
+        elif source in listed:
+            what, why = f"release '{source}' ({count} files)", "it renders nothing"
+        elif spec.releases_file is None:
+            what, why = (
+                f"release '{source}' ({count} files)",
+                f"{directory}/releases.yaml is missing",
+            )
+        else:
+            continue  # taken out of releases.yaml: removed on purpose
+        by_reason.setdefault(why, []).append(what)
+    if not by_reason:
+        return None
+    parts = [f"{' and '.join(whats)}, as {why}" for why, whats in by_reason.items()]
+    return f"environment '{env}': {'; '.join(parts)}"
 
 
 def describe_change(c: EnvironmentChange) -> str:

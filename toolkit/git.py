@@ -178,9 +178,10 @@ def changed_paths(repo: Path) -> list[str]:
     return list(work_tree_status(repo).changed)
 
 
-def symlink_paths(repo: Path, path: str) -> list[str]:
-    """Tracked symlinks under `path` (relative to `repo`), by path from the top of the work tree."""
-    output = _git(repo, "ls-files", "--stage", "-z", "--full-name", "--", path, env=_LITERAL)
+def symlink_paths(repo: Path, paths: Sequence[str]) -> list[str]:
+    """Tracked symlinks under `paths` (relative to `repo`), by path from the top of the work
+    tree."""
+    output = _git(repo, "ls-files", "--stage", "-z", "--full-name", "--", *paths, env=_LITERAL)
     entries = output.stdout.decode(errors="surrogateescape").split("\0")
     return [entry.split("\t", 1)[1] for entry in entries if entry.startswith("120000 ")]
 

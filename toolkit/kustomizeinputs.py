@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 from toolkit import cache, yamlfile
 from toolkit.config import Config, Environment, refuse_link_out
 from toolkit.errors import InputError
+from toolkit.releases import KUSTOMIZATION_FILES
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,13 @@ class KustomizeInputs:
 
 
 def find(config: Config, environment: Environment) -> KustomizeInputs:
-    """Files a kustomize build of `environment` can read: everything under overlays/ but the
-    other environments' directories (unless this overlay names one of them). A symlink among
-    them leading outside the git work tree is an error: kustomize would follow it."""
-    overlays = config.root / "overlays"
+    """Files a kustomize build of `environment` can read: everything under the directory that
+    holds its own (overlays/ in the default layout) but the other environments' directories,
+    unless this overlay names one of them; plus whatever its kustomizations name elsewhere. A
+    symlink among them leading outside the git work tree is an error: kustomize would follow it.
+
+    Where the environment's directory sits at the top of the configuration, only its own
+    directory is walked (the top holds the charts and every other environment)."""
     own = environment.directory
     work_tree = [_work_tree_top(config.root.resolve())]
     own_files = [p for p in own.glob("*.y*ml") if _confined(p, work_tree, config).is_file()]
@@ -34,18 +38,12 @@ def find(config: Config, environment: Environment) -> KustomizeInputs:
     skipped = {
         other.directory
         for other in config.environments
-        if other.name != environment.name and f"../{other.name}" not in texts
+        if other.name != environment.name and os.path.relpath(other.directory, own) not in texts
     }
+    walked = own.parent if own.parent != config.root else own
     # Skip whole directories rather than test every file: a fleet's other environments are
     # most of overlays/, and walking them once per environment would make planning quadratic.
-    found: list[Path] = []
-    for entry in overlays.iterdir() if overlays.is_dir() else ():
-        if entry in skipped:
-            continue
-        if _confined(entry, work_tree, config).is_file():
-            found.append(entry)
-        elif entry.is_dir():
-            found += _files_under(entry, work_tree, config)
+    found = list(_files_under(walked, work_tree, config, skipped))
     referenced, named = _references(config, own)
     return KustomizeInputs(sorted(set(found) | referenced), named)
 
@@ -55,18 +53,20 @@ def _confined(path: Path, inside: Sequence[Path], config: Config) -> Path:
     return path
 
 
-def _files_under(directory: Path, inside: Sequence[Path], config: Config) -> Iterator[Path]:
-    """The files under `directory` (links to files followed, as kustomize follows them; links
-    to directories are not walked: a kustomization names what it reads through them)."""
-    for path in directory.rglob("*"):
-        if (
-            ".git" not in path.relative_to(directory).parts
-            and _confined(path, inside, config).is_file()
-        ):
-            yield path
-
-
-_KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+def _files_under(
+    directory: Path, inside: Sequence[Path], config: Config, skipped: Set[Path] = frozenset()
+) -> Iterator[Path]:
+    """The files under `directory` but the `skipped` directories (links to files followed, as
+    kustomize follows them; links to directories are not walked: a kustomization names what
+    it reads through them). A link among them leading outside `inside` is an error."""
+    for top, dirs, names in os.walk(directory):
+        here = Path(top)
+        dirs[:] = sorted(d for d in dirs if d != ".git" and here / d not in skipped)
+        for name in dirs:
+            _confined(here / name, inside, config)
+        for name in sorted(names):
+            if _confined(here / name, inside, config).is_file():
+                yield here / name
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -81,7 +81,7 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def _references(config: Config, start: Path) -> tuple[set[Path], set[Path]]:
-    """Files a kustomization reaches outside overlays/ (a shared component, a base elsewhere in
+    """Files a kustomization reaches outside the walked directory (a shared component, a base in
     the work tree, even above the configuration, or a base beyond the work tree), and every
     path in the repository its kustomizations name (a missing one may be created later).
 
@@ -102,7 +102,7 @@ def _references(config: Config, start: Path) -> tuple[set[Path], set[Path]]:
         if directory in seen:
             continue
         seen.add(directory)
-        files = [directory / name for name in _KUSTOMIZATIONS if (directory / name).is_file()]
+        files = [directory / name for name in KUSTOMIZATION_FILES if (directory / name).is_file()]
         if not files:
             continue
         try:
@@ -127,7 +127,7 @@ def _references(config: Config, start: Path) -> tuple[set[Path], set[Path]]:
                 # The work tree's top or an ancestor would be "everything": never a reference.
                 if directory.is_relative_to(target):
                     continue
-                if outside and not any((target / name).is_file() for name in _KUSTOMIZATIONS):
+                if outside and not any((target / name).is_file() for name in KUSTOMIZATION_FILES):
                     continue  # outside the work tree kustomize reads only bases (kustomizations)
                 if target.is_file():
                     found.add(target)

@@ -55,7 +55,7 @@ class EnvironmentPlan:
     tool_versions: Mapping[str, str]
     input_hash: str
     warnings: tuple[str, ...] = ()  # e.g. a stale releases.lock resolved in memory
-    # The environments whose overlay directories the inputs come from (this one included);
+    # The environments whose directories the inputs come from (this one included);
     # None when they are not files alone (a release resolved in memory from a repository).
     environments_read: tuple[str, ...] | None = None
 
@@ -133,19 +133,16 @@ def _jobs(
 def _environments_read(
     config: Config, environment: Environment, paths: Collection[Path]
 ) -> tuple[str, ...] | None:
-    """The environments whose overlay directories `paths` lie in, `environment` always; None
-    when a path lies outside the repository (a kustomize base above it), where no later
-    hydrate looks for changes."""
-    overlays = config.root / "overlays"
-    names = {env.name for env in config.environments}
+    """The environments whose directories `paths` lie in, `environment` always; None when a
+    path lies outside the repository (a kustomize base above it), where no later hydrate looks
+    for changes."""
     read = {environment.name}
     for path in paths:
         if not path.is_relative_to(config.root):
             return None
-        if path.is_relative_to(overlays) and path != overlays:
-            first = path.relative_to(overlays).parts[0]
-            if first in names:
-                read.add(first)
+        owner = config.owner_of(_relative(config, path))
+        if owner is not None:
+            read.add(owner)
     return tuple(sorted(read))
 
 

@@ -21,14 +21,14 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 from toolkit import git, semver, yamledit, yamlfile
 from toolkit.config import Config, Environment, refuse_link_out
 from toolkit.errors import InputError
-from toolkit.lock import LOCK_FILE, Lock, dump_lock, lock_path, parse_lock, read_lock
+from toolkit.lock import Lock, dump_lock, lock_path, parse_lock, read_lock
 from toolkit.promotesource import (
     FilePromotion,
     Source,
     open_source,
     promote_files,
 )
-from toolkit.releases import KUSTOMIZATION_FILES, RELEASES_FILE
+from toolkit.releases import KUSTOMIZATION_FILES, LOCK_FILE, RELEASES_FILE
 
 PROMOTED = "promoted"
 UNCHANGED = "unchanged"

@@ -9,8 +9,7 @@ from pathlib import Path
 from toolkit import git
 from toolkit.config import Config, Environment, safe_path
 from toolkit.errors import InputError
-from toolkit.lock import LOCK_FILE
-from toolkit.releases import KUSTOMIZATION_FILES, RELEASES_FILE
+from toolkit.releases import KUSTOMIZATION_FILES, LOCK_FILE, RELEASES_FILE
 
 SYMLINK = "120000"
 SUBMODULE = "160000"

@@ -1,9 +1,9 @@
 """Whether anything an environment reads can have changed since its last render, from git alone.
 
 An environment's hydrator.metadata names the source commit it was rendered from (`drySha`) and
-the environments whose overlay directories its inputs come from (`inputEnvironments`, itself
+the environments whose directories its inputs come from (`inputEnvironments`, itself
 included). A path that differs between that commit and the work tree (committed since,
-modified, untracked or ignored) inside the overlay directory of an environment it does not
+modified, untracked or ignored) inside the directory of an environment it does not
 read cannot change its render, nor can a path outside the configuration (nothing reads there);
 any other path may, and then the environment is planned and its input hash decides. So a merge
 that touches one environment's directory leaves the others unloaded, while a change anywhere
@@ -22,9 +22,9 @@ import functools
 import itertools
 import os
 from collections.abc import Collection
-from pathlib import Path
 
 from toolkit import git
+from toolkit.config import Config
 from toolkit.errors import GitError
 
 _OUTSIDE = "outside the configuration"
@@ -33,26 +33,20 @@ _OUTSIDE = "outside the configuration"
 class SourceChanges:
     """The paths that differ from earlier source commits, each commit's diff read once."""
 
-    def __init__(
-        self,
-        repo: Path,
-        head: str,
-        work_tree: git.WorkTreeStatus,
-        environments: Collection[str],
-    ) -> None:
-        self.repo = repo
+    def __init__(self, config: Config, head: str, work_tree: git.WorkTreeStatus) -> None:
+        self.config = config
+        self.repo = config.root
         self.head = head
         # git names paths from the top of the work tree; the configuration may sit below it.
-        self.prefix = git.show_prefix(repo)
-        self.environments = frozenset(environments)
-        self.uncommitted = (*work_tree.changed, *git.unwatched_paths(repo))
+        self.prefix = git.show_prefix(self.repo)
+        self.uncommitted = (*work_tree.changed, *git.unwatched_paths(self.repo))
         self.ignored = work_tree.ignored
         self._since: dict[str, list[str] | None] = {}
 
     def reach_only_others(
         self, since: str, read: Collection[str], *, remote: str | None = None
     ) -> bool:
-        """Whether every path that differs from commit `since` lies in the overlay directory of
+        """Whether every path that differs from commit `since` lies in the directory of
         an environment outside `read`, or outside the configuration. A `since` missing from a
         shallow clone is fetched from `remote`; False when it cannot be."""
         committed = self._paths_since(since, remote)
@@ -79,7 +73,7 @@ class SourceChanges:
     def _environment_symlinks(self) -> bool:
         """Whether an environment's directory is, or holds, a symlink (or an ignored directory,
         which may hold one)."""
-        tracked = git.symlink_paths(self.repo, "overlays")
+        tracked = git.symlink_paths(self.repo, [env.path for env in self.config.environments])
         top = self.repo.parents[self.prefix.count("/") - 1] if self.prefix else self.repo
         loose = [
             path
@@ -91,12 +85,8 @@ class SourceChanges:
         )
 
     def _owner(self, path: str) -> str | None:
-        """The environment whose overlay directory holds `path`; _OUTSIDE for a path outside
-        the configuration; None for any other."""
+        """The environment whose directory holds `path`; _OUTSIDE for a path outside the
+        configuration; None for any other."""
         if not path.startswith(self.prefix):
             return _OUTSIDE
-        overlays = f"{self.prefix}overlays/"
-        if not path.startswith(overlays):
-            return None
-        name = path[len(overlays) :].split("/", 1)[0]
-        return name if name in self.environments else None
+        return self.config.owner_of(path[len(self.prefix) :])

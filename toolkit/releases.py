@@ -7,6 +7,7 @@ Each user error names the file and line, the key path, the release, and what to 
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from toolkit import yamlfile
+from toolkit import setpaths, yamlfile
 from toolkit.config import (
     CONFIG_FILE,
     DNS_LABEL,
@@ -31,6 +32,7 @@ from toolkit.errors import InputError
 from toolkit.yamlfile import KeyPath, YamlDocument, describe, did_you_mean
 
 RELEASES_FILE = "releases.yaml"
+LOCK_FILE = "releases.lock"
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # The rendered layout puts the Kustomize output in <env>/kustomize/.
 RESERVED_RELEASES = frozenset({"kustomize"})
@@ -91,7 +93,9 @@ class EnvironmentSpec:
 def load_environment(config: Config, env: Environment) -> EnvironmentSpec:
     """Read what ``env`` asks for: its releases.yaml and whether it has a Kustomize overlay."""
     where = f"environment '{env.name}'"
-    safe_path(config.root, config.root, f"overlays/{env.name}", where=where)
+    require_directory(config, env)
+    safe_path(config.root, config.root, env.path, where=where)
+    refuse_misspelt_files(config, env)
     releases_file = env.directory / RELEASES_FILE
     releases: tuple[Release, ...] = ()
     if releases_file.exists():
@@ -104,6 +108,57 @@ def load_environment(config: Config, env: Environment) -> EnvironmentSpec:
         kustomization=env.directory if kustomized else None,
         releases_file=releases_file if releases_file.exists() else None,
     )
+
+
+def require_directory(config: Config, env: Environment) -> None:
+    """A configured environment renders from its directory: a missing one (renamed, deleted,
+    or a path: that is wrong) is an error, never an environment rendered empty."""
+    if env.directory.is_dir():
+        return
+    index = next(i for i, e in enumerate(config.environments) if e.name == env.name)
+    raise InputError(
+        f"{env.location or CONFIG_FILE}: environment '{env.name}' has no directory "
+        f"{env.path}/ (renamed or deleted?): create it, point environments[{index}].path at "
+        "where it is now, or remove the environment"
+    )
+
+
+# The stems of toolkit's own files, for telling a misspelt one (a near miss) from a resource.
+_MEANT = {"releases": RELEASES_FILE, "kustomization": KUSTOMIZATION_FILES[0]}
+
+
+def refuse_misspelt_files(config: Config, env: Environment) -> None:
+    """A file beside the environment's own files that looks like a misspelt one (releases.yml,
+    Release.yaml, kustomisation.yaml) would silently not be read, and a second kustomization
+    file is one kustomize refuses: both are errors naming the file to keep."""
+    names = sorted(entry.name for entry in env.directory.iterdir() if entry.is_file())
+    shown = yamlfile.relative_name(env.directory, config.root)
+    kustomizations = [name for name in names if name in KUSTOMIZATION_FILES]
+    if len(kustomizations) > 1:
+        raise InputError(
+            f"{shown}/ has {' and '.join(kustomizations)}: kustomize reads one kustomization "
+            f"file per directory; keep {kustomizations[0]} and merge the others into it"
+        )
+    for name in names:
+        if name in (RELEASES_FILE, LOCK_FILE, *KUSTOMIZATION_FILES):
+            continue
+        meant = _misspelling_of(name)
+        if meant is not None:
+            raise InputError(
+                f"{shown}/{name}: toolkit does not read a file of this name (did you mean "
+                f"'{meant}'?); rename it to {meant}, or move it into a subdirectory if it is "
+                "something else"
+            )
+
+
+def _misspelling_of(name: str) -> str | None:
+    """The toolkit file `name` is a near miss of (by stem and a YAML or no extension), or None."""
+    stem, dot, extension = name.partition(".")
+    if dot and extension.lower() not in ("yaml", "yml", "yaml.j2", "yml.j2"):
+        return None
+    # 0.9: one letter off (relases, kustomisation, release) but not a resource (leases).
+    close = difflib.get_close_matches(stem.lower(), list(_MEANT), n=1, cutoff=0.9)
+    return _MEANT[close[0]] if close else None
 
 
 def _releases(doc: YamlDocument, config: Config, env: Environment) -> tuple[Release, ...]:
@@ -140,9 +195,24 @@ def _release(
             _values_file(doc, (*values_path, index), relative, config, env, what)
             for index, relative in enumerate(doc.strings(values_path, entry.get("values")))
         ),
-        set=MappingProxyType(copy.deepcopy(doc.mapping((*path, "set"), entry.get("set")))),
+        set=MappingProxyType(copy.deepcopy(_set(doc, (*path, "set"), entry.get("set"), what))),
         location=Location(doc.path, doc.line_of(*path), config.root),
     )
+
+
+def _set(doc: YamlDocument, path: KeyPath, raw: Any, what: str) -> dict[str, Any]:
+    """`set:`, each key a helm `--set` path (checked here, applied in values.py)."""
+    entries = doc.mapping(path, raw)
+    for key in entries:
+        try:
+            setpaths.parse(key)
+        except setpaths.SetPathError as exc:
+            doc.fail(
+                (*path, key),
+                f"{what}: set key '{key}' is not a helm --set path: {exc}; write paths such "
+                "as image.tag or hosts[0].name",
+            )
+    return entries
 
 
 def _version(doc: YamlDocument, path: KeyPath, raw: Any, what: str) -> str | None:

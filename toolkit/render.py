@@ -53,8 +53,7 @@ class KustomizeRender:
     namespace = None
 
     def describe(self) -> str:
-        name = self.environment.name
-        return f"environment {name}, kustomization in overlays/{name}"
+        return f"environment {self.environment.name}, kustomization in {self.environment.path}"
 
 
 RenderJob = HelmRender | KustomizeRender

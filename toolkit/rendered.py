@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from toolkit import envtree, git, history, message, push, reach, tags
 from toolkit.config import CONFIG_FILE, Config
 from toolkit.envtree import EnvironmentChange, Source
+from toolkit.errors import InputError
 from toolkit.pipeline import EnvironmentRender, Planner
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class HydrateOptions:
     remote: str = "origin"
     tag: bool = False
     incremental: bool = True  # an environment whose recorded input hash matches is not rendered
+    allow_prune: bool = False  # write an environment even where it loses a whole source
 
 
 Renderer = Callable[[Collection[str]], Sequence[EnvironmentRender]]
@@ -69,6 +71,7 @@ class _BranchPlan:
     files: Mapping[str, bytes]
     old_marks: Mapping[str, str]
     marks: Mapping[str, str]
+    losses: tuple[str, ...] = ()  # what writing it would lose unasked (envtree.losses)
 
     @property
     def written(self) -> list[EnvironmentChange]:
@@ -143,6 +146,7 @@ def _plan_branch(run: _Run, triage: _Triage) -> _BranchPlan:
     marks = dict(triage.old_marks)
     files: dict[str, bytes] = {}
     changes = []
+    losses = []
     for env, verdict in triage.verdicts.items():
         if verdict is not None and verdict.skipped:
             changes.append(verdict)
@@ -154,13 +158,18 @@ def _plan_branch(run: _Run, triage: _Triage) -> _BranchPlan:
             change = envtree.change(run.repo, triage.tip, render, env_files)
             if change.changed_anything:
                 files.update(env_files)
+            loss = envtree.losses(render, change)
+            if loss is not None:
+                losses.append(loss)
         changes.append(change)
         recorded = triage.recorded[env]
         if change.changed_anything:
             marks.pop(env, None)  # the new metadata names this source itself
         elif recorded and recorded != run.source.sha:
             marks[env] = run.source.sha  # files unchanged: remember a newer source saw them
-    return _BranchPlan(triage.branch, triage.tip, tuple(changes), files, triage.old_marks, marks)
+    return _BranchPlan(
+        triage.branch, triage.tip, tuple(changes), files, triage.old_marks, marks, tuple(losses)
+    )
 
 
 def _vouched(run: _Run, render: EnvironmentRender) -> tuple[str, ...] | None:
@@ -226,7 +235,20 @@ def _plans(run: _Run, snapshot: push.Snapshot, remote: str | None) -> list[_Bran
     if to_render:
         _ = run.template  # compiled now: a mistake in rendered.message fails before any render
     run.renders.ensure(to_render)
-    return [_plan_branch(run, triage) for triage in triages]
+    plans = [_plan_branch(run, triage) for triage in triages]
+    _refuse_losses(run, plans)
+    return plans
+
+
+def _refuse_losses(run: _Run, plans: Sequence[_BranchPlan]) -> None:
+    """Nothing is written when a plan would lose a whole environment, release or Kustomize
+    output that nobody removed (see envtree.losses), unless --allow-prune says to."""
+    found = [f"from branch {p.branch}: {'; '.join(p.losses)}" for p in plans if p.losses]
+    if found and not run.options.allow_prune:
+        raise InputError(
+            f"hydrate would remove {'; '.join(found)}. Nothing was written: restore what is "
+            "missing, or pass --allow-prune to remove it from the rendered branch"
+        )
 
 
 def _commit(run: _Run, plan: _BranchPlan) -> str:
@@ -350,9 +372,7 @@ def _new_run(
         _by_branch(config, planner.names),
         planner,
         _Renders(renderer),
-        reach.SourceChanges(
-            config.root, source.sha, work_tree, [env.name for env in config.environments]
-        ),
+        reach.SourceChanges(config, source.sha, work_tree),
         source,
         options,
     )
@@ -410,6 +430,7 @@ def check(
     *,
     remote: str | None = None,
     incremental: bool = True,
+    allow_prune: bool = False,
 ) -> list[EnvironmentChange]:
     """What hydrate would change, per environment, writing nothing (no objects, no refs).
 
@@ -417,7 +438,9 @@ def check(
     Without `incremental`, every environment is rendered and compared.
     """
     nobody = git.Identity(git.DEFAULT_NAME, git.DEFAULT_EMAIL)
-    options = HydrateOptions(author=nobody, committer=nobody, incremental=incremental)
+    options = HydrateOptions(
+        author=nobody, committer=nobody, incremental=incremental, allow_prune=allow_prune
+    )
     run = _new_run(config, planner, renderer, source, work_tree, options)
     if remote is not None:
         snapshot = push.remote_snapshot(config.root, remote, run.wanted(), fetch=run.tips())

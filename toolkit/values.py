@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from toolkit import runmemo, yamlfile
+from toolkit import runmemo, setpaths, yamlfile
 from toolkit.config import Environment
+from toolkit.errors import InputError
 from toolkit.releases import Release
 
 TEMPLATE_SUFFIX = ".j2"
@@ -36,8 +37,8 @@ class MergedValues:
 
 
 def merged_values(release: Release, environment: Environment, *, root: Path) -> MergedValues:
-    """``release.values`` in order, then ``release.set``, merged as Helm merges ``-f`` files
-    and ``--set``; templates rendered first."""
+    """``release.values`` in order, then each ``release.set`` path, merged as Helm merges
+    ``-f`` files and ``--set``; templates rendered first."""
     context = template_context(release, environment)
     merged: dict[str, Any] = {}
     files: list[Path] = []
@@ -45,7 +46,15 @@ def merged_values(release: Release, environment: Environment, *, root: Path) -> 
         values, read = _values_file(path, context, root=root)
         merged = deep_merge(merged, values)
         files += read
-    return MergedValues(deep_merge(merged, copy.deepcopy(dict(release.set))), tuple(files))
+    for key, value in release.set.items():
+        try:
+            steps = setpaths.parse(key)
+            merged = setpaths.apply(merged, steps, copy.deepcopy(value), merge=deep_merge)
+        except setpaths.SetPathError as exc:
+            raise InputError(
+                f"{release.location}: release '{release.name}': set: '{key}': {exc}"
+            ) from None
+    return MergedValues(merged, tuple(files))
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
