@@ -91,6 +91,7 @@ def metadata(
                 "version": r.version,
                 "digest": r.digest,
                 **({"repository": r.repository} if r.repository else {}),
+                **({"createNamespace": True} if r.release.create_namespace else {}),
             }
             for r in render.releases
         ],

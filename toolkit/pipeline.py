@@ -202,6 +202,7 @@ def _input_hash(
         "commands": list(commands),
         "releases": [
             [r.release.name, r.release.namespace, r.chart_name, r.version, r.digest, r.repository]
+            + (["createNamespace"] if r.release.create_namespace else [])
             for r in releases
         ],
     }
@@ -354,7 +355,40 @@ def _tree(plan: EnvironmentPlan, outputs: Sequence[render.RenderOutput]) -> Rend
             cluster_scoped=cluster_scoped,
             where=where,
         )
+    resources += _created_namespaces(plan, resources)
     return manifests.layout(name, resources)
+
+
+# A Namespace toolkit adds for `createNamespace: true` is never pruned, as helm never deletes
+# the namespace --create-namespace made nor Argo CD the one CreateNamespace=true made: taking
+# a release away must not delete everything else that lives in its namespace.
+_KEPT_NAMESPACE = {
+    "argocd.argoproj.io/sync-options": "Prune=false",
+    "kustomize.toolkit.fluxcd.io/prune": "disabled",
+}
+
+
+def _created_namespaces(
+    plan: EnvironmentPlan, rendered: Sequence[manifests.Resource]
+) -> list[manifests.Resource]:
+    """The Namespace of each release with `createNamespace: true`, under that release, where
+    no source of the environment renders it already (the first such release adds it)."""
+    present = {r.id.name for r in rendered if (r.id.group, r.id.kind) == ("", "Namespace")}
+    added: list[manifests.Resource] = []
+    for r in plan.releases:
+        namespace = r.release.namespace
+        if not r.release.create_namespace or namespace in present:
+            continue
+        present.add(namespace)
+        document = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": namespace, "annotations": dict(_KEPT_NAMESPACE)},
+        }
+        added += manifests.parse_documents(
+            [document], source=r.release.name, namespace=None, where=f"release {r.release.name}"
+        )
+    return added
 
 
 def render_plan(

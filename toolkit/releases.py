@@ -45,7 +45,16 @@ _RELEASE_NAME = NameRule(
 )
 _CHART_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
-_RELEASE_KEYS = ("name", "namespace", "chart", "version", "values", "set")
+_RELEASE_KEYS = (
+    "name",
+    "namespace",
+    "chart",
+    "version",
+    "values",
+    "set",
+    "createNamespace",
+    "includeTests",
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,10 @@ class Release:
     values: tuple[Path, ...]
     set: Mapping[str, Any] = field(hash=False)
     location: Location
+    # Add the release's Namespace to its output (helm --create-namespace, Argo CD's
+    # CreateNamespace=true); keep helm test hooks, which `helm template --skip-tests` drops.
+    create_namespace: bool = False
+    include_tests: bool = False
 
 
 @dataclass(frozen=True)
@@ -197,7 +210,17 @@ def _release(
         ),
         set=MappingProxyType(copy.deepcopy(_set(doc, (*path, "set"), entry.get("set"), what))),
         location=Location(doc.path, doc.line_of(*path), config.root),
+        create_namespace=_flag(doc, (*path, "createNamespace"), entry.get("createNamespace"), what),
+        include_tests=_flag(doc, (*path, "includeTests"), entry.get("includeTests"), what),
     )
+
+
+def _flag(doc: YamlDocument, path: KeyPath, raw: Any, what: str) -> bool:
+    if raw is None:
+        return False
+    if not isinstance(raw, bool):
+        doc.fail(path, f"{what}: {path[-1]} must be true or false, found {describe(raw)}")
+    return raw
 
 
 def _set(doc: YamlDocument, path: KeyPath, raw: Any, what: str) -> dict[str, Any]:

@@ -81,6 +81,8 @@ def helm_template_args(job: HelmRender, chart: str | Path | None = None) -> list
         "--values",
         "-",
     ]
+    if not job.release.include_tests:
+        args.append("--skip-tests")  # test hooks are for `helm test`, not for the cluster
     if env.kube_version:
         args += ["--kube-version", env.kube_version]
     for api_version in env.api_versions:
