@@ -462,20 +462,26 @@ def test_an_environment_without_its_lock_is_loaded_every_time(
     assert "warning: overlays/dev/releases.lock does not exist" in result.stderr
 
 
-def test_another_helm_loads_every_environment_and_rerenders_its_releases(
-    example_repo: Path, run_cli: Cli, other_helm: tools.Tool
+def test_another_helm_rerenders_every_environment_and_keeps_byte_identical_ones(
+    example_repo: Path, run_cli: Cli, helm_tool: tools.Tool, other_helm: tools.Tool
 ) -> None:
+    """The example renders byte for byte the same with helm 3 and 4: a new helm renders every
+    release again to see, and then leaves the branch (metadata included) as it was."""
     rehydrate(example_repo, run_cli)
+    before = git(example_repo, "rev-parse", "rendered")
     result = rehydrate(example_repo, run_cli)
     assert loaded(result.stderr) == 0
 
-    result = run_cli(example_repo, "--helm", str(other_helm.path), "-v", "hydrate")
+    result = run_cli(example_repo, "--helm", str(other_helm.path), "-v", "hydrate", "--tag")
 
     assert result.exit_code == 0, result.stderr
     assert loaded(result.stderr) == 3
+    assert "dev: 3 renders, 1 from the cache" in result.stderr
+    assert git(example_repo, "rev-parse", "rendered") == before
+    assert git(example_repo, "tag", "--list") == ""
     for env in ENVIRONMENTS:
         metadata = json.loads(show(example_repo, f"{env}/hydrator.metadata"))
-        assert metadata["tools"]["helm"] == other_helm.version
+        assert metadata["tools"]["helm"] == helm_tool.version
 
 
 # --- CI hydration: never backwards, --check, identity, message, shards, branches per env ----

@@ -212,9 +212,10 @@ def test_status_reports_without_downloading(isolated: Path) -> None:
 
 
 def test_status_shows_the_tools_that_would_be_used(use_cache: Path) -> None:
+    found = "toolkit's own build, in its cache; toolkit.yaml pins no"
     assert tools.status() == [
-        tools.ToolStatus("helm", tools.find_helm(), None),
-        tools.ToolStatus("kustomize", tools.find_kustomize(), None),
+        tools.ToolStatus("helm", tools.find_helm(), None, f"{found} helm version"),
+        tools.ToolStatus("kustomize", tools.find_kustomize(), None, f"{found} kustomize version"),
     ]
 
 

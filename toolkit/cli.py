@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -303,14 +303,27 @@ def tools_group() -> None:
     """Provision or show helm and kustomize."""
 
 
+def _tool_pins(obj: Context) -> Mapping[str, config.ToolPin]:
+    """toolkit.yaml's `tools:` pins, where the root has a toolkit.yaml."""
+    if not (obj.root / config.CONFIG_FILE).is_file():
+        return {}
+    return obj.load().tool_pins
+
+
 @tools_group.command("install")
-@click.option("--helm-major", type=click.Choice(["3", "4"]), default="3", help="Which helm major.")
+@click.option(
+    "--helm-major",
+    type=click.Choice(["3", "4"]),
+    default=None,
+    help="Which helm major (default: what toolkit.yaml's tools: pins, else 3).",
+)
 @json_option
 @pass_context
 @guarded
-def tools_install_command(obj: Context, helm_major: str, as_json: bool) -> int:
+def tools_install_command(obj: Context, helm_major: str | None, as_json: bool) -> int:
     """Download the pinned helm and kubectl (kustomize) into toolkit's cache."""
-    installed = tools.install(helm_major=int(helm_major))
+    major = int(helm_major) if helm_major else None
+    installed = tools.install(helm_major=major, pins=_tool_pins(obj) if major is None else None)
     if as_json:
         click.echo(json.dumps({t.name: str(t.path) for t in installed}, indent=2))
     else:
@@ -324,8 +337,9 @@ def tools_install_command(obj: Context, helm_major: str, as_json: bool) -> int:
 @pass_context
 @guarded
 def tools_status_command(obj: Context, as_json: bool) -> int:
-    """Show which helm and kustomize toolkit would use."""
-    statuses = tools.status()
+    """Show which helm and kustomize toolkit would use, and why."""
+    choice = obj.tool_choice
+    statuses = tools.status(_tool_pins(obj), {"helm": choice.helm, "kustomize": choice.kustomize})
     if as_json:
         click.echo(
             json.dumps(
@@ -334,6 +348,7 @@ def tools_status_command(obj: Context, as_json: bool) -> int:
                         "path": str(s.tool.path) if s.tool else None,
                         "version": s.tool.version if s.tool else None,
                         "origin": s.tool.origin if s.tool else None,
+                        "reason": s.reason,
                         "problem": s.problem,
                     }
                     for s in statuses
@@ -344,7 +359,7 @@ def tools_status_command(obj: Context, as_json: bool) -> int:
     else:
         for s in statuses:
             if s.tool:
-                click.echo(f"{s.name}: {s.tool.version} at {s.tool.path} (from {s.tool.origin})")
+                click.echo(f"{s.name}: {s.tool.version} at {s.tool.path} ({s.reason})")
             else:
                 click.echo(f"{s.name}: not found: {s.problem}")
     return 0 if all(s.tool for s in statuses) else 1

@@ -45,7 +45,10 @@ DNS_LABEL = NameRule(
 _REPOSITORY_ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _KUBE_VERSION = re.compile(r"v?[0-9]+\.[0-9]+(\.[0-9]+)?([-+][0-9A-Za-z.+-]+)?")
 
-_CONFIG_KEYS = ("rendered", "environments", "repositories", "promotion", "diff")
+_CONFIG_KEYS = ("rendered", "environments", "repositories", "promotion", "diff", "tools")
+_TOOL_KEYS = ("helm", "kustomize")
+ANY_VERSION = "any"
+_TOOL_VERSION = re.compile(r"v?([0-9]+\.[0-9]+\.[0-9]+)")
 _ENVIRONMENT_KEYS = ("name", "path", "vars", "kubeVersion", "apiVersions")
 _IGNORE_KEYS = ("group", "kind", "name", "namespace", "jsonPointers")
 
@@ -102,6 +105,16 @@ class DiffIgnore:
 
 
 @dataclass(frozen=True)
+class ToolPin:
+    """The version of helm or kustomize that `tools:` in toolkit.yaml pins (no `v`), and where
+    (kustomize's own version, also when kubectl runs it)."""
+
+    name: str
+    version: str
+    location: Location
+
+
+@dataclass(frozen=True)
 class Config:
     root: Path
     path: Path
@@ -113,6 +126,11 @@ class Config:
     rendered_message: str | None = None
     rendered_message_location: Location | None = None
     diff_ignore: tuple[DiffIgnore, ...] = ()
+    # `tools:`: helm and kustomize versions a render must use; a tool left out (or "any") is
+    # found as it always is.
+    tool_pins: Mapping[str, ToolPin] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
 
     def environment(self, name: str) -> Environment:
         """The environment called ``name``; an InputError suggesting the closest name."""
@@ -206,7 +224,26 @@ def load_config(root: Path) -> Config:
         rendered_message=_rendered_message(doc, top.get("rendered")),
         rendered_message_location=Location(path, doc.line_of("rendered", "message"), root),
         diff_ignore=_diff_ignore(doc, top.get("diff")),
+        tool_pins=MappingProxyType(_tool_pins(doc, top.get("tools"), root)),
     )
+
+
+def _tool_pins(doc: YamlDocument, raw: Any, root: Path) -> dict[str, ToolPin]:
+    pins = {}
+    for name, value in doc.mapping(("tools",), raw, allowed=_TOOL_KEYS).items():
+        path: KeyPath = ("tools", name)
+        match = _TOOL_VERSION.fullmatch(value) if isinstance(value, str) else None
+        if value == ANY_VERSION:
+            continue
+        if match is None:
+            example = "3.18.0" if name == "helm" else "5.6.0"
+            doc.fail(
+                path,
+                f'tools.{name} must be a version such as "{example}" or "{ANY_VERSION}", '
+                f"found {describe(value)}; quote it",
+            )
+        pins[name] = ToolPin(name, match[1], Location(doc.path, doc.line_of(*path), root))
+    return pins
 
 
 # --- toolkit.yaml -------------------------------------------------------------------------

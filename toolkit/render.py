@@ -95,23 +95,27 @@ def helm_values_input(job: HelmRender) -> bytes:
     return json.dumps(job.values, sort_keys=True).encode()
 
 
-def job_key(job: RenderJob, tool: Tool) -> str:
-    """The render cache key of a job: everything that can change what the tool prints.
+def job_inputs(job: RenderJob) -> tuple[bytes, ...]:
+    """Everything but the tool that can change what a job prints.
 
     Machine paths are left out (the chart by its content digest, the kustomization by its
-    inputs' digest), so a render in another clone or a temporary worktree hits the same entry.
+    inputs' digest), so a render in another clone or a temporary worktree has the same inputs.
     """
-    identity = f"{tool.name}\0{tool.version}\0{' '.join(tool.command[1:])}".encode()
     if isinstance(job, HelmRender):
         args = helm_template_args(job, "<chart>")
-        return key_of(
+        return (
             b"helm",
-            identity,
             "\0".join(args).encode(),
             job.chart_digest.encode(),
             helm_values_input(job),
         )
-    return key_of(b"kustomize", identity, job.inputs_digest.encode())
+    return (b"kustomize", job.inputs_digest.encode())
+
+
+def job_key(job: RenderJob, tool: Tool) -> str:
+    """The render cache key of a job: its inputs and the tool that renders them."""
+    identity = f"{tool.name}\0{tool.version}\0{' '.join(tool.command[1:])}".encode()
+    return key_of(identity, *job_inputs(job))
 
 
 async def _render_helm(job: HelmRender, helm: Tool) -> RenderOutput:

@@ -118,8 +118,11 @@ def _triage(
             to_plan.append(env)
     for plan in run.planner.plans(to_plan) if run.options.incremental else ():
         before = metadata[plan.name]
-        if before is not None and before.input_hash == plan.input_hash:
+        same_tools = before is not None and dict(before.tools) == dict(plan.tool_versions)
+        if same_tools and before is not None and before.input_hash == plan.input_hash:
             verdicts[plan.name] = EnvironmentChange(plan.name, (), (), ())  # same inputs
+        # Other tools with the same inputs render to see: files byte for byte the same are
+        # left alone, metadata included (it names the tools that rendered what is there).
     return _Triage(branch, tip, old_marks, recorded, verdicts)
 
 

