@@ -298,6 +298,50 @@ def hydrate_command(
     return 0
 
 
+@main.command("init")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--argocd",
+    "operator",
+    flag_value="argocd",
+    default=True,
+    help="An Argo CD Application per environment (the default).",
+)
+@click.option("--flux", "operator", flag_value="flux", help="A Flux Kustomization per environment.")
+@click.option("--chart", metavar="NAME", default=None, help="Add a chart made by `helm create`.")
+@click.option(
+    "--from",
+    "adopt",
+    is_flag=True,
+    help="Adopt the layout DIR has: its kustomization directories become environments.",
+)
+@pass_context
+@guarded
+def init_command(
+    obj: Context, directory: Path | None, operator: str, chart: str | None, adopt: bool
+) -> int:
+    """Scaffold a config repository in DIR (default: -C), or adopt the one there (--from)."""
+    from toolkit import scaffold  # the templates load only for init
+
+    if chart is not None and not config.DNS_LABEL.pattern.fullmatch(chart):
+        raise click.BadParameter(config.DNS_LABEL.description, param_hint="--chart")
+    root = (directory or obj.root).absolute()
+    result = scaffold.init(
+        root, operator=operator, chart=chart, adopt=adopt, helm=obj.tool_choice.helm
+    )
+    for path in result.written:
+        obj.info(f"wrote {path}")
+    for note in result.notes:
+        obj.info(f"note: {note}")
+    where = "" if root == Path.cwd() else f"cd {root} && "
+    commit = "" if adopt else "git init && "
+    obj.info(
+        f"next: {where}{commit}git add -A && git commit -m 'toolkit init', then `toolkit "
+        "hydrate` commits the rendered manifests to the rendered branch"
+    )
+    return 0
+
+
 @main.group("tools")
 def tools_group() -> None:
     """Provision or show helm and kustomize."""

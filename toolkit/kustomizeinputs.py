@@ -69,15 +69,16 @@ def _files_under(
                 yield here / name
 
 
-def _strings(value: Any) -> Iterator[str]:
+def strings(value: Any) -> Iterator[str]:
+    """Every string anywhere in a loaded YAML document."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _strings(item)
+            yield from strings(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            yield from strings(item)
 
 
 def _references(config: Config, start: Path) -> tuple[set[Path], set[Path]]:
@@ -109,7 +110,7 @@ def _references(config: Config, start: Path) -> tuple[set[Path], set[Path]]:
             document = yamlfile.load(files[0], root=config.root).data
         except InputError:
             continue  # kustomize will say what is wrong with it
-        for text in _strings(document):
+        for text in strings(document):
             for token in re.split(r"[\s=]+", text):
                 if not token or "://" in token or "\x00" in token:
                     continue
