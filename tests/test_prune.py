@@ -118,8 +118,8 @@ def test_two_kustomization_files_are_an_error_naming_both(example_repo: Path, ru
 
     assert result.exit_code == 2
     assert result.stderr == (
-        "error: overlays/dev/ has Kustomization and kustomization.yaml: kustomize reads one "
-        "kustomization file per directory; keep Kustomization and merge the others into it\n"
+        "error: overlays/dev/ has kustomization.yaml and Kustomization: kustomize reads one "
+        "kustomization file per directory; keep kustomization.yaml and merge the others into it\n"
     )
 
 

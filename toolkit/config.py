@@ -7,6 +7,7 @@ path, the environment, and what to do.
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import posixpath
 import re
@@ -155,10 +156,13 @@ class Config:
     def owner_of(self, relative: str) -> str | None:
         """The environment whose directory holds ``relative`` (a posix path from the root, the
         directory itself included), or None. Directories never nest, so there is at most one."""
-        by_path = {env.path: env.name for env in self.environments}
         parts = relative.split("/")
         prefixes = ("/".join(parts[:n]) for n in range(1, len(parts) + 1))
-        return next((by_path[p] for p in prefixes if p in by_path), None)
+        return next((self._by_path[p] for p in prefixes if p in self._by_path), None)
+
+    @functools.cached_property
+    def _by_path(self) -> dict[str, str]:
+        return {env.path: env.name for env in self.environments}
 
 
 def safe_path(root: Path, base: Path, relative: str, *, where: str) -> Path:

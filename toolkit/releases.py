@@ -1,4 +1,4 @@
-"""overlays/<env>/releases.yaml, validated once into frozen dataclasses: what one
+"""Each environment's releases.yaml, validated once into frozen dataclasses: what one
 environment asks for (its releases, their charts, and whether it has a Kustomize overlay).
 
 Each user error names the file and line, the key path, the release, and what to do.
@@ -146,7 +146,7 @@ def refuse_misspelt_files(config: Config, env: Environment) -> None:
     file is one kustomize refuses: both are errors naming the file to keep."""
     names = sorted(entry.name for entry in env.directory.iterdir() if entry.is_file())
     shown = yamlfile.relative_name(env.directory, config.root)
-    kustomizations = [name for name in names if name in KUSTOMIZATION_FILES]
+    kustomizations = [name for name in KUSTOMIZATION_FILES if name in names]
     if len(kustomizations) > 1:
         raise InputError(
             f"{shown}/ has {' and '.join(kustomizations)}: kustomize reads one kustomization "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -122,22 +122,24 @@ def init(
     with atomicfiles.all_or_nothing(root) as changes:
         for path, content in data.items():
             changes.write(root / path, content, mode=modes.get(path))
+    written = list(data)
     if chart:
         cfg = config.load_config(root)
         lock.lock_environments(cfg, cfg.environments)
-        data.update(dict.fromkeys((f"{e.path}/{LOCK_FILE}" for e in environments), b""))
+        written += [f"{e.path}/{LOCK_FILE}" for e in environments]
     notes.append(
         f"pinned helm {wheel.helm.version} and kustomize {wheel.kustomize} in "
         f"{config.CONFIG_FILE} (tools:), the builds toolkit provisions for helm "
         f"{wheel.helm.version.split('.')[0]}"
     )
-    return InitResult(tuple(sorted(data)), tuple(notes))
+    return InitResult(tuple(sorted(written)), tuple(notes))
 
 
 def _new_environments(project: str, chart: str | None) -> dict[str, str]:
+    base = config.default_path("base")  # beside the environments: their overlays take ../base
     files = {
-        "overlays/base/kustomization.yaml": template("base-kustomization.yaml"),
-        "overlays/base/settings.yaml": template("base-settings.yaml"),
+        f"{base}/kustomization.yaml": template("base-kustomization.yaml"),
+        f"{base}/settings.yaml": template("base-settings.yaml"),
     }
     for replicas, env in enumerate(NEW_ENVIRONMENTS, start=1):
         directory = config.default_path(env)
@@ -179,7 +181,7 @@ def _helm_create(chart: str, flag: str | None) -> dict[str, tuple[bytes, int]]:
         }
 
 
-def _refuse_existing(root: Path, paths: Sequence[str] | dict[str, bytes]) -> None:
+def _refuse_existing(root: Path, paths: Iterable[str]) -> None:
     taken = [p for p in paths if os.path.lexists(root / p)]
     if taken:
         listed = ", ".join(sorted(taken)[:10]) + (" …" if len(taken) > 10 else "")
