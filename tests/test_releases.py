@@ -176,8 +176,28 @@ def test_unknown_repository_alias_suggests_the_closest(tmp_path: Path) -> None:
     assert environment_error(root) == (
         "overlays/dev/releases.yaml:4: release 'podinfo': unknown chart repository 'podinf' in "
         "chart 'podinf/podinfo' (did you mean 'podinfo'?); add it under repositories: in "
-        "toolkit.yaml (defined: podinfo, registry), or write a local chart as ./podinf/podinfo"
+        "toolkit.yaml (defined: podinfo, registry), or, for a local chart in podinf/podinfo/ "
+        "at the top of the repository, write chart: ../../podinf/podinfo (paths are relative "
+        "to releases.yaml)"
     )
+
+
+def test_the_hint_for_a_local_chart_is_a_path_that_works(tmp_path: Path) -> None:
+    """The hint once said ./charts/payments, which is looked for beside releases.yaml."""
+    text = releases("  - name: payments\n    namespace: payments\n    chart: charts/payments\n")
+    root = repository(tmp_path, **{"overlays/dev/releases.yaml": text})
+    hint = environment_error(root).split("write chart: ")[1].split(" ")[0]
+    (root / "charts/payments").mkdir(parents=True)
+    (root / "charts/payments/Chart.yaml").write_text(
+        "apiVersion: v2\nname: payments\nversion: 1.0.0\n"
+    )
+    (root / "overlays/dev/releases.yaml").write_text(text.replace("charts/payments", hint))
+
+    config = load_config(root)
+    (release, *_) = load_environment(config, config.environment("dev")).releases
+
+    assert hint == "../../charts/payments"
+    assert release.chart == LocalChart(root / "charts/payments")
 
 
 def test_alias_like_path_to_an_existing_directory_is_a_local_chart(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -259,7 +260,7 @@ def _chart(
         return _oci_chart(doc, path, raw, what)
     if _names_repository(raw, config, env):
         alias, name = raw.split("/")
-        return _repo_chart(doc, path, alias, name, config, what)
+        return _repo_chart(doc, path, alias, name, config, env, what)
     return _local_chart(doc, path, raw, config, env, what)
 
 
@@ -285,16 +286,27 @@ def _oci_chart(doc: YamlDocument, path: KeyPath, url: str, what: str) -> OciChar
 
 
 def _repo_chart(
-    doc: YamlDocument, path: KeyPath, alias: str, name: str, config: Config, what: str
+    doc: YamlDocument,
+    path: KeyPath,
+    alias: str,
+    name: str,
+    config: Config,
+    env: Environment,
+    what: str,
 ) -> ChartRef:
     url = config.repositories.get(alias)
     if url is None:
         known = ", ".join(config.repositories) or "none"
+        # A local chart is a path from releases.yaml: for a chart at <root>/charts/x that is
+        # ../../charts/x in the default layout, not ./charts/x.
+        local = os.path.relpath(config.root / alias / name, env.directory)
         doc.fail(
             path,
             f"{what}: unknown chart repository '{alias}' in chart '{alias}/{name}'"
             f"{did_you_mean(alias, config.repositories)}; add it under repositories: in "
-            f"{CONFIG_FILE} (defined: {known}), or write a local chart as ./{alias}/{name}",
+            f"{CONFIG_FILE} (defined: {known}), or, for a local chart in {alias}/{name}/ at "
+            f"the top of the repository, write chart: {local} (paths are relative to "
+            f"{RELEASES_FILE})",
         )
     if not _CHART_NAME.fullmatch(name):
         doc.fail(
