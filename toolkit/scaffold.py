@@ -51,7 +51,7 @@ def template(name: str, **context: Any) -> str:
         return text
     from toolkit import templates  # Jinja2 loads only where a template is used
 
-    return templates.template_environment().from_string(text).render(**context)
+    return templates.render(templates.template_environment().from_string(text), context)
 
 
 def recipes(
