@@ -342,6 +342,61 @@ def init_command(
     return 0
 
 
+@main.command("validate")
+@environments_argument
+@click.option(
+    "--ref", default=None, metavar="REF", help="Validate this revision, not the work tree."
+)
+@click.option("--strict", is_flag=True, help="A custom kind without a schema is an error.")
+@click.option(
+    "--determinism",
+    is_flag=True,
+    help="Render twice without the cache and report every resource that differs.",
+)
+@json_option
+@pass_context
+@guarded
+def validate_command(
+    obj: Context,
+    environments: tuple[str, ...],
+    ref: str | None,
+    strict: bool,
+    determinism: bool,
+    as_json: bool,
+) -> int:
+    """Check rendered environments: schemas, custom kinds, retired APIs and policies (exit 1 on
+    an error).
+
+    \b
+    Examples:
+      toolkit validate
+      toolkit validate production --strict --json
+      toolkit validate --determinism
+    """
+    from toolkit.validate import run  # the schemas load only for this command
+
+    result = run.validate_environments(
+        obj.root,
+        environments,
+        ref=ref,
+        tool_choice=obj.tool_choice,
+        parallel=obj.jobs,
+        locked=obj.locked,
+        use_cache=obj.use_cache,
+        strict=strict,
+        determinism=determinism,
+    )
+    for report in result.reports:
+        for note in report.notes:
+            obj.info(f"note: {note}")
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        for line in result.lines():
+            click.echo(line)
+    return 1 if result.failed else 0
+
+
 @main.group("tools")
 def tools_group() -> None:
     """Provision or show helm and kustomize."""

@@ -46,7 +46,15 @@ DNS_LABEL = NameRule(
 _REPOSITORY_ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _KUBE_VERSION = re.compile(r"v?[0-9]+\.[0-9]+(\.[0-9]+)?([-+][0-9A-Za-z.+-]+)?")
 
-_CONFIG_KEYS = ("rendered", "environments", "repositories", "promotion", "diff", "tools")
+_CONFIG_KEYS = (
+    "rendered",
+    "environments",
+    "repositories",
+    "promotion",
+    "diff",
+    "tools",
+    "validate",
+)
 _TOOL_KEYS = ("helm", "kustomize")
 ANY_VERSION = "any"
 _TOOL_VERSION = re.compile(r"v?([0-9]+\.[0-9]+\.[0-9]+)")
@@ -105,6 +113,36 @@ class DiffIgnore:
     pointers: tuple[tuple[str, ...], ...]
 
 
+SEVERITIES = ("off", "warning", "error")
+# `toolkit validate`'s policies and their severity unless toolkit.yaml says otherwise.
+POLICY_DEFAULTS: Mapping[str, str] = MappingProxyType(
+    {
+        "plain-secret": "warning",
+        "image-tag": "warning",
+        "undeclared-namespace": "warning",
+        "helm-hook": "off",
+        "resource-requests": "off",
+    }
+)
+# Namespaces every cluster has: resources may live there without declaring them.
+CLUSTER_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+_VALIDATE_KEYS = ("policies", "namespaces", "crds", "strict", "determinism")
+
+
+@dataclass(frozen=True)
+class ValidateSettings:
+    """`validate:` in toolkit.yaml: policy severities, namespaces that exist without being
+    declared, CRD files (globs from the root) for custom kinds, `strict` (a custom kind with
+    no schema is an error, not a warning), and what a non-reproducible render is."""
+
+    policies: Mapping[str, str] = field(default_factory=lambda: POLICY_DEFAULTS, hash=False)
+    namespaces: tuple[str, ...] = CLUSTER_NAMESPACES
+    crds: tuple[str, ...] = ()
+    strict: bool = False
+    determinism: str = "off"
+    determinism_ignore: tuple[DiffIgnore, ...] = ()
+
+
 @dataclass(frozen=True)
 class ToolPin:
     """The version of helm or kustomize that `tools:` in toolkit.yaml pins (no `v`), and where
@@ -132,6 +170,7 @@ class Config:
     tool_pins: Mapping[str, ToolPin] = field(
         default_factory=lambda: MappingProxyType({}), hash=False
     )
+    validate: ValidateSettings = ValidateSettings()
 
     def environment(self, name: str) -> Environment:
         """The environment called ``name``; an InputError suggesting the closest name."""
@@ -229,6 +268,7 @@ def load_config(root: Path) -> Config:
         rendered_message_location=Location(path, doc.line_of("rendered", "message"), root),
         diff_ignore=_diff_ignore(doc, top.get("diff")),
         tool_pins=MappingProxyType(_tool_pins(doc, top.get("tools"), root)),
+        validate=_validate(doc, top.get("validate")),
     )
 
 
@@ -429,6 +469,55 @@ def _diff_ignore(doc: YamlDocument, raw: Any) -> tuple[DiffIgnore, ...]:
         _ignore_rule(doc, (*path, index), item)
         for index, item in enumerate(doc.sequence(path, section.get("ignore")))
     )
+
+
+def _validate(doc: YamlDocument, raw: Any) -> ValidateSettings:
+    section = doc.mapping(("validate",), raw, allowed=_VALIDATE_KEYS)
+    policies = dict(POLICY_DEFAULTS)
+    raw_policies = doc.mapping(("validate", "policies"), section.get("policies"))
+    for name, severity in raw_policies.items():
+        path: KeyPath = ("validate", "policies", name)
+        if name not in POLICY_DEFAULTS:
+            doc.fail(
+                path,
+                f"validate.policies has no policy '{name}'{did_you_mean(name, POLICY_DEFAULTS)}; "
+                f"the policies are: {', '.join(POLICY_DEFAULTS)}",
+            )
+        policies[name] = _severity(doc, path, severity)
+    determinism = doc.mapping(
+        ("validate", "determinism"), section.get("determinism"), allowed=("check", "ignore")
+    )
+    strict = section.get("strict", False)
+    if not isinstance(strict, bool):
+        doc.fail(
+            ("validate", "strict"),
+            f"validate.strict must be true or false, found {describe(strict)}",
+        )
+    ignore_path: KeyPath = ("validate", "determinism", "ignore")
+    return ValidateSettings(
+        policies=MappingProxyType(policies),
+        namespaces=CLUSTER_NAMESPACES
+        + doc.strings(("validate", "namespaces"), section.get("namespaces")),
+        crds=doc.strings(("validate", "crds"), section.get("crds")),
+        strict=strict,
+        determinism=_severity(
+            doc, ("validate", "determinism", "check"), determinism.get("check", "off")
+        ),
+        determinism_ignore=tuple(
+            _ignore_rule(doc, (*ignore_path, index), item)
+            for index, item in enumerate(doc.sequence(ignore_path, determinism.get("ignore")))
+        ),
+    )
+
+
+def _severity(doc: YamlDocument, path: KeyPath, raw: Any) -> str:
+    if raw is False:  # `off` unquoted is YAML's false
+        return "off"
+    if raw not in SEVERITIES:
+        doc.fail(
+            path, f"{dotted(path)} must be one of {', '.join(SEVERITIES)}, found {describe(raw)}"
+        )
+    return str(raw)
 
 
 def _ignore_rule(doc: YamlDocument, path: KeyPath, raw: Any) -> DiffIgnore:

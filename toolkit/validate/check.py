@@ -1,0 +1,175 @@
+"""One environment's render checked: schemas, custom kinds, retired APIs and policies."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from toolkit.config import ValidateSettings
+from toolkit.manifests import RenderedTree, Resource
+from toolkit.validate import apis, crds, policies, schemas
+from toolkit.validate.findings import Finding, Severity
+from toolkit.validate.locate import line_of
+
+_API: tuple[str | int, ...] = ("apiVersion",)
+_SOURCE = re.compile(r"^# Source: (.+)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class EnvironmentReport:
+    environment: str
+    kube_version: str  # the version checked against
+    findings: tuple[Finding, ...]
+    notes: tuple[str, ...] = ()
+
+
+def check_tree(
+    tree: RenderedTree,
+    *,
+    kube_version: str | None,
+    settings: ValidateSettings,
+    extra_crds: Iterable[Mapping[str, Any]] = (),
+) -> EnvironmentReport:
+    """Every finding for one environment's rendered tree."""
+    notes = []
+    if kube_version is None:
+        newest = schemas.shipped_minors()[-1]
+        kube_version = apis.version_text(newest)
+        notes.append(
+            f"{tree.environment}: no kubeVersion set; checked against Kubernetes {kube_version} "
+            "(set environments[].kubeVersion to the cluster's)"
+        )
+    minor = schemas.minor_of(kube_version)
+    schema_minor = schemas.schema_minor(kube_version)
+    if schema_minor is None:
+        oldest = apis.version_text(schemas.shipped_minors()[0])
+        notes.append(
+            f"{tree.environment}: no schemas for Kubernetes {apis.version_text(minor)} "
+            f"(they start at {oldest}): built-in kinds were not checked against a schema"
+        )
+    custom = crds.custom_schemas(
+        [*extra_crds, *(r.body for r in tree.resources if crds.is_crd(r.body))]
+    )
+    declared = {r.id.name for r in tree.resources if r.id.group == "" and r.id.kind == "Namespace"}
+    scope = policies.Scope(frozenset(declared) | frozenset(settings.namespaces))
+    paths = {text: path for path, text in _texts(tree)}
+    findings: list[Finding] = []
+    for resource in tree.resources:
+        path = f"{tree.environment}/{paths.get(resource.text, resource.source)}"
+        findings += _resource_findings(
+            resource, path, tree.environment, minor, schema_minor, custom, settings, scope
+        )
+    ordered = _once_per_namespace(sorted(findings, key=Finding.sort_key))
+    return EnvironmentReport(tree.environment, kube_version, tuple(ordered), tuple(notes))
+
+
+def _once_per_namespace(findings: list[Finding]) -> list[Finding]:
+    """An undeclared namespace is one finding, on its first resource, counting the others."""
+    rule = "policy/undeclared-namespace"
+    by_namespace: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.rule == rule:
+            by_namespace.setdefault(finding.message, []).append(finding)
+    kept = []
+    for finding in findings:
+        if finding.rule != rule:
+            kept.append(finding)
+            continue
+        same = by_namespace[finding.message]
+        if finding is same[0]:
+            others = len(same) - 1
+            more = f" ({others} more resource{'s' * (others != 1)} there)" if others else ""
+            kept.append(replace(finding, message=finding.message + more))
+    return kept
+
+
+def template_of(resource: Resource) -> str | None:
+    """The chart template a document came from: helm's `# Source:` comment, when kept."""
+    found = _SOURCE.search(resource.text)
+    return found[1].strip() if found else None
+
+
+def _texts(tree: RenderedTree) -> Iterator[tuple[str, str]]:
+    for path, data in tree.files.items():
+        yield path, data.decode("utf-8", errors="replace")
+
+
+def _resource_findings(
+    resource: Resource,
+    path: str,
+    environment: str,
+    minor: tuple[int, int],
+    schema_minor: tuple[int, int] | None,
+    custom: crds.CustomSchemas,
+    settings: ValidateSettings,
+    scope: policies.Scope,
+) -> Iterator[Finding]:
+    template = template_of(resource)
+
+    def finding(
+        rule: str, severity: Severity, message: str, field: tuple[str | int, ...] = ()
+    ) -> Finding:
+        line = line_of(resource.text, field) if field else None
+        return Finding(environment, path, line, rule, severity, str(resource.id), message, template)
+
+    api_version = str(resource.body.get("apiVersion"))
+    group, _, version = api_version.rpartition("/")
+    kind = resource.id.kind
+    retired = apis.retired(api_version, kind)
+    if retired is not None and minor >= retired.removed_in:
+        yield finding("removed-api", Severity.ERROR, _retired_message(retired, removed=True), _API)
+        return
+    if retired is not None and minor >= retired.deprecated_in:
+        yield finding(
+            "deprecated-api", Severity.WARNING, _retired_message(retired, removed=False), _API
+        )
+    known_groups = schemas.built_in_groups(schema_minor or schemas.shipped_minors()[0])
+    if group in known_groups:
+        if schema_minor is None:
+            pass  # no schemas of this version to check a built-in kind against (noted once)
+        elif (group, version, kind) in schemas.served(schema_minor):
+            for problem in schemas.problems(schema_minor, resource.body):
+                yield finding("schema", Severity.ERROR, problem.message, problem.path)
+        elif not custom.knows(group, kind):
+            yield finding(
+                "unknown-api",
+                Severity.ERROR,
+                f"Kubernetes {apis.version_text(schema_minor)} serves no {kind} in {api_version}",
+                _API,
+            )
+    elif custom.knows(group, kind):
+        served = custom.served_versions(group, kind)
+        if version not in served:
+            yield finding(
+                "crd-version",
+                Severity.ERROR,
+                f"its CRD serves {kind} only in version {', '.join(served)}, not {version}",
+                _API,
+            )
+        else:
+            for problem in custom.problems(group, version, resource.body):
+                yield finding("crd-schema", Severity.ERROR, problem.message, problem.path)
+    else:
+        yield finding(
+            "no-schema",
+            Severity.ERROR if settings.strict else Severity.WARNING,
+            f"no CRD for {kind}.{group} in this environment's render or validate.crds: "
+            "its fields were not checked",
+            ("kind",),
+        )
+    for name, check in policies.POLICIES.items():
+        severity = settings.policies[name]
+        if severity == "off":
+            continue
+        for field, message in check(resource, scope):
+            yield finding(f"policy/{name}", Severity(severity), message, field)
+
+
+def _retired_message(retired: apis.RetiredApi, *, removed: bool) -> str:
+    verb = "removed" if removed else "deprecated"
+    when = apis.version_text(retired.removed_in if removed else retired.deprecated_in)
+    future = "" if removed else f" and removed in {apis.version_text(retired.removed_in)}"
+    use = f"; use {retired.replacement}" if retired.replacement else "; it has no replacement"
+    return f"{retired.api_version} was {verb} in Kubernetes {when}{future}{use}"

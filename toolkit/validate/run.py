@@ -1,0 +1,202 @@
+"""`toolkit validate`: render (the work tree, or a revision) and check every environment."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from toolkit import diffsides, git, manifests, pipeline
+from toolkit.config import Config, load_config, safe_path
+from toolkit.diff import changed_paths, without_noise
+from toolkit.errors import InputError
+from toolkit.validate.check import EnvironmentReport, check_tree, template_of
+from toolkit.validate.crds import is_crd
+from toolkit.validate.findings import Finding, Severity
+from toolkit.yamlfile import read_text, relative_name
+
+
+@dataclass(frozen=True)
+class ValidateResult:
+    reports: tuple[EnvironmentReport, ...]
+    ref: str | None  # the commit validated; None for the work tree
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(f for report in self.reports for f in report.findings)
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for finding in self.findings if finding.severity is severity)
+
+    @property
+    def failed(self) -> bool:
+        return self.count(Severity.ERROR) > 0
+
+    def summary(self) -> str:
+        errors, warnings = self.count(Severity.ERROR), self.count(Severity.WARNING)
+        return (
+            f"validate: {errors} error{'s' * (errors != 1)}, "
+            f"{warnings} warning{'s' * (warnings != 1)} in {len(self.reports)} environment"
+            f"{'s' * (len(self.reports) != 1)}"
+        )
+
+    def lines(self) -> Iterator[str]:
+        """Findings grouped per environment, one line each, then the summary."""
+        for report in self.reports:
+            yield f"{report.environment} (Kubernetes {report.kube_version}): " + (
+                f"{len(report.findings)} finding{'s' * (len(report.findings) != 1)}"
+                if report.findings
+                else "ok"
+            )
+            for finding in report.findings:
+                yield f"  {finding.as_line()}"
+        yield self.summary()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "errors": self.count(Severity.ERROR),
+            "warnings": self.count(Severity.WARNING),
+            "environments": [
+                {
+                    "name": report.environment,
+                    "kubeVersion": report.kube_version,
+                    "notes": list(report.notes),
+                    "findings": [finding.as_dict() for finding in report.findings],
+                }
+                for report in self.reports
+            ],
+        }
+
+
+def extra_crds(config: Config) -> list[Mapping[str, Any]]:
+    """The CustomResourceDefinitions in the files `validate.crds` names (globs from the root)."""
+    found: list[Mapping[str, Any]] = []
+    for pattern in config.validate.crds:
+        matches = sorted(config.root.glob(pattern))
+        if not matches:
+            raise InputError(
+                f"{relative_name(config.path, config.root)}: validate.crds pattern '{pattern}' "
+                "matches no file; write it relative to the repository root, e.g. crds/*.yaml"
+            )
+        for path in matches:
+            where = f"validate.crds: {relative_name(path, config.root)}"
+            safe = safe_path(
+                config.root, config.root, relative_name(path, config.root), where=where
+            )
+            text = read_text(safe, root=config.root)
+            found += [d for d in manifests.load_documents(text, where=where) if is_crd(d)]
+    return found
+
+
+def check_renders(
+    config: Config, renders: Sequence[pipeline.EnvironmentRender], *, strict: bool = False
+) -> tuple[EnvironmentReport, ...]:
+    """The findings of rendered environments (what `hydrate --validate` and diff use)."""
+    settings = replace(config.validate, strict=True) if strict else config.validate
+    crds = extra_crds(config)
+    return tuple(
+        check_tree(
+            render.tree,
+            kube_version=render.spec.environment.kube_version,
+            settings=settings,
+            extra_crds=crds,
+        )
+        for render in renders
+    )
+
+
+def determinism_findings(
+    config: Config,
+    first: Sequence[pipeline.EnvironmentRender],
+    second: Sequence[pipeline.EnvironmentRender],
+    severity: Severity,
+) -> dict[str, list[Finding]]:
+    """Resources whose two uncached renders differ (after `validate.determinism.ignore`)."""
+    rules = config.validate.determinism_ignore
+    found: dict[str, list[Finding]] = {}
+    for one, two in zip(first, second, strict=True):
+        before = without_noise(one.tree.resources, rules)
+        after = without_noise(two.tree.resources, rules)
+        findings = found.setdefault(one.name, [])
+        for rid in sorted(before.keys() | after.keys()):
+            a, b = before.get(rid), after.get(rid)
+            if a is not None and b is not None and a.text == b.text:
+                continue
+            present = a or b
+            assert present is not None
+            if a is None or b is None:
+                message = "appears in only one of two renders of the same inputs"
+            else:
+                fields = ", ".join(changed_paths(dict(a.body), dict(b.body))[:5])
+                message = f"differs between two renders of the same inputs at {fields}"
+            findings.append(
+                Finding(
+                    one.name,
+                    f"{one.name}/{present.source}",
+                    None,
+                    "nondeterministic",
+                    severity,
+                    str(rid),
+                    message + " (set validate.determinism.ignore for fields meant to vary)",
+                    template_of(present),
+                )
+            )
+    return found
+
+
+def validate_environments(
+    root: Path,
+    environments: Sequence[str],
+    *,
+    ref: str | None,
+    tool_choice: pipeline.ToolChoice,
+    parallel: int,
+    locked: bool,
+    use_cache: bool,
+    strict: bool,
+    determinism: bool,
+) -> ValidateResult:
+    """Render the work tree (or `ref`) and check the named environments (all when none)."""
+    with contextlib.ExitStack() as stack:
+        commit = None
+        if ref is not None:
+            repo = git.toplevel(root)
+            commit = diffsides.resolve_head(repo, ref)
+            config = diffsides.Side("ref", repo, root.resolve(), commit, stack).config()
+        else:
+            config = load_config(root)
+        chosen = config.select(environments)
+        renders = pipeline.render_environments(
+            config,
+            chosen,
+            tool_choice=tool_choice,
+            parallel=parallel,
+            locked=locked,
+            use_cache=use_cache and not determinism,
+        )
+        reports = check_renders(config, renders, strict=strict)
+        if determinism:
+            again = pipeline.render_environments(
+                config,
+                chosen,
+                tool_choice=tool_choice,
+                parallel=parallel,
+                locked=locked,
+                use_cache=False,
+            )
+            extra = determinism_findings(config, renders, again, Severity.ERROR)
+            reports = tuple(
+                EnvironmentReport(
+                    r.environment,
+                    r.kube_version,
+                    tuple(
+                        sorted((*r.findings, *extra.get(r.environment, ())), key=Finding.sort_key)
+                    ),
+                    r.notes,
+                )
+                for r in reports
+            )
+    return ValidateResult(reports, commit)
