@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli, make_repo
+from tests.conftest import Cli, commit_all, git, make_repo
 from tests.golden import assert_golden
 
 CHART = {
@@ -230,7 +230,9 @@ def test_no_finding_quotes_a_secret_value(run_cli: Cli, violations_repo: Path) -
 def test_strict_makes_a_custom_kind_without_a_schema_an_error(
     run_cli: Cli, violations_repo: Path
 ) -> None:
-    report = json.loads(run_cli(violations_repo, "validate", "current", "--strict", "--json").stdout)
+    report = json.loads(
+        run_cli(violations_repo, "validate", "current", "--strict", "--json").stdout
+    )
     (gadget,) = [f for f in report["environments"][0]["findings"] if f["rule"] == "no-schema"]
     assert gadget["severity"] == "error"
 
@@ -243,7 +245,7 @@ def test_the_example_repository_validates_clean(run_cli: Cli, example_repo: Path
 
 
 RANDOM_CHART = {
-    "toolkit.yaml": "environments:\n  - name: dev\n    kubeVersion: \"1.33.0\"\n",
+    "toolkit.yaml": 'environments:\n  - name: dev\n    kubeVersion: "1.33.0"\n',
     "overlays/dev/releases.yaml": (
         "releases:\n  - name: app\n    namespace: default\n    chart: ../../charts/app\n"
     ),
@@ -287,11 +289,11 @@ def test_the_example_repository_is_deterministic(run_cli: Cli, example_repo: Pat
     assert json.loads(result.stdout)["errors"] == 0
 
 
-def test_an_unknown_policy_in_toolkit_yaml_is_an_input_error(
-    run_cli: Cli, tmp_path: Path
-) -> None:
+def test_an_unknown_policy_in_toolkit_yaml_is_an_input_error(run_cli: Cli, tmp_path: Path) -> None:
     files = {
-        "toolkit.yaml": "environments: [{name: dev}]\nvalidate:\n  policies:\n    image-tags: error\n",
+        "toolkit.yaml": (
+            "environments: [{name: dev}]\nvalidate:\n  policies:\n    image-tags: error\n"
+        ),
         "overlays/dev/kustomization.yaml": "resources: []\n",
     }
     repo = make_repo(tmp_path / "config", files, example=False)
@@ -302,3 +304,45 @@ def test_an_unknown_policy_in_toolkit_yaml_is_an_input_error(
         "(did you mean 'image-tag'?); the policies are: plain-secret, image-tag, "
         "undeclared-namespace, helm-hook, resource-requests"
     )
+
+
+def test_hydrate_validate_commits_nothing_when_validation_finds_an_error(
+    run_cli: Cli, violations_repo: Path
+) -> None:
+    result = run_cli(violations_repo, "hydrate", "--validate")
+    assert result.exit_code == 1
+    assert "current/kustomize/deployment-bad-replicas.yaml:7: error:" in result.stderr
+    assert result.stderr.rstrip().endswith(
+        "error: validation found errors: nothing was committed or pushed"
+    )
+    assert git(violations_repo, "branch", "--list", "rendered") == ""
+
+
+def test_hydrate_validate_commits_what_validates(run_cli: Cli, tmp_path: Path) -> None:
+    files = {
+        "toolkit.yaml": 'environments:\n  - name: dev\n    kubeVersion: "1.33.0"\n',
+        "overlays/dev/kustomization.yaml": "resources: [cm.yaml]\n",
+        "overlays/dev/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n",
+    }
+    repo = make_repo(tmp_path / "config", files, example=False)
+    result = run_cli(repo, "hydrate", "--validate")
+    assert result.exit_code == 0, result.stderr
+    assert "validate: 0 errors, 0 warnings in 1 environment" in result.stderr
+    assert git(repo, "ls-tree", "-r", "--name-only", "rendered", "dev/kustomize") == (
+        "dev/kustomize/configmap-ok.yaml"
+    )
+
+
+def test_validate_ref_checks_that_revision_not_the_work_tree(
+    run_cli: Cli, violations_repo: Path
+) -> None:
+    before = git(violations_repo, "rev-parse", "HEAD")
+    (violations_repo / "overlays/old/psp.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fixed\n  namespace: default\n"
+    )
+    commit_all(violations_repo, "replace the PSP")
+    now = json.loads(run_cli(violations_repo, "validate", "old", "--json").stdout)
+    then = json.loads(run_cli(violations_repo, "validate", "old", "--ref", before, "--json").stdout)
+    assert now["environments"][0]["findings"] == []
+    assert [f["rule"] for f in then["environments"][0]["findings"]] == ["deprecated-api"]
+    assert then["ref"] == before

@@ -29,7 +29,7 @@ from toolkit import (
     tools,
 )
 from toolkit import shard as shard_module
-from toolkit.errors import ToolkitError
+from toolkit.errors import CheckFailed, ToolkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -206,6 +206,12 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
     help="Write an environment even where every file of it, of a release or of its Kustomize "
     "output goes.",
 )
+@click.option(
+    "--validate",
+    "validate_output",
+    is_flag=True,
+    help="Validate what renders first; commit nothing when it has errors.",
+)
 @json_option
 @pass_context
 @guarded
@@ -221,6 +227,7 @@ def hydrate_command(
     committer: str | None,
     tag: bool,
     allow_prune: bool,
+    validate_output: bool,
     as_json: bool,
 ) -> int:
     """Render and commit to the rendered branch (and push it with --push)."""
@@ -261,6 +268,17 @@ def hydrate_command(
                 obj.info(f"note: {note}")
             if obj.verbosity > 0:
                 obj.info(f"{done.name}: {done.renders} renders, {done.cached} from the cache")
+        if validate_output:
+            from toolkit.validate import run as validation
+
+            again = None
+            if cfg.validate.determinism != "off":
+                again = pipeline.render_plan(plan, parallel=obj.jobs, cache=None, only=names)
+            result = validation.gate(cfg, renders, again)
+            for line in result.lines():
+                obj.info(line)
+            if result.failed:
+                raise CheckFailed("validation found errors: nothing was committed or pushed")
         return renders
 
     def report_planned() -> None:

@@ -9,6 +9,12 @@ class ToolkitError(Exception):
     exit_code = 2
 
 
+class CheckFailed(ToolkitError):
+    """A check the user asked for found a problem (exit 1), e.g. `hydrate --validate`."""
+
+    exit_code = 1
+
+
 class InputError(ToolkitError, ValueError):
     """Bad input: config, arguments, constraints, values (exit 2)."""
 

@@ -147,6 +147,34 @@ def determinism_findings(
     return found
 
 
+def with_findings(
+    reports: Sequence[EnvironmentReport], extra: Mapping[str, Sequence[Finding]]
+) -> tuple[EnvironmentReport, ...]:
+    return tuple(
+        replace(
+            report,
+            findings=tuple(
+                sorted((*report.findings, *extra.get(report.environment, ())), key=Finding.sort_key)
+            ),
+        )
+        for report in reports
+    )
+
+
+def gate(
+    config: Config,
+    renders: Sequence[pipeline.EnvironmentRender],
+    again: Sequence[pipeline.EnvironmentRender] | None,
+) -> ValidateResult:
+    """`hydrate --validate`: the findings of what is about to be committed; `again`, a second
+    uncached render, when `validate.determinism.check` asks for reproducible output."""
+    reports = check_renders(config, renders)
+    if again is not None:
+        severity = Severity(config.validate.determinism)
+        reports = with_findings(reports, determinism_findings(config, renders, again, severity))
+    return ValidateResult(reports, None)
+
+
 def validate_environments(
     root: Path,
     environments: Sequence[str],
@@ -187,16 +215,7 @@ def validate_environments(
                 locked=locked,
                 use_cache=False,
             )
-            extra = determinism_findings(config, renders, again, Severity.ERROR)
-            reports = tuple(
-                EnvironmentReport(
-                    r.environment,
-                    r.kube_version,
-                    tuple(
-                        sorted((*r.findings, *extra.get(r.environment, ())), key=Finding.sort_key)
-                    ),
-                    r.notes,
-                )
-                for r in reports
+            reports = with_findings(
+                reports, determinism_findings(config, renders, again, Severity.ERROR)
             )
     return ValidateResult(reports, commit)
