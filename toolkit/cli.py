@@ -415,6 +415,53 @@ def validate_command(
     return 1 if result.failed else 0
 
 
+@main.command("status")
+@environments_argument
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    help="A listing for a terminal, a markdown table (PR, wiki), or JSON.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option(
+    "--remote", default="origin", help="Read its rendered branch when there is no local one."
+)
+@pass_context
+@guarded
+def status_command(
+    obj: Context, environments: tuple[str, ...], output_format: str, as_json: bool, remote: str
+) -> int:
+    """What runs where: per environment, the source commit, tag, releases and images on the
+    rendered branch, whether the work tree has moved on, and what the next promotion moves.
+
+    \b
+    Examples:
+      toolkit status
+      toolkit status production --json
+      toolkit status --format markdown >> "$GITHUB_STEP_SUMMARY"
+    """
+    from toolkit import status  # only this command reads every manifest on the branch
+
+    cfg = obj.load()
+    report = status.environment_status(
+        cfg,
+        environments,
+        remote=remote,
+        plan=status.planned_hashes(
+            cfg,
+            tool_choice=obj.tool_choice,
+            locked=obj.locked,
+            warn=lambda warning: obj.info(f"warning: {warning}"),
+        ),
+    )
+    chosen = "json" if as_json else output_format
+    text = {"json": report.as_json, "markdown": report.as_markdown, "text": report.as_text}[chosen]
+    click.echo(text(), nl=False)
+    return 0
+
+
 @main.group("tools")
 def tools_group() -> None:
     """Provision or show helm and kustomize."""

@@ -138,6 +138,22 @@ def subject(repo: Path, rev: str) -> str:
     return _text(_git(repo, "log", "-1", "--format=%s", "--end-of-options", rev))
 
 
+def commit_summaries(repo: Path, shas: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """(committer date in ISO 8601, subject) of each commit that exists, in one git process."""
+    if not shas:
+        return {}
+    args = ("log", "--no-walk=unsorted", "--format=%H%x00%cI%x00%s", "--end-of-options")
+    output = _git(repo, *args, *shas, check=False)
+    if output.returncode != 0 and len(shas) > 1:  # one is missing (a shallow clone): each alone
+        return {k: v for sha in shas for k, v in commit_summaries(repo, [sha]).items()}
+    found = {}
+    for line in output.stdout.decode(errors="replace").splitlines():
+        sha, _, rest = line.partition("\0")
+        date, _, text = rest.partition("\0")
+        found[sha] = (date, text)
+    return found
+
+
 @dataclass(frozen=True)
 class WorkTreeStatus:
     """How the work tree differs from HEAD, by path relative to the top of the work tree."""

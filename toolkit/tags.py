@@ -37,11 +37,11 @@ def images(resources: Iterable[Resource]) -> list[str]:
     """Every container image the resources run, sorted and once each."""
     found: set[str] = set()
     for resource in resources:
-        found.update(_images_in(resource.body))
+        found.update(images_in(resource.body))
     return sorted(found)
 
 
-def _images_in(node: Any) -> Iterator[str]:
+def images_in(node: Any) -> Iterator[str]:
     """Images of containers anywhere in a resource (Deployments, CronJobs, Pods, custom kinds)."""
     if isinstance(node, Mapping):
         for key, value in node.items():
@@ -49,10 +49,10 @@ def _images_in(node: Any) -> Iterator[str]:
                 for container in value:
                     if isinstance(container, Mapping) and isinstance(container.get("image"), str):
                         yield container["image"]
-            yield from _images_in(value)
+            yield from images_in(value)
     elif isinstance(node, list):
         for item in node:
-            yield from _images_in(item)
+            yield from images_in(item)
 
 
 def tag_message(render: EnvironmentRender, source_sha: str, subject: str) -> str:
