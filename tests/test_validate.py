@@ -346,3 +346,27 @@ def test_validate_ref_checks_that_revision_not_the_work_tree(
     assert now["environments"][0]["findings"] == []
     assert [f["rule"] for f in then["environments"][0]["findings"]] == ["deprecated-api"]
     assert then["ref"] == before
+
+
+def test_diff_reports_the_heads_findings_above_the_resource_diffs(
+    run_cli: Cli, tmp_path: Path
+) -> None:
+    files = {
+        "toolkit.yaml": 'environments:\n  - name: dev\n    kubeVersion: "1.33.0"\n',
+        "overlays/dev/kustomization.yaml": "resources: [pod.yaml]\n",
+        "overlays/dev/pod.yaml": (
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: default\n"
+            "spec:\n  containers:\n    - name: web\n      image: nginx:1.27\n"
+        ),
+    }
+    repo = make_repo(tmp_path / "config", files, example=False)
+    pod = repo / "overlays/dev/pod.yaml"
+    pod.write_text(pod.read_text().replace("nginx:1.27", "nginx:latest"))
+    base = git(repo, "rev-parse", "HEAD")
+    markdown = run_cli(repo, "diff", "--base", base, "--format", "markdown").stdout
+    section = markdown.index("**Validation of the head**: 0 errors, 1 warnings")
+    assert section < markdown.index("<details>")
+    assert "`dev/kustomize/pod-web.yaml:8` `Pod default/web`" in markdown
+    report = json.loads(run_cli(repo, "diff", "--base", base, "--format", "json").stdout)
+    (env,) = report["validation"]
+    assert [f["rule"] for f in env["findings"]] == ["policy/image-tag"]

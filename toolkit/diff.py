@@ -11,11 +11,14 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolkit import diffsides, git, manifests, pipeline
-from toolkit.config import DiffIgnore, load_config
+from toolkit.config import Config, DiffIgnore, load_config
 from toolkit.manifests import Resource, ResourceId, SecretKeyChange
+
+if TYPE_CHECKING:
+    from toolkit.validate.check import EnvironmentReport
 
 ADDED, CHANGED, REMOVED, RENAMED = "added", "changed", "removed", "renamed"
 # kustomize's configMapGenerator/secretGenerator suffix: "-" and 10 characters of its hash.
@@ -77,6 +80,8 @@ class DiffReport:
     base: str
     head: str | None  # None: the work tree
     environments: tuple[EnvironmentDiff, ...]
+    # `toolkit validate`'s findings for the head, per environment (what the change would land).
+    validation: tuple[EnvironmentReport, ...] = ()
 
     @property
     def differs(self) -> bool:
@@ -308,6 +313,7 @@ def diff_revisions(
             for side in (base_side, head_side)
         )
     rules = head_config.diff_ignore
+    validation = validate_head(head_config, names, head_resources.resources)
     return DiffReport(
         base=base_sha,
         head=head_sha,
@@ -324,4 +330,25 @@ def diff_revisions(
             )
             for name in names
         ),
+        validation=validation,
+    )
+
+
+def validate_head(
+    config: Config, names: Sequence[str], resources: Mapping[str, Sequence[Resource]]
+) -> tuple[EnvironmentReport, ...]:
+    """The head's environments validated, as `toolkit validate` would report them."""
+    from toolkit.validate.check import check_tree, extra_crds  # schemas load only here
+
+    crds = extra_crds(config)
+    defined = {env.name: env for env in config.environments}
+    return tuple(
+        check_tree(
+            manifests.layout(name, resources[name]),
+            kube_version=defined[name].kube_version,
+            settings=config.validate,
+            extra_crds=crds,
+        )
+        for name in names
+        if name in defined and resources.get(name)
     )

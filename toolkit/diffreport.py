@@ -98,6 +98,14 @@ def as_dict(report: DiffReport) -> dict[str, Any]:
         "base": report.base,
         "head": report.head,
         "differs": report.differs,
+        "validation": [
+            {
+                "name": env.environment,
+                "kubeVersion": env.kube_version,
+                "findings": [finding.as_dict() for finding in env.findings],
+            }
+            for env in report.validation
+        ],
         "environments": [
             {
                 "name": env.name,
@@ -226,6 +234,7 @@ def _render_markdown(
         for env in report.environments
     ]
     out.append("\n")
+    out += _validation_section(report)
     if not report.differs:
         out.append("No differences.\n")
     if budget_note:
@@ -245,6 +254,27 @@ def _render_markdown(
                     out += [block.heading, block.body]
         out.append("</details>\n\n")
     return "".join(out)
+
+
+VALIDATION_LINES = 30  # findings listed in a comment; `toolkit validate` gives all
+
+
+def _validation_section(report: DiffReport) -> list[str]:
+    """What `toolkit validate` finds in the head: counts, then the first findings, one line each
+    (every piece of it escaped or in a code span)."""
+    findings = [f for env in report.validation for f in env.findings]
+    if not findings:
+        return []
+    errors = sum(1 for f in findings if f.severity.value == "error")
+    out = [f"**Validation of the head**: {errors} errors, {len(findings) - errors} warnings\n\n"]
+    for finding in findings[:VALIDATION_LINES]:
+        out.append(
+            f"- {finding.severity.value} {_code(finding.location)} {_code(finding.resource)}: "
+            f"{_text(finding.message)} ({_code(finding.rule)})\n"
+        )
+    if len(findings) > VALIDATION_LINES:
+        out.append(f"- … and {len(findings) - VALIDATION_LINES} more: run `toolkit validate`\n")
+    return [*out, "\n"]
 
 
 def _size_of(text: str) -> int:

@@ -7,11 +7,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from toolkit.config import ValidateSettings
+from toolkit import manifests
+from toolkit.config import Config, ValidateSettings, safe_path
+from toolkit.errors import InputError
 from toolkit.manifests import RenderedTree, Resource
 from toolkit.validate import apis, crds, policies, schemas
+from toolkit.validate.crds import is_crd
 from toolkit.validate.findings import Finding, Severity
 from toolkit.validate.locate import line_of
+from toolkit.yamlfile import read_text, relative_name
 
 _API: tuple[str | int, ...] = ("apiVersion",)
 _SOURCE = re.compile(r"^# Source: (.+)$", re.MULTILINE)
@@ -23,6 +27,26 @@ class EnvironmentReport:
     kube_version: str  # the version checked against
     findings: tuple[Finding, ...]
     notes: tuple[str, ...] = ()
+
+
+def extra_crds(config: Config) -> list[Mapping[str, Any]]:
+    """The CustomResourceDefinitions in the files `validate.crds` names (globs from the root)."""
+    found: list[Mapping[str, Any]] = []
+    for pattern in config.validate.crds:
+        matches = sorted(config.root.glob(pattern))
+        if not matches:
+            raise InputError(
+                f"{relative_name(config.path, config.root)}: validate.crds pattern '{pattern}' "
+                "matches no file; write it relative to the repository root, e.g. crds/*.yaml"
+            )
+        for path in matches:
+            where = f"validate.crds: {relative_name(path, config.root)}"
+            safe = safe_path(
+                config.root, config.root, relative_name(path, config.root), where=where
+            )
+            text = read_text(safe, root=config.root)
+            found += [d for d in manifests.load_documents(text, where=where) if is_crd(d)]
+    return found
 
 
 def check_tree(

@@ -8,14 +8,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from toolkit import diffsides, git, manifests, pipeline
-from toolkit.config import Config, load_config, safe_path
+from toolkit import diffsides, git, pipeline
+from toolkit.config import Config, load_config
 from toolkit.diff import changed_paths, without_noise
-from toolkit.errors import InputError
-from toolkit.validate.check import EnvironmentReport, check_tree, template_of
-from toolkit.validate.crds import is_crd
+from toolkit.validate.check import EnvironmentReport, check_tree, extra_crds, template_of
 from toolkit.validate.findings import Finding, Severity
-from toolkit.yamlfile import read_text, relative_name
 
 
 @dataclass(frozen=True)
@@ -69,26 +66,6 @@ class ValidateResult:
                 for report in self.reports
             ],
         }
-
-
-def extra_crds(config: Config) -> list[Mapping[str, Any]]:
-    """The CustomResourceDefinitions in the files `validate.crds` names (globs from the root)."""
-    found: list[Mapping[str, Any]] = []
-    for pattern in config.validate.crds:
-        matches = sorted(config.root.glob(pattern))
-        if not matches:
-            raise InputError(
-                f"{relative_name(config.path, config.root)}: validate.crds pattern '{pattern}' "
-                "matches no file; write it relative to the repository root, e.g. crds/*.yaml"
-            )
-        for path in matches:
-            where = f"validate.crds: {relative_name(path, config.root)}"
-            safe = safe_path(
-                config.root, config.root, relative_name(path, config.root), where=where
-            )
-            text = read_text(safe, root=config.root)
-            found += [d for d in manifests.load_documents(text, where=where) if is_crd(d)]
-    return found
 
 
 def check_renders(
