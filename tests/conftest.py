@@ -24,7 +24,7 @@ pytest_plugins = [
 ]
 
 PROJECT = Path(__file__).resolve().parents[1]
-EXAMPLE_PATHS = ("toolkit.yaml", "charts", "overlays")
+EXAMPLE_PATHS = ("toolkit.yaml", "charts", "crds", "overlays")
 
 
 GITCONFIG = (

@@ -312,8 +312,9 @@ def diff_revisions(
             )
             for side in (base_side, head_side)
         )
+        # Inside the block: CRD files are read from the head's work tree while it exists.
+        validation = validate_head(head_config, names, head_resources.resources)
     rules = head_config.diff_ignore
-    validation = validate_head(head_config, names, head_resources.resources)
     return DiffReport(
         base=base_sha,
         head=head_sha,
