@@ -70,18 +70,15 @@ def test_status_json_reports_each_version_image_and_pending_promotion(
             "staging",
             [
                 "release demo: 1.1.0 -> 1.2.0",
-                "image ghcr.io/acme/web:2.0.0 -> ghcr.io/acme/web:3.0.0",
-                "file values/common/shared.yaml",
+                "image ghcr.io/acme/web: newTag 2.0.0 -> 3.0.0",
+                "file values/common/shared.yaml (updated)",
             ],
         ),
         "staging": (
             "1.1.0",
             "2.0.0",
             "production",
-            [
-                "release demo: 1.0.0 -> 1.1.0",
-                "image ghcr.io/acme/web:1.0.0 -> ghcr.io/acme/web:2.0.0",
-            ],
+            ["release demo: 1.0.0 -> 1.1.0", "image ghcr.io/acme/web: newTag 1.0.0 -> 2.0.0"],
         ),
         "production": ("1.0.0", "1.0.0", None, []),
     }
@@ -96,6 +93,7 @@ def test_status_json_reports_each_version_image_and_pending_promotion(
         assert env["pendingPromotion"] == pending
         assert (env["sourceCommit"], env["lastTag"], env["stale"]) == (head, f"{name}/1", False)
         assert env["sourceSubject"] == "lock"
+        assert env["branchRef"] == "refs/heads/rendered"
 
 
 def test_status_markdown_is_a_table(run_cli: Cli, staged_repo: Path) -> None:
@@ -140,3 +138,37 @@ def test_an_environment_never_hydrated_says_so(run_cli: Cli, tmp_path: Path) -> 
     repo = make_repo(tmp_path / "config", files, example=False)
     result = run_cli(repo, "status")
     assert (result.exit_code, result.stdout) == (0, "dev: not hydrated\n")
+
+
+def test_an_environment_the_shared_branch_does_not_hold_is_not_hydrated(
+    run_cli: Cli, example_repo: Path
+) -> None:
+    assert run_cli(example_repo, "hydrate", "dev", "staging").exit_code == 0
+    report = json.loads(run_cli(example_repo, "status", "--json").stdout)
+    production = report["environments"][2]
+    assert (production["name"], production["renderedCommit"], production["stale"]) == (
+        "production",
+        None,
+        None,
+    )
+
+
+def test_status_reads_the_remotes_branch_when_it_is_ahead_of_the_local_one(
+    run_cli: Cli, staged_repo: Path, tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "-q", "--bare", str(staged_repo), str(remote))
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(remote), str(clone))
+    git(clone, "branch", "rendered", "origin/rendered")  # a local branch, then left behind
+    path = staged_repo / "overlays/production/kustomization.yaml"
+    path.write_text(path.read_text().replace('"1.0.0"', '"1.0.1"'))
+    commit_all(staged_repo, "production: web 1.0.1")
+    git(staged_repo, "remote", "add", "origin", str(remote))
+    git(staged_repo, "push", "-q", "origin", "main")
+    assert run_cli(staged_repo, "hydrate", "production", "--push").exit_code == 0
+    git(clone, "fetch", "-q")
+    report = json.loads(run_cli(clone, "status", "production", "--json").stdout)
+    (production,) = report["environments"]
+    assert production["branchRef"] == "refs/remotes/origin/rendered"
+    assert production["images"] == ["ghcr.io/acme/web:1.0.1"]

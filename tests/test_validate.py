@@ -364,9 +364,93 @@ def test_diff_reports_the_heads_findings_above_the_resource_diffs(
     pod.write_text(pod.read_text().replace("nginx:1.27", "nginx:latest"))
     base = git(repo, "rev-parse", "HEAD")
     markdown = run_cli(repo, "diff", "--base", base, "--format", "markdown").stdout
-    section = markdown.index("**Validation of the head**: 0 errors, 1 warnings")
+    section = markdown.index("**Validation of the head**: 0 errors, 1 warning")
     assert section < markdown.index("<details>")
     assert "`dev/kustomize/pod-web.yaml:8` `Pod default/web`" in markdown
     report = json.loads(run_cli(repo, "diff", "--base", base, "--format", "json").stdout)
     (env,) = report["validation"]
     assert [f["rule"] for f in env["findings"]] == ["policy/image-tag"]
+
+
+TRICKY = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: dated
+  namespace: default
+  annotations:
+    released: 2020-01-01
+data:
+  when: 2020-01-01
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: things.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {kind: Thing, plural: things}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            metadata:
+              type: object
+              properties:
+                name: {type: string, maxLength: 20}
+            spec:
+              type: object
+              properties:
+                o:
+                  type: object
+                  nullable: true
+                  properties:
+                    b: {type: string}
+---
+apiVersion: example.com/v1
+kind: Thing
+metadata:
+  name: labelled
+  namespace: default
+  labels: {a: b}
+spec:
+  o:
+    b: fine
+    x: unknown
+"""
+
+
+def test_dates_crd_metadata_and_nullable_objects_are_read_as_the_api_server_reads_them(
+    run_cli: Cli, tmp_path: Path
+) -> None:
+    files = {
+        "toolkit.yaml": 'environments:\n  - name: dev\n    kubeVersion: "1.33.0"\n',
+        "overlays/dev/kustomization.yaml": "resources: [tricky.yaml]\n",
+        "overlays/dev/tricky.yaml": TRICKY,
+    }
+    repo = make_repo(tmp_path / "config", files, example=False)
+    result = run_cli(repo, "validate", "--json")
+    assert result.exit_code == 1, result.stderr
+    findings = json.loads(result.stdout)["environments"][0]["findings"]
+    assert [(f["resource"], f["message"]) for f in findings] == [
+        ("Thing.example.com default/labelled", "spec.o: unknown field 'x'")
+    ]
+
+
+@pytest.mark.parametrize("pattern", ["/etc/*.conf", "../elsewhere/*.yaml", " "])
+def test_a_crd_pattern_outside_the_repository_is_an_input_error_with_its_line(
+    run_cli: Cli, tmp_path: Path, pattern: str
+) -> None:
+    files = {
+        "toolkit.yaml": f'environments: [{{name: dev}}]\nvalidate:\n  crds: ["{pattern}"]\n',
+        "overlays/dev/kustomization.yaml": "resources: []\n",
+    }
+    repo = make_repo(tmp_path / "config", files, example=False)
+    result = run_cli(repo, "validate")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: toolkit.yaml:3: validate.crds pattern '{pattern}'")

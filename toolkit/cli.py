@@ -275,8 +275,10 @@ def hydrate_command(
             if cfg.validate.determinism != "off":
                 again = pipeline.render_plan(plan, parallel=obj.jobs, cache=None, only=names)
             result = validation.gate(cfg, renders, again)
+            # Findings that stop the commit are shown even with -q.
+            show = functools.partial(click.echo, err=True) if result.failed else obj.info
             for line in result.lines():
-                obj.info(line)
+                show(line)
             if result.failed:
                 raise CheckFailed("validation found errors: nothing was committed or pushed")
         return renders
@@ -394,7 +396,7 @@ def validate_command(
     from toolkit.validate import run  # the schemas load only for this command
 
     result = run.validate_environments(
-        obj.root,
+        obj.load(),
         environments,
         ref=ref,
         tool_choice=obj.tool_choice,

@@ -498,7 +498,7 @@ def _validate(doc: YamlDocument, raw: Any) -> ValidateSettings:
         policies=MappingProxyType(policies),
         namespaces=CLUSTER_NAMESPACES
         + doc.strings(("validate", "namespaces"), section.get("namespaces")),
-        crds=doc.strings(("validate", "crds"), section.get("crds")),
+        crds=_crd_patterns(doc, section.get("crds")),
         strict=strict,
         determinism=_severity(
             doc, ("validate", "determinism", "check"), determinism.get("check", "off")
@@ -508,6 +508,20 @@ def _validate(doc: YamlDocument, raw: Any) -> ValidateSettings:
             for index, item in enumerate(doc.sequence(ignore_path, determinism.get("ignore")))
         ),
     )
+
+
+def _crd_patterns(doc: YamlDocument, raw: Any) -> tuple[str, ...]:
+    path: KeyPath = ("validate", "crds")
+    patterns = doc.strings(path, raw)
+    for index, pattern in enumerate(patterns):
+        pure = PurePosixPath(pattern)
+        if not pattern.strip() or pure.is_absolute() or ".." in pure.parts:
+            doc.fail(
+                (*path, index),
+                f"validate.crds pattern '{pattern}' must be relative to the repository root "
+                "and stay inside it, e.g. crds/*.yaml",
+            )
+    return patterns
 
 
 def _severity(doc: YamlDocument, path: KeyPath, raw: Any) -> str:

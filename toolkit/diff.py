@@ -339,17 +339,12 @@ def validate_head(
     config: Config, names: Sequence[str], resources: Mapping[str, Sequence[Resource]]
 ) -> tuple[EnvironmentReport, ...]:
     """The head's environments validated, as `toolkit validate` would report them."""
-    from toolkit.validate.check import check_tree, extra_crds  # schemas load only here
+    from toolkit.validate.check import check_environments  # the schemas load only here
 
-    crds = extra_crds(config)
     defined = {env.name: env for env in config.environments}
-    return tuple(
-        check_tree(
-            manifests.layout(name, resources[name]),
-            kube_version=defined[name].kube_version,
-            settings=config.validate,
-            extra_crds=crds,
-        )
+    trees = [
+        (manifests.layout(name, resources[name]), defined[name].kube_version)
         for name in names
         if name in defined and resources.get(name)
-    )
+    ]
+    return check_environments(config, trees)

@@ -266,7 +266,9 @@ def _validation_section(report: DiffReport) -> list[str]:
     if not findings:
         return []
     errors = sum(1 for f in findings if f.severity.value == "error")
-    out = [f"**Validation of the head**: {errors} errors, {len(findings) - errors} warnings\n\n"]
+    warnings = len(findings) - errors
+    counts = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+    out = [f"**Validation of the head**: {counts}\n\n"]
     for finding in findings[:VALIDATION_LINES]:
         out.append(
             f"- {finding.severity.value} {_code(finding.location)} {_code(finding.resource)}: "

@@ -36,7 +36,7 @@ class SideResources:
 def resolve_base(repo: Path, base: str | None) -> str:
     """The base commit: `--base`, else where HEAD left the default branch (its merge-base)."""
     if base is not None:
-        return _commit(repo, base, "--base")
+        return commit_named(repo, base, "--base")
     default = git.default_branch(repo)
     head = git.commit_of(repo, "HEAD")
     found = git.merge_base(repo, "HEAD", default) if default and head else None
@@ -50,10 +50,11 @@ def resolve_base(repo: Path, base: str | None) -> str:
 
 def resolve_head(repo: Path, head: str | None) -> str | None:
     """The head commit, or None for the work tree."""
-    return None if head is None else _commit(repo, head, "--head")
+    return None if head is None else commit_named(repo, head, "--head")
 
 
-def _commit(repo: Path, ref: str, flag: str) -> str:
+def commit_named(repo: Path, ref: str, flag: str) -> str:
+    """The commit `ref` (given with command-line `flag`) names; an input error otherwise."""
     sha = git.commit_of(repo, ref)
     if sha is None:
         raise InputError(

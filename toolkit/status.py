@@ -3,23 +3,23 @@
 Each environment's state is read from its rendered branch (local, else the remote's): the
 source commit and when it was made, the releases in hydrator.metadata, the images of its
 manifests, its newest `<env>/<n>` tag; planning the work tree (no render) says whether the
-branch is stale. The pending promotion compares each environment with the next one in
-promotion order: release versions, images by repository, and `promotion.copy` files.
+branch is stale. The pending promotion is `toolkit promote`'s own plan from each environment
+to the next one in promotion order: release versions, images and `promotion.copy` files.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from toolkit import git, manifests, pipeline, tags
+from toolkit import git, manifests, pipeline, promote, tags
 from toolkit.config import Config, Environment
 from toolkit.envtree import METADATA
+from toolkit.errors import ToolkitError
 
 SCHEMA_VERSION = 1
 _TAG_NUMBER = re.compile(r"/([0-9]+)$")
@@ -38,6 +38,7 @@ class ReleaseState:
 class EnvironmentStatus:
     name: str
     branch: str
+    branch_ref: str | None  # the ref read: the local branch, or the remote's when it is ahead
     rendered_commit: str | None  # None: never hydrated
     source_commit: str | None
     source_date: str | None
@@ -53,6 +54,7 @@ class EnvironmentStatus:
         return {
             "name": self.name,
             "branch": self.branch,
+            "branchRef": self.branch_ref,
             "renderedCommit": self.rendered_commit,
             "sourceCommit": self.source_commit,
             "sourceDate": self.source_date,
@@ -113,20 +115,37 @@ class StatusReport:
             source = (
                 f"`{env.source_commit[:12]}` {env.source_date or ''}" if env.source_commit else ""
             )
-            releases = "<br>".join(f"{r.name}: {r.chart} {r.version}" for r in env.releases)
-            images = "<br>".join(f"`{image}`" for image in env.images)
+            releases = _lines(f"{r.name}: {r.chart} {r.version}" for r in env.releases)
+            images = "<br>".join(_code(image) for image in env.images)
             pending = (
-                f"{env.next_environment}: " + ("<br>".join(env.pending) or "nothing")
+                f"{_text(env.next_environment)}: " + (_lines(env.pending) or "nothing")
                 if env.next_environment
                 else ""
             )
-            cells = (env.name, env.state, source, env.last_tag or "", releases, images, pending)
-            rows.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+            cells = (
+                _text(env.name),
+                env.state,
+                source,
+                _text(env.last_tag or ""),
+                releases,
+                images,
+                pending,
+            )
+            rows.append("| " + " | ".join(cells) + " |")
         return "\n".join(rows) + "\n"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+def _text(text: str) -> str:
+    """Text from the repository in a table cell: markup, HTML and cell breaks escaped."""
+    return re.sub(r"[\\`*_<>|\[\]]", lambda m: "\\" + m[0], text.replace("\n", " "))
+
+
+def _code(text: str) -> str:
+    return "`" + text.replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
+
+
+def _lines(items: Iterable[str]) -> str:
+    return "<br>".join(_text(item) for item in items)
 
 
 def _where_from(env: EnvironmentStatus) -> str:
@@ -144,29 +163,33 @@ class _Rendered:
     images: tuple[str, ...]
 
 
-def _branch_tip(repo: Path, branch: str, remote: str) -> str | None:
-    for ref in (f"refs/heads/{branch}", f"refs/remotes/{remote}/{branch}"):
-        sha = git.rev_parse(repo, f"{ref}^{{commit}}")
-        if sha:
-            return sha
-    return None
+def _branch_tip(repo: Path, branch: str, remote: str) -> tuple[str | None, str | None]:
+    """(ref, commit) of the rendered branch: the remote's when it is ahead of the local one
+    (or there is no local one): that is what Argo CD or Flux syncs from."""
+    local_ref, remote_ref = f"refs/heads/{branch}", f"refs/remotes/{remote}/{branch}"
+    local = git.rev_parse(repo, f"{local_ref}^{{commit}}")
+    ahead = git.rev_parse(repo, f"{remote_ref}^{{commit}}")
+    if ahead and (local is None or (ahead != local and git.is_ancestor(repo, local, ahead))):
+        return remote_ref, ahead
+    return (local_ref, local) if local else (None, None)
 
 
 def _read_rendered(repo: Path, tip: str | None, environment: str) -> _Rendered:
-    if tip is None:
-        return _Rendered(None, {}, ())
-    raw = git.read_blob(repo, tip, f"{environment}/{METADATA}")
+    raw = git.read_blob(repo, tip, f"{environment}/{METADATA}") if tip else None
     try:
-        metadata = json.loads(raw) if raw else {}
+        metadata = json.loads(raw) if raw else None
     except ValueError:
-        metadata = {}
+        metadata = None
+    if not isinstance(metadata, dict):  # the branch holds no render of this environment
+        return _Rendered(None, {}, ())
+    assert tip is not None
     paths = [e.path for e in git.list_tree(repo, tip, environment) if e.path.endswith(".yaml")]
     bodies = []
     for path, blob in git.read_blobs(repo, tip, paths).items():
         where = f"{environment} on the rendered branch, {path}"
         bodies += manifests.load_documents((blob or b"").decode(errors="replace"), where=where)
     found = sorted({image for body in bodies for image in tags.images_in(body)})
-    return _Rendered(tip, metadata if isinstance(metadata, dict) else {}, tuple(found))
+    return _Rendered(tip, metadata, tuple(found))
 
 
 def _releases(metadata: Mapping[str, Any]) -> tuple[ReleaseState, ...]:
@@ -190,61 +213,25 @@ def _last_tag(repo: Path, environment: str) -> str | None:
     return max(numbered)[1].removeprefix(tags.TAGS_PREFIX) if numbered else None
 
 
-def _image_repository(image: str) -> str:
-    """An image without its tag or digest (a registry's port stays)."""
-    name = image.split("@", 1)[0]
-    last = name.rsplit("/", 1)[-1]
-    return name.rsplit(":", 1)[0] if ":" in last else name
-
-
-def _pending(
-    config: Config,
-    repo: Path,
-    src: Environment,
-    dst: Environment,
-    states: Mapping[str, tuple[tuple[ReleaseState, ...], tuple[str, ...]]],
-) -> Iterator[str]:
-    (src_releases, src_images), (dst_releases, dst_images) = states[src.name], states[dst.name]
-    dst_versions = {r.name: r for r in dst_releases}
-    for release in src_releases:
-        there = dst_versions.get(release.name)
-        if there is None:
-            yield f"release {release.name}: new ({release.chart} {release.version})"
-        elif (there.chart, there.version, there.digest) != (
-            release.chart,
-            release.version,
-            release.digest,
-        ):
-            yield f"release {release.name}: {there.version} -> {release.version}"
-    dst_by_repo = {_image_repository(image): image for image in dst_images}
-    for image in src_images:
-        running = dst_by_repo.get(_image_repository(image))
-        if running is not None and running != image:
-            yield f"image {running} -> {image}"
-    yield from (f"file {name}" for name in _copied_files_that_differ(config, repo, src, dst))
-
-
-def _copied_files_that_differ(
-    config: Config, repo: Path, src: Environment, dst: Environment
-) -> list[str]:
-    if not config.promotion_copy:
-        return []
-    top = git.toplevel(config.root)
-
-    def blobs(env: Environment) -> dict[str, str]:
-        prefix = env.directory.resolve().relative_to(top).as_posix()
-        return {
-            entry.path.removeprefix(prefix + "/"): entry.sha
-            for entry in git.list_tree(repo, "HEAD", prefix)
-        }
-
-    before, after = blobs(dst), blobs(src)
-    return sorted(
-        name
-        for name, sha in after.items()
-        if any(fnmatch.fnmatchcase(name, pattern) for pattern in config.promotion_copy)
-        and before.get(name) != sha
-    )
+def pending_promotion(config: Config, source: Environment, target: Environment) -> tuple[str, ...]:
+    """What `toolkit promote SOURCE TARGET` would change now, one line each (its own plan)."""
+    try:
+        plan = promote.plan_promotion(config, source.name, target.name, allow_dirty=True)
+    except ToolkitError as exc:
+        return (f"cannot be planned: {exc}",)
+    lines = [
+        f"release {r.name}: {r.before or 'new'} -> {r.after}"
+        for r in plan.releases
+        if r.status == promote.PROMOTED
+    ]
+    for image in plan.images:
+        if image.status == promote.PROMOTED:
+            fields = ", ".join(
+                f"{c.field} {c.before or '-'} -> {c.after or '-'}" for c in image.changes
+            )
+            lines.append(f"image {image.name}: {fields}")
+    lines += [f"file {f.path} ({f.action})" for f in plan.files]
+    return tuple(lines)
 
 
 def environment_status(
@@ -259,20 +246,8 @@ def environment_status(
     repo = git.toplevel(config.root)
     order = list(config.environments)
     chosen = config.select(names)
-    wanted = {env.name for env in chosen}
-    # The next environment of each chosen one is read too: the pending promotion needs it.
-    needed = [
-        env
-        for i, env in enumerate(order)
-        if env.name in wanted or (i and order[i - 1].name in wanted)
-    ]
-    rendered = {
-        env.name: _read_rendered(
-            repo, _branch_tip(repo, config.branch_for(env.name), remote), env.name
-        )
-        for env in needed
-    }
-    states = {name: (_releases(r.metadata), r.images) for name, r in rendered.items()}
+    tips = {env.name: _branch_tip(repo, config.branch_for(env.name), remote) for env in chosen}
+    rendered = {env.name: _read_rendered(repo, tips[env.name][1], env.name) for env in chosen}
     sources = [
         str(r.metadata["drySha"]) for r in rendered.values() if _sha(r.metadata.get("drySha"))
     ]
@@ -289,21 +264,27 @@ def environment_status(
             EnvironmentStatus(
                 name=env.name,
                 branch=config.branch_for(env.name),
+                branch_ref=tips[env.name][0] if state.tip else None,
                 rendered_commit=state.tip,
                 source_commit=str(source) if source else None,
                 source_date=date,
                 source_subject=subject,
                 last_tag=_last_tag(repo, env.name),
-                releases=states[env.name][0],
-                images=states[env.name][1],
-                stale=None
-                if state.tip is None
-                else hashes.get(env.name) != state.metadata.get("inputHash"),
+                releases=_releases(state.metadata),
+                images=state.images,
+                stale=_stale(hashes.get(env.name), state),
                 next_environment=nxt.name if nxt else None,
-                pending=tuple(_pending(config, repo, env, nxt, states)) if nxt else (),
+                pending=pending_promotion(config, env, nxt) if nxt else (),
             )
         )
     return StatusReport(tuple(results))
+
+
+def _stale(planned: str | None, state: _Rendered) -> bool | None:
+    """Whether the work tree would render differently; None when not hydrated or not known."""
+    if state.tip is None or planned is None:
+        return None
+    return planned != state.metadata.get("inputHash")
 
 
 def _sha(value: Any) -> bool:
@@ -313,14 +294,21 @@ def _sha(value: Any) -> bool:
 def planned_hashes(
     config: Config, *, tool_choice: pipeline.ToolChoice, locked: bool, warn: Callable[[str], None]
 ) -> Callable[[Sequence[Environment]], Mapping[str, str]]:
-    """Input hashes by planning (no render), as `hydrate` computes them."""
+    """Input hashes by planning (no render), as `hydrate` computes them; none (staleness
+    unknown, with a warning) where planning fails, e.g. a chart repository that is down."""
 
     def plan(environments: Sequence[Environment]) -> Mapping[str, str]:
-        if not environments:
-            return {}
-        planner = pipeline.Planner(
-            config, environments, tool_choice=tool_choice, locked=locked, warn=warn
-        )
-        return {p.name: p.input_hash for p in planner.plans([e.name for e in environments])}
+        hashes = {}
+        for environment in environments:
+            try:
+                planner = pipeline.Planner(
+                    config, [environment], tool_choice=tool_choice, locked=locked, warn=warn
+                )
+                (planned,) = planner.plans([environment.name])
+            except ToolkitError as exc:
+                warn(f"{environment.name}: cannot tell whether it is stale: {exc}")
+                continue
+            hashes[environment.name] = planned.input_hash
+        return hashes
 
     return plan

@@ -10,7 +10,7 @@ from typing import Any
 from toolkit import manifests
 from toolkit.config import Config, ValidateSettings, safe_path
 from toolkit.errors import InputError
-from toolkit.manifests import RenderedTree, Resource
+from toolkit.manifests import RenderedTree, Resource, ResourceId
 from toolkit.validate import apis, crds, policies, schemas
 from toolkit.validate.crds import is_crd
 from toolkit.validate.findings import Finding, Severity
@@ -33,7 +33,7 @@ def extra_crds(config: Config) -> list[Mapping[str, Any]]:
     """The CustomResourceDefinitions in the files `validate.crds` names (globs from the root)."""
     found: list[Mapping[str, Any]] = []
     for pattern in config.validate.crds:
-        matches = sorted(config.root.glob(pattern))
+        matches = sorted(path for path in config.root.glob(pattern) if path.is_file())
         if not matches:
             raise InputError(
                 f"{relative_name(config.path, config.root)}: validate.crds pattern '{pattern}' "
@@ -67,6 +67,11 @@ def check_tree(
         )
     minor = schemas.minor_of(kube_version)
     schema_minor = schemas.schema_minor(kube_version)
+    if schema_minor is not None and schema_minor < minor:
+        notes.append(
+            f"{tree.environment}: no schemas for Kubernetes {apis.version_text(minor)} yet; "
+            f"checked against {apis.version_text(schema_minor)}'s, the newest shipped"
+        )
     if schema_minor is None:
         oldest = apis.version_text(schemas.shipped_minors()[0])
         notes.append(
@@ -78,10 +83,10 @@ def check_tree(
     )
     declared = {r.id.name for r in tree.resources if r.id.group == "" and r.id.kind == "Namespace"}
     scope = policies.Scope(frozenset(declared) | frozenset(settings.namespaces))
-    paths = {text: path for path, text in _texts(tree)}
+    paths = branch_paths(tree)
     findings: list[Finding] = []
     for resource in tree.resources:
-        path = f"{tree.environment}/{paths.get(resource.text, resource.source)}"
+        path = paths[resource.id]
         findings += _resource_findings(
             resource, path, tree.environment, minor, schema_minor, custom, settings, scope
         )
@@ -115,9 +120,26 @@ def template_of(resource: Resource) -> str | None:
     return found[1].strip() if found else None
 
 
-def _texts(tree: RenderedTree) -> Iterator[tuple[str, str]]:
-    for path, data in tree.files.items():
-        yield path, data.decode("utf-8", errors="replace")
+def branch_paths(tree: RenderedTree) -> dict[ResourceId, str]:
+    """Each resource's file on the rendered branch (`<env>/<path>`); its source directory where
+    no file holds its text."""
+    by_text = {data: path for path, data in tree.files.items()}
+    return {
+        r.id: f"{tree.environment}/{by_text.get(r.text.encode(), r.source)}" for r in tree.resources
+    }
+
+
+def check_environments(
+    config: Config, trees: Iterable[tuple[RenderedTree, str | None]], *, strict: bool = False
+) -> tuple[EnvironmentReport, ...]:
+    """The findings of rendered trees, each with its environment's kubeVersion: what
+    `toolkit validate`, `hydrate --validate` and `toolkit diff` report."""
+    settings = replace(config.validate, strict=True) if strict else config.validate
+    crds = extra_crds(config)
+    return tuple(
+        check_tree(tree, kube_version=kube, settings=settings, extra_crds=crds)
+        for tree, kube in trees
+    )
 
 
 def _resource_findings(

@@ -36,6 +36,10 @@ class CustomSchemas:  # filled as CRDs are found, so not frozen
         kind = names.get("kind", "") if isinstance(names, Mapping) else ""
         key = (str(spec.get("group", "")), str(kind))
         served = self.versions.setdefault(key, {})
+        if not spec.get("versions") and spec.get("version"):  # apiextensions.k8s.io/v1beta1
+            validation = spec.get("validation") or {}
+            schema = validation.get("openAPIV3Schema") if isinstance(validation, Mapping) else None
+            served[str(spec["version"])] = schema if isinstance(schema, Mapping) else None
         for version in spec.get("versions") or ():
             if not isinstance(version, Mapping) or version.get("served") is False:
                 continue
@@ -61,9 +65,8 @@ class CustomSchemas:  # filled as CRDs are found, so not frozen
         key = (group, kind, version)
         if key not in self.compiled:
             root = json_schema(schema)
-            root.setdefault("properties", {})
-            for name, rule in _OBJECT_FIELDS.items():
-                root["properties"].setdefault(name, rule)
+            # The API server checks metadata as ObjectMeta itself, whatever the CRD says of it.
+            root.setdefault("properties", {}).update(_OBJECT_FIELDS)
             self.compiled[key] = jsonschema_rs.Draft4Validator(root, validate_formats=False)
         return self.compiled[key]
 
@@ -108,5 +111,10 @@ def json_schema(openapi: Mapping[str, Any]) -> dict[str, Any]:
     if "properties" in out and "additionalProperties" not in out and not preserve:
         out["additionalProperties"] = False
     if openapi.get("nullable"):
-        out = {"anyOf": [{"type": "null"}, out]}
+        if isinstance(out.get("type"), str):
+            out["type"] = [out["type"], "null"]
+        if isinstance(out.get("enum"), list):
+            out["enum"] = [*out["enum"], None]
+        if "type" not in out and "enum" not in out:
+            out = {"anyOf": [{"type": "null"}, out]}
     return out

@@ -5,13 +5,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from toolkit import diffsides, git, pipeline
-from toolkit.config import Config, load_config
+from toolkit.config import Config
 from toolkit.diff import changed_paths, without_noise
-from toolkit.validate.check import EnvironmentReport, check_tree, extra_crds, template_of
+from toolkit.validate.check import (
+    EnvironmentReport,
+    branch_paths,
+    check_environments,
+    template_of,
+)
 from toolkit.validate.findings import Finding, Severity
 
 
@@ -71,18 +75,9 @@ class ValidateResult:
 def check_renders(
     config: Config, renders: Sequence[pipeline.EnvironmentRender], *, strict: bool = False
 ) -> tuple[EnvironmentReport, ...]:
-    """The findings of rendered environments (what `hydrate --validate` and diff use)."""
-    settings = replace(config.validate, strict=True) if strict else config.validate
-    crds = extra_crds(config)
-    return tuple(
-        check_tree(
-            render.tree,
-            kube_version=render.spec.environment.kube_version,
-            settings=settings,
-            extra_crds=crds,
-        )
-        for render in renders
-    )
+    """The findings of rendered environments (what `validate` and `hydrate --validate` use)."""
+    trees = [(render.tree, render.spec.environment.kube_version) for render in renders]
+    return check_environments(config, trees, strict=strict)
 
 
 def determinism_findings(
@@ -95,6 +90,7 @@ def determinism_findings(
     rules = config.validate.determinism_ignore
     found: dict[str, list[Finding]] = {}
     for one, two in zip(first, second, strict=True):
+        paths = {**branch_paths(two.tree), **branch_paths(one.tree)}
         before = without_noise(one.tree.resources, rules)
         after = without_noise(two.tree.resources, rules)
         findings = found.setdefault(one.name, [])
@@ -112,7 +108,7 @@ def determinism_findings(
             findings.append(
                 Finding(
                     one.name,
-                    f"{one.name}/{present.source}",
+                    paths[rid],
                     None,
                     "nondeterministic",
                     severity,
@@ -153,7 +149,7 @@ def gate(
 
 
 def validate_environments(
-    root: Path,
+    config: Config,
     environments: Sequence[str],
     *,
     ref: str | None,
@@ -164,15 +160,14 @@ def validate_environments(
     strict: bool,
     determinism: bool,
 ) -> ValidateResult:
-    """Render the work tree (or `ref`) and check the named environments (all when none)."""
+    """Render the work tree (`config` is its configuration) or `ref`, and check the named
+    environments (all when none)."""
     with contextlib.ExitStack() as stack:
         commit = None
         if ref is not None:
-            repo = git.toplevel(root)
-            commit = diffsides.resolve_head(repo, ref)
-            config = diffsides.Side("ref", repo, root.resolve(), commit, stack).config()
-        else:
-            config = load_config(root)
+            repo = git.toplevel(config.root)
+            commit = diffsides.commit_named(repo, ref, "--ref")
+            config = diffsides.Side("ref", repo, config.root, commit, stack).config()
         chosen = config.select(environments)
         renders = pipeline.render_environments(
             config,

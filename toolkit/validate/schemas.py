@@ -110,7 +110,11 @@ def problems(minor: tuple[int, int], body: Mapping[str, Any]) -> Iterator[Schema
 
 def errors_of(validator: Any, body: Any) -> Iterator[SchemaProblem]:
     """A compiled validator's errors for `body`, in path order, as SchemaProblems."""
-    found = [(tuple(error.instance_path), describe(error)) for error in validator.iter_errors(body)]
+    try:
+        errors = list(validator.iter_errors(body))
+    except ValueError:  # a value JSON has no type for (a YAML date): the API server reads text
+        errors = list(validator.iter_errors(json.loads(json.dumps(body, default=str))))
+    found = [(tuple(error.instance_path), describe(error)) for error in errors]
     for path, message in sorted(found, key=lambda item: [str(part) for part in item[0]]):
         yield SchemaProblem(path, message)
 
