@@ -84,14 +84,22 @@ def check_tree(
     declared = {r.id.name for r in tree.resources if r.id.group == "" and r.id.kind == "Namespace"}
     scope = policies.Scope(frozenset(declared) | frozenset(settings.namespaces))
     paths = branch_paths(tree)
+    texts = {paths[resource.id]: resource.text for resource in tree.resources}
     findings: list[Finding] = []
     for resource in tree.resources:
         path = paths[resource.id]
         findings += _resource_findings(
             resource, path, tree.environment, minor, schema_minor, custom, settings, scope
         )
-    ordered = _once_per_namespace(sorted(findings, key=Finding.sort_key))
-    return EnvironmentReport(tree.environment, kube_version, tuple(ordered), tuple(notes))
+    # Lines are looked up (a parse of the file each) only for the findings that are kept.
+    kept = _once_per_namespace(sorted(findings, key=Finding.sort_key))
+    located = [replace(f, line=line_of(texts[f.path], f.field)) if f.field else f for f in kept]
+    return EnvironmentReport(
+        tree.environment,
+        kube_version,
+        tuple(sorted(located, key=Finding.sort_key)),
+        tuple(notes),
+    )
 
 
 def _once_per_namespace(findings: list[Finding]) -> list[Finding]:
@@ -157,8 +165,10 @@ def _resource_findings(
     def finding(
         rule: str, severity: Severity, message: str, field: tuple[str | int, ...] = ()
     ) -> Finding:
-        line = line_of(resource.text, field) if field else None
-        return Finding(environment, path, line, rule, severity, str(resource.id), message, template)
+        resource_name = str(resource.id)
+        return Finding(
+            environment, path, None, rule, severity, resource_name, message, template, field
+        )
 
     api_version = str(resource.body.get("apiVersion"))
     group, _, version = api_version.rpartition("/")

@@ -26,6 +26,7 @@ class Finding:
     resource: str
     message: str
     template: str | None = None
+    field: tuple[str | int, ...] = ()  # where in the resource, when the finding names a field
 
     def sort_key(self) -> tuple[str, int, str, str]:
         return (self.path, self.line or 0, self.rule, self.message)
@@ -51,4 +52,7 @@ class Finding:
             "resource": self.resource,
             "message": self.message,
             "template": self.template,
+            "field": "".join(
+                f"[{part}]" if isinstance(part, int) else f".{part}" for part in self.field
+            ).lstrip("."),
         }
