@@ -242,10 +242,24 @@ def test_rendered_template_that_is_not_a_mapping(tmp_path: Path) -> None:
     )
 
 
-def test_values_alias_is_refused(tmp_path: Path) -> None:
-    message = values_error(tmp_path, {"values/a.yaml": "a: &x {b: 1}\nc: *x\n"})
+def test_values_anchors_merge_keys_and_duplicate_keys_read_as_helm_reads_them(
+    tmp_path: Path,
+) -> None:
+    values = values_of(
+        tmp_path,
+        {"values/a.yaml": "a: &x {b: 1}\nc:\n  <<: *x\n  d: 2\nc: {<<: *x, e: 3}\n"},
+    )
 
-    assert message.startswith("overlays/production/values/a.yaml:1: YAML anchor '&x'")
+    assert values == {"a": {"b": 1}, "c": {"b": 1, "e": 3}}
+
+
+def test_values_alias_bomb_is_refused_with_its_line(tmp_path: Path) -> None:
+    lines = ["a: &a [" + ",".join(["x"] * 50) + "]"]
+    lines += [f"{n}: &{n} [" + ",".join([f"*{p}"] * 50) + "]" for p, n in ("ab", "bc", "cd")]
+
+    message = values_error(tmp_path, {"values/a.yaml": "\n".join(lines) + "\n"})
+
+    assert message.startswith("overlays/production/values/a.yaml:3: YAML aliases add more than")
 
 
 def test_values_non_utf8_is_refused(tmp_path: Path) -> None:

@@ -134,7 +134,7 @@ def _chart_identity(config: Config, directory: Path) -> tuple[str, str]:
 
 
 def _read_chart_identity(config: Config, directory: Path) -> tuple[str, str]:
-    metadata = yamlfile.load(directory / "Chart.yaml", root=config.root)
+    metadata = yamlfile.load(directory / "Chart.yaml", root=config.root, last_key_wins=True)
     data = metadata.data if isinstance(metadata.data, dict) else {}
     name, version = data.get("name"), data.get("version")
     if not isinstance(name, str) or not isinstance(version, str):
@@ -223,7 +223,9 @@ def parse_index(data: bytes, *, url: str, what: str) -> Index:
     try:
         # The same hostile-input checks as any YAML (aliases, nesting), without the 10 MiB
         # limit for human-written files: big public indexes exceed it.
-        raw = yamlfile.load_text(data, name="index.yaml", max_bytes=fetch.MAX_BYTES).data
+        raw = yamlfile.load_text(
+            data, name="index.yaml", max_bytes=fetch.MAX_BYTES, last_key_wins=True
+        ).data
     except InputError as exc:
         raise InputError(f"{problem}: {exc}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("entries"), dict):

@@ -94,11 +94,12 @@ def _values_file(
 
         name = f"{yamlfile.relative_name(path, root)} (rendered)"
         text, read = templates.render_file(path, context, root=root)
-        return _top_mapping(yamlfile.load_text(text, name=name)), read
+        return _top_mapping(yamlfile.load_text(text, name=name, last_key_wins=True)), read
     # A plain file reads the same for every release: parsed once per run, shared (merging
     # never modifies its arguments).
     values = runmemo.remembered(
-        ("values", path), lambda: _top_mapping(yamlfile.load(path, root=root))
+        ("values", path),
+        lambda: _top_mapping(yamlfile.load(path, root=root, last_key_wins=True)),
     )
     return values, (path,)
 

@@ -1,8 +1,10 @@
 """Loading a human's YAML file safely, keeping line numbers for messages.
 
-Every file goes through the same checks: at most 10 MiB, UTF-8, one document, no anchors
-or aliases (alias bombs), no duplicate keys, bounded nesting, and syntax errors reported as
-``InputError("<relpath>:<line>: <problem>")``.
+Every file is read as Kubernetes and helm read YAML (kubeyaml.py) and goes through the same
+checks: at most 10 MiB, UTF-8, one document, bounded nesting, aliases within an expansion
+budget (alias bombs), and errors reported as ``InputError("<relpath>:<line>: <problem>")``.
+toolkit's own files refuse duplicate keys; helm's (values files, Chart.yaml, a repository's
+index) take the last one, as helm does (``last_key_wins``).
 """
 
 from __future__ import annotations
@@ -16,19 +18,14 @@ from typing import Any, NoReturn
 
 import yaml
 
+from toolkit import kubeyaml
 from toolkit.errors import InputError
 
 MAX_BYTES = 10 * 1024 * 1024
 # libyaml's composer recurses in C and crashes the interpreter on very deep nesting.
-MAX_DEPTH = 200
+MAX_DEPTH = kubeyaml.MAX_DEPTH
 
 KeyPath = tuple[str | int, ...]
-
-_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
-    yaml, "CSafeLoader", yaml.SafeLoader
-)
-_COLLECTION_START = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
-_COLLECTION_END = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
 @dataclass(frozen=True)
@@ -71,17 +68,14 @@ class YamlDocument:
         allowed: Collection[str] | None = None,
         required: Sequence[str] = (),
     ) -> dict[str, Any]:
-        """``value`` (found at ``key_path``) as a mapping with string keys, None reading as
-        empty; unknown keys (not in ``allowed``, when given) and missing ``required`` keys
-        are errors."""
+        """``value`` (found at ``key_path``) as a mapping, None reading as empty; unknown keys
+        (not in ``allowed``, when given) and missing ``required`` keys are errors."""
         label = dotted(key_path) or self.display
         if value is None:
             value = {}
         if not isinstance(value, dict):
             self.fail(key_path, f"{label} must be a mapping, found {describe(value)}")
-        for key in value:
-            if not isinstance(key, str):
-                self.fail(key_path, f"{label}: key {key!r} must be a string; quote it")
+        for key in value:  # keys are strings, as Kubernetes reads YAML
             if allowed is not None and key not in allowed:
                 self.fail(
                     (*key_path, key),
@@ -114,19 +108,24 @@ class YamlDocument:
         return tuple(items)
 
 
-def load(path: Path, *, root: Path) -> YamlDocument:
-    """Load the single YAML document in ``path``; messages name it relative to ``root``."""
+def load(path: Path, *, root: Path, last_key_wins: bool = False) -> YamlDocument:
+    """Load the single YAML document in ``path``; messages name it relative to ``root``.
+    ``last_key_wins``: a duplicate key replaces the earlier one (helm's files), else an error."""
     display = relative_name(path, root)
-    return _parse(_read_bytes(path, display), path=path, display=display)
+    return _parse(
+        _read_bytes(path, display), path=path, display=display, last_key_wins=last_key_wins
+    )
 
 
-def load_text(text: str | bytes, *, name: str, max_bytes: int = MAX_BYTES) -> YamlDocument:
+def load_text(
+    text: str | bytes, *, name: str, max_bytes: int = MAX_BYTES, last_key_wins: bool = False
+) -> YamlDocument:
     """Load YAML from a string (e.g. ``git show REF:path``) with the same checks as ``load``;
     ``max_bytes`` lifts the size limit for machine-written files (a repository's index)."""
     raw = text if isinstance(text, bytes) else _encode(text, name)
     if len(raw) > max_bytes:
         raise InputError(_too_large(name))
-    return _parse(raw, path=Path(name), display=name)
+    return _parse(raw, path=Path(name), display=name, last_key_wins=last_key_wins)
 
 
 def read_text(path: Path, *, root: Path) -> str:
@@ -221,117 +220,45 @@ def _decode(raw: bytes, display: str) -> str:
         ) from None
 
 
-def _parse(raw: bytes, *, path: Path, display: str) -> YamlDocument:
+def _parse(raw: bytes, *, path: Path, display: str, last_key_wins: bool) -> YamlDocument:
     text = _decode(raw, display).removeprefix("\ufeff")
     try:
-        _check_events(text, display)
-        loader = _LOADER(text)
-        node = loader.get_single_node()
-        if node is not None:
+        kubeyaml.check_events(text, max_documents=1)
+        node = kubeyaml.compose(text)
+        if node is not None and not last_key_wins:
             _check_duplicate_keys(node, display)
-        data = None if node is None else _construct(loader, node, display)
-    except yaml.MarkedYAMLError as exc:
-        raise InputError(_marked_message(exc, display)) from None
-    except yaml.reader.ReaderError as exc:
-        raise InputError(_reader_message(exc, text, display)) from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{display}: invalid YAML: {exc}") from None
+        data = kubeyaml.value_of(node)
+    except kubeyaml.KubeYamlError as exc:
+        where = display if exc.line is None else f"{display}:{exc.line}"
+        raise InputError(f"{where}: {exc.message}") from None
     return YamlDocument(path=path, data=data, display=display, node=node)
 
 
-def _construct(loader: yaml.SafeLoader | yaml.CSafeLoader, node: yaml.Node, display: str) -> Any:
-    try:
-        return loader.construct_document(node)
-    except (ValueError, TypeError, OverflowError) as exc:
-        # A well-formed scalar that its tag cannot hold, e.g. the date 2024-02-30.
-        raise InputError(f"{display}: invalid value: {exc}; quote it to keep it a string") from None
-
-
-def _check_events(text: str, display: str) -> None:
-    """Refuse anchors, aliases, a second document and deep nesting before composing: the
-    composer would expand an alias bomb or overflow the C stack."""
-    loader = _LOADER(text)
-    documents = depth = 0
-    try:
-        while (event := loader.get_event()) is not None:
-            _refuse_anchor(event, display)
-            documents += isinstance(event, yaml.DocumentStartEvent)
-            if documents > 1:
-                raise InputError(
-                    f"{_at(display, event)}: a second YAML document ('---') is not allowed; "
-                    "keep one document per file"
-                )
-            depth += 1 if isinstance(event, _COLLECTION_START) else 0
-            depth -= 1 if isinstance(event, _COLLECTION_END) else 0
-            if depth > MAX_DEPTH:
-                raise InputError(
-                    f"{_at(display, event)}: nested more than {MAX_DEPTH} levels deep; flatten it"
-                )
-    finally:
-        loader.dispose()
-
-
-def _refuse_anchor(event: yaml.Event, display: str) -> None:
-    if isinstance(event, yaml.AliasEvent):
-        raise InputError(
-            f"{_at(display, event)}: YAML alias '*{event.anchor}' is not allowed; "
-            "write the value out in full"
-        )
-    anchor = getattr(event, "anchor", None)
-    if anchor is not None:
-        raise InputError(
-            f"{_at(display, event)}: YAML anchor '&{anchor}' is not allowed; "
-            "write the value out in full where it is used"
-        )
-
-
-def _at(display: str, event: yaml.Event) -> str:
-    mark = event.start_mark
-    return display if mark is None else f"{display}:{mark.line + 1}"
-
-
 def _check_duplicate_keys(root: yaml.Node, display: str) -> None:
+    """Keys are compared as Kubernetes names them: `y` and `true`, `1` and `"1"` are the same."""
     pending = [root]
     while pending:
         node = pending.pop()
         if isinstance(node, yaml.SequenceNode):
             pending.extend(node.value)
         elif isinstance(node, yaml.MappingNode):
-            seen: dict[tuple[str, str], int] = {}
+            seen: dict[str, int] = {}
             for key, value in node.value:
                 pending.extend((key, value))
-                if isinstance(key, yaml.ScalarNode):
+                if isinstance(key, yaml.ScalarNode) and key.value != "<<":
                     _refuse_duplicate(seen, key, display)
 
 
-def _refuse_duplicate(seen: dict[tuple[str, str], int], key: yaml.ScalarNode, display: str) -> None:
+def _refuse_duplicate(seen: dict[str, int], key: yaml.ScalarNode, display: str) -> None:
     line = key.start_mark.line + 1
-    first = seen.get((key.tag, key.value))
+    name = kubeyaml.key_of(key)
+    first = seen.get(name)
     if first is not None:
         raise InputError(
             f"{display}:{line}: duplicate key '{key.value}' (first on line {first}); "
             "remove one of them"
         )
-    seen[key.tag, key.value] = line
-
-
-def _marked_message(exc: yaml.MarkedYAMLError, display: str) -> str:
-    mark = exc.problem_mark or exc.context_mark
-    where = display if mark is None else f"{display}:{mark.line + 1}"
-    problem = exc.problem or exc.context or "invalid YAML"
-    column = "" if mark is None else f" (column {mark.column + 1})"
-    context = f", {exc.context}" if exc.context and exc.problem else ""
-    return f"{where}: invalid YAML: {problem}{column}{context}"
-
-
-def _reader_message(exc: yaml.reader.ReaderError, text: str, display: str) -> str:
-    # libyaml reports a byte offset, the pure-Python reader a character offset.
-    if _LOADER is yaml.SafeLoader:
-        line = text.count("\n", 0, exc.position) + 1
-    else:
-        line = text.encode("utf-8").count(b"\n", 0, exc.position) + 1
-    character = exc.character if isinstance(exc.character, int) else ord(exc.character)
-    return f"{display}:{line}: invalid YAML: {exc.reason} (character 0x{character:02x})"
+    seen[name] = line
 
 
 def _child(node: yaml.Node, key: str | int) -> tuple[yaml.Node, int] | None:
