@@ -313,7 +313,9 @@ def test_an_oci_chart_locks_renders_and_is_verified(
     out = tmp_path / "out"
     result = run_cli(root, "--locked", "render", "-o", str(out))
     assert result.exit_code == 0, result.stderr
-    assert "chartVersion: 0.4.0\n" in (out / "dev" / "web" / "configmap-web-demo.yaml").read_text()
+    assert (
+        'chartVersion: "0.4.0"\n' in (out / "dev" / "web" / "configmap-web-demo.yaml").read_text()
+    )
     metadata = json.loads((out / "dev" / "hydrator.metadata").read_text())
     assert metadata["releases"][0]["digest"] == entry.digest
     assert f"{base}/ocidemo --version 0.4.0" in metadata["commands"][0]

@@ -76,7 +76,9 @@ def same_resource_from_two_sources(repo: Path) -> None:
 
 
 def alias_bomb(repo: Path) -> None:
-    bomb = 'a: &a ["x","x"]\nb: &b [*a,*a]\nc: &c [*b,*b]\nd: [*c,*c]\n'
+    lines = ["a: &a [" + ",".join(["x"] * 10) + "]"]
+    lines += [f"{n}: &{n} [" + ",".join([f"*{p}"] * 10) + "]" for p, n in ("ab", "bc", "cd", "de")]
+    bomb = "\n".join(lines) + "\n"
     (repo / "overlays/dev/values/api.yaml").write_text(bomb)
 
 
@@ -93,7 +95,7 @@ CASES: list[tuple[Callable[[Path], None], tuple[str, ...], int, list[str]]] = [
     (chart_required_fails, (), 3, ["release api", "helm template failed", "config.environment"]),
     (broken_kustomization, (), 3, ["kustomize build failed", "missing.yaml"]),
     (same_resource_from_two_sources, (), 2, ["ServiceAccount api/api", "'api' and 'kustomize'"]),
-    (alias_bomb, (), 2, ["overlays/dev/values/api.yaml:1:", "anchor"]),
+    (alias_bomb, (), 2, ["overlays/dev/values/api.yaml:5:", "alias bomb"]),
 ]
 
 

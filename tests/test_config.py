@@ -177,7 +177,7 @@ def test_empty_toolkit_yaml(tmp_path: Path) -> None:
             "environment:\n  - name: dev\n",
             "toolkit.yaml:1: unknown key 'environment' in toolkit.yaml "
             "(did you mean 'environments'?); allowed keys: rendered, environments, "
-            "repositories, promotion, diff, tools, validate",
+            "repositories, promotion, diff, tools, validate, clusterScopedKinds",
         ),
         (
             "environments:\n  - name: dev\n    kubeversion: '1.30.0'\n",

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit import diff, diffreport, manifests
+from toolkit import diff, diffreport, kubeyaml, manifests
 
 ENVIRONMENTS = ("dev", "staging", "production")
 
 
 def resources(documents: list[dict[str, Any]]) -> dict[manifests.ResourceId, manifests.Resource]:
-    text = "".join("---\n" + manifests.dump(d) for d in documents)
+    text = "".join("---\n" + kubeyaml.dump(d) for d in documents)
     parsed = manifests.parse(text, source="s", namespace="apps", where="test")
     return {r.id: r for r in parsed}
 

@@ -76,7 +76,7 @@ def test_a_hit_answers_from_the_cache_without_running_helm(
     # Only a render answered from the stored bytes can print what helm never would.
     cache.put(key, stored.replace('LOG_LEVEL: "debug"', 'LOG_LEVEL: "from-cache"'))
     files, renders = render_files(example_repo, helm_tool, kustomize_tool, ("dev",))
-    assert b"LOG_LEVEL: from-cache" in files["dev/api/configmap-api.yaml"]
+    assert b'LOG_LEVEL: "from-cache"' in files["dev/api/configmap-api.yaml"]
     assert cached_sources(renders, "dev") == (3, 3)
 
 

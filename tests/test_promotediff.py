@@ -18,7 +18,7 @@ def test_dry_run_shows_dst_rendered_diff_and_writes_nothing(
     assert "rendered diff of staging, now -> after promotion:" in lines
     assert "-        image: ghcr.io/example/web:3.12.4" in lines
     assert "+        image: ghcr.io/example/web:3.13.0-rc.2" in lines
-    assert "+        image: ghcr.io/example/api:2.9.0-rc.1" in lines
+    assert '+          image: "ghcr.io/example/api:2.9.0-rc.1"' in lines  # as helm printed it
     assert "staging: 0 added, 3 changed, 0 removed" in lines
     assert git(locked_repo, "status", "--porcelain") == ""
 

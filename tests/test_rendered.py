@@ -365,7 +365,7 @@ def test_a_symlinked_releases_file_is_followed(example_repo: Path, run_cli: Cli)
     result = rehydrate(example_repo, run_cli)
 
     assert "production: unchanged" not in result.stderr
-    assert "LOG_LEVEL: error" in show(example_repo, "production/api/configmap-api.yaml")
+    assert 'LOG_LEVEL: "error"' in show(example_repo, "production/api/configmap-api.yaml")
 
 
 def test_a_dirty_render_is_replaced_once_the_files_are_committed_again(

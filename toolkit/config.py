@@ -54,6 +54,11 @@ _CONFIG_KEYS = (
     "diff",
     "tools",
     "validate",
+    "clusterScopedKinds",
+)
+# `Kind` (the core group) or `Kind.group`, as kubectl writes a kind with its group.
+_GROUP_KIND = re.compile(
+    r"(?P<kind>[A-Za-z][A-Za-z0-9]*)(?:\.(?P<group>[a-z0-9]([-a-z0-9.]*[a-z0-9])?))?"
 )
 _TOOL_KEYS = ("helm", "kustomize")
 ANY_VERSION = "any"
@@ -171,6 +176,8 @@ class Config:
         default_factory=lambda: MappingProxyType({}), hash=False
     )
     validate: ValidateSettings = ValidateSettings()
+    # clusterScopedKinds: (group, kind) that the cluster serves without a namespace.
+    cluster_scoped_kinds: frozenset[tuple[str, str]] = frozenset()
 
     def environment(self, name: str) -> Environment:
         """The environment called ``name``; an InputError suggesting the closest name."""
@@ -269,6 +276,7 @@ def load_config(root: Path) -> Config:
         diff_ignore=_diff_ignore(doc, top.get("diff")),
         tool_pins=MappingProxyType(_tool_pins(doc, top.get("tools"), root)),
         validate=_validate(doc, top.get("validate")),
+        cluster_scoped_kinds=_cluster_scoped_kinds(doc, top.get("clusterScopedKinds")),
     )
 
 
@@ -460,6 +468,21 @@ def _promotion_copy(doc: YamlDocument, raw: Any) -> tuple[str, ...]:
                 "to the environment directory and stay inside it, e.g. values/common/**",
             )
     return patterns
+
+
+def _cluster_scoped_kinds(doc: YamlDocument, raw: Any) -> frozenset[tuple[str, str]]:
+    path: KeyPath = ("clusterScopedKinds",)
+    found = set()
+    for index, text in enumerate(doc.strings(path, raw)):
+        match = _GROUP_KIND.fullmatch(text)
+        if match is None:
+            doc.fail(
+                (*path, index),
+                f"clusterScopedKinds: '{text}' is not a kind with its API group; write "
+                "Kind.group as kubectl does, e.g. ClusterIssuer.cert-manager.io",
+            )
+        found.add((match["group"] or "", match["kind"]))
+    return frozenset(found)
 
 
 def _diff_ignore(doc: YamlDocument, raw: Any) -> tuple[DiffIgnore, ...]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolkit import diffsides, git, manifests, pipeline
+from toolkit import diffsides, git, kubeyaml, layout, manifests, pipeline
 from toolkit.config import Config, DiffIgnore, load_config
 from toolkit.manifests import Resource, ResourceId, SecretKeyChange
 
@@ -141,7 +141,7 @@ def without_noise(
             for rule in matching:
                 for pointer in rule.pointers:
                     _drop(trimmed, pointer)
-            resource = replace(resource, body=trimmed, text=manifests.dump(trimmed))
+            resource = replace(resource, text=kubeyaml.dump(trimmed))
         kept[resource.id] = resource
     return kept
 
@@ -175,12 +175,12 @@ def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
 def _printable(resource: Resource | None, show_secrets: bool) -> list[str]:
     if resource is None:
         return []
-    text = resource.text  # dumped once, at parse time: dumping again is the slow part
+    text = resource.text  # as on the branch
     if not show_secrets:
         if manifests.is_secret(resource.id):
-            text = manifests.dump(manifests.redact_secret(resource.body))
+            text = kubeyaml.dump(manifests.redact_secret(resource.body))
         elif (redacted := manifests.redact_annotations(resource.body)) is not None:
-            text = manifests.dump(redacted)  # a Secret serialized in an annotation
+            text = kubeyaml.dump(redacted)  # a Secret serialized in an annotation
     return text.splitlines(keepends=True)
 
 
@@ -343,7 +343,7 @@ def validate_head(
 
     defined = {env.name: env for env in config.environments}
     trees = [
-        (manifests.layout(name, resources[name]), defined[name].kube_version)
+        (layout.layout(name, resources[name]), defined[name].kube_version)
         for name in names
         if name in defined and resources.get(name)
     ]

@@ -11,7 +11,7 @@ import contextlib
 import json
 import signal
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from toolkit import envtree, git, manifests, pipeline
 from toolkit.config import CONFIG_FILE, Config, load_config
 from toolkit.errors import InputError, ToolkitError
 from toolkit.manifests import Resource
+from toolkit.scopes import GroupKind
 
 FROM_RENDER = "render"
 FROM_BRANCH = "rendered branch"
@@ -115,9 +116,14 @@ class Side:
 
 
 def from_rendered_branch(
-    repo: Path, branch: str, environment: str, commit: str
+    repo: Path,
+    branch: str,
+    environment: str,
+    commit: str,
+    declared: Collection[GroupKind] = frozenset(),
 ) -> tuple[Resource, ...] | None:
-    """The environment's resources from the rendered branch if it holds `commit`'s render."""
+    """The environment's resources from the rendered branch if it holds `commit`'s render
+    (`declared`: toolkit.yaml's clusterScopedKinds)."""
     # One commit for every read below, should the branch move meanwhile.
     tip = next(
         filter(
@@ -140,19 +146,18 @@ def from_rendered_branch(
         for e in git.list_tree(repo, tip, environment)
         if e.path.endswith(".yaml") and e.path.count("/") == 2
     ]
-    texts = [
-        (path, (blob or b"").decode()) for path, blob in git.read_blobs(repo, tip, paths).items()
-    ]
     where = f"rendered branch {branch}"
-    cluster_scoped: set[tuple[str, str]] = set()
-    for path, text in texts:
-        cluster_scoped |= manifests.cluster_scoped_crds(
-            manifests.load_documents(text, where=f"{where}, {path}")
-        )
+    read = [
+        (path, manifests.read_documents((blob or b"").decode(), where=f"{where}, {path}"))
+        for path, blob in git.read_blobs(repo, tip, paths).items()
+    ]
+    cluster_scoped = set(declared)
+    for _, documents in read:
+        cluster_scoped |= manifests.cluster_scoped_crds(documents)
     resources: list[Resource] = []
-    for path, text in texts:
-        resources += manifests.parse(
-            text,
+    for path, documents in read:
+        resources += manifests.resources(
+            documents,
             source=path.split("/")[1],
             namespace=None,
             cluster_scoped=cluster_scoped,
@@ -177,7 +182,13 @@ def gather(
     todo = []
     for name in names:
         found = (
-            from_rendered_branch(side.repo, head_config.branch_for(name), name, side.commit)
+            from_rendered_branch(
+                side.repo,
+                head_config.branch_for(name),
+                name,
+                side.commit,
+                head_config.cluster_scoped_kinds,
+            )
             if side.commit
             else None
         )

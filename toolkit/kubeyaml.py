@@ -414,10 +414,15 @@ _DEEP_LINE = re.compile(rf"^[ ?-]{{{(MAX_DEPTH - 2) // 4},}}", re.M)
 _ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s]")
 
 
-def needs_event_check(text: str, *, flow_levels: int | None = None) -> bool:
+def may_have_anchors(text: str) -> bool:
+    """False where `text` certainly has no anchor (so no alias can expand)."""
+    return bool(_ANCHOR.search(text))
+
+
+def needs_event_check(text: str) -> bool:
     """False where `text` is certainly within the limits without reading its events."""
-    brackets = flow_levels if flow_levels is not None else text.count("[") + text.count("{")
-    return brackets > MAX_DEPTH // 2 or bool(_DEEP_LINE.search(text) or _ANCHOR.search(text))
+    brackets = text.count("[") + text.count("{")
+    return brackets > MAX_DEPTH // 2 or bool(_DEEP_LINE.search(text)) or may_have_anchors(text)
 
 
 def compose(text: str) -> yaml.Node | None:

@@ -1,72 +1,30 @@
-"""Rendered manifests: parsing, identity, normalising, the one-resource-per-file layout, and
-secret redaction."""
+"""Rendered manifests: the documents a renderer printed, their identity and namespaces, and
+secret redaction.
+
+What goes on the branch is each document's own text as the renderer printed it; toolkit only
+adds a `metadata.namespace` line where the release's namespace fills one in (the document is
+written anew, every scalar meaning what it meant, only where the line cannot be added: a
+flow-style `metadata`, or a `*List` unpacked into its items). What identity, layout and CRD
+scope need is read from the lines (outline.py); a document the scan cannot settle is parsed in
+full, and every document is parsed when its body is needed (diffs, images), as Kubernetes
+reads YAML (kubeyaml.py).
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-import yaml
-
-from toolkit.errors import InputError, RenderError
-
-# The libyaml C loader and dumper where PyYAML was built with them.
-_Loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
-    yaml, "CSafeLoader", yaml.SafeLoader
-)
-_Dumper: type[yaml.SafeDumper] | type[yaml.CSafeDumper] = getattr(
-    yaml, "CSafeDumper", yaml.SafeDumper
-)
-
-# Kinds the Kubernetes API serves without a namespace (kubectl api-resources --namespaced=false).
-CLUSTER_SCOPED_KINDS = frozenset(
-    {
-        ("", "ComponentStatus"),
-        ("", "Namespace"),
-        ("", "Node"),
-        ("", "PersistentVolume"),
-        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
-        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
-        ("apiextensions.k8s.io", "CustomResourceDefinition"),
-        ("apiregistration.k8s.io", "APIService"),
-        ("authentication.k8s.io", "SelfSubjectReview"),
-        ("authentication.k8s.io", "TokenReview"),
-        ("authorization.k8s.io", "SelfSubjectAccessReview"),
-        ("authorization.k8s.io", "SelfSubjectRulesReview"),
-        ("authorization.k8s.io", "SubjectAccessReview"),
-        ("certificates.k8s.io", "CertificateSigningRequest"),
-        ("certificates.k8s.io", "ClusterTrustBundle"),
-        ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
-        ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
-        ("networking.k8s.io", "IngressClass"),
-        ("networking.k8s.io", "IPAddress"),
-        ("networking.k8s.io", "ServiceCIDR"),
-        ("node.k8s.io", "RuntimeClass"),
-        ("rbac.authorization.k8s.io", "ClusterRole"),
-        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-        ("resource.k8s.io", "DeviceClass"),
-        ("resource.k8s.io", "ResourceSlice"),
-        ("scheduling.k8s.io", "PriorityClass"),
-        ("storage.k8s.io", "CSIDriver"),
-        ("storage.k8s.io", "CSINode"),
-        ("storage.k8s.io", "StorageClass"),
-        ("storage.k8s.io", "VolumeAttachment"),
-        ("storage.k8s.io", "VolumeAttributesClass"),
-    }
-)
-
-_UNSAFE = re.compile(r"[^a-z0-9._-]+")
-_KIND = re.compile(r"[A-Za-z][A-Za-z0-9]{0,62}")
-_MAX_NAME = 120
+from toolkit import kubeyaml, outline, scopes
+from toolkit.errors import RenderError
+from toolkit.outline import Outline
+from toolkit.scopes import GroupKind
 
 
 @dataclass(frozen=True, order=True)
@@ -85,65 +43,136 @@ class ResourceId:
 
 @dataclass(frozen=True)
 class Resource:
-    """One rendered document, normalised, with where it came from."""
+    """One rendered resource: its identity, where it came from, and its text on the branch."""
 
     id: ResourceId
     source: str
-    body: Mapping[str, Any] = field(compare=False)
     text: str
+
+    @cached_property
+    def body(self) -> dict[str, Any]:
+        """The text as Kubernetes reads it (parsed on first use: a hydrate seldom needs it)."""
+        try:
+            body = kubeyaml.load(self.text)
+        except kubeyaml.KubeYamlError as exc:
+            line = "" if exc.line is None else f", line {exc.line}"
+            raise RenderError(f"{self.source}: {self.id}{line}: {exc.message}") from None
+        assert isinstance(body, dict), "a resource's text was read as a mapping before"
+        return body
 
 
 @dataclass(frozen=True)
-class RenderedTree:
-    """One environment's files as they go on the rendered branch (paths relative to `<env>/`)."""
+class Document:
+    """One document of a render's output: its text, the line it starts on, and its outline, or
+    (where the lines did not settle it) its body."""
 
-    environment: str
-    files: Mapping[str, bytes]
-    resources: tuple[Resource, ...]
-    notes: tuple[str, ...] = ()
+    text: str
+    line: int
+    outline: Outline | None
+    body: Mapping[str, Any] | None
 
 
-def load_documents(text: str, *, where: str) -> list[dict[str, Any]]:
-    """The non-empty documents of a YAML stream; `kind: List` is unpacked."""
-    try:
-        documents = list(yaml.load_all(text, Loader=_Loader))
-    except yaml.YAMLError as exc:
-        raise RenderError(
-            f"{where}: the rendered output is not valid YAML: {_yaml_problem(exc)}"
-        ) from None
-    found: list[dict[str, Any]] = []
-    for number, document in enumerate(documents, start=1):
-        if document is None or document == {}:
-            continue
-        if not isinstance(document, dict):
+# Kubernetes splits a stream where a line starts with `---` and holds nothing else but a
+# comment (k8s.io/apimachinery's YAMLReader), and so does toolkit.
+_SEPARATOR = re.compile(r"^---([^\n]*)(?:\n|\Z)", re.M)
+_CONTENT = re.compile(r"^[ \t]*[^\s#]", re.M)
+_HELM_SOURCE = re.compile(r"# Source: [^\n]*\n")
+_KEEP_CHOMPING = re.compile(r"[|>][1-9]?\+")
+_KIND = re.compile(r"[A-Za-z][A-Za-z0-9]{0,62}")
+_TRAILING_BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)*\Z")
+
+
+def _chunks(text: str, where: str) -> Iterator[tuple[str, int]]:
+    """Each document's text (ending in a newline) and its first line."""
+    start, line = 0, 1
+    for separator in _SEPARATOR.finditer(text):
+        rest = separator[1].strip()
+        separator_line = line + text.count("\n", start, separator.start())
+        if rest and not rest.startswith("#"):
             raise RenderError(
-                f"{where}: rendered document {number} is a {type(document).__name__}, not a mapping"
+                f"{where}, line {separator_line}: a document separator followed by content "
+                f"({separator[0].strip()!r}), which Kubernetes does not read; put the content "
+                "on the next line"
             )
-        if document.get("kind") == "List" and isinstance(document.get("items"), list):
-            found.extend(item for item in document["items"] if item)
+        yield text[start : separator.start()], line
+        start, line = separator.end(), separator_line + 1
+    yield text[start:], line
+
+
+def _is_list(body: Mapping[str, Any]) -> bool:
+    """A typed list (`kind: List`, `ConfigMapList`…) that kustomize and kubectl unpack."""
+    kind = body.get("kind")
+    return isinstance(kind, str) and kind.endswith("List") and "items" in body
+
+
+def _items(body: Mapping[str, Any], where: str) -> Iterator[dict[str, Any]]:
+    """A typed list's items, lists in it unpacked too."""
+    items = body["items"]
+    if items is None:
+        return
+    if not isinstance(items, list):
+        raise RenderError(f"{where}: {body['kind']}'s items is not a list")
+    for item in items:
+        if item is None or item == {}:
+            continue
+        if not isinstance(item, dict):
+            raise RenderError(f"{where}: an item of {body['kind']} is a {type(item).__name__}")
+        if _is_list(item):
+            yield from _items(item, where)
         else:
-            found.append(document)
-    return found
+            yield item
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """What the YAML parser objected to and where, without the line it quotes (which may be
-    a Secret's value)."""
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or type(exc).__name__
-    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
+def _limits_error(exc: kubeyaml.KubeYamlError, where: str, first_line: int) -> RenderError:
+    line = "" if exc.line is None else f", line {first_line + exc.line - 1}"
+    problem = exc.message.removeprefix("invalid YAML: ")
+    if problem != exc.message:
+        problem = f"the rendered output is not valid YAML: {problem}"
+    return RenderError(f"{where}{line}: {problem}")
 
 
-def dump(body: Mapping[str, Any]) -> str:
-    """Block-style YAML in the key order given, ending in one newline."""
-    return yaml.dump(
-        body,
-        Dumper=_Dumper,
-        default_flow_style=False,
-        sort_keys=False,
-        allow_unicode=True,
-        width=4096,
-    )
+def read_documents(text: str, *, where: str, helm_output: bool = False) -> list[Document]:
+    """The non-empty documents of a render's output (`helm_output`: without the `# Source:`
+    line helm puts first); typed lists are unpacked into their items."""
+    documents: list[Document] = []
+    for chunk, line in _chunks(text, where):
+        if helm_output and chunk.startswith("# Source: "):
+            source = _HELM_SOURCE.match(chunk)
+            chunk = chunk[source.end() :] if source else ""
+            line += 1
+        if not _CONTENT.search(chunk):
+            continue
+        # Blank lines at the end are no part of the document, unless a block scalar keeps them.
+        if not _KEEP_CHOMPING.search(chunk):
+            chunk = _TRAILING_BLANK_LINES.sub("\n", chunk)
+        if not chunk.endswith("\n"):
+            chunk += "\n"
+        try:
+            documents += _document(chunk, line, where)
+        except kubeyaml.KubeYamlError as exc:
+            raise _limits_error(exc, where, line) from None
+    return documents
+
+
+def _document(chunk: str, line: int, where: str) -> list[Document]:
+    lines = outline.scan(chunk)
+    if lines is not None:
+        if lines.deep or kubeyaml.may_have_anchors(chunk):
+            kubeyaml.check_events(chunk)  # the same limits as a document parsed in full
+        return [Document(chunk, line, lines, None)]
+    body = kubeyaml.load(chunk)
+    if body is None or body == {}:
+        return []
+    if not isinstance(body, dict):
+        raise RenderError(
+            f"{where}, line {line}: a rendered document is a {type(body).__name__}, not a mapping"
+        )
+    if not _is_list(body):
+        return [Document(chunk, line, None, body)]
+    return [
+        Document(kubeyaml.dump(item), line, None, item)
+        for item in _items(body, f"{where}, line {line}")
+    ]
 
 
 def group_of(api_version: str) -> str:
@@ -151,22 +180,33 @@ def group_of(api_version: str) -> str:
     return api_version.rpartition("/")[0]
 
 
-def cluster_scoped_crds(documents: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
-    """(group, kind) of every CRD in a render that declares `scope: Cluster`."""
+def cluster_scoped_crds(documents: Iterable[Document]) -> set[GroupKind]:
+    """(group, kind) of every CRD among `documents` that declares `scope: Cluster`."""
     found = set()
     for doc in documents:
-        if doc.get("kind") != "CustomResourceDefinition":
+        if doc.outline is not None:
+            if doc.outline.crd is not None and doc.outline.crd[2] == "Cluster":
+                found.add(doc.outline.crd[:2])
             continue
-        spec = doc.get("spec") or {}
-        if spec.get("scope") == "Cluster":
-            found.add((str(spec.get("group", "")), str((spec.get("names") or {}).get("kind", ""))))
+        assert doc.body is not None
+        if doc.body.get("kind") != "CustomResourceDefinition":
+            continue
+        spec = doc.body.get("spec") or {}
+        if isinstance(spec, dict) and spec.get("scope") == "Cluster":
+            names = spec.get("names") or {}
+            kind = names.get("kind", "") if isinstance(names, dict) else ""
+            found.add((str(spec.get("group", "")), str(kind)))
     return found
 
 
-def _identify(doc: Mapping[str, Any], where: str, number: int) -> tuple[str, str, str]:
-    kind = doc.get("kind")
-    api_version = doc.get("apiVersion")
-    metadata = doc.get("metadata")
+def _head(doc: Document, where: str) -> tuple[str, str, str, str | None]:
+    """(apiVersion, kind, name, namespace or None) of a document."""
+    if doc.outline is not None:
+        lines = doc.outline
+        return lines.api_version, lines.kind, lines.name, lines.namespace
+    assert doc.body is not None
+    kind, api_version = doc.body.get("kind"), doc.body.get("apiVersion")
+    metadata = doc.body.get("metadata")
     name = metadata.get("name") if isinstance(metadata, dict) else None
     fields = {"apiVersion": api_version, "kind": kind, "metadata.name": name}
     missing = [field for field, value in fields.items() if not isinstance(value, str)]
@@ -174,10 +214,69 @@ def _identify(doc: Mapping[str, Any], where: str, number: int) -> tuple[str, str
         # Never the document itself: it may be a Secret, and this message reaches CI logs.
         shown = f" (a {kind})" if isinstance(kind, str) and _KIND.fullmatch(kind) else ""
         raise RenderError(
-            f"{where}: rendered document {number}{shown} lacks {', '.join(missing)}: "
-            "every resource needs apiVersion, kind and metadata.name"
+            f"{where}, line {doc.line}: a rendered document{shown} lacks "
+            f"{', '.join(missing)}: every resource needs apiVersion, kind and metadata.name"
         )
-    return group_of(str(api_version)), str(kind), str(name)
+    assert isinstance(kind, str) and isinstance(api_version, str) and isinstance(name, str)
+    assert isinstance(metadata, dict)
+    namespace = metadata.get("namespace")
+    if namespace is not None and not isinstance(namespace, str):
+        raise RenderError(
+            f"{where}, line {doc.line}: {kind} {name}: metadata.namespace is not a string; quote it"
+        )
+    return api_version, kind, name, namespace or None
+
+
+def _with_namespace(doc: Document, namespace: str) -> str:
+    if doc.outline is not None:
+        return doc.outline.with_namespace(doc.text, namespace)
+    assert doc.body is not None
+    return kubeyaml.dump({**doc.body, "metadata": {**doc.body["metadata"], "namespace": namespace}})
+
+
+def resources(
+    documents: Iterable[Document],
+    *,
+    source: str,
+    namespace: str | None,
+    cluster_scoped: Iterable[GroupKind] = (),
+    where: str,
+) -> list[Resource]:
+    """Documents as resources; namespaced ones without a namespace get `namespace`.
+
+    That is what `helm install` does for a chart that leaves `metadata.namespace` out, so each
+    file applies as it is. Cluster-scoped kinds (scopes.py, or `cluster_scoped`: the
+    environment's CRDs with `scope: Cluster` and toolkit.yaml's list) get none.
+    """
+    known = frozenset(cluster_scoped)
+    found = []
+    for doc in documents:
+        api_version, kind, name, doc_namespace = _head(doc, where)
+        group = group_of(api_version)
+        text = doc.text
+        if scopes.is_cluster_scoped(group, kind, known):
+            resource_namespace = ""
+        else:
+            resource_namespace = doc_namespace or namespace or ""
+            if resource_namespace and not doc_namespace:
+                text = _with_namespace(doc, resource_namespace)
+        found.append(Resource(ResourceId(group, kind, resource_namespace, name), source, text))
+    return found
+
+
+def bodies(text: str, *, where: str) -> list[dict[str, Any]]:
+    """Each document of a stream as Kubernetes reads it (typed lists unpacked), for a caller
+    that needs every value (a CRD's schema, the images a branch runs)."""
+    found = []
+    for doc in read_documents(text, where=where):
+        if doc.body is not None:
+            found.append(dict(doc.body))
+            continue
+        try:
+            found.append(kubeyaml.load(doc.text))
+        except kubeyaml.KubeYamlError as exc:
+            raise _limits_error(exc, where, doc.line) from None
+    return found
 
 
 def parse(
@@ -185,118 +284,15 @@ def parse(
     *,
     source: str,
     namespace: str | None,
-    cluster_scoped: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
+    cluster_scoped: Iterable[GroupKind] = (),
     where: str,
+    helm_output: bool = False,
 ) -> list[Resource]:
-    """Rendered YAML into resources; namespaced ones without a namespace get `namespace`.
-
-    That is what `helm install` does for a chart that leaves `metadata.namespace` out, so each file
-    applies as it is. Cluster-scoped kinds (built in, or a CRD here with `scope: Cluster`) get none.
-    """
-    documents = load_documents(text, where=where)
-    return parse_documents(
-        documents, source=source, namespace=namespace, cluster_scoped=cluster_scoped, where=where
-    )
-
-
-def parse_documents(
-    documents: Sequence[Mapping[str, Any]],
-    *,
-    source: str,
-    namespace: str | None,
-    cluster_scoped: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
-    where: str,
-) -> list[Resource]:
-    """`parse` for documents already loaded (a caller that needed them first parses once)."""
-    scoped = CLUSTER_SCOPED_KINDS | cluster_scoped_crds(documents) | set(cluster_scoped)
-    resources = []
-    for number, doc in enumerate(documents, start=1):
-        group, kind, name = _identify(doc, where, number)
-        metadata = doc["metadata"]
-        if (group, kind) in scoped:
-            resource_ns = ""
-        else:
-            resource_ns = metadata.get("namespace") or namespace or ""
-            if resource_ns and not metadata.get("namespace"):
-                doc = {**doc, "metadata": {**metadata, "namespace": resource_ns}}
-        rid = ResourceId(group, kind, str(resource_ns), name)
-        resources.append(Resource(rid, source, doc, dump(doc)))
-    return resources
-
-
-def sanitise(name: str) -> str:
-    """A file-name-safe form of a Kubernetes name: lower case, [a-z0-9._-], never a dot path."""
-    cleaned = _UNSAFE.sub("-", name.lower()).strip("-.") or "unnamed"
-    if len(cleaned) > _MAX_NAME:
-        digest = hashlib.sha256(name.encode()).hexdigest()[:10]
-        cleaned = f"{cleaned[:_MAX_NAME]}-{digest}"
-    return cleaned
-
-
-def _file_name(resource: Resource, with_namespace: bool) -> str:
-    parts = [resource.id.kind]
-    if with_namespace and resource.id.namespace:
-        parts.append(resource.id.namespace)
-    parts.append(resource.id.name)
-    return f"{sanitise(resource.source)}/{'-'.join(sanitise(p) for p in parts)}.yaml"
-
-
-def _merge_sources(
-    resources: Sequence[Resource], environment: str
-) -> tuple[list[Resource], list[str]]:
-    """One resource per identity: identical copies from several sources are kept once."""
-    by_id: dict[ResourceId, list[Resource]] = defaultdict(list)
-    for resource in resources:
-        by_id[resource.id].append(resource)
-    kept, notes = [], []
-    for rid, copies in by_id.items():
-        first = copies[0]
-        for other in copies[1:]:
-            if other.source == first.source:
-                raise RenderError(
-                    f"{environment}: {first.source} renders {rid} twice: "
-                    "a chart or kustomization emits the same resource more than once"
-                )
-            if other.text != first.text:
-                raise InputError(
-                    f"{environment}: {rid} is rendered by both {first.source!r} and "
-                    f"{other.source!r} with different content: remove it from one of them"
-                )
-        if len(copies) > 1:
-            sources = ", ".join(c.source for c in copies)
-            notes.append(f"{environment}: {rid} is rendered identically by {sources}; kept once")
-        kept.append(first)
-    return kept, notes
-
-
-def layout(environment: str, resources: Sequence[Resource]) -> RenderedTree:
-    """Lay resources out one per file as `<source>/<kind>-<name>.yaml`.
-
-    The namespace joins a file name only where two resources would otherwise share it; a clash
-    that remains is an error, never an overwrite.
-    """
-    ordered = sorted(resources, key=lambda r: (r.source, r.id))
-    kept, notes = _merge_sources(ordered, environment)
-    by_short: dict[str, list[Resource]] = defaultdict(list)
-    for resource in kept:
-        by_short[_file_name(resource, with_namespace=False)].append(resource)
-    files: dict[str, bytes] = {}
-    owners: dict[str, Resource] = {}
-    for short, group in by_short.items():
-        for resource in group:
-            path = short if len(group) == 1 else _file_name(resource, with_namespace=True)
-            if path in owners:
-                raise InputError(
-                    f"{environment}: {owners[path].id} and {resource.id} would both be written "
-                    f"to {environment}/{path}: rename one of them"
-                )
-            owners[path] = resource
-            files[path] = resource.text.encode()
-    return RenderedTree(
-        environment,
-        dict(sorted(files.items())),
-        tuple(sorted(kept, key=lambda r: (r.source, r.id))),
-        tuple(notes),
+    """One render's output as resources (its own CRDs deciding scope, with `cluster_scoped`)."""
+    documents = read_documents(text, where=where, helm_output=helm_output)
+    known = cluster_scoped_crds(documents) | set(cluster_scoped)
+    return resources(
+        documents, source=source, namespace=namespace, cluster_scoped=known, where=where
     )
 
 
@@ -322,7 +318,7 @@ def is_secret(rid: ResourceId) -> bool:
 
 def _secret_value(field_name: str, value: Any) -> bytes:
     """The bytes a key holds: `data` is base64 (kept raw where it does not decode)."""
-    raw = value if isinstance(value, str) else dump(value)
+    raw = value if isinstance(value, str) else kubeyaml.dump(value)
     if field_name == "data":
         try:
             return base64.b64decode(raw, validate=True)

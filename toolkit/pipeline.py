@@ -17,7 +17,9 @@ from toolkit import (
     __version__,
     cache,
     charts,
+    kubeyaml,
     kustomizeinputs,
+    layout,
     lock,
     manifests,
     render,
@@ -27,8 +29,9 @@ from toolkit import (
 )
 from toolkit.cache import RenderCache
 from toolkit.config import Config, Environment
-from toolkit.manifests import RenderedTree
+from toolkit.layout import RenderedTree
 from toolkit.releases import EnvironmentSpec, OciChart, RepoChart, load_environment
+from toolkit.scopes import GroupKind
 from toolkit.tools import Tool
 
 
@@ -58,6 +61,8 @@ class EnvironmentPlan:
     # The environments whose directories the inputs come from (this one included);
     # None when they are not files alone (a release resolved in memory from a repository).
     environments_read: tuple[str, ...] | None = None
+    # toolkit.yaml's clusterScopedKinds.
+    cluster_scoped: frozenset[GroupKind] = frozenset()
 
     @property
     def name(self) -> str:
@@ -190,9 +195,11 @@ def _input_hash(
     releases: Sequence[charts.ResolvedRelease],
     jobs: Sequence[render.RenderJob],
     commands: Sequence[str],
+    cluster_scoped: Collection[GroupKind],
 ) -> str:
     """A hash of everything that can change an environment's directory on the rendered branch
-    but its source commit and the tools: each render's inputs, plus what the metadata records.
+    but its source commit and the tools: each render's inputs, plus what the metadata records
+    and the kinds toolkit.yaml declares cluster-scoped.
 
     The tools are left out so that a new helm or kustomize whose output is byte for byte the
     same changes nothing on the branch: the hydrate compares the recorded tools on their own and
@@ -200,6 +207,7 @@ def _input_hash(
     helm ones are in (each kustomize render's inputs name its directory)."""
     header = {
         "environment": environment.name,
+        "clusterScopedKinds": sorted(cluster_scoped),
         "commands": [line for line in commands if line.startswith("helm ")],
         "releases": [
             [r.release.name, r.release.namespace, r.chart_name, r.version, r.digest, r.repository]
@@ -298,7 +306,9 @@ class Planner:
                 self.warn(warning)
             tool_versions = self.tool_versions(_tool_kinds(p.jobs))
             commands = _commands(config, p.releases, p.jobs, helm, kustomize)
-            input_hash = _input_hash(p.spec.environment, p.releases, p.jobs, commands)
+            input_hash = _input_hash(
+                p.spec.environment, p.releases, p.jobs, commands, config.cluster_scoped_kinds
+            )
             self._plans[p.spec.environment.name] = EnvironmentPlan(
                 p.spec,
                 p.releases,
@@ -308,6 +318,7 @@ class Planner:
                 input_hash,
                 p.warnings,
                 p.environments_read,
+                config.cluster_scoped_kinds,
             )
 
 
@@ -338,19 +349,20 @@ def default_cache(
 
 
 def _tree(plan: EnvironmentPlan, outputs: Sequence[render.RenderOutput]) -> RenderedTree:
-    """An environment's outputs as its file tree; each output is parsed once."""
+    """An environment's outputs as its file tree."""
     name = plan.name
-    loaded = []
+    read = []
     # A CRD in one source decides the scope of its kind in every source of the environment.
-    cluster_scoped: set[tuple[str, str]] = set()
+    cluster_scoped: set[GroupKind] = set(plan.cluster_scoped)
     for output in outputs:
         where = f"environment {name}, {output.job.source}"
-        documents = manifests.load_documents(output.text, where=where)
+        helm_output = isinstance(output.job, render.HelmRender)
+        documents = manifests.read_documents(output.text, where=where, helm_output=helm_output)
         cluster_scoped |= manifests.cluster_scoped_crds(documents)
-        loaded.append((output, documents, where))
+        read.append((output, documents, where))
     resources = []
-    for output, documents, where in loaded:
-        resources += manifests.parse_documents(
+    for output, documents, where in read:
+        resources += manifests.resources(
             documents,
             source=output.job.source,
             namespace=output.job.namespace,
@@ -358,7 +370,7 @@ def _tree(plan: EnvironmentPlan, outputs: Sequence[render.RenderOutput]) -> Rend
             where=where,
         )
     resources += _created_namespaces(plan, resources)
-    return manifests.layout(name, resources)
+    return layout.layout(name, resources)
 
 
 # A Namespace toolkit adds for `createNamespace: true` is never pruned, as helm never deletes
@@ -387,8 +399,11 @@ def _created_namespaces(
             "kind": "Namespace",
             "metadata": {"name": namespace, "annotations": dict(_KEPT_NAMESPACE)},
         }
-        added += manifests.parse_documents(
-            [document], source=r.release.name, namespace=None, where=f"release {r.release.name}"
+        added += manifests.parse(
+            kubeyaml.dump(document),
+            source=r.release.name,
+            namespace=None,
+            where=f"release {r.release.name}",
         )
     return added
 

@@ -187,7 +187,7 @@ def _read_rendered(repo: Path, tip: str | None, environment: str) -> _Rendered:
     bodies = []
     for path, blob in git.read_blobs(repo, tip, paths).items():
         where = f"{environment} on the rendered branch, {path}"
-        bodies += manifests.load_documents((blob or b"").decode(errors="replace"), where=where)
+        bodies += manifests.bodies((blob or b"").decode(errors="replace"), where=where)
     found = sorted({image for body in bodies for image in tags.images_in(body)})
     return _Rendered(tip, metadata, tuple(found))
 

@@ -10,7 +10,8 @@ from typing import Any
 from toolkit import manifests
 from toolkit.config import Config, ValidateSettings, safe_path
 from toolkit.errors import InputError
-from toolkit.manifests import RenderedTree, Resource, ResourceId
+from toolkit.layout import RenderedTree
+from toolkit.manifests import Resource, ResourceId
 from toolkit.validate import apis, crds, policies, schemas
 from toolkit.validate.crds import is_crd
 from toolkit.validate.findings import Finding, Severity
@@ -45,7 +46,7 @@ def extra_crds(config: Config) -> list[Mapping[str, Any]]:
                 config.root, config.root, relative_name(path, config.root), where=where
             )
             text = read_text(safe, root=config.root)
-            found += [d for d in manifests.load_documents(text, where=where) if is_crd(d)]
+            found += [d for d in manifests.bodies(text, where=where) if is_crd(d)]
     return found
 
 
