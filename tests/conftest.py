@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.fixtures.charts",
     "tests.fixtures.ci",
     "tests.fixtures.diffrepos",
+    "tests.fixtures.kubereading",
     "tests.fixtures.perf",
     "tests.fixtures.pinned",
     "tests.fixtures.promote",
