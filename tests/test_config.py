@@ -386,3 +386,31 @@ def test_invalid_diff_ignore_rules(tmp_path: Path, rule: str, expected: str) -> 
         {"toolkit.yaml": f"environments: [{{name: dev}}]\ndiff:\n  ignore:\n    - {rule}\n"},
     )
     assert expected in config_error(tmp_path)
+
+
+def test_cluster_scoped_kinds_are_kinds_with_their_groups(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "toolkit.yaml": (
+                "environments: [{name: dev}]\n"
+                "clusterScopedKinds:\n"
+                "  [ClusterIssuer.cert-manager.io, Fleet.fleet.example.com, Thing]\n"
+            )
+        },
+    )
+
+    assert load_config(tmp_path).cluster_scoped_kinds == {
+        ("cert-manager.io", "ClusterIssuer"),
+        ("fleet.example.com", "Fleet"),
+        ("", "Thing"),
+    }
+
+
+def test_a_cluster_scoped_kind_that_is_not_a_kind_names_its_line(tmp_path: Path) -> None:
+    write(tmp_path, {"toolkit.yaml": "environments: [{name: dev}]\nclusterScopedKinds:\n  - a b\n"})
+
+    assert config_error(tmp_path) == (
+        "toolkit.yaml:3: clusterScopedKinds: 'a b' is not a kind with its API group; write "
+        "Kind.group as kubectl does, e.g. ClusterIssuer.cert-manager.io"
+    )
