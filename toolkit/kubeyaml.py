@@ -416,7 +416,7 @@ _ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s]")
 
 def may_have_anchors(text: str) -> bool:
     """False where `text` certainly has no anchor (so no alias can expand)."""
-    return bool(_ANCHOR.search(text))
+    return "&" in text and bool(_ANCHOR.search(text))
 
 
 def needs_event_check(text: str) -> bool:

@@ -74,29 +74,36 @@ class Document:
 
 # Kubernetes splits a stream where a line starts with `---` and holds nothing else but a
 # comment (k8s.io/apimachinery's YAMLReader), and so does toolkit.
-_SEPARATOR = re.compile(r"^---([^\n]*)(?:\n|\Z)", re.M)
+_SEPARATOR = re.compile(r"\n---([^\n]*)")  # after a line break: re finds those fast
 _CONTENT = re.compile(r"^[ \t]*[^\s#]", re.M)
 _HELM_SOURCE = re.compile(r"# Source: [^\n]*\n")
 _KEEP_CHOMPING = re.compile(r"[|>][1-9]?\+")
 _KIND = re.compile(r"[A-Za-z][A-Za-z0-9]{0,62}")
-_TRAILING_BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)*\Z")
 
 
 def _chunks(text: str, where: str) -> Iterator[tuple[str, int]]:
-    """Each document's text (ending in a newline) and its first line."""
-    start, line = 0, 1
+    """Each document's text and its first line."""
+    text = "\n" + text  # every separator follows a line break; offsets below count it
+    start, line = 1, 1
     for separator in _SEPARATOR.finditer(text):
         rest = separator[1].strip()
-        separator_line = line + text.count("\n", start, separator.start())
+        separator_line = line + text.count("\n", start, separator.start() + 1)
         if rest and not rest.startswith("#"):
             raise RenderError(
                 f"{where}, line {separator_line}: a document separator followed by content "
                 f"({separator[0].strip()!r}), which Kubernetes does not read; put the content "
                 "on the next line"
             )
-        yield text[start : separator.start()], line
-        start, line = separator.end(), separator_line + 1
+        yield text[start : separator.start() + 1], line
+        start, line = separator.end() + 1, separator_line + 1
     yield text[start:], line
+
+
+def _without_trailing_blank_lines(chunk: str) -> str:
+    """`chunk` up to the end of its last line that is not blank (spaces on it kept)."""
+    last = len(chunk.rstrip(" \t\n"))
+    end = chunk.find("\n", last)
+    return chunk if end < 0 else chunk[: end + 1]
 
 
 def _is_list(body: Mapping[str, Any]) -> bool:
@@ -144,7 +151,7 @@ def read_documents(text: str, *, where: str, helm_output: bool = False) -> list[
             continue
         # Blank lines at the end are no part of the document, unless a block scalar keeps them.
         if not _KEEP_CHOMPING.search(chunk):
-            chunk = _TRAILING_BLANK_LINES.sub("\n", chunk)
+            chunk = _without_trailing_blank_lines(chunk)
         if not chunk.endswith("\n"):
             chunk += "\n"
         try:
@@ -157,8 +164,8 @@ def read_documents(text: str, *, where: str, helm_output: bool = False) -> list[
 def _document(chunk: str, line: int, where: str) -> list[Document]:
     lines = outline.scan(chunk)
     if lines is not None:
-        if lines.deep or kubeyaml.may_have_anchors(chunk):
-            kubeyaml.check_events(chunk)  # the same limits as a document parsed in full
+        if lines.deep:
+            kubeyaml.check_events(chunk)  # the depth limit of a document parsed in full
         return [Document(chunk, line, lines, None)]
     body = kubeyaml.load(chunk)
     if body is None or body == {}:

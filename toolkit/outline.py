@@ -75,7 +75,7 @@ _DEEP = re.compile(rf"\n[ ?-]{{{(kubeyaml.MAX_DEPTH - 6) // 2},}}")
 @functools.cache
 def _block_body(indent: int) -> re.Pattern[str]:
     """A block scalar's body: blank lines, and lines indented at least `indent` spaces."""
-    return re.compile(rf"(?:[ ]*\n|[ ]{{{indent}}}[^\n]*(?:\n|\Z))*")
+    return re.compile(rf"(?:[ ]{{{indent}}}[^\n]*(?:\n|\Z)|[ ]*\n)*")
 
 
 @functools.cache
@@ -165,12 +165,15 @@ def _quoted_end(text: str, line_start: int, opener: int) -> int | None:
 def _structure_is_plain(text: str) -> tuple[bool, bool]:
     """(no quoted scalar or flow collection is open at a line's end in a way the scan cannot
     follow, some structural line is deep), block scalars' bodies skipped."""
+    # Deep lines are looked for in the whole text first (bodies too): real documents have none.
+    may_be_deep = bool(_DEEP.search(text))
     position, deep, length = 0, False, len(text)
     while position < length:
         header = _find_header(text, position)
         end = header.start() if header else length
-        structural_end = header.end() if header else end
-        deep = deep or bool(_DEEP.search(text, max(position - 1, 0), structural_end))
+        if may_be_deep:
+            structural_end = header.end() if header else end
+            deep = deep or bool(_DEEP.search(text, max(position - 1, 0), structural_end))
         resume = _past_open_quotes(text, position, end)
         if resume is None:
             return False, deep

@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,7 @@ class RenderOutput:
     """What one render printed."""
 
     job: RenderJob
-    text: str
+    text: str = field(repr=False)  # megabytes: asyncio's task reprs would print them whole
     cached: bool = False
 
 
