@@ -1,7 +1,9 @@
-"""The benchmark: `nox -s bench` (or `python -m benchmarks.run [--small]`).
+"""The benchmark: `nox -s bench` (or `python -m benchmarks.run [--small] [--fleet NAME]`).
 
-Generates the synthetic fleet (benchmarks/fleet.py) in a temporary directory, commits each
-environment's releases.lock as a team would, and measures, on this machine, in one run:
+For each fleet (`synthetic`: benchmarks/fleet.py, many small releases; `large`:
+benchmarks/largecharts.py, large real-world-shaped charts), generates it in a temporary
+directory, commits each environment's releases.lock as a team would, and measures, on this
+machine, in one run:
 
 - a serial shell loop of the same `helm template` and `kubectl kustomize` commands into files
   (what a team would otherwise write), against `toolkit hydrate` from cold caches;
@@ -9,7 +11,8 @@ environment's releases.lock as a team would, and measures, on this machine, in o
   against the cold run;
 - toolkit's peak memory: its own peak RSS plus the largest child's (getrusage);
 - Kapitan compiling the same Helm releases as targets, cold and with its cache warm, where it
-  is installed (`--kapitan PATH`); where it is not, or fails, the table says so.
+  is installed (`--kapitan PATH`); where it is not, or fails, the table says so (synthetic
+  fleet only).
 
 Each time is the median of `--repeat` runs. Prints a table; writes the results as JSON.
 """
@@ -36,6 +39,7 @@ from typing import Any
 import toolkit as toolkit_package
 from benchmarks import fleet as fleet_module
 from benchmarks import kapitan as kapitan_module
+from benchmarks import largecharts
 from benchmarks.fleet import Fleet, git
 from toolkit import __version__, process, tools
 
@@ -263,68 +267,84 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _measure(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """One fleet generated, locked and measured."""
+    if name == "large":
+        fleet = largecharts.generate(work / "fleet", environments=args.large_environments)
+    else:
+        fleet = fleet_module.generate(
+            work / "fleet", environments=args.environments, releases=args.releases
+        )
+    lock_fleet(fleet, work)
+    setup = Setup(fleet, work, tools.find_helm(), tools.find_kustomize(), args.jobs, args.repeat)
+    results: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            # Other work on the machine moves wall times (not CPU times): say how much.
+            "load_average_at_start": os.getloadavg(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "fleet": {
+            "name": name,
+            "environments": len(fleet.environments),
+            "releases_per_environment": len(fleet.releases) // len(fleet.environments),
+            "renders": len(fleet.releases) + len(fleet.environments),
+        },
+        "versions": {
+            "toolkit": __version__,
+            "helm": setup.helm.version,
+            "kustomize": setup.kustomize.version,
+        },
+        "jobs": args.jobs,
+        "repeat": args.repeat,
+    }
+    results["shell_loop"] = run_shell_loop(setup)
+    results["toolkit"] = run_toolkit(setup)
+    results["output_mb"] = sum(
+        path.stat().st_size for path in (work / "loop-out").rglob("*.yaml")
+    ) / (1024 * 1024)
+    results["kapitan"] = (
+        run_kapitan(setup, args.kapitan) if name == "synthetic" else {"error": "not measured"}
+    )
+    results["machine"]["load_average_at_end"] = os.getloadavg()
+    machine = results["machine"]
+    results["table"] = table(results) + (
+        f"\n\n{machine['cpus']} CPUs, load average {machine['load_average_at_start'][0]:.1f} at "
+        f"the start and {machine['load_average_at_end'][0]:.1f} at the end; "
+        f"{results['fleet']['renders']} renders ({results['output_mb']:.0f} MB), "
+        f"{results['toolkit']['files']} files on the branch; "
+        f"helm {results['versions']['helm']}, kustomize {results['versions']['kustomize']}; "
+        f"-j {args.jobs}; medians of {args.repeat} runs."
+    )
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
-    parser.add_argument("--small", action="store_true", help="4 environments x 3 releases, once")
+    parser.add_argument("--small", action="store_true", help="small fleets, each measured once")
+    parser.add_argument("--fleet", choices=("synthetic", "large", "both"), default="both")
     parser.add_argument("--environments", type=int, default=20)
     parser.add_argument("--releases", type=int, default=10)
+    parser.add_argument("--large-environments", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--kapitan", default=shutil.which("kapitan"), help="kapitan executable")
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
     args = parser.parse_args(argv)
     if args.small:
-        args.environments, args.releases, args.repeat = 4, 3, 1
+        args.environments, args.releases, args.large_environments, args.repeat = 4, 3, 1, 1
     # pip compiles a package's bytecode when it installs it; a checkout run in place may not
     # (PYTHONDONTWRITEBYTECODE), and recompiling toolkit at every start is not what users run.
     compileall.compile_dir(Path(toolkit_package.__file__).parent, quiet=1)
-    with tempfile.TemporaryDirectory(prefix="toolkit-bench-") as temporary:
-        work = Path(temporary)
-        fleet = fleet_module.generate(
-            work / "fleet", environments=args.environments, releases=args.releases
-        )
-        lock_fleet(fleet, work)
-        setup = Setup(
-            fleet, work, tools.find_helm(), tools.find_kustomize(), args.jobs, args.repeat
-        )
-        results: dict[str, Any] = {
-            "machine": {
-                "cpus": os.cpu_count(),
-                # Other work on the machine moves wall times (not CPU times): say how much.
-                "load_average_at_start": os.getloadavg(),
-                "platform": platform.platform(),
-                "python": platform.python_version(),
-            },
-            "fleet": {
-                "environments": args.environments,
-                "releases_per_environment": args.releases,
-                "renders": len(fleet.releases) + len(fleet.environments),
-            },
-            "versions": {
-                "toolkit": __version__,
-                "helm": setup.helm.version,
-                "kustomize": setup.kustomize.version,
-            },
-            "jobs": args.jobs,
-            "repeat": args.repeat,
-        }
-        results["shell_loop"] = run_shell_loop(setup)
-        results["toolkit"] = run_toolkit(setup)
-        results["kapitan"] = run_kapitan(setup, args.kapitan)
-        results["machine"]["load_average_at_end"] = os.getloadavg()
-    machine = results["machine"]
-    rendered = table(results) + (
-        f"\n\n{machine['cpus']} CPUs, load average {machine['load_average_at_start'][0]:.1f} at "
-        f"the start and {machine['load_average_at_end'][0]:.1f} at the end; "
-        f"{results['fleet']['renders']} renders, "
-        f"{results['toolkit']['files']} files on the branch; "
-        f"helm {results['versions']['helm']}, kustomize {results['versions']['kustomize']}; "
-        f"-j {args.jobs}; medians of {args.repeat} runs."
-    )
-    results["table"] = rendered
-    print(rendered)
+    names = ("synthetic", "large") if args.fleet == "both" else (args.fleet,)
+    results = {}
+    for name in names:
+        with tempfile.TemporaryDirectory(prefix="toolkit-bench-") as temporary:
+            results[name] = _measure(name, args, Path(temporary))
+        print(f"{name} fleet:\n\n{results[name]['table']}\n", flush=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nresults: {args.json}")
+    print(f"results: {args.json}")
     return 0
 
 
