@@ -17,7 +17,7 @@ import binascii
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -138,9 +138,17 @@ def _limits_error(exc: kubeyaml.KubeYamlError, where: str, first_line: int) -> R
     return RenderError(f"{where}{line}: {problem}")
 
 
-def read_documents(text: str, *, where: str, helm_output: bool = False) -> list[Document]:
+# Documents already read in this run, by their text: a fleet renders the same chart (its CRDs,
+# its dashboards) in every environment, and a document reads the same wherever it is.
+ReadCache = dict[str, list[Document]]
+
+
+def read_documents(
+    text: str, *, where: str, helm_output: bool = False, seen: ReadCache | None = None
+) -> list[Document]:
     """The non-empty documents of a render's output (`helm_output`: without the `# Source:`
-    line helm puts first); typed lists are unpacked into their items."""
+    line helm puts first); typed lists are unpacked into their items. `seen` remembers what
+    was read, for the other renders of a run."""
     documents: list[Document] = []
     for chunk, line in _chunks(text, where):
         if helm_output and chunk.startswith("# Source: "):
@@ -154,10 +162,17 @@ def read_documents(text: str, *, where: str, helm_output: bool = False) -> list[
             chunk = _without_trailing_blank_lines(chunk)
         if not chunk.endswith("\n"):
             chunk += "\n"
+        known = None if seen is None else seen.get(chunk)
+        if known is not None:
+            documents += (replace(document, line=line) for document in known)
+            continue
         try:
-            documents += _document(chunk, line, where)
+            read = _document(chunk, line, where)
         except kubeyaml.KubeYamlError as exc:
             raise _limits_error(exc, where, line) from None
+        if seen is not None:
+            seen[chunk] = read
+        documents += read
     return documents
 
 

@@ -34,16 +34,14 @@ def _nested_flow(inner: str) -> str:
 # A flow collection closed on its line, nested up to three levels (deeper ones count as open).
 _FLOW = _nested_flow(f"{_FLOW_ITEM}|{_nested_flow(f'{_FLOW_ITEM}|{_nested_flow(_FLOW_ITEM)}')}")
 _CLOSED = rf"(?:{_DQ}|{_SQ}|{_FLOW})"
-_PREFIX = r"^[ \t]*(?:[-?](?:[ \t]+|$))*"
+_CLOSED_NODE = re.compile(_CLOSED)
 _PROPERTIES = r"(?:[&!][^ \t\n]*[ \t]+)*"
-# A quoted scalar or flow collection that starts where a node can start (after the line's
-# indentation and dashes, or after a key's colon) and does not end on that line. Any reading
-# of the line counts (a plain key runs to some ': '), so this may find more than YAML would.
-_OPEN = re.compile(
-    rf"""{_PREFIX}{_PROPERTIES}(?:(?:(?!["'\[{{ \t]).*?|{_CLOSED})[ \t]*:[ \t]+{_PROPERTIES})?"""
-    rf"""(?=["'\[{{])(?!{_CLOSED})""",
-    re.M,
-)
+# Where a node can start on a line: after its indentation and dashes (or `? `), and anchors or
+# tags; and after a key's colon.
+_NODE_START = re.compile(rf"[ \t]*(?:[-?](?:[ \t]+|(?=\n)|\Z))*{_PROPERTIES}")
+_VALUE_START = re.compile(rf"[ \t]*:(?:[ \t]+|(?=\n)|\Z){_PROPERTIES}")
+_KEY_COLON = re.compile(r":(?:[ \t]|\n|\Z)")
+_FLOW_OPENERS = "\"'[{"
 _FLOW_CHAR = re.compile(r"""["'\[{]""")
 _PLAIN_KEY = r"[^\s\"'\[\]{}#&*!|>%@`,?:-][^\n]*?"
 _KEY = rf"(?P<key>{_PLAIN_KEY}|{_DQ}|{_SQ})"
@@ -123,6 +121,29 @@ class Outline:
         return text[:start] + line + text[end:]
 
 
+def _open_at(text: str, line_start: int) -> int | None:
+    """Where the line at `line_start` opens a quoted scalar or flow collection (at a node's
+    start) that it does not close, or None. A plain key runs to its first `: `, as in YAML."""
+    line_end = text.find("\n", line_start)
+    line_end = len(text) if line_end < 0 else line_end
+    start = _NODE_START.match(text, line_start, line_end)
+    assert start is not None  # it matches the empty string
+    position = start.end()
+    if position >= line_end:
+        return None
+    if text[position] in _FLOW_OPENERS:
+        closed = _CLOSED_NODE.match(text, position, line_end)
+        if closed is None:
+            return position
+        value = _VALUE_START.match(text, closed.end(), line_end)  # a quoted or flow key
+    else:
+        colon = _KEY_COLON.search(text, position, line_end + 1)
+        value = None if colon is None else _VALUE_START.match(text, colon.start(), line_end)
+    if value is None or value.end() >= line_end or text[value.end()] not in _FLOW_OPENERS:
+        return None
+    return None if _CLOSED_NODE.match(text, value.end(), line_end) else value.end()
+
+
 def _find_header(text: str, start: int) -> re.Match[str] | None:
     """The next line from `start` that opens a block scalar (`key: |`, `- >-`)."""
     for candidate in _HEADER_END.finditer(text, start):
@@ -198,9 +219,9 @@ def _past_open_quotes(text: str, start: int, end: int) -> int | None:
     flow = _FLOW_CHAR.search(text, start, end)
     while flow is not None:
         line_start = text.rfind("\n", 0, flow.start()) + 1
-        opened = _OPEN.match(text, line_start)
-        if opened is not None:
-            resume = _quoted_end(text, line_start, opened.end())
+        opener = _open_at(text, line_start)
+        if opener is not None:
+            resume = _quoted_end(text, line_start, opener)
             if resume is None:
                 return None
             if resume >= end:

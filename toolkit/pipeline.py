@@ -348,8 +348,12 @@ def default_cache(
     return RenderCache(tools.cache_dir() / "renders", notify) if enabled else None
 
 
-def _tree(plan: EnvironmentPlan, outputs: Sequence[render.RenderOutput]) -> RenderedTree:
-    """An environment's outputs as its file tree."""
+def _tree(
+    plan: EnvironmentPlan,
+    outputs: Sequence[render.RenderOutput],
+    seen: manifests.ReadCache | None = None,
+) -> RenderedTree:
+    """An environment's outputs as its file tree (`seen`: documents the run has read)."""
     name = plan.name
     read = []
     # A CRD in one source decides the scope of its kind in every source of the environment.
@@ -357,7 +361,9 @@ def _tree(plan: EnvironmentPlan, outputs: Sequence[render.RenderOutput]) -> Rend
     for output in outputs:
         where = f"environment {name}, {output.job.source}"
         helm_output = isinstance(output.job, render.HelmRender)
-        documents = manifests.read_documents(output.text, where=where, helm_output=helm_output)
+        documents = manifests.read_documents(
+            output.text, where=where, helm_output=helm_output, seen=seen
+        )
         cluster_scoped |= manifests.cluster_scoped_crds(documents)
         read.append((output, documents, where))
     resources = []
@@ -427,7 +433,8 @@ def render_plan(
     position = {id(job): index for index, job in enumerate(all_jobs)}
     by_env: dict[str, list[render.RenderOutput]] = defaultdict(list)
     trees: dict[str, Future[RenderedTree]] = {}
-    with ThreadPoolExecutor(max_workers=1) as layout:
+    seen: manifests.ReadCache = {}  # a document read in one environment is not read again
+    with ThreadPoolExecutor(max_workers=1) as worker:
 
         def done(output: render.RenderOutput) -> None:
             env = output.job.environment.name
@@ -435,7 +442,7 @@ def render_plan(
             outputs.append(output)
             if len(outputs) == len(by_name[env].jobs):
                 outputs.sort(key=lambda o: position[id(o.job)])  # in job order, as planned
-                trees[env] = layout.submit(_tree, by_name[env], list(outputs))
+                trees[env] = worker.submit(_tree, by_name[env], list(outputs), seen)
 
         try:
             render.render_all(
@@ -447,12 +454,12 @@ def render_plan(
                 on_output=done,
             )
         except BaseException:  # a failed render, or Ctrl-C: no use laying out the rest
-            layout.shutdown(cancel_futures=True)
+            worker.shutdown(cancel_futures=True)
             raise
         results = []
         for p in wanted:
             env_outputs = by_env[p.name]
-            tree = trees[p.name].result() if p.name in trees else _tree(p, env_outputs)
+            tree = trees[p.name].result() if p.name in trees else _tree(p, env_outputs, seen)
             results.append(
                 EnvironmentRender(
                     p.spec,
