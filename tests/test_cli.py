@@ -82,6 +82,18 @@ def alias_bomb(repo: Path) -> None:
     (repo / "overlays/dev/values/api.yaml").write_text(bomb)
 
 
+def document_nested_900_levels(repo: Path) -> None:
+    nested = "".join(f"{'  ' * level}k:\n" for level in range(1, 901)) + f"{'  ' * 901}v\n"
+    (repo / "overlays/dev/deep.yaml").write_text(
+        f"apiVersion: example.com/v1\nkind: Deep\nmetadata:\n  name: deep\nspec:\n{nested}"
+    )
+    edit(
+        repo / "overlays/dev/kustomization.yaml",
+        "  - namespace.yaml",
+        "  - namespace.yaml\n  - deep.yaml",
+    )
+
+
 CASES: list[tuple[Callable[[Path], None], tuple[str, ...], int, list[str]]] = [
     (no_toolkit_yaml, (), 2, ["toolkit.yaml", "-C"]),
     (yaml_syntax_error, (), 2, ["overlays/dev/releases.yaml:"]),
@@ -96,6 +108,7 @@ CASES: list[tuple[Callable[[Path], None], tuple[str, ...], int, list[str]]] = [
     (broken_kustomization, (), 3, ["kustomize build failed", "missing.yaml"]),
     (same_resource_from_two_sources, (), 2, ["ServiceAccount api/api", "'api' and 'kustomize'"]),
     (alias_bomb, (), 2, ["overlays/dev/values/api.yaml:5:", "alias bomb"]),
+    (document_nested_900_levels, (), 3, ["environment dev, kustomize, line", "200 levels deep"]),
 ]
 
 
