@@ -107,7 +107,7 @@ def test_a_secret_without_a_name_fails_without_printing_its_values(
     result = run_cli(annotated_secret_repo, "diff", "--format", fmt)
     assert result.exit_code == 3
     assert result.stderr.startswith("error: the head (work tree) failed to render: ")
-    assert "rendered document 1 (a Secret) lacks metadata.name" in result.stderr
+    assert "a rendered document (a Secret) lacks metadata.name" in result.stderr
     assert len(result.stderr.splitlines()) == 1
     for value in _spelled([DATA_CANARY, ANNOTATION_CANARY]):
         assert value not in result.stdout + result.stderr

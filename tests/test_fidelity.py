@@ -372,7 +372,8 @@ def test_a_kube_prometheus_stack_shaped_crd_hydrates_as_printed(
     path = "dev/fidelity/customresourcedefinition-alertmanagerconfigs.monitoring.coreos.com.yaml"
 
     crd = CHART["charts/fidelity/crds/alertmanagerconfigs.yaml"]
-    assert show(repo, path) + "\n" == crd  # the file's own bytes, its comment included
+    source = "# Source: fidelity/crds/alertmanagerconfigs.yaml\n"
+    assert show(repo, path) + "\n" == source + crd  # the file's own bytes, its comment too
     enum = kubeyaml.load(crd)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     matcher = enum["properties"]["spec"]["properties"]["route"]["properties"]["matchers"]
     assert matcher["items"]["properties"]["matchType"]["enum"] == ["!=", "=", "=~", "!~"]
@@ -386,6 +387,7 @@ def test_the_branch_keeps_block_scalars_and_adds_only_the_namespace(
     scalars = show(repo, "dev/fidelity/configmap-scalars.yaml")
     assert "  grafana.ini: |\n    [server]\n" in scalars
     assert scalars.startswith(
+        "# Source: fidelity/templates/scalars.yaml\n"
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: scalars\n  namespace: fid\n"
     )
     assert "namespace" not in show(repo, "dev/fidelity/clusterissuer-letsencrypt.yaml")

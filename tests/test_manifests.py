@@ -42,19 +42,20 @@ def parse(
 
 
 def test_the_renderers_text_is_kept_with_only_the_namespace_added() -> None:
-    account, role, deployment = parse(HELM_OUTPUT, helm_output=True)
+    account, role, deployment = parse(HELM_OUTPUT)
 
     assert [r.id.kind for r in (account, role, deployment)] == [
         "ServiceAccount",
         "ClusterRole",
         "Deployment",
     ]
-    # helm's `# Source:` line goes; the namespace joins after the name, the rest is as printed.
-    assert (
-        account.text
-        == "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  namespace: api\n"
+    # The namespace joins after the name; the rest is as printed, helm's `# Source:` included.
+    assert account.text == (
+        "# Source: api/templates/serviceaccount.yaml\n"
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  namespace: api\n"
     )
     assert role.text == (
+        "# Source: api/templates/clusterrole.yaml\n"
         "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n"
         "  name: api-reader\nrules: []\n"
     )
@@ -65,7 +66,7 @@ def test_the_renderers_text_is_kept_with_only_the_namespace_added() -> None:
 
 
 def test_namespace_is_filled_only_where_missing_and_only_for_namespaced_kinds() -> None:
-    account, role, deployment = parse(HELM_OUTPUT, helm_output=True)
+    account, role, deployment = parse(HELM_OUTPUT)
     assert account.body["metadata"]["namespace"] == "api"
     assert account.id == manifests.ResourceId("", "ServiceAccount", "api", "api")
     assert "namespace" not in role.body["metadata"]

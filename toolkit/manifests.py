@@ -1,7 +1,8 @@
 """Rendered manifests: the documents a renderer printed, their identity and namespaces, and
 secret redaction.
 
-What goes on the branch is each document's own text as the renderer printed it; toolkit only
+What goes on the branch is each document's own text as the renderer printed it (helm's
+`# Source:` comment included); toolkit only
 adds a `metadata.namespace` line where the release's namespace fills one in (the document is
 written anew, every scalar meaning what it meant, only where the line cannot be added: a
 flow-style `metadata`, or a `*List` unpacked into its items). What identity, layout and CRD
@@ -76,7 +77,6 @@ class Document:
 # comment (k8s.io/apimachinery's YAMLReader), and so does toolkit.
 _SEPARATOR = re.compile(r"\n---([^\n]*)")  # after a line break: re finds those fast
 _CONTENT = re.compile(r"^[ \t]*[^\s#]", re.M)
-_HELM_SOURCE = re.compile(r"# Source: [^\n]*\n")
 _KEEP_CHOMPING = re.compile(r"[|>][1-9]?\+")
 _KIND = re.compile(r"[A-Za-z][A-Za-z0-9]{0,62}")
 
@@ -143,18 +143,12 @@ def _limits_error(exc: kubeyaml.KubeYamlError, where: str, first_line: int) -> R
 ReadCache = dict[str, list[Document]]
 
 
-def read_documents(
-    text: str, *, where: str, helm_output: bool = False, seen: ReadCache | None = None
-) -> list[Document]:
-    """The non-empty documents of a render's output (`helm_output`: without the `# Source:`
-    line helm puts first); typed lists are unpacked into their items. `seen` remembers what
-    was read, for the other renders of a run."""
+def read_documents(text: str, *, where: str, seen: ReadCache | None = None) -> list[Document]:
+    """The non-empty documents of a render's output (helm's `# Source:` comments kept: they
+    name the template); typed lists are unpacked into their items. `seen` remembers what was
+    read, for the other renders of a run."""
     documents: list[Document] = []
     for chunk, line in _chunks(text, where):
-        if helm_output and chunk.startswith("# Source: "):
-            source = _HELM_SOURCE.match(chunk)
-            chunk = chunk[source.end() :] if source else ""
-            line += 1
         if not _CONTENT.search(chunk):
             continue
         # Blank lines at the end are no part of the document, unless a block scalar keeps them.
@@ -308,10 +302,9 @@ def parse(
     namespace: str | None,
     cluster_scoped: Iterable[GroupKind] = (),
     where: str,
-    helm_output: bool = False,
 ) -> list[Resource]:
     """One render's output as resources (its own CRDs deciding scope, with `cluster_scoped`)."""
-    documents = read_documents(text, where=where, helm_output=helm_output)
+    documents = read_documents(text, where=where)
     known = cluster_scoped_crds(documents) | set(cluster_scoped)
     return resources(
         documents, source=source, namespace=namespace, cluster_scoped=known, where=where

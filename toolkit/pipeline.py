@@ -360,10 +360,7 @@ def _tree(
     cluster_scoped: set[GroupKind] = set(plan.cluster_scoped)
     for output in outputs:
         where = f"environment {name}, {output.job.source}"
-        helm_output = isinstance(output.job, render.HelmRender)
-        documents = manifests.read_documents(
-            output.text, where=where, helm_output=helm_output, seen=seen
-        )
+        documents = manifests.read_documents(output.text, where=where, seen=seen)
         cluster_scoped |= manifests.cluster_scoped_crds(documents)
         read.append((output, documents, where))
     resources = []
