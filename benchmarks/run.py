@@ -41,7 +41,8 @@ from benchmarks import fleet as fleet_module
 from benchmarks import kapitan as kapitan_module
 from benchmarks import largecharts
 from benchmarks.fleet import Fleet, git
-from toolkit import __version__, process, tools
+from toolkit import __version__, config, pipeline, process, tools
+from toolkit.cache import RenderCache
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ def run_toolkit(setup: Setup) -> dict[str, Any]:
         "one_env": summary(one_env),
         "peak_mb": max(run["peak_mb"] for run in cold + unchanged + one_env),
         "files": len(branch_files),
+        "validate": run_validate(setup, cache),
     }
 
 
@@ -217,6 +219,30 @@ def run_kapitan(setup: Setup, kapitan: str | None) -> dict[str, Any]:
     return {"cold": _median(cold), "warm": _median(warm), "files": len(files)}
 
 
+def run_validate(setup: Setup, cache: Path) -> dict[str, float]:
+    """What `toolkit validate` adds to a render: its checks of every resource of the hydrated
+    fleet (renders answered by the cache, not timed), in this process, schemas loaded afresh
+    each time as a new `toolkit validate` would."""
+    from toolkit.validate import run as validation
+    from toolkit.validate import schemas
+
+    cfg = config.load_config(setup.fleet.root)
+    tool_choice = pipeline.ToolChoice(str(setup.helm.path), str(setup.kustomize.path))
+    plan = pipeline.plan_environments(cfg, cfg.environments, tool_choice=tool_choice)
+    renders = pipeline.render_plan(plan, parallel=setup.jobs, cache=RenderCache(cache / "renders"))
+    seconds, cpu = [], []
+    for _ in range(setup.repeat):
+        for cached in (schemas.shipped_minors, schemas.built_in_groups):
+            cached.cache_clear()
+        schemas.forget_compiled()
+        wall, before = time.perf_counter(), time.process_time()
+        validation.check_renders(cfg, renders)
+        seconds.append(time.perf_counter() - wall)
+        cpu.append(time.process_time() - before)
+    resources = sum(len(render.tree.resources) for render in renders)
+    return {"seconds": _median(seconds), "cpu_s": _median(cpu), "resources": resources}
+
+
 def _row(label: str, run: dict[str, float] | None, ratio: str, target: str, met: bool) -> str:
     time = f"{run['seconds']:.2f} s" if run else ""
     cpu = f"{run['cpu_s']:.2f} s" if run else ""
@@ -253,6 +279,13 @@ def table(results: dict[str, Any]) -> str:
             f"{one_env['seconds'] / cold['seconds']:.3f} x cold",
             "<= 0.15 x cold" if synthetic else "",
             one_env["seconds"] <= 0.15 * cold["seconds"] or not synthetic,
+        ),
+        _row(
+            f"toolkit validate, the checks of {tk['validate']['resources']} resources",
+            tk["validate"],
+            f"{tk['validate']['seconds'] / cold['seconds']:.3f} x cold",
+            "<= 0.1 x cold",
+            tk["validate"]["seconds"] <= 0.1 * cold["seconds"],
         ),
         f"| toolkit peak RSS, own + largest child | {tk['peak_mb']:.0f} MB | | | <= 300 MB "
         f"| {'yes' if tk['peak_mb'] <= 300 else 'NO'} |",

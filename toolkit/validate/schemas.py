@@ -101,6 +101,12 @@ def _validator(minor: tuple[int, int], api_version: str, kind: str) -> Any:
     return jsonschema_rs.validator_for(schema, registry=_definitions(minor)[0])
 
 
+def forget_compiled() -> None:
+    """Drop every loaded schema and compiled validator (a benchmark's fresh start)."""
+    _definitions.cache_clear()
+    _validator.cache_clear()
+
+
 def problems(minor: tuple[int, int], body: Mapping[str, Any]) -> Iterator[SchemaProblem]:
     """Each way `body` breaks its kind's schema at Kubernetes `minor` (none when no schema)."""
     validator = _validator(minor, str(body.get("apiVersion")), str(body.get("kind")))
