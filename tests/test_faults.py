@@ -459,8 +459,14 @@ class _Trial:
             str(self.bin / "kustomize"),
             *args,
         ]
+        # In the repository, as a user runs it: `render -o ../out` lands in this trial's directory.
         child = subprocess.Popen(
-            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+            argv,
+            cwd=self.repo,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
         if kill_after is not None:
             try:
