@@ -40,16 +40,7 @@ class YamlDocument:
     def line_of(self, *key_path: str | int) -> int | None:
         """The 1-based line of the entry at ``key_path`` (a mapping entry's key line, a list
         item's first line); the nearest existing ancestor's line when the path is missing."""
-        node = self.node
-        if node is None:
-            return None
-        line = node.start_mark.line + 1
-        for key in key_path:
-            entry = _child(node, key)
-            if entry is None:
-                break
-            node, line = entry
-        return line
+        return None if self.node is None else line_in(self.node, key_path)
 
     def where(self, *key_path: str | int) -> str:
         """``"relpath:line"`` for messages (``"relpath"`` when the document is empty)."""
@@ -259,6 +250,18 @@ def _refuse_duplicate(seen: dict[str, int], key: yaml.ScalarNode, display: str) 
             "remove one of them"
         )
     seen[name] = line
+
+
+def line_in(node: yaml.Node, key_path: Sequence[str | int]) -> int:
+    """The 1-based line of the entry at ``key_path`` below a composed ``node`` (a mapping
+    entry's key line, a list item's first line), or of its nearest ancestor that is there."""
+    line: int = node.start_mark.line + 1
+    for key in key_path:
+        entry = _child(node, key)
+        if entry is None:
+            break
+        node, line = entry
+    return line
 
 
 def _child(node: yaml.Node, key: str | int) -> tuple[yaml.Node, int] | None:
