@@ -201,14 +201,14 @@ def test_a_kustomize_base_above_the_repository_is_in_the_render_key(
 ) -> None:
     """kustomize takes a base from anywhere by `../`: hydrate re-renders when it changes, though
     no commit of the repository can say so."""
-    shared = tmp_path / "shared"
+    shared = tmp_path / "common"
     shared.mkdir()
     (shared / "kustomization.yaml").write_text("resources: [settings.yaml]\n")
     settings = shared / "settings.yaml"
     settings.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared}\ndata: {a: v1}")
     kustomization = example_repo / "overlays/dev/kustomization.yaml"
     kustomization.write_text(
-        kustomization.read_text().replace("  - ../base\n", "  - ../base\n  - ../../../shared\n")
+        kustomization.read_text().replace("  - ../base\n", "  - ../base\n  - ../../../common\n")
     )
     commit_all(example_repo, "dev takes a base from beside the repository")
     assert run_cli(example_repo, "hydrate").exit_code == 0

@@ -13,14 +13,14 @@ FILES = {
     "overlays/base/kustomization.yaml": "resources: [deployment.yaml]\n",
     "overlays/base/deployment.yaml": "kind: Deployment\n",
     "overlays/dev/kustomization.yaml": (
-        "resources: [../base, ../../shared/extra]\n"
+        "resources: [../base, ../../common/extra]\n"
         "configMapGenerator: [{name: c, files: [later.txt]}]\n"
     ),
     "overlays/staging/kustomization.yaml": "resources: [../base]\n",
     "overlays/staging/values.yaml": "a: 1\n",
-    "shared/extra/kustomization.yaml": "resources: [configmap.yaml]\n",
-    "shared/extra/configmap.yaml": "kind: ConfigMap\n",
-    "shared/unused.yaml": "kind: Secret\n",
+    "common/extra/kustomization.yaml": "resources: [configmap.yaml]\n",
+    "common/extra/configmap.yaml": "kind: ConfigMap\n",
+    "common/unused.yaml": "kind: Secret\n",
 }
 
 
@@ -35,8 +35,8 @@ def test_the_files_a_build_can_read(tmp_path: Path) -> None:
         "overlays/base/kustomization.yaml",
         "overlays/base/deployment.yaml",
         "overlays/dev/kustomization.yaml",
-        "shared/extra/kustomization.yaml",
-        "shared/extra/configmap.yaml",
+        "common/extra/kustomization.yaml",
+        "common/extra/configmap.yaml",
     }
     # A path named but missing today (kustomize would read it once it exists) is still named.
     assert config.root / "overlays/dev/later.txt" in found.named
@@ -66,7 +66,7 @@ def test_the_digest_keys_on_content_and_repository_relative_paths(tmp_path: Path
         return kustomizeinputs.digest(config, env.directory, inputs.files, {})
 
     assert digest(one) == digest(two)
-    (two.root / "shared/extra/configmap.yaml").write_text("kind: ConfigMap\ndata: {a: b}\n")
+    (two.root / "common/extra/configmap.yaml").write_text("kind: ConfigMap\ndata: {a: b}\n")
     assert digest(one) != digest(two)
 
 
@@ -76,16 +76,16 @@ def test_a_base_above_the_configuration_is_read_and_named_from_its_root(tmp_path
     configuration, the same in every clone), and a path outside the configuration makes the
     environment's reads unprovable from the configuration's history alone."""
     files = {f"gitops/{name}": text for name, text in FILES.items()}
-    files["gitops/overlays/dev/kustomization.yaml"] = "resources: [../../../shared/extra]\n"
-    files["shared/extra/kustomization.yaml"] = "resources: [configmap.yaml]\n"
-    files["shared/extra/configmap.yaml"] = "kind: ConfigMap\n"
+    files["gitops/overlays/dev/kustomization.yaml"] = "resources: [../../../common/extra]\n"
+    files["common/extra/kustomization.yaml"] = "resources: [configmap.yaml]\n"
+    files["common/extra/configmap.yaml"] = "kind: ConfigMap\n"
     top = make_repo(tmp_path / "monorepo", files, example=False)
     config = load_config(top / "gitops")
     dev = config.environment("dev")
 
     found = kustomizeinputs.find(config, dev)
 
-    assert top.resolve() / "shared/extra/configmap.yaml" in found.files
+    assert top.resolve() / "common/extra/configmap.yaml" in found.files
     before = kustomizeinputs.digest(config, dev.directory, found.files, {})
-    (top / "shared/extra/configmap.yaml").write_text("kind: ConfigMap\ndata: {a: b}\n")
+    (top / "common/extra/configmap.yaml").write_text("kind: ConfigMap\ndata: {a: b}\n")
     assert kustomizeinputs.digest(config, dev.directory, found.files, {}) != before

@@ -237,7 +237,7 @@ def test_a_failed_render_is_not_cached(
 def test_a_kustomization_outside_overlays_is_an_input(
     example_repo: Path, helm_tool: tools.Tool, kustomize_tool: tools.Tool, render_cache: Path
 ) -> None:
-    shared = example_repo / "shared" / "extra"
+    shared = example_repo / "common" / "extra"
     shared.mkdir(parents=True)
     (shared / "kustomization.yaml").write_text("resources: [configmap.yaml]\n")
     (shared / "configmap.yaml").write_text(
@@ -246,7 +246,7 @@ def test_a_kustomization_outside_overlays_is_an_input(
     _edit(
         example_repo / "overlays/dev/kustomization.yaml",
         "  - ../base\n",
-        "  - ../base\n  - ../../shared/extra\n",
+        "  - ../base\n  - ../../common/extra\n",
     )
     before, _ = render_files(example_repo, helm_tool, kustomize_tool, ("dev",))
     assert b"colour: blue" in before["dev/kustomize/configmap-extra.yaml"]

@@ -420,17 +420,17 @@ def test_a_kustomize_base_above_the_configuration_is_followed(tmp_path: Path, ru
     and its hash covers the base."""
     files = {f"gitops/{name}": text for name, text in TINY_FILES.items()}
     files["gitops/overlays/dev/kustomization.yaml"] = (
-        "namespace: dev\nresources: [config.yaml, ../../../shared/extra]\n"
+        "namespace: dev\nresources: [config.yaml, ../../../common/extra]\n"
     )
-    files["shared/extra/kustomization.yaml"] = "resources: [configmap.yaml]\n"
-    files["shared/extra/configmap.yaml"] = configmap("one")
+    files["common/extra/kustomization.yaml"] = "resources: [configmap.yaml]\n"
+    files["common/extra/configmap.yaml"] = configmap("one")
     top = make_repo(tmp_path / "monorepo", files, example=False)
     config_root = top / "gitops"
     rehydrate(config_root, run_cli)
     assert "inputEnvironments" not in json.loads(show(top, "dev/hydrator.metadata"))
     assert "inputEnvironments" in json.loads(show(top, "prod/hydrator.metadata"))
 
-    write_files(top, {"shared/extra/configmap.yaml": configmap("two")})
+    write_files(top, {"common/extra/configmap.yaml": configmap("two")})
     commit_all(top, "the shared base changes")
     result = rehydrate(config_root, run_cli)
 
