@@ -70,9 +70,13 @@ def tests(session: nox.Session, helm: str) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install("ruff")
+    """ruff, and the architecture's rules: import-linter's contracts (pyproject.toml) and the
+    checks imports cannot state (tests/test_architecture.py)."""
+    session.install("-e", ".", "ruff", "import-linter>=2.1", "pytest>=8")
     session.run("ruff", "check", "toolkit", "tests", "benchmarks", "noxfile.py")
     session.run("ruff", "format", "--check", "toolkit", "tests", "benchmarks", "noxfile.py")
+    session.run("lint-imports")
+    session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/test_architecture.py")
 
 
 @nox.session

@@ -12,7 +12,7 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit import process
+from toolkit.infra import process
 
 CHARTS = ("webapp", "worker", "cache")
 

@@ -41,8 +41,11 @@ from benchmarks import fleet as fleet_module
 from benchmarks import kapitan as kapitan_module
 from benchmarks import largecharts
 from benchmarks.fleet import Fleet, git
-from toolkit import __version__, config, pipeline, process, tools
-from toolkit.cache import RenderCache
+from toolkit import __version__
+from toolkit.config import project
+from toolkit.infra import process
+from toolkit.render import pipeline, tools
+from toolkit.render.cache import RenderCache
 
 
 @dataclass(frozen=True)
@@ -223,10 +226,10 @@ def run_validate(setup: Setup, cache: Path) -> dict[str, float]:
     """What `toolkit validate` adds to a render: its checks of every resource of the hydrated
     fleet (renders answered by the cache, not timed), in this process, schemas loaded afresh
     each time as a new `toolkit validate` would."""
-    from toolkit.validate import run as validation
+    from toolkit.commands import validate as validation
     from toolkit.validate import schemas
 
-    cfg = config.load_config(setup.fleet.root)
+    cfg = project.load_config(setup.fleet.root)
     tool_choice = pipeline.ToolChoice(str(setup.helm.path), str(setup.kustomize.path))
     plan = pipeline.plan_environments(cfg, cfg.environments, tool_choice=tool_choice)
     renders = pipeline.render_plan(plan, parallel=setup.jobs, cache=RenderCache(cache / "renders"))

@@ -5,14 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from toolkit import cli, process, tools
+from tests.helpers import Cli, CliResult, make_repo
+from toolkit import cli
+from toolkit.render import tools
 
 pytest_plugins = [
     "tests.fixtures.charts",
@@ -23,10 +24,6 @@ pytest_plugins = [
     "tests.fixtures.pinned",
     "tests.fixtures.promote",
 ]
-
-PROJECT = Path(__file__).resolve().parents[1]
-EXAMPLE_PATHS = ("toolkit.yaml", "charts", "crds", "overlays")
-
 
 GITCONFIG = (
     "[user]\n\tname = Test User\n\temail = test@example.com\n"
@@ -99,60 +96,10 @@ def kustomize_tool() -> tools.Tool:
     return tools.find_kustomize()
 
 
-def git(repo: Path, *args: str) -> str:
-    """Run git in a test repository and return its stdout."""
-    return process.run(("git", *args), cwd=repo).stdout.decode().strip()
-
-
-def branch_files(repo: Path, rev: str = "rendered") -> list[str]:
-    """Every file on a rendered branch."""
-    return git(repo, "ls-tree", "-r", "--name-only", rev).splitlines()
-
-
-def show(repo: Path, path: str, rev: str = "rendered") -> str:
-    """A file's text as committed on a rendered branch."""
-    return git(repo, "show", f"{rev}:{path}")
-
-
-def commit_all(repo: Path, message: str = "change") -> str:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "--allow-empty", "-m", message)
-    return git(repo, "rev-parse", "HEAD")
-
-
-def make_repo(path: Path, files: dict[str, str] | None = None, *, example: bool = True) -> Path:
-    """A real git repository holding the example configuration (and/or `files`), committed."""
-    path.mkdir(parents=True, exist_ok=True)
-    if example:
-        for name in EXAMPLE_PATHS:
-            source = PROJECT / name
-            if source.is_dir():
-                shutil.copytree(source, path / name)
-            else:
-                shutil.copy2(source, path / name)
-    for name, text in (files or {}).items():
-        target = path / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    git(path, "init", "-q", "-b", "main")
-    commit_all(path, "initial configuration")
-    return path
-
-
 @pytest.fixture
 def example_repo(tmp_path: Path) -> Path:
     """The project's example repository, copied and committed in a fresh git repository."""
     return make_repo(tmp_path / "config")
-
-
-@dataclass(frozen=True)
-class CliResult:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
-Cli = Callable[..., CliResult]
 
 
 @pytest.fixture

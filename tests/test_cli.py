@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli, commit_all, git, make_repo
+from tests.helpers import Cli, commit_all, git, make_repo
 
 
 def edit(path: Path, old: str, new: str) -> None:

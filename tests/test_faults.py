@@ -23,8 +23,9 @@ import cmarkgfm
 import pytest
 from cmarkgfm.cmark import Options
 
-from tests.conftest import Cli, commit_all, git, make_repo
-from toolkit import process, tools
+from tests.helpers import Cli, commit_all, git, make_repo
+from toolkit.infra import process
+from toolkit.render import tools
 
 # --- secrets ------------------------------------------------------------------------------
 
@@ -571,7 +572,7 @@ def test_a_run_killed_at_any_spawn_or_moment_is_survived_by_the_next_run(
 DIES_HOLDING = """
 import os, sys
 from pathlib import Path
-from toolkit import owned
+from toolkit.infra import owned
 held = [owned.owned_directory(Path(p), x) for p, x in zip(sys.argv[1::2], sys.argv[2::2])]
 for directory in held:
     directory.__enter__()
@@ -583,8 +584,8 @@ def test_what_dead_runs_left_is_removed_and_what_live_runs_hold_is_not(
     tmp_path: Path, run_cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tests.fixtures.ci import TINY_FILES
-    from toolkit import git as gitmod
-    from toolkit import owned
+    from toolkit.infra import git as gitmod
+    from toolkit.infra import owned
 
     repo = make_repo(tmp_path / "config", TINY_FILES, example=False)
     commit_all(repo, "a second commit to diff against")

@@ -15,9 +15,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Cli, branch_files, make_repo, show
 from tests.fixtures.kubereading import KubeReading, split_stream
-from toolkit import kubeyaml, process, tools
+from tests.helpers import Cli, branch_files, make_repo, show
+from toolkit.infra import kubeyaml, process
+from toolkit.render import tools
 
 NAMESPACE = "fid"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.conftest import git
+from tests.helpers import git
 
 
 def test_git_reads_only_the_suites_configuration(tmp_path: Path) -> None:

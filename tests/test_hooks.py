@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import Cli, branch_files, make_repo, show
+from tests.helpers import Cli, branch_files, make_repo, show
 
 
 def pod(name: str, hook: str) -> str:

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT, Cli, commit_all, git, make_repo
 from tests.fixtures.ci import Remote, tiny_overlay
-from toolkit import git as git_module
-from toolkit import process
-from toolkit.errors import GitError
+from tests.helpers import PROJECT, Cli, commit_all, git, make_repo
+from toolkit.infra import git as git_module
+from toolkit.infra import process
+from toolkit.infra.errors import GitError
 
 
 def plant_note(remote: Remote, note: dict[str, object]) -> None:

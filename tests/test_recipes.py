@@ -17,7 +17,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from toolkit import cli, config, scaffold
+from toolkit import cli
+from toolkit.commands import init
+from toolkit.config import project
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -59,7 +61,7 @@ def recipes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         roots[operator] = root
     return Recipes(
         roots["argocd"],
-        roots["argocd"] / scaffold.WORKFLOW,
+        roots["argocd"] / init.WORKFLOW,
         roots["argocd"] / "deploy/argocd/production.yaml",
         roots["flux"] / "deploy/flux/production.yaml",
     )
@@ -130,7 +132,7 @@ def test_gitlab_ci_shards_by_node_index() -> None:
 
 
 def test_argo_cd_and_flux_read_an_environment_of_the_rendered_branch(recipes: Recipes) -> None:
-    cfg = config.load_config(recipes.root)
+    cfg = project.load_config(recipes.root)
     environments = {e.name for e in cfg.environments}
     (app,) = load(recipes.argocd)
     assert app["apiVersion"] == "argoproj.io/v1alpha1" and app["kind"] == "Application"
@@ -148,10 +150,10 @@ def test_argo_cd_and_flux_read_an_environment_of_the_rendered_branch(recipes: Re
 
 def test_the_docs_recipes_are_the_init_templates_rendered_for_the_example() -> None:
     """One source: what `toolkit init` writes is what the docs show (regenerate the docs with
-    scaffold.recipes for project "platform" and the environment production)."""
-    cfg = config.load_config(PROJECT)
+    init.recipes for project "platform" and the environment production)."""
+    cfg = project.load_config(PROJECT)
     for operator, recipe in (("argocd", DOCS.argocd), ("flux", DOCS.flux)):
-        files = scaffold.recipes(
+        files = init.recipes(
             project="platform",
             repo_url="https://git.example.com/platform/config.git",
             branch=cfg.rendered_branch,
@@ -159,7 +161,7 @@ def test_the_docs_recipes_are_the_init_templates_rendered_for_the_example() -> N
             operator=operator,
         )
         assert files[f"deploy/{operator}/production.yaml"] == recipe.read_text()
-        assert files[scaffold.WORKFLOW] == DOCS.github.read_text()
+        assert files[init.WORKFLOW] == DOCS.github.read_text()
 
 
 def test_recipes_install_toolkit_by_its_own_distribution_name() -> None:

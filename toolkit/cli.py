@@ -14,22 +14,15 @@ from typing import Any, TypeVar
 
 import click
 
-from toolkit import (
-    __version__,
-    atomicfiles,
-    config,
-    diff,
-    diffreport,
-    envtree,
-    git,
-    lock,
-    outputdir,
-    pipeline,
-    rendered,
-    tools,
-)
-from toolkit import shard as shard_module
-from toolkit.errors import CheckFailed, ToolkitError
+from toolkit import __version__
+from toolkit.charts import lockfile
+from toolkit.config import project
+from toolkit.diff import comparison, formats
+from toolkit.hydrate import envdir, outputdir, rendered
+from toolkit.hydrate import shard as shard_module
+from toolkit.infra import atomicfiles, git
+from toolkit.infra.errors import CheckFailed, ToolkitError
+from toolkit.render import pipeline, tools
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,11 +38,11 @@ class Context:
     tool_choice: pipeline.ToolChoice
     use_cache: bool = True  # --no-cache: render everything, answer nothing from the render cache
 
-    def load(self) -> config.Config:
+    def load(self) -> project.Config:
         """The configuration, once a write that a killed run left half done is put back."""
         for path in atomicfiles.recover(self.root):
             self.info(f"note: {path}: put back as it was (a toolkit run was killed writing it)")
-        return config.load_config(self.root)
+        return project.load_config(self.root)
 
     def info(self, message: str) -> None:
         if self.verbosity >= 0:
@@ -178,8 +171,8 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
     if output is None:
         click.echo(outputdir.as_stream(renders), nl=False)
     else:
-        source = envtree.source_or_none(cfg.root)
-        trees = [envtree.environment_files(render, source) for render in renders]
+        source = envdir.source_or_none(cfg.root)
+        trees = [envdir.environment_files(render, source) for render in renders]
         outputdir.write_environments(output, trees)
         for render in renders:
             obj.info(f"{render.name}: {len(render.tree.files)} files in {output / render.name}")
@@ -249,8 +242,8 @@ def hydrate_command(
         obj.info(f"shard {shard}: {', '.join(e.name for e in selected) or 'no environments'}")
         if not selected:
             return 0
-    work_tree = envtree.refuse_dirty(cfg.root, allow_dirty=allow_dirty)
-    source = envtree.current_source(cfg.root)
+    work_tree = envdir.refuse_dirty(cfg.root, allow_dirty=allow_dirty)
+    source = envdir.current_source(cfg.root)
     planner = pipeline.Planner(
         cfg,
         selected,
@@ -269,7 +262,7 @@ def hydrate_command(
             if obj.verbosity > 0:
                 obj.info(f"{done.name}: {done.renders} renders, {done.cached} from the cache")
         if validate_output:
-            from toolkit.validate import run as validation
+            from toolkit.commands import validate as validation
 
             again = None
             if cfg.validate.determinism != "off":
@@ -306,7 +299,7 @@ def hydrate_command(
         if as_json:
             click.echo(json.dumps({"stale": [c.environment for c in stale]}, indent=2))
         for change in changes:
-            obj.info(("stale: " if change in stale else "") + envtree.describe_change(change))
+            obj.info(("stale: " if change in stale else "") + envdir.describe_change(change))
         return 1 if stale else 0
     results = rendered.hydrate(cfg, planner, render, source, work_tree, options, notify=obj.info)
     report_planned()
@@ -341,14 +334,12 @@ def init_command(
     obj: Context, directory: Path | None, operator: str, chart: str | None, adopt: bool
 ) -> int:
     """Scaffold a config repository in DIR (default: -C), or adopt the one there (--from)."""
-    from toolkit import scaffold  # the templates load only for init
+    from toolkit.commands import init  # the templates load only for init
 
-    if chart is not None and not config.DNS_LABEL.pattern.fullmatch(chart):
-        raise click.BadParameter(config.DNS_LABEL.description, param_hint="--chart")
+    if chart is not None and not project.DNS_LABEL.pattern.fullmatch(chart):
+        raise click.BadParameter(project.DNS_LABEL.description, param_hint="--chart")
     root = (directory or obj.root).absolute()
-    result = scaffold.init(
-        root, operator=operator, chart=chart, adopt=adopt, helm=obj.tool_choice.helm
-    )
+    result = init.init(root, operator=operator, chart=chart, adopt=adopt, helm=obj.tool_choice.helm)
     for path in result.written:
         obj.info(f"wrote {path}")
     for note in result.notes:
@@ -393,9 +384,9 @@ def validate_command(
       toolkit validate production --strict --json
       toolkit validate --determinism
     """
-    from toolkit.validate import run  # the schemas load only for this command
+    from toolkit.commands import validate as validation  # the schemas load only for this command
 
-    result = run.validate_environments(
+    result = validation.validate_environments(
         obj.load(),
         environments,
         ref=ref,
@@ -444,7 +435,7 @@ def status_command(
       toolkit status production --json
       toolkit status --format markdown >> "$GITHUB_STEP_SUMMARY"
     """
-    from toolkit import status  # only this command reads every manifest on the branch
+    from toolkit.commands import status  # only this command reads every manifest on the branch
 
     cfg = obj.load()
     report = status.environment_status(
@@ -469,9 +460,9 @@ def tools_group() -> None:
     """Provision or show helm and kustomize."""
 
 
-def _tool_pins(obj: Context) -> Mapping[str, config.ToolPin]:
+def _tool_pins(obj: Context) -> Mapping[str, project.ToolPin]:
     """toolkit.yaml's `tools:` pins, where the root has a toolkit.yaml."""
-    if not (obj.root / config.CONFIG_FILE).is_file():
+    if not (obj.root / project.CONFIG_FILE).is_file():
         return {}
     return obj.load().tool_pins
 
@@ -566,7 +557,7 @@ def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
     """
     environments, upgrade = _split_upgrade(words)
     cfg = obj.load()
-    changes = lock.lock_environments(
+    changes = lockfile.lock_environments(
         cfg, cfg.select(environments), upgrade=upgrade, locked=obj.locked
     )
     if as_json:
@@ -612,8 +603,8 @@ def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
 @click.option(
     "--max-bytes",
     metavar="N",
-    type=click.IntRange(min=diffreport.MIN_MAX_BYTES),
-    default=diffreport.DEFAULT_MAX_BYTES,
+    type=click.IntRange(min=formats.MIN_MAX_BYTES),
+    default=formats.DEFAULT_MAX_BYTES,
     show_default=True,
     help="Byte budget of the markdown comment.",
 )
@@ -638,7 +629,7 @@ def diff_command(
     show_secrets: bool,
 ) -> int:
     """Rendered diff between two revisions, resource by resource."""
-    report = diff.diff_revisions(
+    report = comparison.diff_revisions(
         obj.root,
         environments,
         base=base,
@@ -651,9 +642,9 @@ def diff_command(
     )
     color = fmt == "text" and sys.stdout.isatty()
     if output_full is not None:
-        full = diffreport.formatted(report, fmt, max_bytes=None, color=False)
-        diffreport.write_full(output_full, full)
-    click.echo(diffreport.formatted(report, fmt, max_bytes=max_bytes, color=color), nl=False)
+        full = formats.formatted(report, fmt, max_bytes=None, color=False)
+        formats.write_full(output_full, full)
+    click.echo(formats.formatted(report, fmt, max_bytes=max_bytes, color=color), nl=False)
     return 1 if exit_code and report.differs else 0
 
 
@@ -695,7 +686,7 @@ def promote_command(
 ) -> int:
     """Make DST run what SRC runs: chart versions, image tags and promotion.copy files."""
     # Imported here: promotion's YAML editor (ruamel.yaml) would slow every other command's start.
-    from toolkit import promote, promoteapply, promotediff
+    from toolkit.promote import dryrun, planning, writer
 
     if (branch or tag) and not make_commit:
         raise click.UsageError("--branch and --tag go with --commit")
@@ -703,31 +694,31 @@ def promote_command(
         raise click.UsageError("--dry-run writes nothing, so it cannot --commit")
     cfg = obj.load()
     names = tuple(name for item in only for name in item.split(",") if name)
-    plan = promote.plan_promotion(
+    plan = planning.plan_promotion(
         cfg, source, target, ref=ref, only=names, force=force, allow_dirty=allow_dirty
     )
     result = None
     if not dry_run and plan.changes_anything:
-        promoteapply.check_branch(cfg, branch if make_commit else None)
-        promoteapply.apply(plan)
+        writer.check_branch(cfg, branch if make_commit else None)
+        writer.apply(plan)
         obj.info(f"{target}: wrote {len(plan.writes)} file(s)")
         if make_commit:
-            result = promoteapply.commit(plan, branch=branch, tag=tag)
+            result = writer.commit(plan, branch=branch, tag=tag)
     report = None
     if dry_run and plan.changes_anything:
-        report = promotediff.rendered_diff(plan, tool_choice=obj.tool_choice, parallel=obj.jobs)
+        report = dryrun.rendered_diff(plan, tool_choice=obj.tool_choice, parallel=obj.jobs)
     if as_json:
-        document = promoteapply.as_dict(plan)
-        document["diff"] = diffreport.as_dict(report) if report else None
+        document = writer.as_dict(plan)
+        document["diff"] = formats.as_dict(report) if report else None
         document["written"] = not dry_run and plan.changes_anything
         document["commit"] = result.commit if result else None
         document["branch"] = result.branch if result else None
         document["tag"] = result.tag if result else None
         click.echo(json.dumps(document, indent=2))
     else:
-        click.echo("\n".join(promoteapply.describe(plan)))
+        click.echo("\n".join(writer.describe(plan)))
         if report is not None:
-            click.echo("\n".join(["", *promotediff.describe(report)]))
+            click.echo("\n".join(["", *dryrun.describe(report)]))
         if result is not None:
             where = f" on branch {result.branch}" if result.branch else ""
             tagged = f", tagged {result.tag}" if result.tag else ""

@@ -7,16 +7,17 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from toolkit import manifests
-from toolkit.config import Config, ValidateSettings, safe_path
-from toolkit.errors import InputError
-from toolkit.layout import RenderedTree
-from toolkit.manifests import Resource, ResourceId
+from toolkit.config.project import Config, ValidateSettings
+from toolkit.infra.errors import InputError
+from toolkit.infra.paths import safe_path
+from toolkit.infra.yamlfile import read_text, relative_name
+from toolkit.manifests import model
+from toolkit.manifests.layout import RenderedTree
+from toolkit.manifests.model import Resource, ResourceId
 from toolkit.validate import apis, crds, policies, schemas
 from toolkit.validate.crds import is_crd
 from toolkit.validate.findings import Finding, Severity
 from toolkit.validate.locate import line_of
-from toolkit.yamlfile import read_text, relative_name
 
 _API: tuple[str | int, ...] = ("apiVersion",)
 _SOURCE = re.compile(r"^# Source: (.+)$", re.MULTILINE)
@@ -46,7 +47,7 @@ def extra_crds(config: Config) -> list[Mapping[str, Any]]:
                 config.root, config.root, relative_name(path, config.root), where=where
             )
             text = read_text(safe, root=config.root)
-            found += [d for d in manifests.bodies(text, where=where) if is_crd(d)]
+            found += [d for d in model.bodies(text, where=where) if is_crd(d)]
     return found
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from toolkit.yamlfile import line_in
+from toolkit.infra.yamlfile import line_in
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

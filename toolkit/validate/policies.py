@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from toolkit.manifests import Resource
+from toolkit.manifests.model import Resource
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,147 @@
+"""What many tests share: real git repositories, file trees written out, the CLI's result."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from toolkit.infra import process
+
+PROJECT = Path(__file__).resolve().parents[1]
+EXAMPLE_PATHS = ("toolkit.yaml", "charts", "crds", "overlays")
+
+
+def write_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
+    """`files` (relative path -> text or bytes) written under `root`, directories made."""
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return root
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in a test repository and return its stdout."""
+    return process.run(("git", *args), cwd=repo).stdout.decode().strip()
+
+
+def branch_files(repo: Path, rev: str = "rendered") -> list[str]:
+    """Every file on a rendered branch."""
+    return git(repo, "ls-tree", "-r", "--name-only", rev).splitlines()
+
+
+def show(repo: Path, path: str, rev: str = "rendered") -> str:
+    """A file's text as committed on a rendered branch."""
+    return git(repo, "show", f"{rev}:{path}")
+
+
+def commit_all(repo: Path, message: str = "change") -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def make_repo(path: Path, files: dict[str, str] | None = None, *, example: bool = True) -> Path:
+    """A real git repository holding the example configuration (and/or `files`), committed."""
+    path.mkdir(parents=True, exist_ok=True)
+    if example:
+        for name in EXAMPLE_PATHS:
+            source = PROJECT / name
+            if source.is_dir():
+                shutil.copytree(source, path / name)
+            else:
+                shutil.copy2(source, path / name)
+    write_tree(path, files or {})
+    git(path, "init", "-q", "-b", "main")
+    commit_all(path, "initial configuration")
+    return path
+
+
+@dataclass(frozen=True)
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+Cli = Callable[..., CliResult]
+
+
+def write_config(
+    root: Path,
+    repositories: dict[str, str],
+    releases: dict[str, list[dict[str, str]]],
+) -> Path:
+    """A committed config repository: one environment per key of `releases`."""
+    files = {
+        "toolkit.yaml": yaml.safe_dump(
+            {"environments": [{"name": env} for env in releases], "repositories": repositories}
+        )
+    }
+    for env, items in releases.items():
+        listed = [{"namespace": "demo", **item} for item in items]
+        files[f"overlays/{env}/releases.yaml"] = yaml.safe_dump(
+            {"releases": listed}, sort_keys=False
+        )
+    return make_repo(root, files, example=False)
+
+
+TOOLKIT_YAML = """\
+rendered:
+  branch: rendered/{env}
+environments:
+  - name: dev
+    vars:
+      domain: dev.example.com
+      replicas: 1
+  - name: staging
+  - name: production
+    kubeVersion: "1.33.0"
+    apiVersions: [monitoring.coreos.com/v1, networking.k8s.io/v1/Ingress]
+repositories:
+  podinfo: https://stefanprodan.github.io/podinfo/
+  registry: oci://ghcr.io/example/charts
+promotion:
+  copy: ["values/common/**"]
+"""
+
+RELEASES_YAML = """\
+releases:
+  - name: api
+    namespace: api
+    chart: ../../charts/api
+    version: "^1.2.0"
+    values: [values/api.yaml, values/api.yaml.j2]
+    set: {replicaCount: 2, image: {tag: "1.2.3"}}
+  - name: podinfo
+    namespace: podinfo
+    chart: podinfo/podinfo
+    version: "6.x"
+  - name: worker
+    namespace: jobs
+    chart: registry/worker
+  - name: cache
+    namespace: cache
+    chart: oci://registry.example.com/charts/redis
+"""
+
+
+def config_repository(root: Path, **overrides: str) -> Path:
+    """A config repository: toolkit.yaml, a local chart, dev's releases and values."""
+    files = {
+        "toolkit.yaml": TOOLKIT_YAML,
+        "charts/api/Chart.yaml": "apiVersion: v2\nname: api\nversion: 1.2.3\n",
+        "overlays/dev/releases.yaml": RELEASES_YAML,
+        "overlays/dev/values/api.yaml": "replicaCount: 1\n",
+        "overlays/dev/values/api.yaml.j2": "host: api.{{ vars.domain }}\n",
+        "overlays/dev/kustomization.yaml": "resources: [../base]\n",
+    }
+    files.update(overrides)
+    return write_tree(root, files)

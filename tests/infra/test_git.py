@@ -1,0 +1,107 @@
+"""git.py: identities, ancestry in shallow clones, notes, temporary worktrees, revisions."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import commit_all, git, make_repo
+from toolkit.infra import git as gitmod
+from toolkit.infra.errors import InputError
+
+
+def test_parse_identity() -> None:
+    assert gitmod.parse_identity("CI Bot <ci@example.com>", what="--author") == gitmod.Identity(
+        "CI Bot", "ci@example.com"
+    )
+    for bad in ("CI Bot", "<ci@example.com>", "CI <a b>", "A <a> <b>"):
+        with pytest.raises(InputError, match='is not "Name <email>"'):
+            gitmod.parse_identity(bad, what="--author")
+
+
+def test_ancestry_in_a_shallow_clone_needs_deepening(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "src", {"a.txt": "1"}, example=False)
+    first = git(repo, "rev-parse", "HEAD")
+    (repo / "a.txt").write_text("2")
+    second = commit_all(repo, "second")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", repo.as_uri(), str(clone))
+    assert gitmod.is_shallow(clone) and not gitmod.has_commit(clone, first)
+    gitmod.fetch_commits(clone, "origin", [first])
+    assert gitmod.has_commit(clone, first)
+    assert not gitmod.is_ancestor(clone, first, second), "cut off: git cannot see the link"
+    gitmod.unshallow(clone, "origin")
+    assert not gitmod.is_shallow(clone)
+    assert gitmod.is_ancestor(clone, first, second)
+
+
+def test_notes_round_trip_whatever_the_fan_out(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "src", {"a.txt": "1"}, example=False)
+    who = gitmod.Identity("t", "t@example.com")
+    head = git(repo, "rev-parse", "HEAD")
+    notes = gitmod.write_notes(repo, parent=None, committer=who, message="m\n", notes={head: b"hi"})
+    assert gitmod.read_note(repo, notes, head) == b"hi"
+    assert gitmod.read_note(repo, notes, "0" * 40) is None
+    assert git(repo, "for-each-ref") == f"{head} commit\trefs/heads/main"  # no ref moved
+    git(repo, "update-ref", "refs/notes/test", notes)
+    assert git(repo, "notes", "--ref=test", "show", head) == "hi"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo", {"a.txt": "one\n"}, example=False)
+
+
+def registered_worktrees(repo: Path) -> int:
+    return git(repo, "worktree", "list", "--porcelain").count("worktree ")
+
+
+@pytest.mark.parametrize("failure", [RuntimeError, KeyboardInterrupt])
+def test_temporary_worktree_is_removed_when_the_body_fails(
+    repo: Path, failure: type[BaseException]
+) -> None:
+    head = git(repo, "rev-parse", "HEAD")
+    (repo / "a.txt").write_text("work tree edit\n")
+    seen: list[Path] = []
+    with pytest.raises(failure), gitmod.temporary_worktree(repo, head) as tree:
+        seen.append(tree)
+        assert (tree / "a.txt").read_text() == "one\n"  # the commit, not the work tree
+        assert registered_worktrees(repo) == 2
+        raise failure()
+    assert not seen[0].exists() and not seen[0].parent.exists()
+    assert registered_worktrees(repo) == 1
+    assert (repo / "a.txt").read_text() == "work tree edit\n"
+
+
+def test_temporary_worktree_is_removed_even_after_its_directory_vanished(repo: Path) -> None:
+    with gitmod.temporary_worktree(repo, "HEAD") as tree:
+        shutil.rmtree(tree)
+    assert registered_worktrees(repo) == 1
+
+
+def test_a_commit_that_does_not_exist_leaves_nothing(repo: Path) -> None:
+    with pytest.raises(gitmod.GitError), gitmod.temporary_worktree(repo, "0" * 40):
+        pass
+    assert registered_worktrees(repo) == 1
+
+
+def test_default_branch_prefers_the_remotes_head(repo: Path, tmp_path: Path) -> None:
+    assert gitmod.default_branch(repo) == "refs/heads/main"
+    clone = tmp_path / "clone"
+    git(repo, "clone", "-q", str(repo), str(clone))
+    assert gitmod.default_branch(clone) == "refs/remotes/origin/main"
+    git(clone, "switch", "-q", "-c", "feature")
+    (clone / "a.txt").write_text("two\n")
+    commit_all(clone)
+    base = gitmod.merge_base(clone, "HEAD", "refs/remotes/origin/main")
+    assert base == git(repo, "rev-parse", "HEAD")
+
+
+def test_commit_of_and_read_blobs(repo: Path) -> None:
+    assert gitmod.commit_of(repo, "main") == git(repo, "rev-parse", "HEAD")
+    assert gitmod.commit_of(repo, "nope") is None
+    blob = git(repo, "rev-parse", "HEAD:a.txt")
+    assert gitmod.read_objects(repo, [blob, blob]) == [b"one\n", b"one\n"]
+    assert gitmod.read_objects(repo, []) == []

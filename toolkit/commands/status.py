@@ -1,0 +1,318 @@
+"""`toolkit status`: what runs where, from git alone, and what the next promotion would move.
+
+Each environment's state is read from its rendered branch (local, else the remote's): the
+source commit and when it was made, the releases in hydrator.metadata, the images of its
+manifests, its newest `<env>/<n>` tag; planning the work tree (no render) says whether the
+branch is stale. The pending promotion is `toolkit promote`'s own plan from each environment
+to the next one in promotion order: release versions, images and `promotion.copy` files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from toolkit.config.project import Config, Environment
+from toolkit.hydrate import tags
+from toolkit.hydrate.envdir import METADATA
+from toolkit.infra import git
+from toolkit.infra.errors import ToolkitError
+from toolkit.manifests import model
+from toolkit.promote import planning
+from toolkit.render import pipeline
+
+SCHEMA_VERSION = 1
+_TAG_NUMBER = re.compile(r"/([0-9]+)$")
+
+
+@dataclass(frozen=True)
+class ReleaseState:
+    name: str
+    namespace: str
+    chart: str
+    version: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class EnvironmentStatus:
+    name: str
+    branch: str
+    branch_ref: str | None  # the ref read: the local branch, or the remote's when it is ahead
+    rendered_commit: str | None  # None: never hydrated
+    source_commit: str | None
+    source_date: str | None
+    source_subject: str | None
+    last_tag: str | None
+    releases: tuple[ReleaseState, ...]
+    images: tuple[str, ...]
+    stale: bool | None  # the work tree's inputs differ from the render's; None: not hydrated
+    next_environment: str | None
+    pending: tuple[str, ...]  # what promoting to next_environment would move, one line each
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "branch": self.branch,
+            "branchRef": self.branch_ref,
+            "renderedCommit": self.rendered_commit,
+            "sourceCommit": self.source_commit,
+            "sourceDate": self.source_date,
+            "sourceSubject": self.source_subject,
+            "lastTag": self.last_tag,
+            "releases": [vars(release) for release in self.releases],
+            "images": list(self.images),
+            "stale": self.stale,
+            "nextEnvironment": self.next_environment,
+            "pendingPromotion": list(self.pending),
+        }
+
+    @property
+    def state(self) -> str:
+        if self.rendered_commit is None:
+            return "not hydrated"
+        return "stale" if self.stale else "up to date"
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    environments: tuple[EnvironmentStatus, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "schemaVersion": SCHEMA_VERSION,
+            "command": "status",
+            "environments": [env.as_dict() for env in self.environments],
+        }
+
+    def as_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2) + "\n"
+
+    def as_text(self) -> str:
+        lines: list[str] = []
+        for env in self.environments:
+            lines.append(f"{env.name}: {env.state}" + _where_from(env))
+            if env.last_tag:
+                lines.append(f"  tag: {env.last_tag}")
+            for release in env.releases:
+                lines.append(
+                    f"  release {release.name} ({release.namespace}): "
+                    f"{release.chart} {release.version}"
+                )
+            for image in env.images:
+                lines.append(f"  image {image}")
+            if env.next_environment:
+                moves = "; ".join(env.pending) if env.pending else "nothing"
+                lines.append(f"  promote to {env.next_environment}: {moves}")
+        return "\n".join(lines) + "\n"
+
+    def as_markdown(self) -> str:
+        rows = [
+            "| environment | state | source | tag | releases | images | promotion to next |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for env in self.environments:
+            source = (
+                f"`{env.source_commit[:12]}` {env.source_date or ''}" if env.source_commit else ""
+            )
+            releases = _lines(f"{r.name}: {r.chart} {r.version}" for r in env.releases)
+            images = "<br>".join(_code(image) for image in env.images)
+            pending = (
+                f"{_text(env.next_environment)}: " + (_lines(env.pending) or "nothing")
+                if env.next_environment
+                else ""
+            )
+            cells = (
+                _text(env.name),
+                env.state,
+                source,
+                _text(env.last_tag or ""),
+                releases,
+                images,
+                pending,
+            )
+            rows.append("| " + " | ".join(cells) + " |")
+        return "\n".join(rows) + "\n"
+
+
+def _text(text: str) -> str:
+    """Text from the repository in a table cell: markup, HTML and cell breaks escaped."""
+    return re.sub(r"[\\`*_<>|\[\]]", lambda m: "\\" + m[0], text.replace("\n", " "))
+
+
+def _code(text: str) -> str:
+    return "`" + text.replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
+
+
+def _lines(items: Iterable[str]) -> str:
+    return "<br>".join(_text(item) for item in items)
+
+
+def _where_from(env: EnvironmentStatus) -> str:
+    if env.source_commit is None:
+        return ""
+    subject = f' "{env.source_subject}"' if env.source_subject else ""
+    when = f", {env.source_date}" if env.source_date else ""
+    return f" (from {env.source_commit[:12]}{when}{subject})"
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    tip: str | None
+    metadata: Mapping[str, Any]
+    images: tuple[str, ...]
+
+
+def _branch_tip(repo: Path, branch: str, remote: str) -> tuple[str | None, str | None]:
+    """(ref, commit) of the rendered branch: the remote's when it is ahead of the local one
+    (or there is no local one): that is what Argo CD or Flux syncs from."""
+    local_ref, remote_ref = f"refs/heads/{branch}", f"refs/remotes/{remote}/{branch}"
+    local = git.rev_parse(repo, f"{local_ref}^{{commit}}")
+    ahead = git.rev_parse(repo, f"{remote_ref}^{{commit}}")
+    if ahead and (local is None or (ahead != local and git.is_ancestor(repo, local, ahead))):
+        return remote_ref, ahead
+    return (local_ref, local) if local else (None, None)
+
+
+def _read_rendered(repo: Path, tip: str | None, environment: str) -> _Rendered:
+    raw = git.read_blob(repo, tip, f"{environment}/{METADATA}") if tip else None
+    try:
+        metadata = json.loads(raw) if raw else None
+    except ValueError:
+        metadata = None
+    if not isinstance(metadata, dict):  # the branch holds no render of this environment
+        return _Rendered(None, {}, ())
+    assert tip is not None
+    paths = [e.path for e in git.list_tree(repo, tip, environment) if e.path.endswith(".yaml")]
+    bodies = []
+    for path, blob in git.read_blobs(repo, tip, paths).items():
+        where = f"{environment} on the rendered branch, {path}"
+        bodies += model.bodies((blob or b"").decode(errors="replace"), where=where)
+    found = sorted({image for body in bodies for image in tags.images_in(body)})
+    return _Rendered(tip, metadata, tuple(found))
+
+
+def _releases(metadata: Mapping[str, Any]) -> tuple[ReleaseState, ...]:
+    found = []
+    for entry in metadata.get("releases") or ():
+        if isinstance(entry, dict):
+            found.append(
+                ReleaseState(
+                    *(
+                        str(entry.get(key, ""))
+                        for key in ("name", "namespace", "chart", "version", "digest")
+                    )
+                )
+            )
+    return tuple(sorted(found, key=lambda r: r.name))
+
+
+def _last_tag(repo: Path, environment: str) -> str | None:
+    names = git.ref_names(repo, tags.tag_pattern(environment).removesuffix("*"))
+    numbered = [(int(m[1]), name) for name in names if (m := _TAG_NUMBER.search(name))]
+    return max(numbered)[1].removeprefix(tags.TAGS_PREFIX) if numbered else None
+
+
+def pending_promotion(config: Config, source: Environment, target: Environment) -> tuple[str, ...]:
+    """What `toolkit promote SOURCE TARGET` would change now, one line each (its own plan)."""
+    try:
+        plan = planning.plan_promotion(config, source.name, target.name, allow_dirty=True)
+    except ToolkitError as exc:
+        return (f"cannot be planned: {exc}",)
+    lines = [
+        f"release {r.name}: {r.before or 'new'} -> {r.after}"
+        for r in plan.releases
+        if r.status == planning.PROMOTED
+    ]
+    for image in plan.images:
+        if image.status == planning.PROMOTED:
+            fields = ", ".join(
+                f"{c.field} {c.before or '-'} -> {c.after or '-'}" for c in image.changes
+            )
+            lines.append(f"image {image.name}: {fields}")
+    lines += [f"file {f.path} ({f.action})" for f in plan.files]
+    return tuple(lines)
+
+
+def environment_status(
+    config: Config,
+    names: Sequence[str],
+    *,
+    remote: str,
+    plan: Callable[[Sequence[Environment]], Mapping[str, str]],
+) -> StatusReport:
+    """The status of the named environments (all when none); `plan` gives each environment's
+    input hash for the work tree (what its next render would be keyed by)."""
+    repo = git.toplevel(config.root)
+    order = list(config.environments)
+    chosen = config.select(names)
+    tips = {env.name: _branch_tip(repo, config.branch_for(env.name), remote) for env in chosen}
+    rendered = {env.name: _read_rendered(repo, tips[env.name][1], env.name) for env in chosen}
+    sources = [
+        str(r.metadata["drySha"]) for r in rendered.values() if _sha(r.metadata.get("drySha"))
+    ]
+    summaries = git.commit_summaries(repo, sorted(set(sources)))
+    hashes = plan([env for env in chosen if rendered[env.name].tip])
+    results = []
+    for env in chosen:
+        state = rendered[env.name]
+        position = order.index(env)
+        nxt = order[position + 1] if position + 1 < len(order) else None
+        source = state.metadata.get("drySha") if _sha(state.metadata.get("drySha")) else None
+        date, subject = summaries.get(str(source), (None, None)) if source else (None, None)
+        results.append(
+            EnvironmentStatus(
+                name=env.name,
+                branch=config.branch_for(env.name),
+                branch_ref=tips[env.name][0] if state.tip else None,
+                rendered_commit=state.tip,
+                source_commit=str(source) if source else None,
+                source_date=date,
+                source_subject=subject,
+                last_tag=_last_tag(repo, env.name),
+                releases=_releases(state.metadata),
+                images=state.images,
+                stale=_stale(hashes.get(env.name), state),
+                next_environment=nxt.name if nxt else None,
+                pending=pending_promotion(config, env, nxt) if nxt else (),
+            )
+        )
+    return StatusReport(tuple(results))
+
+
+def _stale(planned: str | None, state: _Rendered) -> bool | None:
+    """Whether the work tree would render differently; None when not hydrated or not known."""
+    if state.tip is None or planned is None:
+        return None
+    return planned != state.metadata.get("inputHash")
+
+
+def _sha(value: Any) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", value) is not None
+
+
+def planned_hashes(
+    config: Config, *, tool_choice: pipeline.ToolChoice, locked: bool, warn: Callable[[str], None]
+) -> Callable[[Sequence[Environment]], Mapping[str, str]]:
+    """Input hashes by planning (no render), as `hydrate` computes them; none (staleness
+    unknown, with a warning) where planning fails, e.g. a chart repository that is down."""
+
+    def plan(environments: Sequence[Environment]) -> Mapping[str, str]:
+        hashes = {}
+        for environment in environments:
+            try:
+                planner = pipeline.Planner(
+                    config, [environment], tool_choice=tool_choice, locked=locked, warn=warn
+                )
+                (planned,) = planner.plans([environment.name])
+            except ToolkitError as exc:
+                warn(f"{environment.name}: cannot tell whether it is stale: {exc}")
+                continue
+            hashes[environment.name] = planned.input_hash
+        return hashes
+
+    return plan

@@ -1,0 +1,578 @@
+"""toolkit.yaml, validated once into frozen dataclasses, and what every loader shares.
+
+Every later module trusts these types. Each user error names the file and line, the key
+path, the environment, and what to do.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import posixpath
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from types import MappingProxyType
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+from toolkit.infra import yamlfile
+from toolkit.infra.errors import InputError
+from toolkit.infra.git import branch_name_problem
+from toolkit.infra.paths import refuse_link_out
+from toolkit.infra.yamlfile import KeyPath, YamlDocument, describe, did_you_mean, dotted
+
+
+class NameRule(NamedTuple):
+    pattern: re.Pattern[str]
+    limit: int
+    description: str
+
+
+CONFIG_FILE = "toolkit.yaml"
+DEFAULT_RENDERED_BRANCH = "rendered"
+ENV_PLACEHOLDER = "{env}"
+# Where an environment's directory is when toolkit.yaml gives it no `path:`: <this>/<name>.
+DEFAULT_ENVIRONMENTS_DIRECTORY = "overlays"
+# In the default layout overlays/base is the shared Kustomize base.
+RESERVED_ENVIRONMENTS = frozenset({"base"})
+
+DNS_LABEL = NameRule(
+    re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"),
+    63,
+    "at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit",
+)
+_REPOSITORY_ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_KUBE_VERSION = re.compile(r"v?[0-9]+\.[0-9]+(\.[0-9]+)?([-+][0-9A-Za-z.+-]+)?")
+
+_CONFIG_KEYS = (
+    "rendered",
+    "environments",
+    "repositories",
+    "promotion",
+    "diff",
+    "tools",
+    "validate",
+    "clusterScopedKinds",
+)
+# `Kind` (the core group) or `Kind.group`, as kubectl writes a kind with its group.
+_GROUP_KIND = re.compile(
+    r"(?P<kind>[A-Za-z][A-Za-z0-9]*)(?:\.(?P<group>[a-z0-9]([-a-z0-9.]*[a-z0-9])?))?"
+)
+_TOOL_KEYS = ("helm", "kustomize")
+ANY_VERSION = "any"
+_TOOL_VERSION = re.compile(r"v?([0-9]+\.[0-9]+\.[0-9]+)")
+_ENVIRONMENT_KEYS = ("name", "path", "vars", "kubeVersion", "apiVersions")
+_IGNORE_KEYS = ("group", "kind", "name", "namespace", "jsonPointers")
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where something was written, for messages."""
+
+    path: Path
+    line: int | None
+    root: Path | None = None
+
+    def __str__(self) -> str:
+        shown = (
+            self.path.as_posix()
+            if self.root is None
+            else yamlfile.relative_name(self.path, self.root)
+        )
+        return shown if self.line is None else f"{shown}:{self.line}"
+
+
+def default_path(name: str) -> str:
+    """An environment's directory when toolkit.yaml gives it no `path:`."""
+    return f"{DEFAULT_ENVIRONMENTS_DIRECTORY}/{name}"
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    kube_version: str | None
+    api_versions: tuple[str, ...]
+    vars: Mapping[str, Any] = field(hash=False)
+    directory: Path
+    # The directory from the configuration's root, posix (`environments[].path`).
+    path: str = ""
+    location: Location | None = field(default=None, compare=False)  # its entry in toolkit.yaml
+
+    def __post_init__(self) -> None:
+        if not self.path:
+            object.__setattr__(self, "path", default_path(self.name))
+
+
+@dataclass(frozen=True)
+class DiffIgnore:
+    """One `diff.ignore` rule: resources it matches (None matches any; `name` may be a glob)
+    and the fields it drops from them, as JSON pointers split into their unescaped parts
+    (a `*` part matches every key or item); no pointers drops the whole resource."""
+
+    group: str | None
+    kind: str | None
+    name: str | None
+    namespace: str | None
+    pointers: tuple[tuple[str, ...], ...]
+
+
+SEVERITIES = ("off", "warning", "error")
+# `toolkit validate`'s policies and their severity unless toolkit.yaml says otherwise.
+POLICY_DEFAULTS: Mapping[str, str] = MappingProxyType(
+    {
+        "plain-secret": "warning",
+        "image-tag": "warning",
+        "undeclared-namespace": "warning",
+        "helm-hook": "off",
+        "resource-requests": "off",
+    }
+)
+# Namespaces every cluster has: resources may live there without declaring them.
+CLUSTER_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+_VALIDATE_KEYS = ("policies", "namespaces", "crds", "strict", "determinism")
+
+
+@dataclass(frozen=True)
+class ValidateSettings:
+    """`validate:` in toolkit.yaml: policy severities, namespaces that exist without being
+    declared, CRD files (globs from the root) for custom kinds, `strict` (a custom kind with
+    no schema is an error, not a warning), and what a non-reproducible render is."""
+
+    policies: Mapping[str, str] = field(default_factory=lambda: POLICY_DEFAULTS, hash=False)
+    namespaces: tuple[str, ...] = CLUSTER_NAMESPACES
+    crds: tuple[str, ...] = ()
+    strict: bool = False
+    determinism: str = "off"
+    determinism_ignore: tuple[DiffIgnore, ...] = ()
+
+
+@dataclass(frozen=True)
+class ToolPin:
+    """The version of helm or kustomize that `tools:` in toolkit.yaml pins (no `v`), and where
+    (kustomize's own version, also when kubectl runs it)."""
+
+    name: str
+    version: str
+    location: Location
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    path: Path
+    rendered_branch: str
+    environments: tuple[Environment, ...]
+    repositories: Mapping[str, str] = field(hash=False)
+    promotion_copy: tuple[str, ...]
+    # rendered.message: a Jinja2 template for the rendered commit's message (None: the default).
+    rendered_message: str | None = None
+    rendered_message_location: Location | None = None
+    diff_ignore: tuple[DiffIgnore, ...] = ()
+    # `tools:`: helm and kustomize versions a render must use; a tool left out (or "any") is
+    # found as it always is.
+    tool_pins: Mapping[str, ToolPin] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
+    validate: ValidateSettings = ValidateSettings()
+    # clusterScopedKinds: (group, kind) that the cluster serves without a namespace.
+    cluster_scoped_kinds: frozenset[tuple[str, str]] = frozenset()
+
+    def environment(self, name: str) -> Environment:
+        """The environment called ``name``; an InputError suggesting the closest name."""
+        for environment in self.environments:
+            if environment.name == name:
+                return environment
+        names = [environment.name for environment in self.environments]
+        raise InputError(
+            f"{CONFIG_FILE} has no environment '{name}'{did_you_mean(name, names)}; "
+            f"it defines: {', '.join(names)}"
+        )
+
+    def select(self, names: Sequence[str]) -> tuple[Environment, ...]:
+        """The named environments in promotion order (all of them when ``names`` is empty)."""
+        chosen = {self.environment(name).name for name in names}
+        return tuple(env for env in self.environments if not names or env.name in chosen)
+
+    def branch_for(self, env: str) -> str:
+        """The rendered branch that holds environment ``env``."""
+        return self.rendered_branch.replace(ENV_PLACEHOLDER, env)
+
+    def owner_of(self, relative: str) -> str | None:
+        """The environment whose directory holds ``relative`` (a posix path from the root, the
+        directory itself included), or None. Directories never nest, so there is at most one."""
+        parts = relative.split("/")
+        prefixes = ("/".join(parts[:n]) for n in range(1, len(parts) + 1))
+        return next((self._by_path[p] for p in prefixes if p in self._by_path), None)
+
+    @functools.cached_property
+    def _by_path(self) -> dict[str, str]:
+        return {env.path: env.name for env in self.environments}
+
+
+def load_config(root: Path) -> Config:
+    """Load and validate ``<root>/toolkit.yaml``."""
+    root = root.resolve()
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        raise InputError(
+            f"no {CONFIG_FILE} in {root} (looked for {path}); run toolkit in a config "
+            "repository or select its root with -C DIR"
+        )
+    refuse_link_out(path, [root], root=root, reader="toolkit")
+    doc = yamlfile.load(path, root=root)
+    if doc.data is None:
+        doc.fail(
+            (),
+            f"{CONFIG_FILE} is empty; list the environments, e.g. environments: [{{name: dev}}]",
+        )
+    top = doc.mapping((), doc.data, allowed=_CONFIG_KEYS, required=("environments",))
+    environments = _environments(doc, top["environments"], root)
+    return Config(
+        root=root,
+        path=path,
+        rendered_branch=_rendered_branch(doc, top.get("rendered"), environments),
+        environments=environments,
+        repositories=MappingProxyType(_repositories(doc, top.get("repositories"))),
+        promotion_copy=_promotion_copy(doc, top.get("promotion")),
+        rendered_message=_rendered_message(doc, top.get("rendered")),
+        rendered_message_location=Location(path, doc.line_of("rendered", "message"), root),
+        diff_ignore=_diff_ignore(doc, top.get("diff")),
+        tool_pins=MappingProxyType(_tool_pins(doc, top.get("tools"), root)),
+        validate=_validate(doc, top.get("validate")),
+        cluster_scoped_kinds=_cluster_scoped_kinds(doc, top.get("clusterScopedKinds")),
+    )
+
+
+def _tool_pins(doc: YamlDocument, raw: Any, root: Path) -> dict[str, ToolPin]:
+    pins = {}
+    for name, value in doc.mapping(("tools",), raw, allowed=_TOOL_KEYS).items():
+        path: KeyPath = ("tools", name)
+        match = _TOOL_VERSION.fullmatch(value) if isinstance(value, str) else None
+        if value == ANY_VERSION:
+            continue
+        if match is None:
+            example = "3.18.0" if name == "helm" else "5.6.0"
+            doc.fail(
+                path,
+                f'tools.{name} must be a version such as "{example}" or "{ANY_VERSION}", '
+                f"found {describe(value)}; quote it",
+            )
+        pins[name] = ToolPin(name, match[1], Location(doc.path, doc.line_of(*path), root))
+    return pins
+
+
+# --- toolkit.yaml -------------------------------------------------------------------------
+
+
+def _environments(doc: YamlDocument, raw: Any, root: Path) -> tuple[Environment, ...]:
+    path: KeyPath = ("environments",)
+    items = doc.sequence(path, raw)
+    if not items:
+        doc.fail(path, "environments is empty; list at least one, e.g. - name: dev")
+    environments = tuple(
+        _environment(doc, (*path, index), item, root) for index, item in enumerate(items)
+    )
+    refuse_duplicates(doc, path, [env.name for env in environments], "environment")
+    _refuse_nested_paths(doc, path, environments)
+    return environments
+
+
+def _environment(doc: YamlDocument, path: KeyPath, raw: Any, root: Path) -> Environment:
+    entry = doc.mapping(path, raw, allowed=_ENVIRONMENT_KEYS, required=("name",))
+    name = valid_name(doc, (*path, "name"), entry["name"], DNS_LABEL, "environment name")
+    if name in RESERVED_ENVIRONMENTS and entry.get("path") is None:
+        doc.fail(
+            (*path, "name"),
+            f"environment name '{name}' is reserved: {default_path(name)} is the shared "
+            "Kustomize base; choose another name, or give the environment a path:",
+        )
+    relative = _environment_path(doc, (*path, "path"), entry.get("path"), name)
+    return Environment(
+        name=name,
+        kube_version=_kube_version(doc, (*path, "kubeVersion"), entry.get("kubeVersion")),
+        api_versions=_api_versions(doc, (*path, "apiVersions"), entry.get("apiVersions")),
+        vars=MappingProxyType(copy.deepcopy(doc.mapping((*path, "vars"), entry.get("vars")))),
+        directory=root.joinpath(*relative.split("/")),
+        path=relative,
+        location=Location(doc.path, doc.line_of(*path), root),
+    )
+
+
+def _environment_path(doc: YamlDocument, path: KeyPath, raw: Any, name: str) -> str:
+    """`environments[].path`, normalised (no `.` parts, no trailing `/`), else the default."""
+    if raw is None:
+        return default_path(name)
+    example = f'e.g. path: "clusters/{name}"'
+    if not isinstance(raw, str) or not raw.strip():
+        doc.fail(path, f"{dotted(path)} must be a directory path string, {example}")
+    normal = posixpath.normpath(raw)
+    parts = normal.split("/")
+    if raw.startswith("/") or "\\" in raw or ".." in parts or normal == "." or ".git" in parts:
+        doc.fail(
+            path,
+            f"{dotted(path)} '{raw}' must name a directory inside the repository, relative to "
+            f"{CONFIG_FILE} (not the root itself, nothing above it or in .git), {example}",
+        )
+    return normal
+
+
+def _refuse_nested_paths(
+    doc: YamlDocument, path: KeyPath, environments: tuple[Environment, ...]
+) -> None:
+    """Each environment owns its directory on its own: no two share one, none holds another."""
+    for index, env in enumerate(environments):
+        for other in environments[:index]:
+            inner, outer = sorted((env.path, other.path), key=len, reverse=True)
+            if inner == outer or inner.startswith(f"{outer}/"):
+                doc.fail(
+                    (*path, index, "path"),
+                    f"environment '{env.name}' has the directory {env.path}, and '{other.name}' "
+                    f"has {other.path}: environment directories must not be the same or lie "
+                    "inside one another; give each its own path:",
+                )
+
+
+def _kube_version(doc: YamlDocument, path: KeyPath, raw: Any) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not _KUBE_VERSION.fullmatch(raw):
+        doc.fail(
+            path,
+            f"{dotted(path)} must be a Kubernetes version string such as "
+            f'"1.33.0", found {describe(raw)}; quote it: kubeVersion: "1.33.0"',
+        )
+    return raw
+
+
+def _api_versions(doc: YamlDocument, path: KeyPath, raw: Any) -> tuple[str, ...]:
+    versions = doc.strings(path, raw)
+    for index, version in enumerate(versions):
+        if not version or re.search(r"[\s,]", version):
+            doc.fail(
+                (*path, index),
+                f"{dotted(path)}: '{version}' is not an API version; "
+                "write one per item, e.g. monitoring.coreos.com/v1",
+            )
+    return versions
+
+
+def _rendered_branch(doc: YamlDocument, raw: Any, environments: tuple[Environment, ...]) -> str:
+    section = doc.mapping(("rendered",), raw, allowed=("branch", "message"))
+    path: KeyPath = ("rendered", "branch")
+    branch = section.get("branch", DEFAULT_RENDERED_BRANCH)
+    if not isinstance(branch, str):
+        doc.fail(path, f"rendered.branch must be a string, found {describe(branch)}")
+    if re.search(r"[{}]", branch.replace(ENV_PLACEHOLDER, "")):
+        doc.fail(
+            path,
+            f"rendered.branch '{branch}' may use only the placeholder {{env}}, "
+            'e.g. "rendered/{env}"',
+        )
+    for env in environments:
+        name = branch.replace(ENV_PLACEHOLDER, env.name)
+        problem = branch_name_problem(name)
+        if problem:
+            doc.fail(
+                path,
+                f"rendered.branch gives '{name}' for environment '{env.name}', "
+                f"which is not a valid git branch name ({problem}); choose another name",
+            )
+    return branch
+
+
+def _rendered_message(doc: YamlDocument, raw: Any) -> str | None:
+    """The commit message template; its Jinja2 is checked where it is rendered (rendered.py)."""
+    message = doc.mapping(("rendered",), raw).get("message")
+    if message is None:
+        return None
+    if not isinstance(message, str) or not message.strip():
+        doc.fail(
+            ("rendered", "message"),
+            f"rendered.message must be a Jinja2 template string, found {describe(message)}",
+        )
+    return message
+
+
+def _repositories(doc: YamlDocument, raw: Any) -> dict[str, str]:
+    repositories: dict[str, str] = {}
+    for alias, url in doc.mapping(("repositories",), raw).items():
+        path: KeyPath = ("repositories", alias)
+        if not _REPOSITORY_ALIAS.fullmatch(alias):
+            doc.fail(
+                path,
+                f"repository alias '{alias}' may use only letters, digits, '.', '_' and '-'",
+            )
+        if not isinstance(url, str) or not _is_repository_url(url):
+            doc.fail(
+                path,
+                f"repositories.{alias} must be a chart repository URL, found "
+                f"{describe(url)}; use https://host/path (an index repository) or "
+                "oci://host/path (a registry)",
+            )
+        repositories[alias] = url.rstrip("/")
+    return repositories
+
+
+def _is_repository_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https", "oci") and bool(parts.netloc)
+
+
+def _promotion_copy(doc: YamlDocument, raw: Any) -> tuple[str, ...]:
+    section = doc.mapping(("promotion",), raw, allowed=("copy",))
+    path: KeyPath = ("promotion", "copy")
+    patterns = doc.strings(path, section.get("copy"))
+    for index, pattern in enumerate(patterns):
+        pure = PurePosixPath(pattern)
+        if not pattern or pure.is_absolute() or ".." in pure.parts:
+            doc.fail(
+                (*path, index),
+                f"promotion.copy pattern '{pattern}' must be relative "
+                "to the environment directory and stay inside it, e.g. values/common/**",
+            )
+    return patterns
+
+
+def _cluster_scoped_kinds(doc: YamlDocument, raw: Any) -> frozenset[tuple[str, str]]:
+    path: KeyPath = ("clusterScopedKinds",)
+    found = set()
+    for index, text in enumerate(doc.strings(path, raw)):
+        match = _GROUP_KIND.fullmatch(text)
+        if match is None:
+            doc.fail(
+                (*path, index),
+                f"clusterScopedKinds: '{text}' is not a kind with its API group; write "
+                "Kind.group as kubectl does, e.g. ClusterIssuer.cert-manager.io",
+            )
+        found.add((match["group"] or "", match["kind"]))
+    return frozenset(found)
+
+
+def _diff_ignore(doc: YamlDocument, raw: Any) -> tuple[DiffIgnore, ...]:
+    section = doc.mapping(("diff",), raw, allowed=("ignore",))
+    path: KeyPath = ("diff", "ignore")
+    return tuple(
+        _ignore_rule(doc, (*path, index), item)
+        for index, item in enumerate(doc.sequence(path, section.get("ignore")))
+    )
+
+
+def _validate(doc: YamlDocument, raw: Any) -> ValidateSettings:
+    section = doc.mapping(("validate",), raw, allowed=_VALIDATE_KEYS)
+    policies = dict(POLICY_DEFAULTS)
+    raw_policies = doc.mapping(("validate", "policies"), section.get("policies"))
+    for name, severity in raw_policies.items():
+        path: KeyPath = ("validate", "policies", name)
+        if name not in POLICY_DEFAULTS:
+            doc.fail(
+                path,
+                f"validate.policies has no policy '{name}'{did_you_mean(name, POLICY_DEFAULTS)}; "
+                f"the policies are: {', '.join(POLICY_DEFAULTS)}",
+            )
+        policies[name] = _severity(doc, path, severity)
+    determinism = doc.mapping(
+        ("validate", "determinism"), section.get("determinism"), allowed=("check", "ignore")
+    )
+    strict = section.get("strict", False)
+    if not isinstance(strict, bool):
+        doc.fail(
+            ("validate", "strict"),
+            f"validate.strict must be true or false, found {describe(strict)}",
+        )
+    ignore_path: KeyPath = ("validate", "determinism", "ignore")
+    return ValidateSettings(
+        policies=MappingProxyType(policies),
+        namespaces=CLUSTER_NAMESPACES
+        + doc.strings(("validate", "namespaces"), section.get("namespaces")),
+        crds=_crd_patterns(doc, section.get("crds")),
+        strict=strict,
+        determinism=_severity(
+            doc, ("validate", "determinism", "check"), determinism.get("check", "off")
+        ),
+        determinism_ignore=tuple(
+            _ignore_rule(doc, (*ignore_path, index), item)
+            for index, item in enumerate(doc.sequence(ignore_path, determinism.get("ignore")))
+        ),
+    )
+
+
+def _crd_patterns(doc: YamlDocument, raw: Any) -> tuple[str, ...]:
+    path: KeyPath = ("validate", "crds")
+    patterns = doc.strings(path, raw)
+    for index, pattern in enumerate(patterns):
+        pure = PurePosixPath(pattern)
+        if not pattern.strip() or pure.is_absolute() or ".." in pure.parts:
+            doc.fail(
+                (*path, index),
+                f"validate.crds pattern '{pattern}' must be relative to the repository root "
+                "and stay inside it, e.g. crds/*.yaml",
+            )
+    return patterns
+
+
+def _severity(doc: YamlDocument, path: KeyPath, raw: Any) -> str:
+    if raw is False:  # `off` unquoted is YAML's false
+        return "off"
+    if raw not in SEVERITIES:
+        doc.fail(
+            path, f"{dotted(path)} must be one of {', '.join(SEVERITIES)}, found {describe(raw)}"
+        )
+    return str(raw)
+
+
+def _ignore_rule(doc: YamlDocument, path: KeyPath, raw: Any) -> DiffIgnore:
+    entry = doc.mapping(path, raw, allowed=_IGNORE_KEYS)
+    for key in ("group", "kind", "name", "namespace"):
+        if key in entry and not isinstance(entry[key], str):
+            doc.fail(
+                (*path, key),
+                f"{dotted((*path, key))} must be a string, found {describe(entry[key])}; quote it",
+            )
+    if not any(entry.get(key) for key in ("kind", "name")):
+        doc.fail(
+            path,
+            f"{dotted(path)} must name a kind or a name (or both), e.g. "
+            "{kind: Deployment, jsonPointers: [/spec/replicas]}",
+        )
+    pointers_path = (*path, "jsonPointers")
+    pointers = []
+    for index, pointer in enumerate(doc.strings(pointers_path, entry.get("jsonPointers"))):
+        if not pointer.startswith("/"):
+            doc.fail(
+                (*pointers_path, index),
+                f"'{pointer}' is not a JSON pointer: start it with '/', "
+                "e.g. /metadata/annotations/checksum~1config (~1 for '/', ~0 for '~')",
+            )
+        parts = pointer[1:].split("/")
+        pointers.append(tuple(p.replace("~1", "/").replace("~0", "~") for p in parts))
+    return DiffIgnore(
+        group=entry.get("group"),
+        kind=entry.get("kind"),
+        name=entry.get("name"),
+        namespace=entry.get("namespace"),
+        pointers=tuple(pointers),
+    )
+
+
+# --- shared with releases.py --------------------------------------------------------------
+
+
+def valid_name(doc: YamlDocument, path: KeyPath, raw: Any, rule: NameRule, what: str) -> str:
+    """``raw`` when it is a string that ``rule`` allows; otherwise a failure at ``path``."""
+    if not isinstance(raw, str) or not rule.pattern.fullmatch(raw) or len(raw) > rule.limit:
+        doc.fail(path, f"{what} {describe(raw)} is not valid: use {rule.description}")
+    return raw
+
+
+def refuse_duplicates(doc: YamlDocument, path: KeyPath, names: list[str], what: str) -> None:
+    """Fail at the second of any two equal ``names`` listed under ``path``."""
+    for index, name in enumerate(names):
+        first = names.index(name)
+        if first != index:
+            doc.fail(
+                (*path, index),
+                f"duplicate {what} name '{name}' (first defined on line "
+                f"{doc.line_of(*path, first)}); names must be unique",
+            )

@@ -1,0 +1,1 @@
+"""Rendered diffs: the two revisions' resources, compared by identity, as text, markdown or JSON."""

@@ -1,0 +1,351 @@
+"""Resource diffs: two sets of rendered resources compared by identity, noise dropped, secrets
+reduced to their keys. revisions.py gathers the two sides; diffreport.py prints the result."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import difflib
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from toolkit.config.project import Config, DiffIgnore, load_config
+from toolkit.diff import revisions
+from toolkit.infra import git, kubeyaml
+from toolkit.manifests import layout, model
+from toolkit.manifests.model import Resource, ResourceId, SecretKeyChange
+from toolkit.render import pipeline
+
+if TYPE_CHECKING:
+    from toolkit.validate.check import EnvironmentReport
+
+ADDED, CHANGED, REMOVED, RENAMED = "added", "changed", "removed", "renamed"
+# kustomize's configMapGenerator/secretGenerator suffix: "-" and 10 characters of its hash.
+_HASH_SUFFIX = re.compile(r"^(?P<stem>.+)-[a-z0-9]{10}$")
+_GENERATED_KINDS = frozenset({("", "ConfigMap"), ("", "Secret")})
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    """One resource that differs between base and head.
+
+    `id` is the head's identity (the base's for a removal); `diff` is a unified diff of the
+    printable bodies (secret values redacted unless asked otherwise) and may be empty when only
+    a secret value changed; `paths` are the JSON pointers whose values differ.
+    """
+
+    id: ResourceId
+    change: str
+    renamed_from: ResourceId | None
+    diff: str
+    paths: tuple[str, ...]
+    secret_keys: tuple[SecretKeyChange, ...]
+
+    @property
+    def secret_data_changed(self) -> bool:
+        return any(k.status != "unchanged" for k in self.secret_keys)
+
+
+@dataclass(frozen=True)
+class EnvironmentDiff:
+    """One environment's changes, and where each side's resources came from."""
+
+    name: str
+    changes: tuple[ResourceChange, ...]
+    base_from: str
+    head_from: str
+
+    def count(self, change: str) -> int:
+        return sum(1 for c in self.changes if c.change == change)
+
+    @property
+    def added(self) -> int:
+        return self.count(ADDED)
+
+    @property
+    def changed(self) -> int:
+        """Changed resources, renames included (a rename is a change of one resource)."""
+        return self.count(CHANGED) + self.count(RENAMED)
+
+    @property
+    def removed(self) -> int:
+        return self.count(REMOVED)
+
+
+@dataclass(frozen=True)
+class DiffReport:
+    """Every environment compared: what `toolkit diff` prints in each format."""
+
+    base: str
+    head: str | None  # None: the work tree
+    environments: tuple[EnvironmentDiff, ...]
+    # `toolkit validate`'s findings for the head, per environment (what the change would land).
+    validation: tuple[EnvironmentReport, ...] = ()
+
+    @property
+    def differs(self) -> bool:
+        return any(env.changes for env in self.environments)
+
+    @property
+    def head_label(self) -> str:
+        return "work tree" if self.head is None else self.head[:12]
+
+
+# --- noise ----------------------------------------------------------------------------------
+
+
+def _matches(rule: DiffIgnore, rid: ResourceId) -> bool:
+    return (
+        (rule.group is None or rule.group == rid.group)
+        and (rule.kind is None or rule.kind == rid.kind)
+        and (rule.name is None or fnmatch.fnmatchcase(rid.name, rule.name))
+        and (rule.namespace is None or fnmatch.fnmatchcase(rid.namespace, rule.namespace))
+    )
+
+
+def _drop(node: Any, pointer: Sequence[str]) -> None:
+    """Remove what `pointer` names from `node` in place; a missing path is no error."""
+    head, rest = pointer[0], pointer[1:]
+    if isinstance(node, dict):
+        keys = list(node) if head == "*" else [head] if head in node else []
+    elif isinstance(node, list):
+        if head == "*":
+            keys = list(range(len(node)))
+        elif head.isdigit() and int(head) < len(node):
+            keys = [int(head)]
+        else:
+            keys = []
+    else:
+        return
+    if not rest:
+        for key in reversed(keys):
+            del node[key]
+        return
+    for key in keys:
+        _drop(node[key], rest)
+
+
+def without_noise(
+    resources: Iterable[Resource], rules: Sequence[DiffIgnore]
+) -> dict[ResourceId, Resource]:
+    """Resources by identity after the `diff.ignore` rules: matched fields dropped, and
+    resources matched by a rule without pointers left out entirely."""
+    kept: dict[ResourceId, Resource] = {}
+    for resource in resources:
+        matching = [rule for rule in rules if _matches(rule, resource.id)]
+        if any(not rule.pointers for rule in matching):
+            continue
+        if matching:
+            trimmed = copy.deepcopy(dict(resource.body))
+            for rule in matching:
+                for pointer in rule.pointers:
+                    _drop(trimmed, pointer)
+            resource = replace(resource, text=kubeyaml.dump(trimmed))
+        kept[resource.id] = resource
+    return kept
+
+
+# --- comparing ------------------------------------------------------------------------------
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """JSON pointers to every value that differs; a list whose length changed counts whole."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        paths = []
+        for key in sorted(old.keys() | new.keys(), key=str):
+            path = f"{prefix}/{_escape(str(key))}"
+            if key not in old or key not in new:
+                paths.append(path)
+            else:
+                paths += changed_paths(old[key], new[key], path)
+        return paths
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        paths = []
+        for index, (a, b) in enumerate(zip(old, new, strict=True)):
+            paths += changed_paths(a, b, f"{prefix}/{index}")
+        return paths
+    return [] if old == new else [prefix or "/"]
+
+
+def _printable(resource: Resource | None, show_secrets: bool) -> list[str]:
+    if resource is None:
+        return []
+    text = resource.text  # as on the branch
+    if not show_secrets:
+        if model.is_secret(resource.id):
+            text = kubeyaml.dump(model.redact_secret(resource.body))
+        elif (redacted := model.redact_annotations(resource.body)) is not None:
+            text = kubeyaml.dump(redacted)  # a Secret serialized in an annotation
+    return text.splitlines(keepends=True)
+
+
+def _unified(old: Resource | None, new: Resource | None, show_secrets: bool) -> str:
+    lines = difflib.unified_diff(
+        _printable(old, show_secrets),
+        _printable(new, show_secrets),
+        fromfile=f"base/{old.id}" if old else "/dev/null",
+        tofile=f"head/{new.id}" if new else "/dev/null",
+        n=3,
+    )
+    # A value without a final newline (a block scalar's last line) still ends its diff line.
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def _change(
+    change: str, old: Resource | None, new: Resource | None, show_secrets: bool
+) -> ResourceChange:
+    either = new or old
+    assert either is not None
+    old_body, new_body = (old.body if old else None), (new.body if new else None)
+    return ResourceChange(
+        id=either.id,
+        change=change,
+        renamed_from=old.id if old and change == RENAMED else None,
+        diff=_unified(old, new, show_secrets),
+        paths=tuple(changed_paths(old_body, new_body)) if old and new else (),
+        secret_keys=(
+            model.secret_key_changes(old_body, new_body) if model.is_secret(either.id) else ()
+        ),
+    )
+
+
+def _stem(rid: ResourceId) -> tuple[str, str, str, str] | None:
+    match = _HASH_SUFFIX.match(rid.name)
+    if (rid.group, rid.kind) not in _GENERATED_KINDS or match is None:
+        return None
+    return rid.group, rid.kind, rid.namespace, match["stem"]
+
+
+def _renames(
+    removed: Sequence[ResourceId], added: Sequence[ResourceId]
+) -> list[tuple[ResourceId, ResourceId]]:
+    """Pairs (old, new) of generated ConfigMaps/Secrets whose hash suffix alone changed.
+
+    Only a one-to-one match of stems pairs: two removed and one added `web-config-*` stay as
+    removals and an addition, since which one became which would be a guess.
+    """
+    by_stem: dict[tuple[str, str, str, str], tuple[list[ResourceId], list[ResourceId]]] = {}
+    for rid in removed:
+        stem = _stem(rid)
+        if stem:
+            by_stem.setdefault(stem, ([], []))[0].append(rid)
+    for rid in added:
+        stem = _stem(rid)
+        if stem and stem in by_stem:
+            by_stem[stem][1].append(rid)
+    return [(olds[0], news[0]) for olds, news in by_stem.values() if len(olds) == len(news) == 1]
+
+
+def compare(
+    base: Mapping[ResourceId, Resource],
+    head: Mapping[ResourceId, Resource],
+    *,
+    show_secrets: bool = False,
+) -> tuple[ResourceChange, ...]:
+    """Every resource that differs between two sets, in identity order (bodies compared)."""
+    removed = sorted(base.keys() - head.keys())
+    added = sorted(head.keys() - base.keys())
+    renames = _renames(removed, added)
+    paired_old = {old for old, _ in renames}
+    paired_new = {new for _, new in renames}
+    changes = [_change(RENAMED, base[old], head[new], show_secrets) for old, new in renames]
+    changes += [
+        _change(CHANGED, base[rid], head[rid], show_secrets)
+        for rid in sorted(base.keys() & head.keys())
+        if base[rid].body != head[rid].body
+    ]
+    changes += [
+        _change(REMOVED, base[rid], None, show_secrets) for rid in removed if rid not in paired_old
+    ]
+    changes += [
+        _change(ADDED, None, head[rid], show_secrets) for rid in added if rid not in paired_new
+    ]
+    return tuple(sorted(changes, key=lambda c: (c.id, c.change)))
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def diff_revisions(
+    root: Path,
+    environments: Sequence[str],
+    *,
+    base: str | None,
+    head: str | None,
+    tool_choice: pipeline.ToolChoice,
+    parallel: int,
+    locked: bool = False,
+    use_cache: bool = True,
+    show_secrets: bool = False,
+) -> DiffReport:
+    """Render (or read) both revisions and compare every environment the head defines.
+
+    The head's toolkit.yaml decides the environments, the rendered branch and the `diff.ignore`
+    rules: the change under review is judged by the rules it brings.
+    """
+    repo = git.toplevel(root)
+    git.remove_abandoned(repo)  # the worktrees of killed diffs, before making new ones
+    root = root.resolve()
+    base_sha = revisions.resolve_base(repo, base)
+    head_sha = revisions.resolve_head(repo, head)
+    with revisions.terminate_as_interrupt(), contextlib.ExitStack() as stack:
+        head_side = revisions.Side("head", repo, root, head_sha, stack)
+        base_side = revisions.Side("base", repo, root, base_sha, stack)
+        head_config = head_side.config() if head_sha else load_config(root)
+        names = [env.name for env in head_config.select(environments)]
+        base_resources, head_resources = (
+            revisions.gather(
+                side,
+                head_config,
+                names,
+                tool_choice=tool_choice,
+                parallel=parallel,
+                locked=locked,
+                use_cache=use_cache,
+            )
+            for side in (base_side, head_side)
+        )
+        # Inside the block: CRD files are read from the head's work tree while it exists.
+        validation = validate_head(head_config, names, head_resources.resources)
+    rules = head_config.diff_ignore
+    return DiffReport(
+        base=base_sha,
+        head=head_sha,
+        environments=tuple(
+            EnvironmentDiff(
+                name=name,
+                changes=compare(
+                    without_noise(base_resources.resources[name], rules),
+                    without_noise(head_resources.resources[name], rules),
+                    show_secrets=show_secrets,
+                ),
+                base_from=base_resources.origin[name],
+                head_from=head_resources.origin[name],
+            )
+            for name in names
+        ),
+        validation=validation,
+    )
+
+
+def validate_head(
+    config: Config, names: Sequence[str], resources: Mapping[str, Sequence[Resource]]
+) -> tuple[EnvironmentReport, ...]:
+    """The head's environments validated, as `toolkit validate` would report them."""
+    from toolkit.validate.check import check_environments  # the schemas load only here
+
+    defined = {env.name: env for env in config.environments}
+    trees = [
+        (layout.layout(name, resources[name]), defined[name].kube_version)
+        for name in names
+        if name in defined and resources.get(name)
+    ]
+    return check_environments(config, trees)

@@ -1,0 +1,227 @@
+"""The two sides of a rendered diff: a commit, or the work tree, as resources per environment.
+
+A commit is read from the rendered branch where that branch holds its render (its
+hydrator.metadata names the commit), and otherwise rendered in a temporary `git worktree`
+that is removed on every way out, Ctrl-C included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import threading
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolkit.config.project import CONFIG_FILE, Config, load_config
+from toolkit.hydrate import envdir
+from toolkit.infra import git
+from toolkit.infra.errors import InputError, ToolkitError
+from toolkit.manifests import model
+from toolkit.manifests.model import Resource
+from toolkit.manifests.scopes import GroupKind
+from toolkit.render import pipeline
+
+FROM_RENDER = "render"
+FROM_BRANCH = "rendered branch"
+FROM_NOWHERE = "absent"
+
+
+@dataclass(frozen=True)
+class SideResources:
+    """One side's resources by environment, and where each environment's came from."""
+
+    resources: dict[str, tuple[Resource, ...]]
+    origin: dict[str, str]
+
+
+def resolve_base(repo: Path, base: str | None) -> str:
+    """The base commit: `--base`, else where HEAD left the default branch (its merge-base)."""
+    if base is not None:
+        return commit_named(repo, base, "--base")
+    default = git.default_branch(repo)
+    head = git.commit_of(repo, "HEAD")
+    found = git.merge_base(repo, "HEAD", default) if default and head else None
+    if found is None:
+        raise InputError(
+            f"no base revision in {repo}: found no origin/HEAD, origin/main or main sharing "
+            "history with HEAD; pass --base REF"
+        )
+    return found
+
+
+def resolve_head(repo: Path, head: str | None) -> str | None:
+    """The head commit, or None for the work tree."""
+    return None if head is None else commit_named(repo, head, "--head")
+
+
+def commit_named(repo: Path, ref: str, flag: str) -> str:
+    """The commit `ref` (given with command-line `flag`) names; an input error otherwise."""
+    sha = git.commit_of(repo, ref)
+    if sha is None:
+        raise InputError(
+            f"{flag} {ref!r} names no commit in {repo}: give a branch, tag or commit that "
+            "exists (fetch it first if it is only on the remote)"
+        )
+    return sha
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job) unwinds like Ctrl-C, so temporary worktrees are removed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Side:
+    """A commit (or the work tree) to take resources from; its work tree is made on first use."""
+
+    def __init__(
+        self, label: str, repo: Path, root: Path, commit: str | None, stack: contextlib.ExitStack
+    ) -> None:
+        self.label = label
+        self.repo = repo
+        self.commit = commit
+        self._root = root
+        self._stack = stack
+        self._checked_out: Path | None = None
+
+    @property
+    def description(self) -> str:
+        return f"{self.label} ({self.commit[:12] if self.commit else 'work tree'})"
+
+    def root(self) -> Path:
+        """The configuration root as this side has it (checking the commit out on first use)."""
+        if self.commit is None:
+            return self._root
+        if self._checked_out is None:
+            tree = self._stack.enter_context(git.temporary_worktree(self.repo, self.commit))
+            self._checked_out = tree / self._root.relative_to(self.repo)
+        return self._checked_out
+
+    def config(self) -> Config:
+        try:
+            return load_config(self.root())
+        except ToolkitError as exc:
+            raise type(exc)(f"{self.description}: {exc}") from exc
+
+
+def from_rendered_branch(
+    repo: Path,
+    branch: str,
+    environment: str,
+    commit: str,
+    declared: Collection[GroupKind] = frozenset(),
+) -> tuple[Resource, ...] | None:
+    """The environment's resources from the rendered branch if it holds `commit`'s render
+    (`declared`: toolkit.yaml's clusterScopedKinds)."""
+    # One commit for every read below, should the branch move meanwhile.
+    tip = next(
+        filter(
+            None,
+            (git.rev_parse(repo, f"{r}/{branch}") for r in ("refs/heads", "refs/remotes/origin")),
+        ),
+        None,
+    )
+    if tip is None:
+        return None
+    raw = git.read_blob(repo, tip, f"{environment}/{envdir.METADATA}")
+    try:
+        recorded = json.loads(raw).get("drySha") if raw else None
+    except (ValueError, AttributeError):
+        return None
+    if recorded != commit:
+        return None
+    paths = [
+        e.path
+        for e in git.list_tree(repo, tip, environment)
+        if e.path.endswith(".yaml") and e.path.count("/") == 2
+    ]
+    where = f"rendered branch {branch}"
+    read = [
+        (path, model.read_documents((blob or b"").decode(), where=f"{where}, {path}"))
+        for path, blob in git.read_blobs(repo, tip, paths).items()
+    ]
+    cluster_scoped = set(declared)
+    for _, documents in read:
+        cluster_scoped |= model.cluster_scoped_crds(documents)
+    resources: list[Resource] = []
+    for path, documents in read:
+        resources += model.resources(
+            documents,
+            source=path.split("/")[1],
+            namespace=None,
+            cluster_scoped=cluster_scoped,
+            where=f"{where}, {path}",
+        )
+    return tuple(resources)
+
+
+def gather(
+    side: Side,
+    head_config: Config,
+    names: Sequence[str],
+    *,
+    tool_choice: pipeline.ToolChoice,
+    parallel: int,
+    locked: bool = False,
+    use_cache: bool = True,
+) -> SideResources:
+    """Each named environment's resources on this side (none where the side lacks it)."""
+    resources: dict[str, tuple[Resource, ...]] = {}
+    origin: dict[str, str] = {}
+    todo = []
+    for name in names:
+        found = (
+            from_rendered_branch(
+                side.repo,
+                head_config.branch_for(name),
+                name,
+                side.commit,
+                head_config.cluster_scoped_kinds,
+            )
+            if side.commit
+            else None
+        )
+        if found is None:
+            todo.append(name)
+        else:
+            resources[name], origin[name] = found, FROM_BRANCH
+    if todo and side.commit and not (side.root() / CONFIG_FILE).is_file():
+        # A commit from before the repository used toolkit: nothing was deployed from it.
+        return SideResources(
+            {**resources, **dict.fromkeys(todo, ())},
+            {**origin, **dict.fromkeys(todo, FROM_NOWHERE)},
+        )
+    if todo:
+        config = head_config if side.commit is None else side.config()
+        defined = {env.name for env in config.environments}
+        try:
+            renders = pipeline.render_environments(
+                config,
+                [config.environment(name) for name in todo if name in defined],
+                tool_choice=tool_choice,
+                parallel=parallel,
+                locked=locked,
+                use_cache=use_cache,
+            )
+        except ToolkitError as exc:
+            raise type(exc)(f"the {side.description} failed to render: {exc}") from exc
+        for render in renders:
+            resources[render.name], origin[render.name] = render.tree.resources, FROM_RENDER
+        for name in todo:
+            if name not in resources:
+                resources[name], origin[name] = (), FROM_NOWHERE
+    return SideResources(resources, origin)

@@ -1,0 +1,277 @@
+"""Loading a human's YAML file safely, keeping line numbers for messages.
+
+Every file is read as Kubernetes and helm read YAML (kubeyaml.py) and goes through the same
+checks: at most 10 MiB, UTF-8, one document, bounded nesting, aliases within an expansion
+budget (alias bombs), and errors reported as ``InputError("<relpath>:<line>: <problem>")``.
+toolkit's own files refuse duplicate keys; helm's (values files, Chart.yaml, a repository's
+index) take the last one, as helm does (``last_key_wins``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import yaml
+
+from toolkit.infra import kubeyaml
+from toolkit.infra.errors import InputError
+
+MAX_BYTES = 10 * 1024 * 1024
+# libyaml's composer recurses in C and crashes the interpreter on very deep nesting.
+MAX_DEPTH = kubeyaml.MAX_DEPTH
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """A loaded YAML document: its data, and where each value was written."""
+
+    path: Path
+    data: Any
+    display: str
+    node: yaml.Node | None = field(default=None, repr=False, compare=False)
+
+    def line_of(self, *key_path: str | int) -> int | None:
+        """The 1-based line of the entry at ``key_path`` (a mapping entry's key line, a list
+        item's first line); the nearest existing ancestor's line when the path is missing."""
+        return None if self.node is None else line_in(self.node, key_path)
+
+    def where(self, *key_path: str | int) -> str:
+        """``"relpath:line"`` for messages (``"relpath"`` when the document is empty)."""
+        line = self.line_of(*key_path)
+        return self.display if line is None else f"{self.display}:{line}"
+
+    def fail(self, key_path: KeyPath, message: str) -> NoReturn:
+        """Raise InputError ``"relpath:line: message"`` for the entry at ``key_path``."""
+        raise InputError(f"{self.where(*key_path)}: {message}")
+
+    def mapping(
+        self,
+        key_path: KeyPath,
+        value: Any,
+        *,
+        allowed: Collection[str] | None = None,
+        required: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """``value`` (found at ``key_path``) as a mapping, None reading as empty; unknown keys
+        (not in ``allowed``, when given) and missing ``required`` keys are errors."""
+        label = dotted(key_path) or self.display
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            self.fail(key_path, f"{label} must be a mapping, found {describe(value)}")
+        for key in value:  # keys are strings, as Kubernetes reads YAML
+            if allowed is not None and key not in allowed:
+                self.fail(
+                    (*key_path, key),
+                    f"unknown key '{key}' in {label}{did_you_mean(key, allowed)}; "
+                    f"allowed keys: {', '.join(allowed)}",
+                )
+        for key in required:
+            if value.get(key) is None:
+                self.fail(key_path, f"{label} is missing the required key '{key}'")
+        return value
+
+    def sequence(self, key_path: KeyPath, value: Any) -> list[Any]:
+        """``value`` (found at ``key_path``) as a list, None reading as empty."""
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(key_path, f"{dotted(key_path)} must be a list, found {describe(value)}")
+        return value
+
+    def strings(self, key_path: KeyPath, value: Any) -> tuple[str, ...]:
+        """``value`` (found at ``key_path``) as a list of strings, None reading as empty."""
+        items = self.sequence(key_path, value)
+        for index, item in enumerate(items):
+            if not isinstance(item, str):
+                self.fail(
+                    (*key_path, index),
+                    f"{dotted((*key_path, index))} must be a string, found {describe(item)}; "
+                    "quote it",
+                )
+        return tuple(items)
+
+
+def load(path: Path, *, root: Path, last_key_wins: bool = False) -> YamlDocument:
+    """Load the single YAML document in ``path``; messages name it relative to ``root``.
+    ``last_key_wins``: a duplicate key replaces the earlier one (helm's files), else an error."""
+    display = relative_name(path, root)
+    return _parse(
+        _read_bytes(path, display), path=path, display=display, last_key_wins=last_key_wins
+    )
+
+
+def load_text(
+    text: str | bytes, *, name: str, max_bytes: int = MAX_BYTES, last_key_wins: bool = False
+) -> YamlDocument:
+    """Load YAML from a string (e.g. ``git show REF:path``) with the same checks as ``load``;
+    ``max_bytes`` lifts the size limit for machine-written files (a repository's index)."""
+    raw = text if isinstance(text, bytes) else _encode(text, name)
+    if len(raw) > max_bytes:
+        raise InputError(_too_large(name))
+    return _parse(raw, path=Path(name), display=name, last_key_wins=last_key_wins)
+
+
+def read_text(path: Path, *, root: Path) -> str:
+    """A text file's content after the size and UTF-8 checks that ``load`` applies."""
+    display = relative_name(path, root)
+    return _decode(_read_bytes(path, display), display)
+
+
+def relative_name(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` with posix separators, or as given when outside it."""
+    # Resolving touches the file system: only when the plain absolute paths do not nest.
+    for absolute in (Path.absolute, Path.resolve):
+        candidate, base = absolute(path), absolute(root)
+        if candidate.is_relative_to(base):
+            return candidate.relative_to(base).as_posix()
+    return path.as_posix()
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or an empty string."""
+    matches = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean '{matches[0]}'?)" if matches else ""
+
+
+def dotted(key_path: KeyPath) -> str:
+    """``("releases", 0, "name")`` as ``releases[0].name``."""
+    text = ""
+    for key in key_path:
+        if isinstance(key, int):
+            text += f"[{key}]"
+        else:
+            text += f".{key}" if text else key
+    return text
+
+
+def describe(value: Any) -> str:
+    """A value as a message shows it: ``'text'``, ``the number 3``, ``a list``..."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def _read_bytes(path: Path, display: str) -> bytes:
+    try:
+        with path.open("rb") as stream:
+            # A regular file says its size (reading "up to the limit" would allocate 10 MiB
+            # each time); a pipe or a device says 0 and is read up to the limit.
+            size = os.fstat(stream.fileno()).st_size
+            if size > MAX_BYTES:
+                raise InputError(_too_large(display))
+            raw = stream.read() if size else stream.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(f"{display}: file not found") from None
+    except OSError as exc:
+        raise InputError(f"{display}: cannot read the file: {exc.strerror or exc}") from None
+    if len(raw) > MAX_BYTES:
+        raise InputError(_too_large(display))
+    return raw
+
+
+def _too_large(display: str) -> str:
+    return f"{display}: file is larger than 10 MiB, the limit for YAML input; split it up"
+
+
+def _encode(text: str, name: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        line = text.count("\n", 0, exc.start) + 1
+        raise InputError(f"{name}:{line}: not valid UTF-8; save the file as UTF-8") from None
+
+
+def _decode(raw: bytes, display: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputError(
+            f"{display}:{line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column "
+            f"{column}); save the file as UTF-8"
+        ) from None
+
+
+def _parse(raw: bytes, *, path: Path, display: str, last_key_wins: bool) -> YamlDocument:
+    text = _decode(raw, display).removeprefix("\ufeff")
+    try:
+        kubeyaml.check_events(text, max_documents=1)
+        node = kubeyaml.compose(text)
+        if node is not None and not last_key_wins:
+            _check_duplicate_keys(node, display)
+        data = kubeyaml.value_of(node)
+    except kubeyaml.KubeYamlError as exc:
+        where = display if exc.line is None else f"{display}:{exc.line}"
+        raise InputError(f"{where}: {exc.message}") from None
+    return YamlDocument(path=path, data=data, display=display, node=node)
+
+
+def _check_duplicate_keys(root: yaml.Node, display: str) -> None:
+    """Keys are compared as Kubernetes names them: `y` and `true`, `1` and `"1"` are the same."""
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in node.value:
+                pending.extend((key, value))
+                if isinstance(key, yaml.ScalarNode) and key.value != "<<":
+                    _refuse_duplicate(seen, key, display)
+
+
+def _refuse_duplicate(seen: dict[str, int], key: yaml.ScalarNode, display: str) -> None:
+    line = key.start_mark.line + 1
+    name = kubeyaml.key_of(key)
+    first = seen.get(name)
+    if first is not None:
+        raise InputError(
+            f"{display}:{line}: duplicate key '{key.value}' (first on line {first}); "
+            "remove one of them"
+        )
+    seen[name] = line
+
+
+def line_in(node: yaml.Node, key_path: Sequence[str | int]) -> int:
+    """The 1-based line of the entry at ``key_path`` below a composed ``node`` (a mapping
+    entry's key line, a list item's first line), or of its nearest ancestor that is there."""
+    line: int = node.start_mark.line + 1
+    for key in key_path:
+        entry = _child(node, key)
+        if entry is None:
+            break
+        node, line = entry
+    return line
+
+
+def _child(node: yaml.Node, key: str | int) -> tuple[yaml.Node, int] | None:
+    if isinstance(node, yaml.SequenceNode):
+        if isinstance(key, int) and 0 <= key < len(node.value):
+            item: yaml.Node = node.value[key]
+            return item, item.start_mark.line + 1
+        return None
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(key):
+                return value_node, key_node.start_mark.line + 1
+    return None

@@ -1,0 +1,443 @@
+"""Rendered manifests: the documents a renderer printed, their identity and namespaces, and
+secret redaction.
+
+What goes on the branch is each document's own text as the renderer printed it (helm's
+`# Source:` comment included); toolkit only
+adds a `metadata.namespace` line where the release's namespace fills one in (the document is
+written anew, every scalar meaning what it meant, only where the line cannot be added: a
+flow-style `metadata`, or a `*List` unpacked into its items). What identity, layout and CRD
+scope need is read from the lines (outline.py); a document the scan cannot settle is parsed in
+full, and every document is parsed when its body is needed (diffs, images), as Kubernetes
+reads YAML (kubeyaml.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Any
+
+from toolkit.infra import kubeyaml
+from toolkit.infra.errors import RenderError
+from toolkit.manifests import outline, scopes
+from toolkit.manifests.outline import Outline
+from toolkit.manifests.scopes import GroupKind
+
+
+@dataclass(frozen=True, order=True)
+class ResourceId:
+    """What makes a resource itself in a cluster."""
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        kind = f"{self.kind}.{self.group}" if self.group else self.kind
+        return f"{kind} {self.namespace}/{self.name}" if self.namespace else f"{kind} {self.name}"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One rendered resource: its identity, where it came from, and its text on the branch."""
+
+    id: ResourceId
+    source: str
+    text: str
+
+    @cached_property
+    def body(self) -> dict[str, Any]:
+        """The text as Kubernetes reads it (parsed on first use: a hydrate seldom needs it)."""
+        try:
+            body = kubeyaml.load(self.text)
+        except kubeyaml.KubeYamlError as exc:
+            line = "" if exc.line is None else f", line {exc.line}"
+            raise RenderError(f"{self.source}: {self.id}{line}: {exc.message}") from None
+        assert isinstance(body, dict), "a resource's text was read as a mapping before"
+        return body
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document of a render's output: its text, the line it starts on, and its outline, or
+    (where the lines did not settle it) its body."""
+
+    text: str
+    line: int
+    outline: Outline | None
+    body: Mapping[str, Any] | None
+
+
+# Kubernetes splits a stream where a line starts with `---` and holds nothing else but a
+# comment (k8s.io/apimachinery's YAMLReader), and so does toolkit.
+_SEPARATOR = re.compile(r"\n---([^\n]*)")  # after a line break: re finds those fast
+_CONTENT = re.compile(r"^[ \t]*[^\s#]", re.M)
+_KEEP_CHOMPING = re.compile(r"[|>][1-9]?\+")
+_KIND = re.compile(r"[A-Za-z][A-Za-z0-9]{0,62}")
+
+
+def _chunks(text: str, where: str) -> Iterator[tuple[str, int]]:
+    """Each document's text and its first line."""
+    text = "\n" + text  # every separator follows a line break; offsets below count it
+    start, line = 1, 1
+    for separator in _SEPARATOR.finditer(text):
+        rest = separator[1].strip()
+        separator_line = line + text.count("\n", start, separator.start() + 1)
+        if rest and not rest.startswith("#"):
+            raise RenderError(
+                f"{where}, line {separator_line}: a document separator followed by content "
+                f"({separator[0].strip()!r}), which Kubernetes does not read; put the content "
+                "on the next line"
+            )
+        yield text[start : separator.start() + 1], line
+        start, line = separator.end() + 1, separator_line + 1
+    yield text[start:], line
+
+
+def _without_trailing_blank_lines(chunk: str) -> str:
+    """`chunk` up to the end of its last line that is not blank (spaces on it kept)."""
+    last = len(chunk.rstrip(" \t\n"))
+    end = chunk.find("\n", last)
+    return chunk if end < 0 else chunk[: end + 1]
+
+
+def _is_list(body: Mapping[str, Any]) -> bool:
+    """A typed list (`kind: List`, `ConfigMapList`…) that kustomize and kubectl unpack."""
+    kind = body.get("kind")
+    return isinstance(kind, str) and kind.endswith("List") and "items" in body
+
+
+def _items(body: Mapping[str, Any], where: str) -> Iterator[dict[str, Any]]:
+    """A typed list's items, lists in it unpacked too."""
+    items = body["items"]
+    if items is None:
+        return
+    if not isinstance(items, list):
+        raise RenderError(f"{where}: {body['kind']}'s items is not a list")
+    for item in items:
+        if item is None or item == {}:
+            continue
+        if not isinstance(item, dict):
+            raise RenderError(f"{where}: an item of {body['kind']} is a {type(item).__name__}")
+        if _is_list(item):
+            yield from _items(item, where)
+        else:
+            yield item
+
+
+def _limits_error(exc: kubeyaml.KubeYamlError, where: str, first_line: int) -> RenderError:
+    line = "" if exc.line is None else f", line {first_line + exc.line - 1}"
+    problem = exc.message.removeprefix("invalid YAML: ")
+    if problem != exc.message:
+        problem = f"the rendered output is not valid YAML: {problem}"
+    return RenderError(f"{where}{line}: {problem}")
+
+
+# Documents already read in this run, by their text: a fleet renders the same chart (its CRDs,
+# its dashboards) in every environment, and a document reads the same wherever it is.
+ReadCache = dict[str, list[Document]]
+
+
+def read_documents(text: str, *, where: str, seen: ReadCache | None = None) -> list[Document]:
+    """The non-empty documents of a render's output (helm's `# Source:` comments kept: they
+    name the template); typed lists are unpacked into their items. `seen` remembers what was
+    read, for the other renders of a run."""
+    documents: list[Document] = []
+    for chunk, line in _chunks(text, where):
+        if not _CONTENT.search(chunk):
+            continue
+        # Blank lines at the end are no part of the document, unless a block scalar keeps them.
+        if not _KEEP_CHOMPING.search(chunk):
+            chunk = _without_trailing_blank_lines(chunk)
+        if not chunk.endswith("\n"):
+            chunk += "\n"
+        known = None if seen is None else seen.get(chunk)
+        if known is not None:
+            documents += (replace(document, line=line) for document in known)
+            continue
+        try:
+            read = _document(chunk, line, where)
+        except kubeyaml.KubeYamlError as exc:
+            raise _limits_error(exc, where, line) from None
+        if seen is not None:
+            seen[chunk] = read
+        documents += read
+    return documents
+
+
+def _document(chunk: str, line: int, where: str) -> list[Document]:
+    lines = outline.scan(chunk)
+    if lines is not None:
+        if lines.deep:
+            kubeyaml.check_events(chunk)  # the depth limit of a document parsed in full
+        return [Document(chunk, line, lines, None)]
+    body = kubeyaml.load(chunk)
+    if body is None or body == {}:
+        return []
+    if not isinstance(body, dict):
+        raise RenderError(
+            f"{where}, line {line}: a rendered document is a {type(body).__name__}, not a mapping"
+        )
+    if not _is_list(body):
+        return [Document(chunk, line, None, body)]
+    return [
+        Document(kubeyaml.dump(item), line, None, item)
+        for item in _items(body, f"{where}, line {line}")
+    ]
+
+
+def group_of(api_version: str) -> str:
+    """The API group of an apiVersion ("apps/v1" -> "apps", "v1" -> "")."""
+    return api_version.rpartition("/")[0]
+
+
+def cluster_scoped_crds(documents: Iterable[Document]) -> set[GroupKind]:
+    """(group, kind) of every CRD among `documents` that declares `scope: Cluster`."""
+    found = set()
+    for doc in documents:
+        if doc.outline is not None:
+            if doc.outline.crd is not None and doc.outline.crd[2] == "Cluster":
+                found.add(doc.outline.crd[:2])
+            continue
+        assert doc.body is not None
+        if doc.body.get("kind") != "CustomResourceDefinition":
+            continue
+        spec = doc.body.get("spec") or {}
+        if isinstance(spec, dict) and spec.get("scope") == "Cluster":
+            names = spec.get("names") or {}
+            kind = names.get("kind", "") if isinstance(names, dict) else ""
+            found.add((str(spec.get("group", "")), str(kind)))
+    return found
+
+
+def _head(doc: Document, where: str) -> tuple[str, str, str, str | None]:
+    """(apiVersion, kind, name, namespace or None) of a document."""
+    if doc.outline is not None:
+        lines = doc.outline
+        return lines.api_version, lines.kind, lines.name, lines.namespace
+    assert doc.body is not None
+    kind, api_version = doc.body.get("kind"), doc.body.get("apiVersion")
+    metadata = doc.body.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    fields = {"apiVersion": api_version, "kind": kind, "metadata.name": name}
+    missing = [field for field, value in fields.items() if not isinstance(value, str)]
+    if missing:
+        # Never the document itself: it may be a Secret, and this message reaches CI logs.
+        shown = f" (a {kind})" if isinstance(kind, str) and _KIND.fullmatch(kind) else ""
+        raise RenderError(
+            f"{where}, line {doc.line}: a rendered document{shown} lacks "
+            f"{', '.join(missing)}: every resource needs apiVersion, kind and metadata.name"
+        )
+    assert isinstance(kind, str) and isinstance(api_version, str) and isinstance(name, str)
+    assert isinstance(metadata, dict)
+    namespace = metadata.get("namespace")
+    if namespace is not None and not isinstance(namespace, str):
+        raise RenderError(
+            f"{where}, line {doc.line}: {kind} {name}: metadata.namespace is not a string; quote it"
+        )
+    return api_version, kind, name, namespace or None
+
+
+def _with_namespace(doc: Document, namespace: str) -> str:
+    if doc.outline is not None:
+        return doc.outline.with_namespace(doc.text, namespace)
+    assert doc.body is not None
+    return kubeyaml.dump({**doc.body, "metadata": {**doc.body["metadata"], "namespace": namespace}})
+
+
+def resources(
+    documents: Iterable[Document],
+    *,
+    source: str,
+    namespace: str | None,
+    cluster_scoped: Iterable[GroupKind] = (),
+    where: str,
+) -> list[Resource]:
+    """Documents as resources; namespaced ones without a namespace get `namespace`.
+
+    That is what `helm install` does for a chart that leaves `metadata.namespace` out, so each
+    file applies as it is. Cluster-scoped kinds (scopes.py, or `cluster_scoped`: the
+    environment's CRDs with `scope: Cluster` and toolkit.yaml's list) get none.
+    """
+    known = frozenset(cluster_scoped)
+    found = []
+    for doc in documents:
+        api_version, kind, name, doc_namespace = _head(doc, where)
+        group = group_of(api_version)
+        text = doc.text
+        if scopes.is_cluster_scoped(group, kind, known):
+            resource_namespace = ""
+        else:
+            resource_namespace = doc_namespace or namespace or ""
+            if resource_namespace and not doc_namespace:
+                text = _with_namespace(doc, resource_namespace)
+        found.append(Resource(ResourceId(group, kind, resource_namespace, name), source, text))
+    return found
+
+
+def bodies(text: str, *, where: str) -> list[dict[str, Any]]:
+    """Each document of a stream as Kubernetes reads it (typed lists unpacked), for a caller
+    that needs every value (a CRD's schema, the images a branch runs)."""
+    found = []
+    for doc in read_documents(text, where=where):
+        if doc.body is not None:
+            found.append(dict(doc.body))
+            continue
+        try:
+            found.append(kubeyaml.load(doc.text))
+        except kubeyaml.KubeYamlError as exc:
+            raise _limits_error(exc, where, doc.line) from None
+    return found
+
+
+def parse(
+    text: str,
+    *,
+    source: str,
+    namespace: str | None,
+    cluster_scoped: Iterable[GroupKind] = (),
+    where: str,
+) -> list[Resource]:
+    """One render's output as resources (its own CRDs deciding scope, with `cluster_scoped`)."""
+    documents = read_documents(text, where=where)
+    known = cluster_scoped_crds(documents) | set(cluster_scoped)
+    return resources(
+        documents, source=source, namespace=namespace, cluster_scoped=known, where=where
+    )
+
+
+# --- secret redaction ---------------------------------------------------------------------
+
+SECRET_FIELDS = ("data", "stringData")
+
+
+@dataclass(frozen=True)
+class SecretKeyChange:
+    """What happened to one key of a Secret's `data` or `stringData`: never its value."""
+
+    field: str
+    key: str
+    status: str  # added, removed, changed or unchanged
+    old_size: int | None
+    new_size: int | None
+
+
+def is_secret(rid: ResourceId) -> bool:
+    return rid.group == "" and rid.kind == "Secret"
+
+
+def _secret_value(field_name: str, value: Any) -> bytes:
+    """The bytes a key holds: `data` is base64 (kept raw where it does not decode)."""
+    raw = value if isinstance(value, str) else kubeyaml.dump(value)
+    if field_name == "data":
+        try:
+            return base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            return raw.encode()
+    return raw.encode()
+
+
+def _secret_values(body: Mapping[str, Any] | None) -> dict[tuple[str, str], bytes]:
+    values: dict[tuple[str, str], bytes] = {}
+    for field_name in SECRET_FIELDS:
+        section = (body or {}).get(field_name)
+        if isinstance(section, Mapping):
+            for key, value in section.items():
+                values[field_name, str(key)] = _secret_value(field_name, value)
+        elif section is not None:
+            values[field_name, ""] = _secret_value(field_name, section)
+    return values
+
+
+def redact_secret(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A Secret with each `data`/`stringData` value replaced by its size: safe to print.
+
+    Nothing derived from a value (a hash, a prefix) is kept: a short secret's hash is as good as
+    the secret to anyone who can guess candidates.
+    """
+    redacted = redact_annotations(body) or dict(body)
+    for field_name in SECRET_FIELDS:
+        section = body.get(field_name)
+        if isinstance(section, Mapping):
+            redacted[field_name] = {
+                key: f"<redacted: {len(_secret_value(field_name, value))} bytes>"
+                for key, value in section.items()
+            }
+        elif section is not None:
+            redacted[field_name] = "<redacted>"
+    return redacted
+
+
+def redact_annotations(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Any resource with the Secrets serialized in its annotations redacted (kubectl's
+    `last-applied-configuration` holds the whole object as JSON, data included); None when
+    no annotation holds one."""
+    metadata = body.get("metadata")
+    if not isinstance(metadata, Mapping):
+        return None
+    annotations = metadata.get("annotations")
+    if not isinstance(annotations, Mapping):
+        return None
+    redacted = {key: _redact_serialized(value) for key, value in annotations.items()}
+    if all(redacted[key] is value for key, value in annotations.items()):
+        return None
+    return {**body, "metadata": {**metadata, "annotations": redacted}}
+
+
+def _redact_serialized(value: Any) -> Any:
+    """An annotation's value, with any Secret it serializes (alone or in a List) redacted."""
+    if not isinstance(value, str) or not value.lstrip().startswith(("{", "[")):
+        return value
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return value
+    redacted = _redact_object(parsed)
+    if redacted == parsed:
+        return value
+    return json.dumps(redacted, separators=(",", ":")) + ("\n" if value.endswith("\n") else "")
+
+
+def _redact_object(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_redact_object(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if node.get("kind") == "Secret" and group_of(str(node.get("apiVersion", ""))) == "":
+        return redact_secret(node)
+    redacted = redact_annotations(node) or node
+    if isinstance(node.get("items"), list):
+        return {**redacted, "items": _redact_object(node["items"])}
+    return redacted
+
+
+def secret_key_changes(
+    old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+) -> tuple[SecretKeyChange, ...]:
+    """Each key of two versions of a Secret (None: absent) as added/removed/changed/unchanged."""
+    before, after = _secret_values(old), _secret_values(new)
+    changes = []
+    for field_name, key in sorted(before.keys() | after.keys()):
+        was, now = before.get((field_name, key)), after.get((field_name, key))
+        if was is None:
+            status = "added"
+        elif now is None:
+            status = "removed"
+        else:
+            status = "unchanged" if was == now else "changed"
+        changes.append(
+            SecretKeyChange(
+                field_name,
+                key,
+                status,
+                None if was is None else len(was),
+                None if now is None else len(now),
+            )
+        )
+    return tuple(changes)

