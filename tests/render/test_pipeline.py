@@ -13,6 +13,7 @@ from toolkit.config.project import load_config
 from toolkit.infra.errors import RenderError
 from toolkit.render import pipeline, runs, tools
 from toolkit.render.cache import RenderCache
+from toolkit.render.settings import ToolChoice
 
 Files = dict[str, bytes]
 
@@ -29,7 +30,7 @@ def render_files(
     renders = pipeline.render_environments(
         config,
         config.select(envs),
-        tool_choice=pipeline.ToolChoice(str(helm.path), str(kustomize.path)),
+        tool_choice=ToolChoice(str(helm.path), str(kustomize.path)),
         parallel=2,
         use_cache=use_cache,
     )
@@ -39,7 +40,7 @@ def render_files(
 
 def plan(root: Path, helm: tools.Tool, kustomize: tools.Tool) -> pipeline.RunPlan:
     config = load_config(root)
-    choice = pipeline.ToolChoice(str(helm.path), str(kustomize.path))
+    choice = ToolChoice(str(helm.path), str(kustomize.path))
     return pipeline.plan_environments(config, config.environments, tool_choice=choice)
 
 

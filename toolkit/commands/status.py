@@ -24,6 +24,7 @@ from toolkit.infra.errors import ToolkitError
 from toolkit.manifests import model
 from toolkit.promote import planning
 from toolkit.render import pipeline
+from toolkit.render.settings import ToolChoice
 
 SCHEMA_VERSION = 1
 _TAG_NUMBER = re.compile(r"/([0-9]+)$")
@@ -296,7 +297,7 @@ def _sha(value: Any) -> bool:
 
 
 def planned_hashes(
-    config: Config, *, tool_choice: pipeline.ToolChoice, locked: bool, warn: Callable[[str], None]
+    config: Config, *, tool_choice: ToolChoice, locked: bool, warn: Callable[[str], None]
 ) -> Callable[[Sequence[Environment]], Mapping[str, str]]:
     """Input hashes by planning (no render), as `hydrate` computes them; none (staleness
     unknown, with a warning) where planning fails, e.g. a chart repository that is down."""

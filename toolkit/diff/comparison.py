@@ -18,7 +18,7 @@ from toolkit.diff import revisions
 from toolkit.infra import git, kubeyaml
 from toolkit.manifests import layout, model
 from toolkit.manifests.model import Resource, ResourceId, SecretKeyChange
-from toolkit.render import pipeline
+from toolkit.render.settings import ToolChoice
 
 if TYPE_CHECKING:
     from toolkit.validate.check import EnvironmentReport
@@ -280,7 +280,7 @@ def diff_revisions(
     *,
     base: str | None,
     head: str | None,
-    tool_choice: pipeline.ToolChoice,
+    tool_choice: ToolChoice,
     parallel: int,
     locked: bool = False,
     use_cache: bool = True,

@@ -23,6 +23,7 @@ from toolkit.manifests import model
 from toolkit.manifests.model import Resource
 from toolkit.manifests.scopes import GroupKind
 from toolkit.render import pipeline
+from toolkit.render.settings import ToolChoice
 
 FROM_RENDER = "render"
 FROM_BRANCH = "rendered branch"
@@ -174,7 +175,7 @@ def gather(
     head_config: Config,
     names: Sequence[str],
     *,
-    tool_choice: pipeline.ToolChoice,
+    tool_choice: ToolChoice,
     parallel: int,
     locked: bool = False,
     use_cache: bool = True,

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from toolkit.config.project import CONFIG_FILE, Config
 from toolkit.hydrate import envdir, history, message, push, reach, tags
@@ -452,40 +452,3 @@ def check(
         snapshot = push.local_snapshot(config.root, run.wanted(), tips=run.tips())
     fetch_from = remote or _fetch_remote(config.root, "origin")
     return [c for plan in _plans(run, snapshot, fetch_from) for c in plan.changes]
-
-
-def result_as_dict(result: HydrateResult) -> dict[str, Any]:
-    """A hydrate result for `--json`."""
-    return {
-        "branch": result.branch,
-        "commit": result.commit,
-        "pushed": result.pushed,
-        "tags": list(result.tags),
-        "environments": {
-            c.environment: {
-                "added": c.added,
-                "changed": c.changed,
-                "removed": c.removed,
-                "skipped": c.skipped,
-            }
-            for c in result.changes
-        },
-    }
-
-
-def describe_results(results: Sequence[HydrateResult]) -> list[str]:
-    """One line per environment and one per branch, for people."""
-    lines = []
-    for result in results:
-        lines += [envdir.describe_change(c) for c in result.changes]
-        where = " and pushed" if result.pushed else ""
-        if result.commit:
-            lines.append(f"{result.branch}: committed {result.commit[:12]}{where}")
-        else:
-            lines.append(f"{result.branch}: nothing to commit")
-        lines += [f"tagged {name}" for name in result.tags]
-        lines += [
-            f"note: local {ref} has commits the remote does not; it was left as it was"
-            for ref in result.left_behind
-        ]
-    return lines

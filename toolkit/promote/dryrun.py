@@ -16,13 +16,12 @@ from toolkit.diff.revisions import FROM_RENDER
 from toolkit.infra import owned
 from toolkit.promote.planning import Plan
 from toolkit.render import pipeline
+from toolkit.render.settings import ToolChoice
 
 _COPY_PREFIX = "toolkit-promote-"
 
 
-def rendered_diff(
-    plan: Plan, *, tool_choice: pipeline.ToolChoice, parallel: int
-) -> comparison.DiffReport:
+def rendered_diff(plan: Plan, *, tool_choice: ToolChoice, parallel: int) -> comparison.DiffReport:
     """DST rendered as it is, against DST rendered as the plan would leave it."""
     config = plan.source.config
     before = pipeline.render_environments(

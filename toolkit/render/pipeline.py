@@ -23,15 +23,8 @@ from toolkit.manifests.layout import RenderedTree
 from toolkit.manifests.scopes import GroupKind
 from toolkit.render import cache, kustomizeinputs, runs, tools, values
 from toolkit.render.cache import RenderCache
+from toolkit.render.settings import ToolChoice
 from toolkit.render.tools import Tool
-
-
-@dataclass(frozen=True)
-class ToolChoice:
-    """Which helm and kustomize to use: explicit paths, or discovery."""
-
-    helm: str | None = None
-    kustomize: str | None = None
 
 
 @dataclass(frozen=True)
