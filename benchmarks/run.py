@@ -46,7 +46,7 @@ from toolkit.config import project
 from toolkit.infra import process
 from toolkit.render import pipeline, tools
 from toolkit.render.cache import RenderCache
-from toolkit.render.settings import ToolChoice
+from toolkit.render.settings import RenderSettings, ToolChoice
 
 
 @dataclass(frozen=True)
@@ -231,8 +231,8 @@ def run_validate(setup: Setup, cache: Path) -> dict[str, float]:
     from toolkit.validate import schemas
 
     cfg = project.load_config(setup.fleet.root)
-    tool_choice = ToolChoice(str(setup.helm.path), str(setup.kustomize.path))
-    plan = pipeline.plan_environments(cfg, cfg.environments, tool_choice=tool_choice)
+    settings = RenderSettings(ToolChoice(str(setup.helm.path), str(setup.kustomize.path)))
+    plan = pipeline.plan_environments(cfg, cfg.environments, settings)
     renders = pipeline.render_plan(plan, parallel=setup.jobs, cache=RenderCache(cache / "renders"))
     seconds, cpu = [], []
     for _ in range(setup.repeat):

@@ -186,12 +186,7 @@ def status_command(
         cfg,
         environments,
         remote=remote,
-        plan=status.planned_hashes(
-            cfg,
-            tool_choice=obj.settings.tools,
-            locked=obj.settings.locked,
-            warn=obj.reporter.warning,
-        ),
+        plan=status.planned_hashes(cfg, obj.settings),
     )
     chosen = "json" if as_json else output_format
     text = {"json": report.as_json, "markdown": report.as_markdown, "text": report.as_text}[chosen]

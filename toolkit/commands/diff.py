@@ -35,10 +35,7 @@ def diff(root: Path, options: DiffOptions, settings: RenderSettings) -> DiffResu
         options.environments,
         base=options.base,
         head=options.head,
-        tool_choice=settings.tools,
-        parallel=settings.jobs,
-        locked=settings.locked,
-        use_cache=settings.use_cache,
+        settings=settings,
         show_secrets=options.show_secrets,
     )
     if options.output_full is not None:

@@ -125,12 +125,8 @@ def hydrate(
             return HydrateOutcome(options.check)
     work_tree = envdir.refuse_dirty(config.root, allow_dirty=options.allow_dirty)
     source = envdir.current_source(config.root)
-    planner = pipeline.Planner(
-        config, selected, tool_choice=settings.tools, locked=settings.locked, warn=report.warning
-    )
-    cache = pipeline.default_cache(
-        enabled=settings.use_cache, notify=lambda message: report.note(message, level=1)
-    )
+    planner = pipeline.Planner(config, selected, settings)
+    cache = pipeline.default_cache(settings)
 
     def render(names: Collection[str]) -> list[pipeline.EnvironmentRender]:
         plan = planner.run_plan(names)

@@ -77,7 +77,7 @@ def promote(config: Config, options: PromoteOptions, settings: RenderSettings) -
     if not plan.changes_anything:
         return PromoteResult(plan, options.dry_run)
     if options.dry_run:
-        report = dryrun.rendered_diff(plan, tool_choice=settings.tools, parallel=settings.jobs)
+        report = dryrun.rendered_diff(plan, settings)
         return PromoteResult(plan, True, diff=report)
     writer.check_branch(config, options.branch if options.commit else None)
     writer.apply(plan)

@@ -38,21 +38,10 @@ class RenderResult:
 
 
 def render(config: Config, options: RenderOptions, settings: RenderSettings) -> RenderResult:
-    report = settings.reporter
-    renders = pipeline.render_environments(
-        config,
-        config.select(options.environments),
-        tool_choice=settings.tools,
-        parallel=settings.jobs,
-        locked=settings.locked,
-        use_cache=settings.use_cache,
-        notify=lambda message: report.note(message, level=1),
-    )
+    renders = pipeline.render_environments(config, config.select(options.environments), settings)
     for done in renders:
-        for warning in done.warnings:
-            report.warning(warning)
         for note in done.tree.notes:
-            report.note(note)
+            settings.reporter.note(note)
     if options.output is not None:
         source = envdir.source_or_none(config.root)
         trees = [envdir.environment_files(done, source) for done in renders]

@@ -24,7 +24,7 @@ from toolkit.infra.errors import ToolkitError
 from toolkit.manifests import model
 from toolkit.promote import planning
 from toolkit.render import pipeline
-from toolkit.render.settings import ToolChoice
+from toolkit.render.settings import RenderSettings
 
 SCHEMA_VERSION = 1
 _TAG_NUMBER = re.compile(r"/([0-9]+)$")
@@ -297,7 +297,7 @@ def _sha(value: Any) -> bool:
 
 
 def planned_hashes(
-    config: Config, *, tool_choice: ToolChoice, locked: bool, warn: Callable[[str], None]
+    config: Config, settings: RenderSettings
 ) -> Callable[[Sequence[Environment]], Mapping[str, str]]:
     """Input hashes by planning (no render), as `hydrate` computes them; none (staleness
     unknown, with a warning) where planning fails, e.g. a chart repository that is down."""
@@ -306,12 +306,12 @@ def planned_hashes(
         hashes = {}
         for environment in environments:
             try:
-                planner = pipeline.Planner(
-                    config, [environment], tool_choice=tool_choice, locked=locked, warn=warn
-                )
+                planner = pipeline.Planner(config, [environment], settings)
                 (planned,) = planner.plans([environment.name])
             except ToolkitError as exc:
-                warn(f"{environment.name}: cannot tell whether it is stale: {exc}")
+                settings.reporter.warning(
+                    f"{environment.name}: cannot tell whether it is stale: {exc}"
+                )
                 continue
             hashes[environment.name] = planned.input_hash
         return hashes

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from toolkit.config.project import Config
 from toolkit.diff import determinism, revisions
@@ -32,24 +32,11 @@ def validate(config: Config, options: ValidateOptions, settings: RenderSettings)
             commit = revisions.commit_named(repo, options.ref, "--ref")
             config = revisions.Side("ref", repo, config.root, commit, stack).config()
         chosen = config.select(options.environments)
-        renders = pipeline.render_environments(
-            config,
-            chosen,
-            tool_choice=settings.tools,
-            parallel=settings.jobs,
-            locked=settings.locked,
-            use_cache=settings.use_cache and not options.determinism,
-        )
+        first = replace(settings, use_cache=settings.use_cache and not options.determinism)
+        renders = pipeline.render_environments(config, chosen, first)
         reports = check_renders(config, renders, strict=options.strict)
         if options.determinism:
-            again = pipeline.render_environments(
-                config,
-                chosen,
-                tool_choice=settings.tools,
-                parallel=settings.jobs,
-                locked=settings.locked,
-                use_cache=False,
-            )
+            again = pipeline.render_environments(config, chosen, replace(settings, use_cache=False))
             reports = determinism.with_findings(
                 reports, determinism.determinism_findings(config, renders, again, Severity.ERROR)
             )

@@ -18,7 +18,7 @@ from toolkit.diff import revisions
 from toolkit.infra import git, kubeyaml
 from toolkit.manifests import layout, model
 from toolkit.manifests.model import Resource, ResourceId, SecretKeyChange
-from toolkit.render.settings import ToolChoice
+from toolkit.render.settings import RenderSettings
 
 if TYPE_CHECKING:
     from toolkit.validate.check import EnvironmentReport
@@ -280,10 +280,7 @@ def diff_revisions(
     *,
     base: str | None,
     head: str | None,
-    tool_choice: ToolChoice,
-    parallel: int,
-    locked: bool = False,
-    use_cache: bool = True,
+    settings: RenderSettings,
     show_secrets: bool = False,
 ) -> DiffReport:
     """Render (or read) both revisions and compare every environment the head defines.
@@ -302,16 +299,7 @@ def diff_revisions(
         head_config = head_side.config() if head_sha else load_config(root)
         names = [env.name for env in head_config.select(environments)]
         base_resources, head_resources = (
-            revisions.gather(
-                side,
-                head_config,
-                names,
-                tool_choice=tool_choice,
-                parallel=parallel,
-                locked=locked,
-                use_cache=use_cache,
-            )
-            for side in (base_side, head_side)
+            revisions.gather(side, head_config, names, settings) for side in (base_side, head_side)
         )
         # Inside the block: CRD files are read from the head's work tree while it exists.
         validation = validate_head(head_config, names, head_resources.resources)

@@ -12,7 +12,7 @@ import json
 import signal
 import threading
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from toolkit.config.project import CONFIG_FILE, Config, load_config
@@ -23,7 +23,7 @@ from toolkit.manifests import model
 from toolkit.manifests.model import Resource
 from toolkit.manifests.scopes import GroupKind
 from toolkit.render import pipeline
-from toolkit.render.settings import ToolChoice
+from toolkit.render.settings import RenderSettings
 
 FROM_RENDER = "render"
 FROM_BRANCH = "rendered branch"
@@ -174,13 +174,10 @@ def gather(
     side: Side,
     head_config: Config,
     names: Sequence[str],
-    *,
-    tool_choice: ToolChoice,
-    parallel: int,
-    locked: bool = False,
-    use_cache: bool = True,
+    settings: RenderSettings,
 ) -> SideResources:
-    """Each named environment's resources on this side (none where the side lacks it)."""
+    """Each named environment's resources on this side (none where the side lacks it); the
+    warnings of a side other than the work tree name it."""
     resources: dict[str, tuple[Resource, ...]] = {}
     origin: dict[str, str] = {}
     todo = []
@@ -210,13 +207,10 @@ def gather(
         config = head_config if side.commit is None else side.config()
         defined = {env.name for env in config.environments}
         try:
+            if side.commit is not None:
+                settings = replace(settings, reporter=settings.reporter.within(side.description))
             renders = pipeline.render_environments(
-                config,
-                [config.environment(name) for name in todo if name in defined],
-                tool_choice=tool_choice,
-                parallel=parallel,
-                locked=locked,
-                use_cache=use_cache,
+                config, [config.environment(name) for name in todo if name in defined], settings
             )
         except ToolkitError as exc:
             raise type(exc)(f"the {side.description} failed to render: {exc}") from exc
