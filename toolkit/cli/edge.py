@@ -3,14 +3,13 @@ failure becomes a message and an exit code, and how a result is printed."""
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import click
 
@@ -20,14 +19,13 @@ from toolkit.infra.errors import ToolkitError
 from toolkit.infra.reporter import Reporter
 from toolkit.render.settings import RenderSettings
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 
 @dataclass(frozen=True)
 class Context:
-    """The shared flags, as every command receives them."""
+    """The global options, as every command receives them."""
 
-    root: Path
+    start: Path  # where toolkit runs (-C, else the current directory)
+    root: Path  # the repository root: the nearest directory from `start` up with toolkit.yaml
     settings: RenderSettings
 
     @property
@@ -79,17 +77,5 @@ def run_guarded(debug: bool, call: Callable[[], int | None]) -> None:
     sys.exit(code or 0)
 
 
-def guarded(func: F) -> F:
-    """Run a command body, turning ToolkitError into one message and its exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        debug = bool(click.get_current_context().find_root().params.get("debug"))
-        run_guarded(debug, lambda: func(*args, **kwargs))
-
-    return wrapper  # type: ignore[return-value]
-
-
-pass_context = click.make_pass_decorator(Context)
 environments_argument = click.argument("environments", metavar="[ENV]...", nargs=-1)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

@@ -7,14 +7,8 @@ from pathlib import Path
 
 import click
 
-from toolkit.cli.edge import (
-    Context,
-    environments_argument,
-    guarded,
-    json_option,
-    pass_context,
-    show,
-)
+from toolkit.cli.edge import Context, environments_argument, json_option, show
+from toolkit.cli.options import command_body
 from toolkit.diff import formats
 from toolkit.infra import git
 
@@ -28,8 +22,7 @@ from toolkit.infra import git
     default=None,
     help="Write `<DIR>/<env>/…` instead of printing to stdout.",
 )
-@pass_context
-@guarded
+@command_body
 def render_command(obj: Context, environments: tuple[str, ...], output: Path | None) -> int:
     """Render environments to a directory or stdout; touches nothing else."""
     from toolkit.commands import render
@@ -70,8 +63,7 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
     help="Validate what renders first; commit nothing when it has errors.",
 )
 @json_option
-@pass_context
-@guarded
+@command_body
 def hydrate_command(
     obj: Context,
     environments: tuple[str, ...],
@@ -125,8 +117,7 @@ def hydrate_command(
     help="Render twice without the cache and report every resource that differs.",
 )
 @json_option
-@pass_context
-@guarded
+@command_body
 def validate_command(
     obj: Context,
     environments: tuple[str, ...],
@@ -165,8 +156,7 @@ def validate_command(
 @click.option(
     "--remote", default="origin", help="Read its rendered branch when there is no local one."
 )
-@pass_context
-@guarded
+@command_body
 def status_command(
     obj: Context, environments: tuple[str, ...], output_format: str, as_json: bool, remote: str
 ) -> int:
@@ -207,6 +197,7 @@ def status_command(
     default="text",
     help="text (a terminal), markdown (a PR comment) or json (a CI gate).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs.")
 @click.option(
     "--max-bytes",
@@ -223,14 +214,14 @@ def status_command(
     help="Also write the uncut diff to FILE.",
 )
 @click.option("--show-secrets", is_flag=True, help="Print Secret values (local use only).")
-@pass_context
-@guarded
+@command_body
 def diff_command(
     obj: Context,
     environments: tuple[str, ...],
     base: str | None,
     head: str | None,
     fmt: str,
+    as_json: bool,
     exit_code: bool,
     max_bytes: int,
     output_full: Path | None,
@@ -239,6 +230,7 @@ def diff_command(
     """Rendered diff between two revisions, resource by resource."""
     from toolkit.commands import diff
 
+    fmt = "json" if as_json else fmt
     options = diff.DiffOptions(
         environments,
         base=base,

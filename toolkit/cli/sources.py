@@ -7,13 +7,8 @@ from pathlib import Path
 
 import click
 
-from toolkit.cli.edge import (
-    Context,
-    guarded,
-    json_option,
-    pass_context,
-    show,
-)
+from toolkit.cli.edge import Context, json_option, show
+from toolkit.cli.options import command_body
 from toolkit.config import project
 
 
@@ -34,8 +29,7 @@ from toolkit.config import project
     is_flag=True,
     help="Adopt the layout DIR has: its kustomization directories become environments.",
 )
-@pass_context
-@guarded
+@command_body
 def init_command(
     obj: Context, directory: Path | None, operator: str, chart: str | None, adopt: bool
 ) -> int:
@@ -44,7 +38,7 @@ def init_command(
 
     if chart is not None and not project.DNS_LABEL.pattern.fullmatch(chart):
         raise click.BadParameter(project.DNS_LABEL.description, param_hint="--chart")
-    root = (directory or obj.root).absolute()
+    root = (directory or obj.start).absolute()
     result = init.init(
         root, operator=operator, chart=chart, adopt=adopt, helm=obj.settings.tools.helm
     )
@@ -74,8 +68,7 @@ def tools_group() -> None:
     help="Which helm major (default: what toolkit.yaml's tools: pins, else 3).",
 )
 @json_option
-@pass_context
-@guarded
+@command_body
 def tools_install_command(obj: Context, helm_major: str | None, as_json: bool) -> int:
     """Download the pinned helm and kubectl (kustomize) into toolkit's cache."""
     from toolkit.commands import tools
@@ -88,8 +81,7 @@ def tools_install_command(obj: Context, helm_major: str | None, as_json: bool) -
 
 @tools_group.command("status")
 @json_option
-@pass_context
-@guarded
+@command_body
 def tools_status_command(obj: Context, as_json: bool) -> int:
     """Show which helm and kustomize toolkit would use, and why."""
     from toolkit.commands import tools
@@ -121,8 +113,7 @@ def _split_upgrade(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, 
     "words", metavar="[ENV]... [--upgrade [RELEASE]...]", nargs=-1, type=click.UNPROCESSED
 )
 @json_option
-@pass_context
-@guarded
+@command_body
 def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
     """Resolve chart constraints and write each environment's releases.lock.
 
@@ -154,8 +145,7 @@ def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
 @click.option("--force", is_flag=True, help="Allow skipping a stage or promoting backwards.")
 @click.option("--allow-dirty", is_flag=True, help="Promote over uncommitted edits in DST.")
 @json_option
-@pass_context
-@guarded
+@command_body
 def promote_command(
     obj: Context,
     source: str,
@@ -195,4 +185,22 @@ def promote_command(
     return result.exit_code
 
 
-COMMANDS = (init_command, tools_group, lock_command, promote_command)
+@click.command("version")
+@json_option
+@command_body
+def version_command(obj: Context, as_json: bool) -> int:
+    """Show toolkit's version and the helm and kustomize it would use (as `tools status` finds
+    them); a tool not found is shown, not an error.
+
+    \b
+    Examples:
+      toolkit version
+      toolkit version --json
+    """
+    from toolkit.commands import tools
+
+    show(tools.version(obj.tool_pins(), obj.settings.tools), as_json)
+    return 0
+
+
+COMMANDS = (init_command, tools_group, lock_command, promote_command, version_command)

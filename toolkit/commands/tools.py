@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from toolkit import __version__
 from toolkit.config.project import ToolPin
 from toolkit.render import tools
 from toolkit.render.settings import ToolChoice
@@ -51,6 +52,20 @@ class StatusResult:
         ]
 
 
+@dataclass(frozen=True)
+class VersionResult:
+    """`toolkit version`: toolkit's own, and the helm and kustomize a command would use."""
+
+    toolkit: str
+    tools: StatusResult
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"toolkit": self.toolkit, **self.tools.as_dict()}
+
+    def lines(self) -> list[str]:
+        return [f"toolkit {self.toolkit}", *self.tools.lines()]
+
+
 def install(helm_major: int | None, pins: Mapping[str, ToolPin]) -> InstallResult:
     """The builds for `helm_major`, else the versions toolkit.yaml pins, else helm 3's."""
     return InstallResult(tools.install(helm_major=helm_major, pins=None if helm_major else pins))
@@ -60,3 +75,7 @@ def status(pins: Mapping[str, ToolPin], choice: ToolChoice) -> StatusResult:
     """Which helm and kustomize a command would use now, and why (nothing is downloaded)."""
     flags = {"helm": choice.helm, "kustomize": choice.kustomize}
     return StatusResult(tuple(tools.status(pins, flags)))
+
+
+def version(pins: Mapping[str, ToolPin], choice: ToolChoice) -> VersionResult:
+    return VersionResult(__version__, status(pins, choice))
