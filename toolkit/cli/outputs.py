@@ -171,13 +171,7 @@ def status_command(
     """
     from toolkit.commands import status  # only this command reads every manifest on the branch
 
-    cfg = obj.load()
-    report = status.environment_status(
-        cfg,
-        environments,
-        remote=remote,
-        plan=status.planned_hashes(cfg, obj.settings),
-    )
+    report = status.status(obj.load(), status.StatusOptions(environments, remote), obj.settings)
     chosen = "json" if as_json else output_format
     text = {"json": report.as_json, "markdown": report.as_markdown, "text": report.as_text}[chosen]
     click.echo(text(), nl=False)

@@ -38,20 +38,9 @@ def init_command(
 
     if chart is not None and not project.DNS_LABEL.pattern.fullmatch(chart):
         raise click.BadParameter(project.DNS_LABEL.description, param_hint="--chart")
-    root = (directory or obj.start).absolute()
-    result = init.init(
-        root, operator=operator, chart=chart, adopt=adopt, helm=obj.settings.tools.helm
-    )
-    for path in result.written:
-        obj.reporter.line(f"wrote {path}")
-    for note in result.notes:
-        obj.reporter.note(note)
-    where = "" if root == Path.cwd() else f"cd {root} && "
-    commit = "" if adopt else "git init && "
-    obj.reporter.line(
-        f"next: {where}{commit}git add -A && git commit -m 'toolkit init', then `toolkit "
-        "hydrate` commits the rendered manifests to the rendered branch"
-    )
+    options = init.InitOptions((directory or obj.start).absolute(), operator, chart, adopt)
+    for line in init.init(options, obj.settings).lines(Path.cwd()):
+        obj.reporter.line(line)
     return 0
 
 

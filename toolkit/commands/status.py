@@ -239,6 +239,18 @@ def pending_promotion(config: Config, source: Environment, target: Environment) 
     return tuple(lines)
 
 
+@dataclass(frozen=True)
+class StatusOptions:
+    environments: tuple[str, ...] = ()  # all when none
+    remote: str = "origin"  # whose rendered branch is read where there is no local one
+
+
+def status(config: Config, options: StatusOptions, settings: RenderSettings) -> StatusReport:
+    """The status of the environments; staleness by planning the work tree with `settings`."""
+    plan = planned_hashes(config, settings)
+    return environment_status(config, options.environments, remote=options.remote, plan=plan)
+
+
 def environment_status(
     config: Config,
     names: Sequence[str],
