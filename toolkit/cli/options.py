@@ -38,6 +38,7 @@ def global_options(*, hidden: bool) -> list[click.Option]:
     return [
         click.Option(
             ["-C", "start"],
+            metavar="DIR",
             type=click.Path(file_okay=False, path_type=Path),
             help="Run as if started in DIR (toolkit.yaml is looked for there and above).",
             **common,
