@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from toolkit.diff.comparison import (
     EnvironmentDiff,
     ResourceChange,
 )
-from toolkit.infra.errors import InputError
+from toolkit.infra import atomicfiles
 from toolkit.manifests.model import ResourceId, SecretKeyChange
 
 DEFAULT_MAX_BYTES = 65_000
@@ -345,18 +344,5 @@ def formatted(report: DiffReport, fmt: str, *, max_bytes: int | None, color: boo
 
 
 def write_full(path: Path, content: str) -> None:
-    """Write the uncut report beside the comment, all or nothing (a temp file renamed over)."""
-    path = path.absolute()
-    temporary: Path | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}-", delete=False
-        ) as handle:
-            temporary = Path(handle.name)
-            handle.write(content)
-        temporary.replace(path)
-    except OSError as exc:
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
-        raise InputError(f"--output-full {path}: cannot write it ({exc.strerror})") from exc
+    """Write the uncut report beside the comment, whole or not at all."""
+    atomicfiles.replace_file(path.absolute(), content.encode(), shown=f"--output-full {path}")

@@ -27,7 +27,6 @@ def write_environments(output: Path, trees: Sequence[Mapping[str, bytes]]) -> No
 
     A directory there that toolkit did not write (no hydrator.metadata) is refused, never deleted.
     """
-    output.mkdir(parents=True, exist_ok=True)
     atomicfiles.recover(output)  # an earlier render -o killed half way is put back first
     with atomicfiles.all_or_nothing(output) as changes:
         for files in trees:
