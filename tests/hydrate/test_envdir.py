@@ -8,8 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.helpers import Cli, branch_files, git, make_repo, show
-from toolkit.hydrate import envdir
+from tests.helpers import Cli, branch_files, git, show
 
 ENVIRONMENTS = ("dev", "staging", "production")
 
@@ -104,23 +103,3 @@ def test_render_to_a_directory_writes_the_same_tree(
     assert committed.pop("inputEnvironments") == ["dev"]
     assert json.loads((out / "dev/hydrator.metadata").read_text()) == committed
     assert git(example_repo, "status", "--porcelain") == ""
-
-
-def test_recorded_metadata_takes_only_a_commit_name_as_the_source(tmp_path: Path) -> None:
-    """The branch is data anyone with push access wrote: a drySha that is not a commit name
-    (an option, a ref) must never reach git."""
-    sha = "a" * 40
-    fields = {"drySha": sha, "inputHash": "sha256:x", "inputEnvironments": ["dev"], "tools": {}}
-    odd = {**fields, "drySha": "--output=/tmp/written-by-git"}
-    repo = make_repo(
-        tmp_path / "branch",
-        {"dev/hydrator.metadata": json.dumps(fields), "qa/hydrator.metadata": json.dumps(odd)},
-        example=False,
-    )
-
-    found = envdir.recorded(repo, git(repo, "rev-parse", "HEAD"), ["dev", "qa", "none"])
-
-    assert found["dev"] is not None and found["dev"].dry_sha == sha
-    assert found["dev"].input_environments == ("dev",)
-    assert found["qa"] is not None and found["qa"].dry_sha is None
-    assert found["none"] is None

@@ -9,16 +9,6 @@ import pytest
 
 from tests.helpers import commit_all, git, make_repo
 from toolkit.infra import git as gitmod
-from toolkit.infra.errors import InputError
-
-
-def test_parse_identity() -> None:
-    assert gitmod.parse_identity("CI Bot <ci@example.com>", what="--author") == gitmod.Identity(
-        "CI Bot", "ci@example.com"
-    )
-    for bad in ("CI Bot", "<ci@example.com>", "CI <a b>", "A <a> <b>"):
-        with pytest.raises(InputError, match='is not "Name <email>"'):
-            gitmod.parse_identity(bad, what="--author")
 
 
 def test_ancestry_in_a_shallow_clone_needs_deepening(tmp_path: Path) -> None:

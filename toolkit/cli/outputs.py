@@ -9,8 +9,8 @@ import click
 
 from toolkit.cli.edge import Context, environments_argument, json_option, show
 from toolkit.cli.options import command_body
+from toolkit.config import identity
 from toolkit.diff import formats
-from toolkit.infra import git
 
 
 @click.command("render")
@@ -86,8 +86,8 @@ def hydrate_command(
         raise click.UsageError("--check writes nothing: it cannot be combined with --push or --tag")
     options = hydrate.HydrateCommandOptions(
         environments,
-        author=git.parse_identity(author, what="--author") if author else None,
-        committer=git.parse_identity(committer, what="--committer") if committer else None,
+        author=identity.parse_identity(author, what="--author") if author else None,
+        committer=identity.parse_identity(committer, what="--committer") if committer else None,
         push=push,
         remote=remote,
         tag=tag,

@@ -17,13 +17,12 @@ from toolkit.config.project import Config, DiffIgnore, load_config
 from toolkit.diff import revisions
 from toolkit.infra import git, kubeyaml
 from toolkit.manifests import layout, model
-from toolkit.manifests.model import Resource, ResourceId, SecretKeyChange
+from toolkit.manifests.model import ChangeKind, Resource, ResourceId, SecretKeyChange
 from toolkit.render.settings import RenderSettings
 
 if TYPE_CHECKING:
     from toolkit.validate.check import EnvironmentReport
 
-ADDED, CHANGED, REMOVED, RENAMED = "added", "changed", "removed", "renamed"
 # kustomize's configMapGenerator/secretGenerator suffix: "-" and 10 characters of its hash.
 _HASH_SUFFIX = re.compile(r"^(?P<stem>.+)-[a-z0-9]{10}$")
 _GENERATED_KINDS = frozenset({("", "ConfigMap"), ("", "Secret")})
@@ -39,7 +38,7 @@ class ResourceChange:
     """
 
     id: ResourceId
-    change: str
+    change: ChangeKind
     renamed_from: ResourceId | None
     diff: str
     paths: tuple[str, ...]
@@ -47,7 +46,7 @@ class ResourceChange:
 
     @property
     def secret_data_changed(self) -> bool:
-        return any(k.status != "unchanged" for k in self.secret_keys)
+        return any(k.status != ChangeKind.UNCHANGED for k in self.secret_keys)
 
 
 @dataclass(frozen=True)
@@ -59,21 +58,21 @@ class EnvironmentDiff:
     base_from: str
     head_from: str
 
-    def count(self, change: str) -> int:
+    def count(self, change: ChangeKind) -> int:
         return sum(1 for c in self.changes if c.change == change)
 
     @property
     def added(self) -> int:
-        return self.count(ADDED)
+        return self.count(ChangeKind.ADDED)
 
     @property
     def changed(self) -> int:
         """Changed resources, renames included (a rename is a change of one resource)."""
-        return self.count(CHANGED) + self.count(RENAMED)
+        return self.count(ChangeKind.CHANGED) + self.count(ChangeKind.RENAMED)
 
     @property
     def removed(self) -> int:
-        return self.count(REMOVED)
+        return self.count(ChangeKind.REMOVED)
 
 
 @dataclass(frozen=True)
@@ -200,7 +199,7 @@ def _unified(old: Resource | None, new: Resource | None, show_secrets: bool) -> 
 
 
 def _change(
-    change: str, old: Resource | None, new: Resource | None, show_secrets: bool
+    change: ChangeKind, old: Resource | None, new: Resource | None, show_secrets: bool
 ) -> ResourceChange:
     either = new or old
     assert either is not None
@@ -208,7 +207,7 @@ def _change(
     return ResourceChange(
         id=either.id,
         change=change,
-        renamed_from=old.id if old and change == RENAMED else None,
+        renamed_from=old.id if old and change == ChangeKind.RENAMED else None,
         diff=_unified(old, new, show_secrets),
         paths=tuple(changed_paths(old_body, new_body)) if old and new else (),
         secret_keys=(
@@ -256,17 +255,23 @@ def compare(
     renames = _renames(removed, added)
     paired_old = {old for old, _ in renames}
     paired_new = {new for _, new in renames}
-    changes = [_change(RENAMED, base[old], head[new], show_secrets) for old, new in renames]
+    changes = [
+        _change(ChangeKind.RENAMED, base[old], head[new], show_secrets) for old, new in renames
+    ]
     changes += [
-        _change(CHANGED, base[rid], head[rid], show_secrets)
+        _change(ChangeKind.CHANGED, base[rid], head[rid], show_secrets)
         for rid in sorted(base.keys() & head.keys())
         if base[rid].body != head[rid].body
     ]
     changes += [
-        _change(REMOVED, base[rid], None, show_secrets) for rid in removed if rid not in paired_old
+        _change(ChangeKind.REMOVED, base[rid], None, show_secrets)
+        for rid in removed
+        if rid not in paired_old
     ]
     changes += [
-        _change(ADDED, None, head[rid], show_secrets) for rid in added if rid not in paired_new
+        _change(ChangeKind.ADDED, None, head[rid], show_secrets)
+        for rid in added
+        if rid not in paired_new
     ]
     return tuple(sorted(changes, key=lambda c: (c.id, c.change)))
 

@@ -15,15 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.diff.comparison import (
-    ADDED,
-    REMOVED,
-    RENAMED,
     DiffReport,
     EnvironmentDiff,
     ResourceChange,
 )
 from toolkit.infra import atomicfiles
-from toolkit.manifests.model import ResourceId, SecretKeyChange
+from toolkit.manifests.model import ChangeKind, ResourceId, SecretKeyChange
 
 DEFAULT_MAX_BYTES = 65_000
 # Below this a comment cannot hold even a few environments' summary rows.
@@ -44,7 +41,7 @@ def _size(size: int | None) -> str:
 
 
 def _secret_line(key: SecretKeyChange) -> str:
-    if key.status == "changed":
+    if key.status == ChangeKind.CHANGED:
         sizes = f"{_size(key.old_size)} -> {_size(key.new_size)}"
     else:
         sizes = _size(key.new_size if key.new_size is not None else key.old_size)
@@ -52,7 +49,7 @@ def _secret_line(key: SecretKeyChange) -> str:
 
 
 def _title(change: ResourceChange) -> str:
-    if change.change == RENAMED and change.renamed_from is not None:
+    if change.change == ChangeKind.RENAMED and change.renamed_from is not None:
         return f"renamed {change.renamed_from} -> {change.id.name}"
     return f"{change.change} {change.id}"
 
@@ -174,7 +171,7 @@ def _html(text: str) -> str:
 
 def _markdown_title(change: ResourceChange) -> str:
     """`_title` with every name in a code span: a heading is read as markdown and HTML."""
-    if change.change == RENAMED and change.renamed_from is not None:
+    if change.change == ChangeKind.RENAMED and change.renamed_from is not None:
         return f"renamed {_code(str(change.renamed_from))} → {_code(change.id.name)}"
     return f"{change.change} {_code(str(change.id))}"
 
@@ -199,11 +196,11 @@ class _Block:
 
 
 def _change_line(change: ResourceChange) -> str:
-    if change.change == RENAMED and change.renamed_from is not None:
+    if change.change == ChangeKind.RENAMED and change.renamed_from is not None:
         line = f"- renamed {_code(str(change.renamed_from))} → {_code(change.id.name)}"
     else:
         line = f"- {change.change} {_code(str(change.id))}"
-    if change.paths and change.change not in (ADDED, REMOVED):
+    if change.paths and change.change not in (ChangeKind.ADDED, ChangeKind.REMOVED):
         shown = ", ".join(_code(p) for p in change.paths[:5])
         more = f" and {len(change.paths) - 5} more" if len(change.paths) > 5 else ""
         line += f": {shown}{more}"

@@ -8,7 +8,6 @@ that is removed on every way out, Ctrl-C included.
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import threading
 from collections.abc import Collection, Iterator, Sequence
@@ -16,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from toolkit.config.project import CONFIG_FILE, Config, load_config
-from toolkit.hydrate import envdir
+from toolkit.hydrate import metadata
 from toolkit.infra import git
 from toolkit.infra.errors import InputError, ToolkitError
 from toolkit.manifests import model
@@ -138,12 +137,8 @@ def from_rendered_branch(
     )
     if tip is None:
         return None
-    raw = git.read_blob(repo, tip, f"{environment}/{envdir.METADATA}")
-    try:
-        recorded = json.loads(raw).get("drySha") if raw else None
-    except (ValueError, AttributeError):
-        return None
-    if recorded != commit:
+    recorded = metadata.read(repo, tip, [environment])[environment]
+    if recorded is None or recorded.dry_sha != commit:
         return None
     paths = [
         e.path

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from toolkit.hydrate import metadata
 from toolkit.infra import atomicfiles
 from toolkit.infra.errors import InputError
 from toolkit.render.pipeline import EnvironmentRender
-
-OWNER_MARK = "hydrator.metadata"
 
 
 def as_stream(renders: Sequence[EnvironmentRender]) -> str:
@@ -32,7 +31,7 @@ def write_environments(output: Path, trees: Sequence[Mapping[str, bytes]]) -> No
         for files in trees:
             (env,) = {path.split("/", 1)[0] for path in files}
             target = output / env
-            if target.exists() and not (target / OWNER_MARK).is_file():
+            if target.exists() and not (target / metadata.FILE_NAME).is_file():
                 raise InputError(
                     f"{target} exists and was not written by toolkit: choose another -o "
                     "directory or remove it"

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toolkit.config.project import CONFIG_FILE, Config
-from toolkit.hydrate import envdir, history, message, push, reach, tags
-from toolkit.hydrate.envdir import EnvironmentChange, Source
+from toolkit.hydrate import envdir, history, message, metadata, push, reach, tags
+from toolkit.hydrate.envdir import EnvironmentChange, SourceCommit
 from toolkit.infra import git
 from toolkit.infra.errors import InputError
 from toolkit.render.pipeline import EnvironmentRender, Planner
@@ -101,12 +101,12 @@ def _triage(
 ) -> _Triage:
     repo, source = run.repo, run.source
     old_marks = history.read_marks(repo, notes, tip)
-    metadata = envdir.recorded(repo, tip, names)
+    recorded_before = metadata.read(repo, tip, names)
     recorded: dict[str, str | None] = {}
     verdicts: dict[str, EnvironmentChange | None] = dict.fromkeys(names)
     to_plan = []
     for env in names:
-        before = metadata[env]
+        before = recorded_before[env]
         seen = old_marks.get(env) or (before.dry_sha if before else None)
         recorded[env] = seen
         where = f"environment '{env}' on branch {branch}"
@@ -118,7 +118,7 @@ def _triage(
         else:
             to_plan.append(env)
     for plan in run.planner.plans(to_plan) if run.options.incremental else ():
-        before = metadata[plan.name]
+        before = recorded_before[plan.name]
         same_tools = before is not None and dict(before.tools) == dict(plan.tool_versions)
         if same_tools and before is not None and before.input_hash == plan.input_hash:
             verdicts[plan.name] = EnvironmentChange(plan.name, (), (), ())  # same inputs
@@ -128,7 +128,7 @@ def _triage(
 
 
 def _inputs_unchanged(
-    run: _Run, env: str, before: envdir.Recorded | None, remote: str | None
+    run: _Run, env: str, before: metadata.Metadata | None, remote: str | None
 ) -> bool:
     """Whether the branch's render of `env` is current without planning it: no path it reads
     differs from the source commit it was rendered from, and the tools are the same."""
@@ -196,7 +196,7 @@ class _Run:
     planner: Planner
     renders: _Renders
     changes: reach.SourceChanges
-    source: Source
+    source: SourceCommit
     options: HydrateOptions
 
     @property
@@ -367,7 +367,7 @@ def _new_run(
     config: Config,
     planner: Planner,
     renderer: Renderer,
-    source: Source,
+    source: SourceCommit,
     work_tree: git.WorkTreeStatus,
     options: HydrateOptions,
 ) -> _Run:
@@ -391,7 +391,7 @@ def hydrate(
     config: Config,
     planner: Planner,
     renderer: Renderer,
-    source: Source,
+    source: SourceCommit,
     work_tree: git.WorkTreeStatus,
     options: HydrateOptions = HydrateOptions(),
     *,
@@ -429,7 +429,7 @@ def check(
     config: Config,
     planner: Planner,
     renderer: Renderer,
-    source: Source,
+    source: SourceCommit,
     work_tree: git.WorkTreeStatus,
     *,
     remote: str | None = None,

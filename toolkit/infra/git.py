@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.infra import owned, process
-from toolkit.infra.errors import GitError, InputError
+from toolkit.infra.errors import GitError
 
 DEFAULT_NAME = "toolkit"
 DEFAULT_EMAIL = "toolkit@localhost"
@@ -241,11 +241,6 @@ def identity(repo: Path, role: str) -> Identity:
     return Identity(name or DEFAULT_NAME, email or DEFAULT_EMAIL)
 
 
-def tree_of(repo: Path, rev: str) -> str:
-    """The tree object of a commit."""
-    return _text(_git(repo, "rev-parse", "--end-of-options", f"{rev}^{{tree}}"))
-
-
 def list_tree(repo: Path, rev: str, path: str = "") -> list[TreeEntry]:
     """Every blob under `path` in `rev` (recursive)."""
     args = ["ls-tree", "-r", "-z", "--full-tree", "--end-of-options", rev]
@@ -446,21 +441,6 @@ def _ref_name(ref: str) -> str:
     return ref
 
 
-# --- identities ---------------------------------------------------------------------------
-
-_PERSON = re.compile(r"\s*([^<>]*?)\s*<([^<>\s]*)>\s*")
-
-
-def parse_identity(text: str, *, what: str) -> Identity:
-    """``Name <email>`` as given on the command line; an InputError for anything else."""
-    match = _PERSON.fullmatch(text)
-    if not match or not match.group(1) or not match.group(2):
-        raise InputError(
-            f'{what} "{text}" is not "Name <email>"; write e.g. "CI Bot <ci@example.com>"'
-        )
-    return Identity(match.group(1), match.group(2))
-
-
 # --- history ------------------------------------------------------------------------------
 
 
@@ -648,11 +628,6 @@ def ref_names(repo: Path, prefix: str) -> list[str]:
     """Local refs under `prefix` (e.g. ``refs/tags/dev/``), by full name."""
     output = _git(repo, "for-each-ref", "--format=%(refname)", "--end-of-options", prefix)
     return output.stdout.decode().split()
-
-
-def tag_target(repo: Path, ref: str) -> str | None:
-    """The commit a tag (annotated or not) points at, or None."""
-    return rev_parse(repo, f"{ref}^{{commit}}")
 
 
 def update_refs(repo: Path, updates: Sequence[tuple[str, str, str | None]]) -> bool:

@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from enum import Enum
 from functools import cached_property
 from typing import Any
 
@@ -317,13 +318,26 @@ def parse(
 SECRET_FIELDS = ("data", "stringData")
 
 
+class ChangeKind(str, Enum):
+    """What happened to a resource or a Secret's key between two renders."""
+
+    ADDED = "added"
+    CHANGED = "changed"
+    REMOVED = "removed"
+    RENAMED = "renamed"  # a resource only: kustomize's hash suffix changed, nothing else
+    UNCHANGED = "unchanged"  # a Secret's key only
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class SecretKeyChange:
     """What happened to one key of a Secret's `data` or `stringData`: never its value."""
 
     field: str
     key: str
-    status: str  # added, removed, changed or unchanged
+    status: ChangeKind  # added, removed, changed or unchanged
     old_size: int | None
     new_size: int | None
 
@@ -426,11 +440,11 @@ def secret_key_changes(
     for field_name, key in sorted(before.keys() | after.keys()):
         was, now = before.get((field_name, key)), after.get((field_name, key))
         if was is None:
-            status = "added"
+            status = ChangeKind.ADDED
         elif now is None:
-            status = "removed"
+            status = ChangeKind.REMOVED
         else:
-            status = "unchanged" if was == now else "changed"
+            status = ChangeKind.UNCHANGED if was == now else ChangeKind.CHANGED
         changes.append(
             SecretKeyChange(
                 field_name,
