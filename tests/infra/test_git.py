@@ -1,4 +1,4 @@
-"""git.py: identities, ancestry in shallow clones, notes, temporary worktrees, revisions."""
+"""infra/git/: identities, ancestry in shallow clones, notes, temporary worktrees, revisions."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from tests.helpers import commit_all, git, make_repo
 from toolkit.infra import git as gitmod
+from toolkit.infra.errors import GitError
 
 
 def test_ancestry_in_a_shallow_clone_needs_deepening(tmp_path: Path) -> None:
@@ -72,7 +73,7 @@ def test_temporary_worktree_is_removed_even_after_its_directory_vanished(repo: P
 
 
 def test_a_commit_that_does_not_exist_leaves_nothing(repo: Path) -> None:
-    with pytest.raises(gitmod.GitError), gitmod.temporary_worktree(repo, "0" * 40):
+    with pytest.raises(GitError), gitmod.temporary_worktree(repo, "0" * 40):
         pass
     assert registered_worktrees(repo) == 1
 
