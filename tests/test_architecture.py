@@ -20,7 +20,6 @@ KNOWN_LONG = {
     "toolkit/render/pipeline.py",
     "toolkit/render/tools.py",
     # Split next, in this piece of work.
-    "toolkit/config/project.py",
     "toolkit/hydrate/rendered.py",
     "toolkit/infra/kubeyaml.py",
     "toolkit/manifests/model.py",

@@ -18,7 +18,7 @@ import pytest
 
 from tests.fixtures.diffrepos import PLANTED, PLANTED_PLAIN, commit_known_change_set
 from tests.helpers import EXAMPLE_PATHS, PROJECT, Cli, commit_all, git, make_repo
-from toolkit.config.project import DiffIgnore
+from toolkit.config.checks import DiffIgnore
 from toolkit.diff import comparison
 from toolkit.infra import kubeyaml
 from toolkit.manifests import model

@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolkit.config.project import Config, DiffIgnore, load_config
+from toolkit.config.checks import DiffIgnore
+from toolkit.config.project import Config, load_config
 from toolkit.diff import revisions
 from toolkit.infra import git, kubeyaml
 from toolkit.manifests import layout, model
