@@ -17,8 +17,9 @@ from toolkit.config.checks import DiffIgnore
 from toolkit.config.project import Config, load_config
 from toolkit.diff import revisions
 from toolkit.infra import git, kubeyaml
-from toolkit.manifests import layout, model
-from toolkit.manifests.model import ChangeKind, Resource, ResourceId, SecretKeyChange
+from toolkit.manifests import layout, secrets
+from toolkit.manifests.model import ChangeKind, Resource, ResourceId
+from toolkit.manifests.secrets import SecretKeyChange
 from toolkit.render.settings import RenderSettings
 
 if TYPE_CHECKING:
@@ -180,9 +181,9 @@ def _printable(resource: Resource | None, show_secrets: bool) -> list[str]:
         return []
     text = resource.text  # as on the branch
     if not show_secrets:
-        if model.is_secret(resource.id):
-            text = kubeyaml.dump(model.redact_secret(resource.body))
-        elif (redacted := model.redact_annotations(resource.body)) is not None:
+        if secrets.is_secret(resource.id):
+            text = kubeyaml.dump(secrets.redact_secret(resource.body))
+        elif (redacted := secrets.redact_annotations(resource.body)) is not None:
             text = kubeyaml.dump(redacted)  # a Secret serialized in an annotation
     return text.splitlines(keepends=True)
 
@@ -212,7 +213,7 @@ def _change(
         diff=_unified(old, new, show_secrets),
         paths=tuple(changed_paths(old_body, new_body)) if old and new else (),
         secret_keys=(
-            model.secret_key_changes(old_body, new_body) if model.is_secret(either.id) else ()
+            secrets.secret_key_changes(old_body, new_body) if secrets.is_secret(either.id) else ()
         ),
     )
 

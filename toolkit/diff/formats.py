@@ -20,7 +20,8 @@ from toolkit.diff.comparison import (
     ResourceChange,
 )
 from toolkit.infra import atomicfiles
-from toolkit.manifests.model import ChangeKind, ResourceId, SecretKeyChange
+from toolkit.manifests.model import ChangeKind, ResourceId
+from toolkit.manifests.secrets import SecretKeyChange
 
 DEFAULT_MAX_BYTES = 65_000
 # Below this a comment cannot hold even a few environments' summary rows.
