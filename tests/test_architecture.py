@@ -19,8 +19,6 @@ KNOWN_LONG = {
     "toolkit/promote/planning.py",
     "toolkit/render/pipeline.py",
     "toolkit/render/tools.py",
-    # Split next, in this piece of work.
-    "toolkit/hydrate/rendered.py",
 }
 
 
