@@ -4,10 +4,12 @@ source commit they name, as `toolkit hydrate` and `render -o` write them in real
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import yaml
 
+from tests.golden import assert_golden
 from tests.helpers import Cli, branch_files, git, show
 
 ENVIRONMENTS = ("dev", "staging", "production")
@@ -103,3 +105,21 @@ def test_render_to_a_directory_writes_the_same_tree(
     assert committed.pop("inputEnvironments") == ["dev"]
     assert json.loads((out / "dev/hydrator.metadata").read_text()) == committed
     assert git(example_repo, "status", "--porcelain") == ""
+
+
+def test_the_readme_and_metadata_on_the_branch_are_golden(example_repo: Path, run_cli: Cli) -> None:
+    """What a reviewer and Argo CD read, byte for byte; only the source commit, the tool
+    versions and the input hash (which names them) vary between runs and helm majors."""
+    head = git(example_repo, "rev-parse", "HEAD")
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    assert_golden(
+        "production-README.md",
+        show(example_repo, "production/README.md", exact=True).replace(head, "<head>"),
+    )
+    recorded = show(example_repo, "production/hydrator.metadata", exact=True).replace(
+        head, "<head>"
+    )
+    recorded = re.sub(
+        r'("(?:helm|kustomize|toolkit|inputHash)": )"[^"]+"', r'\1"<varies>"', recorded
+    )
+    assert_golden("production-hydrator.metadata", recorded)

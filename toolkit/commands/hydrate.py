@@ -91,6 +91,9 @@ def _result_as_dict(result: HydrateResult) -> dict[str, Any]:
                 "changed": c.changed,
                 "removed": c.removed,
                 "skipped": c.skipped,
+                "loaded": c.environment in result.loaded,
+                "renders": result.renders.get(c.environment, (0, 0))[0],
+                "rendersFromCache": result.renders.get(c.environment, (0, 0))[1],
             }
             for c in result.changes
         },

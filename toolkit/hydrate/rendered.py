@@ -4,7 +4,7 @@ lands them (what each branch is to hold is branchplan.py's)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from toolkit.config.project import CONFIG_FILE, Config
@@ -25,6 +25,10 @@ class HydrateResult:
     tags: tuple[str, ...] = ()
     pushed: bool = False
     left_behind: tuple[str, ...] = ()  # local refs not moved to what was pushed (they diverged)
+    # The work done: the environments loaded and hashed (the others were settled from git), and
+    # per environment rendered, its helm and kustomize renders and how many the cache answered.
+    loaded: frozenset[str] = frozenset()
+    renders: Mapping[str, tuple[int, int]] = field(default_factory=dict, hash=False)
 
 
 def _commit(run: Run, plan: BranchPlan) -> str:
@@ -124,6 +128,8 @@ def _attempt(
             tags=tuple(
                 n for n in tag_names if n.split("/")[0] in {c.environment for c in plan.written}
             ),
+            loaded=frozenset(run.planner.planned),
+            renders={name: (r.renders, r.cached) for name, r in run.renders.done.items()},
         )
         for plan in plans
     ]
