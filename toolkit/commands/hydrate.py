@@ -9,7 +9,7 @@ from typing import Any
 
 from toolkit.config.project import Config
 from toolkit.diff import determinism
-from toolkit.hydrate import envdir, rendered, shard
+from toolkit.hydrate import branchplan, envdir, rendered, shard
 from toolkit.hydrate.envdir import EnvironmentChange
 from toolkit.hydrate.rendered import HydrateResult
 from toolkit.infra import git
@@ -165,7 +165,7 @@ def hydrate(
         )
         outcome = HydrateOutcome(True, changes=tuple(changes))
     else:
-        write = rendered.HydrateOptions(
+        write = branchplan.HydrateOptions(
             author=options.author,
             committer=options.committer,
             push=options.push,
