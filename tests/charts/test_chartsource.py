@@ -4,7 +4,6 @@ the download cache, and bad repositories."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import shutil
 import socket
@@ -18,7 +17,7 @@ import yaml
 
 from tests.fixtures.charts import ChartRepo, Registry, free_port, package_chart, serve_chart_repo
 from tests.helpers import Cli, commit_all, write_config
-from toolkit.charts import chartsource, lockfile, semver
+from toolkit.charts import chartsource, lockfile, locking, semver
 from toolkit.config.project import load_config
 from toolkit.config.releases import load_environment
 from toolkit.infra import process
@@ -140,7 +139,7 @@ def differential(
     releases = [{"name": f"r{i:02d}", "chart": chart, "version": c} for i, c in enumerate(found)]
     root = config_repo(tmp_path, repositories, releases)
     config = load_config(root)
-    changes = lockfile.lock_environments(config, config.environments)
+    changes = locking.lock_environments(config, config.environments)
     assert len(changes) == len(found)
     locked = lockfile.read_lock(root / "overlays" / "dev", root=root)
     assert locked is not None
@@ -327,15 +326,3 @@ def test_an_oci_chart_locks_renders_and_is_verified(
     result = run_cli(root, "render")
     assert result.exit_code == 2
     assert f"but releases.lock pins {entry.digest}" in result.stderr
-
-
-def test_the_cache_is_content_addressed_and_rechecked(tmp_path: Path) -> None:
-    cache = chartsource.ChartCache(tmp_path / "cache")
-    digest, path = cache.put(b"chart bytes")
-    assert digest == "sha256:" + hashlib.sha256(b"chart bytes").hexdigest()
-    assert path.read_bytes() == b"chart bytes" and cache.get(digest) == path
-    assert cache.put(b"chart bytes") == (digest, path)
-    path.write_bytes(b"damaged")
-    assert cache.get(digest) is None  # fetched again rather than trusted
-    assert cache.put(b"chart bytes") == (digest, path) and path.read_bytes() == b"chart bytes"
-    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [path.name]

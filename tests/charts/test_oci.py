@@ -9,6 +9,7 @@ import pytest
 
 from tests.fixtures.charts import Registry, package_chart
 from toolkit.charts import oci
+from toolkit.charts.contentcache import sha256_digest
 from toolkit.infra.http import FetchError
 from toolkit.render import tools
 
@@ -61,7 +62,7 @@ def test_tags_manifests_and_blobs(
     registry = oci.Registry()
     assert registry.tags(ref, what="x") == ["0.1.0"]
     digest, manifest = registry.manifest(ref, "0.1.0", what="x")
-    assert digest == oci.sha256_digest(manifest)
+    assert digest == sha256_digest(manifest)
     assert registry.blob(ref, oci.chart_layer(manifest, what="x"), what="x") == (
         archive.read_bytes()
     )

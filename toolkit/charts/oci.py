@@ -7,7 +7,6 @@ to over plain HTTP, every other host over HTTPS, as Docker treats local registri
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import json
 import re
@@ -15,6 +14,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
+from toolkit.charts.contentcache import sha256_digest
 from toolkit.infra import http
 from toolkit.infra.http import FetchError
 
@@ -65,10 +65,6 @@ def plain_http(host: str) -> bool:
 def tag_of(version: str) -> str:
     """The OCI tag of a chart version: `+` cannot appear in a tag, helm push writes `_`."""
     return version.replace("+", "_")
-
-
-def sha256_digest(data: bytes) -> str:
-    return f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
 @dataclass

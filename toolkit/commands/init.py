@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from toolkit.charts import lockfile
+from toolkit.charts import locking
 from toolkit.config.project import (
     CONFIG_FILE,
     DEFAULT_RENDERED_BRANCH,
@@ -157,7 +157,7 @@ def init(options: InitOptions, settings: RenderSettings) -> InitResult:
     written = list(data)
     if chart:
         cfg = load_config(root)
-        lockfile.lock_environments(cfg, cfg.environments)
+        locking.lock_environments(cfg, cfg.environments)
         written += [f"{e.path}/{LOCK_FILE}" for e in environments]
     notes.append(
         f"pinned helm {wheel.helm.version} and kustomize {wheel.kustomize} in "

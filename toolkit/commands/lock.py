@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from toolkit.charts import lockfile
+from toolkit.charts import locking
 from toolkit.config.project import Config
 from toolkit.render.settings import RenderSettings
 
@@ -18,7 +18,7 @@ class LockOptions:
 
 @dataclass(frozen=True)
 class LockResult:
-    changes: tuple[lockfile.LockChange, ...]
+    changes: tuple[locking.LockChange, ...]
 
     def as_dict(self) -> list[dict[str, Any]]:
         return [
@@ -38,7 +38,7 @@ class LockResult:
 def lock(config: Config, options: LockOptions, settings: RenderSettings) -> LockResult:
     """Entries that still satisfy their release are kept; with `settings.locked`, any change
     is an error."""
-    changes = lockfile.lock_environments(
+    changes = locking.lock_environments(
         config,
         config.select(options.environments),
         upgrade=options.upgrade,

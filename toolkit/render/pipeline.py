@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit import __version__
-from toolkit.charts import chartsource, lockfile
+from toolkit.charts import chartsource, localsource, locking
 from toolkit.config.project import Config, Environment
-from toolkit.config.releases import EnvironmentSpec, OciChart, RepoChart, load_environment
+from toolkit.config.releases import EnvironmentSpec, load_environment
 from toolkit.infra import kubeyaml, paths, runmemo
 from toolkit.manifests import layout, model
 from toolkit.manifests.layout import RenderedTree
@@ -98,7 +98,7 @@ def _jobs(
     locked: bool,
 ) -> _Jobs:
     spec = load_environment(config, environment)
-    resolution = lockfile.resolve_environment(sources, spec, locked=locked)
+    resolution = locking.resolve_environment(sources, spec, locked=locked)
     resolved = resolution.releases
     reads: set[Path] = set()  # every path the inputs come from, for `environments_read`
     jobs: list[runs.RenderJob] = []
@@ -106,7 +106,7 @@ def _jobs(
         merged = values.merged_values(r.release, environment, root=config.root)
         reads.update(merged.files)
         if r.repository is None:
-            reads.update(chartsource.directory_reads(r.path, config.root))
+            reads.update(localsource.directory_reads(r.path, config.root))
         jobs.append(runs.HelmRender(environment, r.release, r.path, merged.values, r.digest))
     if spec.kustomization is not None:
         inputs = kustomizeinputs.find(config, environment)
@@ -138,17 +138,6 @@ def _relative(config: Config, path: Path) -> str:
     return path.relative_to(config.root).as_posix()
 
 
-def _chart_argument(config: Config, resolved: chartsource.ResolvedRelease) -> str:
-    """The chart as a user would pass it to helm: a local path, or the remote chart and its
-    locked version (never the cache path, which is this machine's)."""
-    chart = resolved.release.chart
-    if isinstance(chart, RepoChart):
-        return f"{chart.name} --repo {chart.url} --version {resolved.version}"
-    if isinstance(chart, OciChart):
-        return f"{chart.url} --version {resolved.version}"
-    return _relative(config, resolved.path)
-
-
 def _commands(
     config: Config,
     releases: Sequence[chartsource.ResolvedRelease],
@@ -161,7 +150,7 @@ def _commands(
     for job in jobs:
         if isinstance(job, runs.HelmRender) and helm is not None:
             resolved = next(r for r in releases if r.release is job.release)
-            args = runs.helm_template_args(job, _chart_argument(config, resolved))
+            args = runs.helm_template_args(job, resolved.helm_argument)
             lines.append(" ".join(["helm", *args]))
         elif isinstance(job, runs.KustomizeRender) and kustomize is not None:
             lines.append(_kustomize_command(config, kustomize, job.directory))
