@@ -7,11 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from toolkit.charts import chartcopy
 from toolkit.charts.contentcache import ChartCache
 from toolkit.charts.localsource import LocalSource
+from toolkit.charts.lockfile import LockEntry
 from toolkit.charts.ocisource import OciSource, Registries
 from toolkit.charts.reposource import Repositories, RepositorySource
 from toolkit.charts.source import ChartSource, ChartVersion, Requester, check_constraint
+from toolkit.charts.subcharts import ResolvedDependency, Subcharts
 from toolkit.config.project import CONFIG_FILE, Config
 from toolkit.config.releases import (
     RELEASES_FILE,
@@ -34,6 +37,28 @@ class ResolvedRelease:
     path: Path  # the chart directory, or the verified archive in the cache
     repository: str | None  # an https:// index repository, an oci:// base, None for local
     helm_argument: str  # the chart as a user would pass it to helm (no path of this machine)
+    dependencies: tuple[ResolvedDependency, ...] = ()  # a local chart's, from its Chart.yaml
+
+    @property
+    def render_digest(self) -> str:
+        """The digest of what renders: the chart and its dependencies."""
+        return chartcopy.built_digest(self.digest, self.dependencies)
+
+    def chart_to_render(self) -> Path:
+        """The chart helm renders: a local chart with dependencies is a copy with its charts/
+        filled in (see chartcopy.py); any other is `path`."""
+        return chartcopy.chart_to_render(self.path, self.digest, self.dependencies)
+
+    def lock_entry(self) -> LockEntry:
+        return LockEntry(
+            release=self.release.name,
+            chart=self.chart_name,
+            repository=self.repository,
+            constraint=self.release.version,
+            version=self.version,
+            digest=self.digest,
+            dependencies=tuple(d.locked() for d in self.dependencies),
+        )
 
 
 def requester_of(release: Release) -> Requester:
@@ -53,10 +78,12 @@ class ChartSources:
     cache: ChartCache = field(default_factory=ChartCache.default)
     repositories: Repositories = field(init=False)
     registries: Registries = field(init=False)
+    subcharts: Subcharts = field(init=False)
 
     def __post_init__(self) -> None:
         self.repositories = Repositories(self.cache)
         self.registries = Registries(self.cache)
+        self.subcharts = Subcharts(self.config.root, self.config.repositories, self.source)
 
     def source(self, chart: ChartRef) -> ChartSource:
         """The source of a chart reference: the one place that tells the kinds apart."""
@@ -75,7 +102,9 @@ class ChartSources:
         requester = requester_of(release)
         check_constraint(release.version, requester.what)
         source = self.source(release.chart)
-        return _resolved(release, source, source.resolve(release.version, requester))
+        chart = source.resolve(release.version, requester)
+        subcharts = self.subcharts.resolve(chart.path, requester) if _local(chart) else ()
+        return _resolved(release, source, chart, subcharts)
 
     def present(self, release: Release) -> ResolvedRelease | None:
         """The release's chart as it is on this machine, without downloading anything: a local
@@ -84,16 +113,36 @@ class ChartSources:
         check_constraint(release.version, requester.what)
         source = self.source(release.chart)
         chart = source.present(release.version, requester)
-        return None if chart is None else _resolved(release, source, chart)
+        return None if chart is None else _resolved(release, source, chart, ())
 
-    def fetch(self, release: Release, *, version: str, digest: str) -> ResolvedRelease:
-        """Exactly the locked version, verified against the locked digest (from the cache
+    def fetch(self, release: Release, entry: LockEntry) -> ResolvedRelease:
+        """Exactly what the lock entry pins, verified against its digests (from the cache
         without any network access when it is there)."""
+        requester = requester_of(release)
         source = self.source(release.chart)
-        return _resolved(release, source, source.fetch(version, digest, requester_of(release)))
+        chart = source.fetch(entry.version, entry.digest, requester)
+        subcharts = (
+            self.subcharts.fetch(chart.path, entry.dependencies, requester) if _local(chart) else ()
+        )
+        return _resolved(release, source, chart, subcharts)
+
+    def dependencies_stale_reason(self, present: ResolvedRelease, entry: LockEntry) -> str | None:
+        """Why a local chart's locked dependencies no longer answer its Chart.yaml, or None."""
+        return self.subcharts.stale_reason(present.path, entry.dependencies)
 
 
-def _resolved(release: Release, source: ChartSource, chart: ChartVersion) -> ResolvedRelease:
+def _local(chart: ChartVersion) -> bool:
+    """Whether toolkit fetches the chart's dependencies: a chart from a repository or registry
+    carries them in its archive, as `helm package` put them there."""
+    return chart.repository is None
+
+
+def _resolved(
+    release: Release,
+    source: ChartSource,
+    chart: ChartVersion,
+    dependencies: tuple[ResolvedDependency, ...],
+) -> ResolvedRelease:
     return ResolvedRelease(
         release,
         chart.name,
@@ -102,4 +151,5 @@ def _resolved(release: Release, source: ChartSource, chart: ChartVersion) -> Res
         chart.path,
         chart.repository,
         source.helm_argument(chart.version),
+        dependencies,
     )

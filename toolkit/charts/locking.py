@@ -50,17 +50,6 @@ class LockChange:
         return f"{where}: {self.after.chart} {self.after.version} (re-pinned)"
 
 
-def entry_of(resolved: chartsource.ResolvedRelease) -> LockEntry:
-    return LockEntry(
-        release=resolved.release.name,
-        chart=resolved.chart_name,
-        repository=resolved.repository,
-        constraint=resolved.release.version,
-        version=resolved.version,
-        digest=resolved.digest,
-    )
-
-
 def _shown(config: Config, env: Environment) -> str:
     return yamlfile.relative_name(lock_path(env.directory), config.root)
 
@@ -79,7 +68,9 @@ def _staleness(
         constraint=release.version,
     )
     if reason is None and present is not None and entry is not None:
-        reason = _changed_locally(entry, present)
+        reason = sources.dependencies_stale_reason(present, entry) or _changed_locally(
+            entry, present
+        )
     return reason, present
 
 
@@ -96,12 +87,10 @@ def _locked_or_stale(
     sources: chartsource.ChartSources, release: Release, entry: LockEntry | None
 ) -> tuple[chartsource.ResolvedRelease | None, str | None]:
     """(what the lock pins, fetched and verified, None) or (None, why the entry is stale)."""
-    reason, local = _staleness(sources, release, entry)
+    reason, _ = _staleness(sources, release, entry)
     if reason is not None or entry is None:
         return None, reason
-    if local is not None:
-        return local, None
-    return sources.fetch(release, version=entry.version, digest=entry.digest), None
+    return sources.fetch(release, entry), None
 
 
 def resolve_environment(
@@ -163,7 +152,7 @@ def lock_environment(
         if not wanted and entry is not None and _staleness(sources, release, entry)[0] is None:
             entries.append(entry)
             continue
-        entries.append(entry_of(sources.resolve(release)))
+        entries.append(sources.resolve(release).lock_entry())
     return current, Lock(tuple(entries))
 
 

@@ -105,9 +105,12 @@ def _jobs(
     for r in resolved:
         merged = values.merged_values(r.release, environment, root=config.root)
         reads.update(merged.files)
-        if r.repository is None:
-            reads.update(localsource.directory_reads(r.path, config.root))
-        jobs.append(runs.HelmRender(environment, r.release, r.path, merged.values, r.digest))
+        local = [r.path] if r.repository is None else []
+        local += [d.chart.path for d in r.dependencies if d.chart.repository is None]
+        for directory in local:
+            reads.update(localsource.directory_reads(directory, config.root))
+        chart = r.chart_to_render()
+        jobs.append(runs.HelmRender(environment, r.release, chart, merged.values, r.render_digest))
     if spec.kustomization is not None:
         inputs = kustomizeinputs.find(config, environment)
         reads.update(inputs.files)

@@ -56,6 +56,24 @@ def changed_paths(repo: Path) -> list[str]:
     return list(work_tree_status(repo).changed)
 
 
+def ignoring_rules(directory: Path, paths: Sequence[str]) -> dict[str, str]:
+    """The untracked ones of `paths` (relative to `directory`) that git ignores, each with the
+    rule that ignores it (`source:line: pattern`, the source from the top of the work tree);
+    empty outside a git work tree."""
+    if not paths:
+        return {}
+    listed = "".join(f"{path}\0" for path in paths).encode(errors="surrogateescape")
+    output = run_git(directory, "check-ignore", "-v", "-z", "--stdin", input=listed, check=False)
+    if output.returncode not in (0, 1):  # 128: not a work tree, nothing ignores anything
+        return {}
+    fields = output.stdout.decode(errors="surrogateescape").split("\0")
+    rules = {}
+    for index in range(0, len(fields) - 3, 4):
+        source, line, pattern, path = fields[index : index + 4]
+        rules[path] = f"{source}:{line}: {pattern}"
+    return rules
+
+
 def symlink_paths(repo: Path, paths: Sequence[str]) -> list[str]:
     """Tracked symlinks under `paths` (relative to `repo`), by path from the top of the work
     tree."""

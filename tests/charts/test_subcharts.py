@@ -1,0 +1,245 @@
+"""A local chart's dependencies, against the real helm: an umbrella chart with dependencies from
+an HTTP repository (by URL and by alias), an OCI registry and a file:// directory, locked and
+rendered equal to `helm dependency build` + `helm template`."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.fixtures.charts import ChartRepo, Registry
+from tests.helpers import Cli, commit_all, git, make_repo, write_tree
+from toolkit.charts import lockfile
+from toolkit.infra import process
+from toolkit.render import tools
+
+SUB = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-{{ .Chart.Name }}
+data:
+  version: {{ .Chart.Version | quote }}
+  greeting: {{ .Values.greeting | default "none" | quote }}
+"""
+UMBRELLA_TEMPLATE = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-umbrella
+data:
+  subcharts: {{ keys .Subcharts | sortAlpha | join "," | quote }}
+  other: {{ .Values.other.greeting | quote }}
+"""
+
+
+def umbrella(registry: Registry, repo: ChartRepo, *, sub: str = "^1.2.0") -> dict[str, str]:
+    return {
+        "charts/umbrella/Chart.yaml": f"""\
+apiVersion: v2
+name: umbrella
+version: 0.1.0
+dependencies:
+  - name: demo
+    version: "{sub}"
+    repository: "@web"
+  - name: greeter
+    alias: other
+    version: ~1.2.0
+    repository: {repo.url}
+  - name: ocidep
+    version: ">=0.3.0"
+    repository: oci://{registry.host}/deps
+  - name: common
+    version: 1.x
+    repository: file://../common
+""",
+        "charts/umbrella/values.yaml": "other:\n  greeting: from-umbrella\n",
+        "charts/umbrella/templates/cm.yaml": UMBRELLA_TEMPLATE,
+        "charts/common/Chart.yaml": "apiVersion: v2\nname: common\nversion: 1.4.0\n",
+        "charts/common/templates/cm.yaml": SUB,
+        "toolkit.yaml": yaml.safe_dump(
+            {"environments": [{"name": "dev"}], "repositories": {"web": repo.url}}
+        ),
+        "overlays/dev/releases.yaml": yaml.safe_dump(
+            {"releases": [{"name": "app", "namespace": "demo", "chart": "../../charts/umbrella"}]}
+        ),
+    }
+
+
+def package(helm: tools.Tool, work: Path, name: str, version: str, out: Path) -> Path:
+    """`helm package` a chart whose resource is named after it (so aliases do not collide)."""
+    files = {"Chart.yaml": f"apiVersion: v2\nname: {name}\nversion: {version}\n"}
+    source = write_tree(work / f"{name}-{version}", files | {"templates/cm.yaml": SUB})
+    process.run([helm.path, "package", source, "--destination", out])
+    return out / f"{name}-{version}.tgz"
+
+
+@pytest.fixture
+def sources(
+    helm_tool: tools.Tool, chart_repo: ChartRepo, oci_registry: Registry, tmp_path: Path
+) -> tuple[ChartRepo, Registry]:
+    for name, version in [("demo", "1.2.0"), ("demo", "1.2.5"), ("demo", "1.3.0"),
+                          ("demo", "2.0.0"), ("greeter", "1.2.0"), ("greeter", "1.2.5"),
+                          ("greeter", "1.3.0")]:  # fmt: skip
+        package(helm_tool, tmp_path / "work", name, version, chart_repo.directory)
+    chart_repo.reindex()
+    for version in ("0.3.0", "0.4.0"):
+        oci_registry.push(
+            package(helm_tool, tmp_path / "work", "ocidep", version, tmp_path), "deps"
+        )
+    return chart_repo, oci_registry
+
+
+def documents(text: str) -> dict[tuple[str, str], Any]:
+    """Resources by kind and name, without the namespace toolkit fills in."""
+    found = {}
+    for doc in yaml.safe_load_all(text):
+        if doc:
+            doc["metadata"].pop("namespace", None)
+            found[(doc["kind"], doc["metadata"]["name"])] = doc
+    return found
+
+
+def helm_build_and_template(helm: tools.Tool, chart: Path, tmp_path: Path, repo: str) -> str:
+    """What the real helm prints for the chart: `helm dependency build` in a copy, with the
+    alias `web` added by `helm repo add`, then `helm template`."""
+    copy = tmp_path / "helm-copy"
+    shutil.copytree(chart.parent, copy)
+    state = [
+        f"--repository-config={tmp_path / 'helm' / 'repositories.yaml'}",
+        f"--repository-cache={tmp_path / 'helm' / 'cache'}",
+    ]
+    process.run([helm.path, "repo", "add", "web", repo, *state])
+    process.run([helm.path, "dependency", "build", copy / chart.name, "--plain-http", *state])
+    args = ["template", "app", copy / chart.name, "--namespace", "demo", "--include-crds"]
+    return process.run([helm.path, *args, "--skip-tests"]).stdout.decode()
+
+
+def rendered(root: Path, out: Path) -> str:
+    return "\n---\n".join(path.read_text() for path in sorted(out.rglob("*.yaml")))
+
+
+def test_an_umbrella_chart_locks_and_renders_as_helm_dependency_build_does(
+    tmp_path: Path, run_cli: Cli, helm_tool: tools.Tool, sources: tuple[ChartRepo, Registry]
+) -> None:
+    repo, registry = sources
+    root = make_repo(tmp_path / "config", umbrella(registry, repo), example=False)
+    result = run_cli(root, "lock")
+    assert result.exit_code == 0, result.stderr
+    lock = lockfile.read_lock(root / "overlays" / "dev", root=root)
+    assert lock is not None
+    (entry,) = lock.entries
+    pins = {d.key: (d.chart, d.repository, d.version) for d in entry.dependencies}
+    assert pins == {
+        "common": ("common", "file://../common", "1.4.0"),
+        "demo": ("demo", repo.url, "1.3.0"),
+        "ocidep": ("ocidep", f"oci://{registry.host}/deps", "0.4.0"),
+        "other": ("greeter", repo.url, "1.2.5"),
+    }
+    assert all(d.digest.startswith("sha256:") for d in entry.dependencies)
+    commit_all(root, "lock")
+    out = tmp_path / "out"
+    result = run_cli(root, "render", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert "warning" not in result.stderr  # the lock answers
+    expected = helm_build_and_template(helm_tool, root / "charts" / "umbrella", tmp_path, repo.url)
+    assert documents(rendered(root, out)) == documents(expected)
+    assert documents(expected)[("ConfigMap", "app-umbrella")]["data"]["subcharts"] == (
+        "common,demo,ocidep,other"
+    )
+    # The source tree is never written to.
+    assert not (root / "charts" / "umbrella" / "charts").exists()
+    assert git(root, "status", "--porcelain") == ""
+
+
+def test_chart_lock_is_honoured_and_an_inconsistent_one_is_refused(
+    tmp_path: Path, run_cli: Cli, helm_tool: tools.Tool, sources: tuple[ChartRepo, Registry]
+) -> None:
+    repo, registry = sources
+    root = make_repo(tmp_path / "config", umbrella(registry, repo), example=False)
+    chart = root / "charts" / "umbrella"
+    # helm's own Chart.lock, pinning older versions than the constraints pick today.
+    helm_copy = tmp_path / "helm-lock"
+    shutil.copytree(root / "charts", helm_copy)
+    repo.directory.joinpath("demo-1.3.0.tgz").rename(tmp_path / "hidden.tgz")
+    repo.reindex()
+    state = [f"--repository-config={tmp_path / 'repositories.yaml'}"]
+    process.run([helm_tool.path, "repo", "add", "web", repo.url, *state])
+    process.run(
+        [helm_tool.path, "dependency", "update", helm_copy / "umbrella", "--plain-http", *state]
+    )
+    (tmp_path / "hidden.tgz").rename(repo.directory / "demo-1.3.0.tgz")
+    repo.reindex()
+    shutil.copy(helm_copy / "umbrella" / "Chart.lock", chart / "Chart.lock")
+    commit_all(root, "Chart.lock")
+    assert run_cli(root, "lock").exit_code == 0
+    entry = lockfile.read_lock(root / "overlays" / "dev", root=root).entries[0]  # type: ignore[union-attr]
+    assert {d.key: d.version for d in entry.dependencies}["demo"] == "1.2.5"
+    # Chart.yaml changed without `helm dependency update`: helm refuses, so does toolkit.
+    write_tree(root, umbrella(registry, repo, sub="^1.2.1"))
+    commit_all(root, "constraint")
+    result = run_cli(root, "render")
+    assert result.exit_code == 2
+    line = (
+        (chart / "Chart.lock")
+        .read_text()
+        .splitlines()
+        .index(
+            next(
+                x
+                for x in (chart / "Chart.lock").read_text().splitlines()
+                if x.startswith("digest:")
+            )
+        )
+    )
+    assert result.stderr.startswith(
+        f"error: charts/umbrella/Chart.lock:{line + 1}: the lock file (Chart.lock) is out of "
+        "sync with the dependencies in Chart.yaml"
+    ), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_dependency_constraint_change_makes_the_lock_stale(
+    tmp_path: Path, run_cli: Cli, sources: tuple[ChartRepo, Registry]
+) -> None:
+    repo, registry = sources
+    root = make_repo(tmp_path / "config", umbrella(registry, repo), example=False)
+    assert run_cli(root, "lock").exit_code == 0
+    write_tree(root, umbrella(registry, repo, sub="~1.2.0"))
+    commit_all(root, "narrower")
+    result = run_cli(root, "--locked", "render")
+    assert result.exit_code == 2
+    assert (
+        "release app: the constraint of its dependency demo changed from '^1.2.0' to '~1.2.0'"
+        in result.stderr
+    ), result.stderr
+    result = run_cli(root, "render")
+    assert result.exit_code == 0
+    assert "using 0.1.0 in memory" in result.stderr
+    assert run_cli(root, "lock").exit_code == 0
+    entry = lockfile.read_lock(root / "overlays" / "dev", root=root).entries[0]  # type: ignore[union-attr]
+    assert {d.key: d.version for d in entry.dependencies}["demo"] == "1.2.5"
+
+
+def test_a_vendored_subchart_git_ignores_is_an_error_naming_the_rule(
+    tmp_path: Path, run_cli: Cli, sources: tuple[ChartRepo, Registry]
+) -> None:
+    repo, registry = sources
+    files = umbrella(registry, repo) | {
+        "charts/umbrella/.gitignore": "# helm dependency build output\ncharts/*\n",
+        "charts/umbrella/charts/demo-1.3.0.tgz": repo.archive("demo", "1.3.0").read_bytes(),
+    }
+    root = make_repo(tmp_path / "config", files, example=False)
+    result = run_cli(root, "lock")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: charts/umbrella/charts/demo-1.3.0.tgz is ignored by git "
+        "(charts/umbrella/.gitignore:2: charts/*), so a fresh clone does not have it and "
+        "renders this chart differently: commit it (`git add -f`), or delete it and let toolkit "
+        "fetch the dependency from the repository Chart.yaml names\n"
+    )
