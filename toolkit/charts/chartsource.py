@@ -9,6 +9,7 @@ from pathlib import Path
 
 from toolkit.charts import chartcopy
 from toolkit.charts.contentcache import ChartCache
+from toolkit.charts.credentials import AccessBook
 from toolkit.charts.localsource import LocalSource
 from toolkit.charts.lockfile import LockEntry
 from toolkit.charts.ocisource import OciSource, Registries
@@ -81,8 +82,9 @@ class ChartSources:
     subcharts: Subcharts = field(init=False)
 
     def __post_init__(self) -> None:
-        self.repositories = Repositories(self.cache)
-        self.registries = Registries(self.cache)
+        access = AccessBook(self.config.repository_access)
+        self.repositories = Repositories(self.cache, access)
+        self.registries = Registries(self.cache, access)
         self.subcharts = Subcharts(self.config.root, self.config.repositories, self.source)
 
     def source(self, chart: ChartRef) -> ChartSource:

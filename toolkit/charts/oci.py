@@ -1,8 +1,10 @@
 """OCI registries through the distribution API: tags, manifests and blobs of Helm charts.
 
-Anonymous access only (with the registry's anonymous bearer-token flow, as ghcr.io and
-Docker Hub offer for public charts). Loopback hosts (localhost, 127.0.0.0/8, ::1) are spoken
-to over plain HTTP, every other host over HTTPS, as Docker treats local registries.
+Access as registries ask for it: anonymously, with Basic credentials, or through the bearer
+token flow (a token fetched from the registry's token service, with credentials when there
+are some, and fetched again when the registry answers 401 to it: tokens expire during long
+runs). Loopback hosts (localhost, 127.0.0.0/8, ::1) are spoken to over plain HTTP, every
+other host over HTTPS, as Docker treats local registries, unless toolkit.yaml says otherwise.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import ipaddress
 import json
 import re
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from toolkit.charts.contentcache import sha256_digest
+from toolkit.charts.credentials import Access
 from toolkit.infra import http
 from toolkit.infra.http import FetchError
 
@@ -43,7 +47,10 @@ class Reference:
 
     @property
     def api(self) -> str:
-        return f"{'http' if plain_http(self.host) else 'https'}://{self.host}/v2/{self.repository}"
+        return self.api_with(plain=plain_http(self.host))
+
+    def api_with(self, *, plain: bool) -> str:
+        return f"{'http' if plain else 'https'}://{self.host}/v2/{self.repository}"
 
 
 def parse_reference(url: str) -> Reference:
@@ -69,13 +76,15 @@ def tag_of(version: str) -> str:
 
 @dataclass
 class Registry:
-    """One run's registry client: bearer tokens are fetched once per repository."""
+    """One run's registry client: an Authorization per repository, found once and renewed
+    when the registry refuses it."""
 
-    _tokens: dict[str, str] = field(default_factory=dict)
+    access: Callable[[Reference], Access] = lambda ref: Access()
+    _authorization: dict[str, str] = field(default_factory=dict)
 
     def tags(self, ref: Reference, *, what: str) -> list[str]:
         tags: list[str] = []
-        url: str | None = f"{ref.api}/tags/list?n=1000"
+        url: str | None = f"{self._api(ref)}/tags/list?n=1000"
         for _ in range(_MAX_PAGES):
             if url is None:
                 break
@@ -94,7 +103,7 @@ class Registry:
         """(digest, bytes) of the manifest a tag or digest names."""
         response = self._get(
             ref,
-            f"{ref.api}/manifests/{reference}",
+            f"{self._api(ref)}/manifests/{reference}",
             what=what,
             headers={"Accept": _MANIFEST_TYPES},
         )
@@ -105,31 +114,59 @@ class Registry:
 
     def blob(self, ref: Reference, digest: str, *, what: str) -> bytes:
         """A blob, verified against its digest."""
-        response = self._get(ref, f"{ref.api}/blobs/{digest}", what=what)
+        response = self._get(ref, f"{self._api(ref)}/blobs/{digest}", what=what)
         http.check_status(response, what=what, expected=f"{ref.url} has no blob {digest}")
         actual = sha256_digest(response.body)
         if actual != digest:
             raise FetchError(f"{what}: blob {digest} of {ref.url} arrived with digest {actual}")
         return response.body
 
+    def _api(self, ref: Reference) -> str:
+        chosen = self.access(ref).plain_http
+        return ref.api_with(plain=plain_http(ref.host) if chosen is None else chosen)
+
     def _get(
         self, ref: Reference, url: str, *, what: str, headers: dict[str, str] | None = None
     ) -> http.Response:
+        access = self.access(ref)
         key = f"{ref.host}/{ref.repository}"
         wanted = dict(headers or {})
-        if key in self._tokens:
-            wanted["Authorization"] = f"Bearer {self._tokens[key]}"
-        response = http.get(url, what=what, headers=wanted)
-        challenge = response.header("www-authenticate") or ""
-        if (
-            response.status == 401
-            and challenge.lower().startswith("bearer")
-            and key not in self._tokens
-        ):
-            self._tokens[key] = _anonymous_token(challenge, ref, what)
-            wanted["Authorization"] = f"Bearer {self._tokens[key]}"
-            response = http.get(url, what=what, headers=wanted)
+        if key in self._authorization:
+            wanted["Authorization"] = self._authorization[key]
+        response = http.get(url, what=what, headers=wanted, tls=access.tls)
+        if response.status == 401:  # no Authorization yet, or an expired token: (re)new it
+            challenge = response.header("www-authenticate") or ""
+            self._authorization[key] = _authorize(challenge, ref, access, what)
+            wanted["Authorization"] = self._authorization[key]
+            response = http.get(url, what=what, headers=wanted, tls=access.tls)
         return response
+
+
+def _authorize(challenge: str, ref: Reference, access: Access, what: str) -> str:
+    """The Authorization header a registry's 401 challenge asks for."""
+    credentials = access.credentials
+    scheme = challenge.split(" ", 1)[0].lower()
+    if scheme == "basic":
+        if credentials is None:
+            raise FetchError(
+                f"{what}: {ref.host} asks for credentials, and toolkit found none "
+                f"for it{_WHERE_CREDENTIALS}"
+            )
+        return credentials.header()
+    if scheme != "bearer":
+        raise FetchError(
+            f"{what}: {ref.host} asks for an authentication toolkit does not speak "
+            f"({challenge.split(' ', 1)[0] or 'none named'})"
+        )
+    if credentials is not None and credentials.token:
+        return f"Bearer {credentials.token}"
+    return f"Bearer {_token(challenge, ref, access, what)}"
+
+
+_WHERE_CREDENTIALS = (
+    ": name environment variables in its repositories: entry in toolkit.yaml (usernameEnv, "
+    "passwordEnv), or log in with `helm registry login` or `docker login`"
+)
 
 
 def chart_layer(manifest: bytes, *, what: str) -> str:
@@ -149,16 +186,25 @@ def chart_layer(manifest: bytes, *, what: str) -> str:
     )
 
 
-def _anonymous_token(challenge: str, ref: Reference, what: str) -> str:
+def _token(challenge: str, ref: Reference, access: Access, what: str) -> str:
+    """A bearer token from the registry's token service, with credentials when there are some."""
     params = dict(_CHALLENGE_PARAM.findall(challenge))
     realm = params.get("realm")
     if not realm:
-        raise FetchError(f"{what}: {ref.host} asks for credentials; toolkit reads public charts")
+        raise FetchError(f"{what}: {ref.host} sent a bearer challenge without a token service")
     query = {"scope": params.get("scope") or f"repository:{ref.repository}:pull"}
     if params.get("service"):
         query["service"] = params["service"]
     url = f"{realm}?{urllib.parse.urlencode(query)}"
-    response = http.get_ok(url, what=what, expected="the registry's token service is missing")
+    response = http.get(url, what=what, headers=access.headers(), tls=access.tls)
+    if response.status in (401, 403):
+        found = access.credentials
+        raise FetchError(
+            f"{what}: {ref.host}'s token service refused "
+            + (f"the credentials from {found.origin}" if found else "anonymous access")
+            + ("; check them" if found else _WHERE_CREDENTIALS)
+        )
+    http.check_status(response, what=what, expected="the registry's token service is missing")
     data = _json(response, what)
     token = data.get("token") or data.get("access_token")
     if not isinstance(token, str):

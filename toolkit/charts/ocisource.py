@@ -8,6 +8,7 @@ from pathlib import Path
 
 from toolkit.charts import oci, semver
 from toolkit.charts.contentcache import ChartCache
+from toolkit.charts.credentials import AccessBook
 from toolkit.charts.source import ChartVersion, Requester, none_satisfies, verify
 from toolkit.config.releases import OciChart
 from toolkit.infra.http import FetchError
@@ -19,8 +20,12 @@ class Registries:
     repository's tags listed once."""
 
     cache: ChartCache
-    client: oci.Registry = field(default_factory=oci.Registry)
+    access: AccessBook
+    client: oci.Registry = field(init=False)
     _tags: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.client = oci.Registry(lambda ref: self.access.for_registry(ref.host, ref.repository))
 
     def tags(self, ref: oci.Reference, what: str) -> list[str]:
         if ref.url not in self._tags:

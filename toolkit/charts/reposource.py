@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from toolkit.charts import semver
 from toolkit.charts.contentcache import ChartCache, sha256_digest
+from toolkit.charts.credentials import AccessBook
 from toolkit.charts.index import Index, IndexEntry, parse_index
 from toolkit.charts.source import ChartVersion, Requester, none_satisfies, verify
 from toolkit.config.releases import RepoChart
@@ -21,14 +22,18 @@ class Repositories:
     however many environments and releases use them."""
 
     cache: ChartCache
+    access: AccessBook
     _indexes: dict[str, Index] = field(default_factory=dict)
     _downloads: dict[str, bytes] = field(default_factory=dict)  # archive URL -> its bytes
 
     def index(self, url: str, *, what: str, defined_in: str) -> Index:
         if url not in self._indexes:
+            access = self.access.for_url(f"{url}/index.yaml")
             response = http.get_ok(
                 f"{url}/index.yaml",
                 what=what,
+                headers=access.headers(),
+                tls=access.tls,
                 expected=f"check {defined_in}: it must be the URL of a Helm repository (the "
                 "directory holding index.yaml)",
             )
@@ -37,7 +42,11 @@ class Repositories:
 
     def download(self, url: str, *, what: str, expected: str) -> bytes:
         if url not in self._downloads:  # environments sharing a version download it once
-            self._downloads[url] = http.get_ok(url, what=what, expected=expected).body
+            access = self.access.for_url(url)
+            response = http.get_ok(
+                url, what=what, expected=expected, headers=access.headers(), tls=access.tls
+            )
+            self._downloads[url] = response.body
         return self._downloads[url]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from toolkit.config import checks, names
+from toolkit.config.access import RepositoryAccess, repository_access
 from toolkit.config.checks import DiffIgnore, ValidateSettings
 from toolkit.config.names import NameRule, refuse_duplicates, valid_name
 from toolkit.infra import yamlfile
@@ -127,6 +128,10 @@ class Config:
     validate: ValidateSettings = field(default_factory=ValidateSettings)
     # clusterScopedKinds: (group, kind) that the cluster serves without a namespace.
     cluster_scoped_kinds: frozenset[tuple[str, str]] = frozenset()
+    # How each repository is reached (credentials from the environment, TLS), by alias.
+    repository_access: Mapping[str, RepositoryAccess] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
 
     def environment(self, name: str) -> Environment:
         """The environment called ``name``; an InputError suggesting the closest name."""
@@ -178,12 +183,14 @@ def load_config(root: Path) -> Config:
         )
     top = doc.mapping((), doc.data, allowed=_CONFIG_KEYS, required=("environments",))
     environments = _environments(doc, top["environments"], root)
+    access = _repositories(doc, top.get("repositories"), root)
     return Config(
         root=root,
         path=path,
         rendered_branch=_rendered_branch(doc, top.get("rendered"), environments),
         environments=environments,
-        repositories=MappingProxyType(_repositories(doc, top.get("repositories"))),
+        repositories=MappingProxyType({a: r.url for a, r in access.items()}),
+        repository_access=MappingProxyType(access),
         promotion_copy=_promotion_copy(doc, top.get("promotion")),
         rendered_message=_rendered_message(doc, top.get("rendered")),
         rendered_message_location=Location(path, doc.line_of("rendered", "message"), root),
@@ -344,23 +351,16 @@ def _rendered_message(doc: YamlDocument, raw: Any) -> str | None:
     return message
 
 
-def _repositories(doc: YamlDocument, raw: Any) -> dict[str, str]:
-    repositories: dict[str, str] = {}
-    for alias, url in doc.mapping(("repositories",), raw).items():
+def _repositories(doc: YamlDocument, raw: Any, root: Path) -> dict[str, RepositoryAccess]:
+    repositories: dict[str, RepositoryAccess] = {}
+    for alias, value in doc.mapping(("repositories",), raw).items():
         path: KeyPath = ("repositories", alias)
         if not _REPOSITORY_ALIAS.fullmatch(alias):
             doc.fail(
                 path,
                 f"repository alias '{alias}' may use only letters, digits, '.', '_' and '-'",
             )
-        if not isinstance(url, str) or not _is_repository_url(url):
-            doc.fail(
-                path,
-                f"repositories.{alias} must be a chart repository URL, found "
-                f"{describe(url)}; use https://host/path (an index repository) or "
-                "oci://host/path (a registry)",
-            )
-        repositories[alias] = url.rstrip("/")
+        repositories[alias] = repository_access(doc, root, alias, value, url_ok=_is_repository_url)
     return repositories
 
 

@@ -9,6 +9,7 @@ import urllib.error
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toolkit import __version__
@@ -16,6 +17,7 @@ from toolkit.infra import process
 from toolkit.infra.errors import InputError
 
 if TYPE_CHECKING:
+    import ssl
     import urllib.request
 
 TIMEOUT_ENV = "TOOLKIT_HTTP_TIMEOUT"
@@ -42,11 +44,22 @@ class Response:
         return self.headers.get(name.lower())
 
 
+@dataclass(frozen=True)
+class Tls:
+    """How to speak TLS to one server: a CA bundle to trust (besides the system's), a client
+    certificate, or, only when the user asks, no verification at all."""
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    insecure: bool = False
+
+
 @functools.cache
-def _opener() -> urllib.request.OpenerDirector:
-    """The one opener: redirects followed, but never an Authorization header to another host.
-    Built on first use: urllib.request loads http.client and email, which a run that fetches
-    nothing (every chart local or cached) need not pay for."""
+def _opener(tls: Tls | None = None) -> urllib.request.OpenerDirector:
+    """The opener for `tls`: redirects followed, but never an Authorization header to another
+    host. Built on first use: urllib.request loads http.client and email, which a run that
+    fetches nothing (every chart local or cached) need not pay for."""
     import urllib.request
 
     class NoRedirectAuth(urllib.request.HTTPRedirectHandler):
@@ -65,7 +78,24 @@ def _opener() -> urllib.request.OpenerDirector:
                 new.remove_header("Authorization")
             return new
 
-    return urllib.request.build_opener(NoRedirectAuth())
+    handlers: list[urllib.request.BaseHandler] = [NoRedirectAuth()]
+    if tls is not None:
+        handlers.append(urllib.request.HTTPSHandler(context=_context(tls)))
+    return urllib.request.build_opener(*handlers)
+
+
+def _context(tls: Tls) -> ssl.SSLContext:
+    import ssl
+
+    context = ssl.create_default_context()
+    if tls.ca_file is not None:
+        context.load_verify_locations(cafile=str(tls.ca_file))
+    if tls.cert_file is not None:
+        context.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
+    if tls.insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def timeout() -> float:
@@ -73,10 +103,15 @@ def timeout() -> float:
     return process.seconds_setting(TIMEOUT_ENV, DEFAULT_TIMEOUT)
 
 
-def get(url: str, *, what: str, headers: Mapping[str, str] | None = None) -> Response:
+def get(
+    url: str, *, what: str, headers: Mapping[str, str] | None = None, tls: Tls | None = None
+) -> Response:
     """GET `url`, retrying connection failures and 5xx answers; any other status is returned
     for the caller to judge. `what` starts the error message (e.g. "repository 'podinfo'")."""
-    opener = _opener()
+    try:
+        opener = _opener(tls)
+    except OSError as exc:  # a CA bundle or client certificate that cannot be read
+        raise FetchError(f"{what}: cannot use the TLS files for {url}: {exc}") from None
     import urllib.request  # loaded by _opener()
 
     request = urllib.request.Request(
@@ -129,9 +164,16 @@ def _reason(reason: object) -> str:
     return str(reason)
 
 
-def get_ok(url: str, *, what: str, expected: str) -> Response:
+def get_ok(
+    url: str,
+    *,
+    what: str,
+    expected: str,
+    headers: Mapping[str, str] | None = None,
+    tls: Tls | None = None,
+) -> Response:
     """GET `url` (as `get` does) and require a 200; `expected` names what should be there."""
-    response = get(url, what=what)
+    response = get(url, what=what, headers=headers, tls=tls)
     check_status(response, what=what, expected=expected)
     return response
 
@@ -144,7 +186,9 @@ def check_status(response: Response, *, what: str, expected: str) -> None:
         raise FetchError(f"{what}: {response.url} answered 404 Not Found; {expected}")
     if response.status in (401, 403):
         raise FetchError(
-            f"{what}: {response.url} answered {response.status}: access denied; toolkit reads "
-            "public repositories only"
+            f"{what}: {response.url} answered {response.status}: access denied; give toolkit "
+            "credentials for it (usernameEnv/passwordEnv or tokenEnv under its repositories: "
+            "entry in toolkit.yaml, helm repo add or helm registry login, Docker's config.json, "
+            "or .netrc), or check the ones it has"
         )
     raise FetchError(f"{what}: {response.url} answered HTTP {response.status}")
