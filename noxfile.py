@@ -13,7 +13,7 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 # cmarkgfm: GitHub's own markdown renderer, to read the PR comment as GitHub will.
-TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "pytest-xdist>=3", "cmarkgfm>=2024.1"]
+TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "pytest-xdist>=3", "cmarkgfm>=2024.1", "bcrypt>=4"]
 
 
 def _tool_env(session: nox.Session, helm_major: str) -> dict[str, str]:

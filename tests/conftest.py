@@ -22,6 +22,7 @@ pytest_plugins = [
     "tests.fixtures.kubereading",
     "tests.fixtures.perf",
     "tests.fixtures.pinned",
+    "tests.fixtures.private",
     "tests.fixtures.promote",
 ]
 

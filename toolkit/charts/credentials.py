@@ -104,7 +104,10 @@ class AccessBook:
         )
         if configured is None:
             return Access(credentials)
-        return Access(credentials, _tls(configured), configured.plain_http)
+        tls = _tls(configured)
+        # TLS settings for a loopback registry mean it speaks TLS, whatever the default.
+        plain = configured.plain_http if tls is None or configured.plain_http else False
+        return Access(credentials, tls, plain)
 
     def _from_environment(self, settings: RepositoryAccess) -> Credentials | None:
         names = [settings.username_env, settings.password_env, settings.token_env]
