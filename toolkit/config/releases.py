@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from toolkit.config import setpaths
 from toolkit.config.names import NameRule, refuse_duplicates, valid_name
+from toolkit.config.patches import ReleasePatch, release_patches
 from toolkit.config.project import (
     CONFIG_FILE,
     DNS_LABEL,
@@ -54,6 +55,7 @@ _RELEASE_KEYS = (
     "set",
     "createNamespace",
     "includeTests",
+    "patches",
 )
 
 
@@ -91,6 +93,8 @@ class Release:
     # CreateNamespace=true); keep helm test hooks, which `helm template --skip-tests` drops.
     create_namespace: bool = False
     include_tests: bool = False
+    # Kustomize patches applied to what helm printed (a post-renderer, as Flux's postRenderers).
+    patches: tuple[ReleasePatch, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,9 @@ def _release(
         location=Location(doc.path, doc.line_of(*path), config.root),
         create_namespace=_flag(doc, (*path, "createNamespace"), entry.get("createNamespace"), what),
         include_tests=_flag(doc, (*path, "includeTests"), entry.get("includeTests"), what),
+        patches=release_patches(
+            doc, (*path, "patches"), entry.get("patches"), config.root, env.directory, what
+        ),
     )
 
 

@@ -21,7 +21,7 @@ from toolkit.infra import kubeyaml, paths, runmemo
 from toolkit.manifests import layout, model
 from toolkit.manifests.layout import RenderedTree
 from toolkit.manifests.scopes import GroupKind
-from toolkit.render import cache, kustomizeinputs, runs, tools, values
+from toolkit.render import cache, kustomizeinputs, postrender, runs, tools, values
 from toolkit.render.cache import RenderCache
 from toolkit.render.settings import RenderSettings
 from toolkit.render.tools import Tool
@@ -110,7 +110,13 @@ def _jobs(
         for directory in local:
             reads.update(localsource.directory_reads(directory, config.root))
         chart = r.chart_to_render()
-        jobs.append(runs.HelmRender(environment, r.release, chart, merged.values, r.render_digest))
+        post_render = postrender.kustomization(r.release.patches)
+        reads.update(patch.path for patch in r.release.patches if patch.path is not None)
+        jobs.append(
+            runs.HelmRender(
+                environment, r.release, chart, merged.values, r.render_digest, post_render
+            )
+        )
     if spec.kustomization is not None:
         inputs = kustomizeinputs.find(config, environment)
         reads.update(inputs.files)
@@ -295,8 +301,14 @@ class Planner:
 
 
 def _tool_kinds(jobs: Iterable[runs.RenderJob]) -> set[str]:
-    """Which tools `jobs` run: `helm`, `kustomize`."""
-    return {"helm" if isinstance(job, runs.HelmRender) else "kustomize" for job in jobs}
+    """Which tools `jobs` run: `helm`, `kustomize` (also for a release's patches)."""
+    kinds = set()
+    for job in jobs:
+        if isinstance(job, runs.HelmRender):
+            kinds.update(["helm"] if job.post_render is None else ["helm", "kustomize"])
+        else:
+            kinds.add("kustomize")
+    return kinds
 
 
 def plan_environments(

@@ -14,6 +14,7 @@ from toolkit.config.project import Environment
 from toolkit.config.releases import Release
 from toolkit.infra import process
 from toolkit.infra.errors import RenderError
+from toolkit.render import postrender
 from toolkit.render.cache import RenderCache, key_of
 from toolkit.render.tools import Tool
 
@@ -27,6 +28,8 @@ class HelmRender:
     chart: Path
     values: Mapping[str, Any]
     chart_digest: str  # the chart's content digest: the render cache keys on it, not the path
+    # The kustomization applying the release's `patches:` to helm's output (postrender.py).
+    post_render: str | None = None
 
     @property
     def source(self) -> str:
@@ -108,17 +111,21 @@ def job_inputs(job: RenderJob) -> tuple[bytes, ...]:
             "\0".join(args).encode(),
             job.chart_digest.encode(),
             helm_values_input(job),
+            *(() if job.post_render is None else (b"patches", job.post_render.encode())),
         )
     return (b"kustomize", job.inputs_digest.encode())
 
 
-def job_key(job: RenderJob, tool: Tool) -> str:
-    """The render cache key of a job: its inputs and the tool that renders them."""
-    identity = f"{tool.name}\0{tool.version}\0{' '.join(tool.command[1:])}".encode()
-    return key_of(identity, *job_inputs(job))
+def job_key(job: RenderJob, tool: Tool, kustomize: Tool | None = None) -> str:
+    """The render cache key of a job: its inputs and the tools that render them."""
+    used = [tool] + (
+        [kustomize] if isinstance(job, HelmRender) and job.post_render and kustomize else []
+    )
+    identity = "\0".join(f"{t.name}\0{t.version}\0{' '.join(t.command[1:])}" for t in used)
+    return key_of(identity.encode(), *job_inputs(job))
 
 
-async def _render_helm(job: HelmRender, helm: Tool) -> RenderOutput:
+async def _render_helm(job: HelmRender, helm: Tool, kustomize: Tool | None) -> RenderOutput:
     import pyhelm3  # here, not at the top: a run that renders nothing skips its slow import
 
     command = pyhelm3.Command(executable=str(helm.path))
@@ -129,7 +136,11 @@ async def _render_helm(job: HelmRender, helm: Tool) -> RenderOutput:
         raise RenderError(
             f"{job.describe()}: helm template failed:\n{process.indent(stderr)}"
         ) from exc
-    return RenderOutput(job, stdout.decode())
+    text = stdout.decode()
+    if job.post_render is not None:
+        assert kustomize is not None, "the pipeline finds kustomize for a release with patches"
+        text = await postrender.apply(text, job.post_render, kustomize, what=job.describe())
+    return RenderOutput(job, text)
 
 
 async def _render_kustomize(job: KustomizeRender, kustomize: Tool) -> RenderOutput:
@@ -164,7 +175,7 @@ async def _render_all(
 
     async def one(job: RenderJob) -> RenderOutput:
         tool = tool_for(job, helm, kustomize)
-        key = job_key(job, tool) if cache is not None else None
+        key = job_key(job, tool, kustomize) if cache is not None else None
         if cache is not None and key is not None:
             hit = cache.get(key)
             if hit is not None:
@@ -173,7 +184,7 @@ async def _render_all(
                 return output
         async with limit:
             if isinstance(job, HelmRender):
-                output = await _render_helm(job, tool)
+                output = await _render_helm(job, tool, kustomize)
             else:
                 assert isinstance(job, KustomizeRender)
                 output = await _render_kustomize(job, tool)
