@@ -74,7 +74,8 @@ dependencies:
 def package(helm: tools.Tool, work: Path, name: str, version: str, out: Path) -> Path:
     """`helm package` a chart whose resource is named after it (so aliases do not collide)."""
     files = {"Chart.yaml": f"apiVersion: v2\nname: {name}\nversion: {version}\n"}
-    source = write_tree(work / f"{name}-{version}", files | {"templates/cm.yaml": SUB})
+    files |= {"templates/cm.yaml": SUB, "values.yaml": "greeting: packaged\n"}
+    source = write_tree(work / f"{name}-{version}", files)
     process.run([helm.path, "package", source, "--destination", out])
     return out / f"{name}-{version}.tgz"
 

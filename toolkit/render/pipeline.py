@@ -21,7 +21,7 @@ from toolkit.infra import kubeyaml, paths, runmemo
 from toolkit.manifests import layout, model
 from toolkit.manifests.layout import RenderedTree
 from toolkit.manifests.scopes import GroupKind
-from toolkit.render import cache, kustomizeinputs, postrender, runs, tools, values
+from toolkit.render import cache, helmcharts, kustomizeinputs, postrender, runs, tools, values
 from toolkit.render.cache import RenderCache
 from toolkit.render.settings import RenderSettings
 from toolkit.render.tools import Tool
@@ -122,7 +122,12 @@ def _jobs(
         reads.update(inputs.files)
         reads.update(inputs.named)
         digest = kustomizeinputs.digest(config, spec.kustomization, inputs.files, file_digests)
-        jobs.append(runs.KustomizeRender(environment, spec.kustomization, digest))
+        charts = helmcharts.find(config, inputs.files, sources)
+        jobs.append(
+            runs.KustomizeRender(
+                environment, spec.kustomization, digest, charts, tuple(inputs.files), config.root
+            )
+        )
     read = None if resolution.warnings else _environments_read(config, environment, reads)
     return _Jobs(spec, resolved, tuple(jobs), resolution.warnings, read)
 
@@ -162,13 +167,18 @@ def _commands(
             args = runs.helm_template_args(job, resolved.helm_argument)
             lines.append(" ".join(["helm", *args]))
         elif isinstance(job, runs.KustomizeRender) and kustomize is not None:
-            lines.append(_kustomize_command(config, kustomize, job.directory))
+            line = _kustomize_command(config, kustomize, job.directory)
+            lines.append(
+                line.replace(" build ", " build --enable-helm ", 1) if job.helm_charts else line
+            )
     return tuple(lines)
 
 
-def _kustomize_command(config: Config, kustomize: Tool, directory: Path) -> str:
+def _kustomize_command(
+    config: Config, kustomize: Tool, directory: Path, *, helm: bool = False
+) -> str:
     prefix = "kustomize build" if kustomize.command[-1] == "build" else "kubectl kustomize"
-    return f"{prefix} {_relative(config, directory)}"
+    return f"{prefix}{' --enable-helm' if helm else ''} {_relative(config, directory)}"
 
 
 def _input_hash(
@@ -307,7 +317,7 @@ def _tool_kinds(jobs: Iterable[runs.RenderJob]) -> set[str]:
         if isinstance(job, runs.HelmRender):
             kinds.update(["helm"] if job.post_render is None else ["helm", "kustomize"])
         else:
-            kinds.add("kustomize")
+            kinds.update(["kustomize", "helm"] if job.helm_charts else ["kustomize"])
     return kinds
 
 

@@ -14,8 +14,9 @@ from toolkit.config.project import Environment
 from toolkit.config.releases import Release
 from toolkit.infra import process
 from toolkit.infra.errors import RenderError
-from toolkit.render import postrender
+from toolkit.render import helmcharts, postrender
 from toolkit.render.cache import RenderCache, key_of
+from toolkit.render.helmcharts import InflatedChart
 from toolkit.render.tools import Tool
 
 
@@ -52,6 +53,10 @@ class KustomizeRender:
     directory: Path
     # A hash of every file the build can read, by repository-relative path (pipeline computes it).
     inputs_digest: str
+    # `helmCharts:` charts toolkit fetched, and what the build reads (copied with them).
+    helm_charts: tuple[InflatedChart, ...] = ()
+    inputs: tuple[Path, ...] = field(default=(), repr=False)
+    root: Path | None = None
     source = "kustomize"
     namespace = None
 
@@ -113,10 +118,21 @@ def job_inputs(job: RenderJob) -> tuple[bytes, ...]:
             helm_values_input(job),
             *(() if job.post_render is None else (b"patches", job.post_render.encode())),
         )
-    return (b"kustomize", job.inputs_digest.encode())
+    charts = (b"helmCharts", helmcharts.digest(job.helm_charts).encode()) if job.helm_charts else ()
+    return (b"kustomize", job.inputs_digest.encode(), *charts)
 
 
-def job_key(job: RenderJob, tool: Tool, kustomize: Tool | None = None) -> str:
+def extra_tools(job: RenderJob, helm: Tool | None, kustomize: Tool | None) -> list[Tool]:
+    """The tools a job runs besides its own: kustomize for a release's patches, helm for a
+    kustomization's helmCharts."""
+    if isinstance(job, HelmRender):
+        return [kustomize] if job.post_render is not None and kustomize is not None else []
+    return [helm] if job.helm_charts and helm is not None else []
+
+
+def job_key(
+    job: RenderJob, tool: Tool, kustomize: Tool | None = None, helm: Tool | None = None
+) -> str:
     """The render cache key of a job: its inputs and the tools that render them."""
     used = [tool] + (
         [kustomize] if isinstance(job, HelmRender) and job.post_render and kustomize else []
@@ -143,11 +159,35 @@ async def _render_helm(job: HelmRender, helm: Tool, kustomize: Tool | None) -> R
     return RenderOutput(job, text)
 
 
-async def _render_kustomize(job: KustomizeRender, kustomize: Tool) -> RenderOutput:
+async def _render_kustomize(
+    job: KustomizeRender, kustomize: Tool, helm: Tool | None
+) -> RenderOutput:
+    if not job.helm_charts:
+        return await _kustomize_build(job, kustomize, (), job.directory, None)
+    assert helm is not None and job.root is not None, "the pipeline finds helm for helmCharts"
+    env = job.environment
+    flags = ["--enable-helm", "--helm-command", str(helmcharts.helm_shim(helm))]
+    if env.kube_version:
+        flags += ["--helm-kube-version", env.kube_version]
+    flags += [f"--helm-api-versions={version}" for version in env.api_versions]
+    with helmcharts.build_tree(job.root, job.inputs, job.helm_charts) as top:
+        directory = top / job.directory.relative_to(job.root)
+        return await _kustomize_build(job, kustomize, flags, directory, top)
+
+
+async def _kustomize_build(
+    job: KustomizeRender,
+    kustomize: Tool,
+    flags: Sequence[str],
+    directory: Path,
+    copy: Path | None,
+) -> RenderOutput:
     try:
-        output = await process.run_async((*kustomize.command, str(job.directory)))
+        output = await process.run_async((*kustomize.command, *flags, str(directory)))
     except process.ProcessError as exc:
         stderr = exc.output.stderr.decode(errors="replace").strip()
+        if copy is not None and job.root is not None:  # the copy's path is this machine's
+            stderr = stderr.replace(str(copy), ".")
         raise RenderError(
             f"{job.describe()}: kustomize build failed:\n{process.indent(stderr)}"
         ) from exc
@@ -175,7 +215,7 @@ async def _render_all(
 
     async def one(job: RenderJob) -> RenderOutput:
         tool = tool_for(job, helm, kustomize)
-        key = job_key(job, tool, kustomize) if cache is not None else None
+        key = job_key(job, tool, kustomize, helm) if cache is not None else None
         if cache is not None and key is not None:
             hit = cache.get(key)
             if hit is not None:
@@ -187,7 +227,7 @@ async def _render_all(
                 output = await _render_helm(job, tool, kustomize)
             else:
                 assert isinstance(job, KustomizeRender)
-                output = await _render_kustomize(job, tool)
+                output = await _render_kustomize(job, tool, helm)
         if cache is not None and key is not None:
             cache.put(key, output.text)
         on_output(output)
