@@ -423,3 +423,33 @@ def test_an_umbrella_chart_from_private_sources_hydrates_as_helm_renders_it_and_
     assert PASSWORD.encode() not in haystack
     assert basic not in haystack
     assert git(root, "ls-tree", "-r", "--name-only", "rendered")  # the branch was written
+
+
+def test_a_bearer_token_insecure_tls_and_an_untrusted_certificate(
+    tmp_path: Path,
+    run_cli: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+    helm_tool: tools.Tool,
+    authority: Authority,
+) -> None:
+    monkeypatch.setenv("CHARTS_TOKEN", PASSWORD)
+    with serve_private_repo(
+        helm_tool, tmp_path / "token-repo", authority, basic=False, client_cert=False,
+        token=PASSWORD,
+    ) as repo:  # fmt: skip
+        package(helm_tool, tmp_path / "work", "webapp", "1.0.0", repo.directory)
+        repo.reindex()
+        release = [{"name": "web", "chart": "web/webapp"}]
+        token = {"url": repo.url, "tokenEnv": "CHARTS_TOKEN"}
+        cases = {
+            "token": ({"web": {**token, "caFile": "certs/ca.pem"}}, 0),
+            "insecure": ({"web": {**token, "insecureSkipTLSVerify": True}}, 0),
+            "untrusted": ({"web": token}, 2),
+        }
+        for name, (repositories, code) in cases.items():
+            root = private_config(tmp_path / name, authority, repositories, release)
+            result = run_cli(root, "lock")
+            assert result.exit_code == code, (name, result.stderr)
+        assert result.stderr.count("\n") == 1
+        assert "its TLS certificate is not trusted" in result.stderr
+        assert "caFile" in result.stderr and PASSWORD not in result.stderr

@@ -9,7 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.charts import chartsource
-from toolkit.charts.lockfile import Lock, LockEntry, lock_path, read_lock, stale_reason, write_locks
+from toolkit.charts.lockfile import (
+    Lock,
+    LockedDependency,
+    LockEntry,
+    lock_path,
+    read_lock,
+    stale_reason,
+    write_locks,
+)
 from toolkit.config.project import Config, Environment
 from toolkit.config.releases import EnvironmentSpec, Release, load_environment
 from toolkit.infra import yamlfile
@@ -47,7 +55,30 @@ class LockChange:
                 f"{self.before.version} -> {self.after.version}"
             )
         where = f"{self.environment}/{self.release}"
+        moved = _dependency_changes(self.before.dependencies, self.after.dependencies)
+        if moved:
+            return f"{where}: {self.after.chart} {self.after.version}, {moved}"
         return f"{where}: {self.after.chart} {self.after.version} (re-pinned)"
+
+
+def _dependency_changes(
+    before: tuple[LockedDependency, ...], after: tuple[LockedDependency, ...]
+) -> str:
+    """What changed among a chart's pinned dependencies, e.g. `dependency redis 1.2 -> 1.3`."""
+    old = {d.key: d for d in before}
+    new = {d.key: d for d in after}
+    changes = []
+    for key in sorted(old.keys() | new.keys()):
+        was, now = old.get(key), new.get(key)
+        if was == now:
+            continue
+        if was is None or now is None:
+            changes.append(f"dependency {key} {'added' if was is None else 'removed'}")
+        elif was.version != now.version:
+            changes.append(f"dependency {key} {was.version} -> {now.version}")
+        else:
+            changes.append(f"dependency {key} re-pinned")
+    return ", ".join(changes)
 
 
 def _shown(config: Config, env: Environment) -> str:

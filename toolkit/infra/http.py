@@ -155,6 +155,15 @@ def _headers(answer: object) -> dict[str, str]:
 
 
 def _reason(reason: object) -> str:
+    import ssl
+
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return (
+            f"its TLS certificate is not trusted ({reason.verify_message}); name the CA bundle "
+            "that signed it (caFile under the repository's entry in toolkit.yaml)"
+        )
+    if isinstance(reason, ssl.SSLError):
+        return f"TLS failed ({reason.reason or reason}); a client certificate may be required"
     if isinstance(reason, TimeoutError):
         return "no answer within the timeout"
     if isinstance(reason, ConnectionRefusedError):
