@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,14 +21,18 @@ from tests.charts.test_subcharts import SUB, documents, package, rendered
 from tests.fixtures.charts import ChartRepo, Registry
 from tests.fixtures.private import (
     PASSWORD,
+    TOKEN_LIFETIME,
     USERNAME,
     Authority,
     PrivateRegistry,
     serve_private_registry,
     serve_private_repo,
+    serve_token_service,
 )
 from tests.helpers import Cli, commit_all, git, make_repo
-from toolkit.charts import lockfile
+from toolkit.charts import lockfile, oci
+from toolkit.charts.credentials import AccessBook
+from toolkit.config.project import load_config
 from toolkit.infra import process
 from toolkit.render import tools
 
@@ -453,3 +458,59 @@ def test_a_bearer_token_insecure_tls_and_an_untrusted_certificate(
         assert result.stderr.count("\n") == 1
         assert "its TLS certificate is not trusted" in result.stderr
         assert "caFile" in result.stderr and PASSWORD not in result.stderr
+
+
+def test_the_bearer_token_flow_with_credentials_renews_an_expired_token(
+    tmp_path: Path,
+    run_cli: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+    helm_tool: tools.Tool,
+    authority: Authority,
+) -> None:
+    """docker-registry with token authentication: toolkit fetches a token with the credentials
+    and, when the registry refuses one that expired during the run, a new one."""
+    with (
+        serve_token_service(authority, tmp_path / "tokens") as tokens,
+        serve_private_registry(tmp_path / "registry", authority, token_realm=tokens.url) as reg,
+    ):
+        archive = package(helm_tool, tmp_path / "work", "backend", "0.5.0", tmp_path / "oci")
+        Registry(reg.plain_host, helm_tool).push(archive, "team")
+        for name, value in ENV.items():
+            monkeypatch.setenv(name, value)
+        repositories: dict[str, object] = {
+            "team": {"url": f"oci://{reg.host}/team", "usernameEnv": "CHARTS_USER",
+                     "passwordEnv": "CHARTS_PASSWORD"}
+        }  # fmt: skip
+        root = private_config(
+            tmp_path, authority, repositories, [{"name": "b", "chart": "team/backend"}]
+        )
+        result = run_cli(root, "lock")
+        assert result.exit_code == 0, result.stderr
+        assert locked_versions(root) == {"b": "0.5.0"}
+        assert tokens.issued and set(tokens.issued) == {"repository:team/backend:pull"}
+        # The client on its own: a token outlived between two requests is renewed.
+        access = AccessBook(load_config(root).repository_access)
+        client = oci.Registry(lambda ref: access.for_registry(ref.host, ref.repository))
+        ref = oci.parse_reference(f"oci://{reg.host}/team/backend")
+        assert client.tags(ref, what="test") == ["0.5.0"]
+        issued = len(tokens.issued)
+        time.sleep(TOKEN_LIFETIME)
+        digest, _ = client.manifest(ref, "0.5.0", what="test")
+        assert digest.startswith("sha256:") and len(tokens.issued) == issued + 1
+    # Wrong credentials: one message naming where they came from, never the secret.
+    monkeypatch.setenv("CHARTS_PASSWORD", "wrong-" + PASSWORD)
+    with (
+        serve_token_service(authority, tmp_path / "tokens2") as tokens,
+        serve_private_registry(tmp_path / "registry2", authority, token_realm=tokens.url) as reg,
+    ):
+        repositories = {"team": {"url": f"oci://{reg.host}/team", "usernameEnv": "CHARTS_USER",
+                                 "passwordEnv": "CHARTS_PASSWORD"}}  # fmt: skip
+        root = private_config(
+            tmp_path / "wrong", authority, repositories, [{"name": "b", "chart": "team/backend"}]
+        )
+        result = run_cli(root, "lock")
+        assert result.exit_code == 2
+        assert "token service refused the credentials from the environment (repositories.team)" in (
+            result.stderr
+        ), result.stderr
+        assert PASSWORD not in result.stderr
