@@ -514,3 +514,31 @@ def test_the_bearer_token_flow_with_credentials_renews_an_expired_token(
             result.stderr
         ), result.stderr
         assert PASSWORD not in result.stderr
+
+
+def test_kustomize_helm_charts_from_a_private_repository_take_the_same_credentials(
+    tmp_path: Path,
+    run_cli: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+    authority: Authority,
+    basic_repo: ChartRepo,
+) -> None:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    kustomization = {
+        "helmCharts": [
+            {"name": "webapp", "repo": basic_repo.url, "version": "1.1.0", "releaseName": "k"}
+        ]
+    }
+    root = private_config(
+        tmp_path,
+        authority,
+        {"web": with_env(basic_repo.url)},
+        [],
+        {"overlays/dev/kustomization.yaml": yaml.safe_dump(kustomization)},
+    )
+    out = tmp_path / "out"
+    result = run_cli(root, "render", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert documents(rendered(root, out))[("ConfigMap", "k-webapp")]["data"]["version"] == "1.1.0"
+    assert "/webapp-1.1.0.tgz" in basic_repo.requests

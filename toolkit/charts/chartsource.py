@@ -93,7 +93,11 @@ class ChartSources:
             case LocalChart(path=path):
                 return LocalSource(path, self.config.root)
             case RepoChart(repository=alias):
-                defined_in = f"repositories.{alias} in {CONFIG_FILE}"
+                defined_in = (
+                    f"repositories.{alias} in {CONFIG_FILE}"
+                    if alias in self.config.repositories
+                    else f"the repository URL {chart.url}"
+                )
                 return RepositorySource(chart, self.repositories, defined_in)
             case OciChart():
                 return OciSource(chart, self.registries)

@@ -18,7 +18,7 @@ from typing import Any
 
 from toolkit.charts import localsource
 from toolkit.config.project import CONFIG_FILE
-from toolkit.config.releases import ChartRef, LocalChart, OciChart, RepoChart
+from toolkit.config.releases import ChartRef, LocalChart, chart_at
 from toolkit.infra import git, paths, runmemo, yamlfile
 from toolkit.infra.errors import InputError
 from toolkit.infra.yamlfile import YamlDocument, describe
@@ -188,10 +188,8 @@ def chart_reference(
         if not (path / "Chart.yaml").is_file():
             raise InputError(f"{where}: {repository} is not a chart directory (no Chart.yaml)")
         return LocalChart(path=path)
-    if repository.startswith("oci://"):
-        return OciChart(url=f"{repository}/{dependency.name}", name=dependency.name)
-    if repository.startswith(("https://", "http://")):
-        return RepoChart(repository=label, url=repository, name=dependency.name)
+    if repository.startswith(("oci://", "https://", "http://")):
+        return chart_at(repository, dependency.name, label=label)
     raise InputError(
         f"{dependency.where}: dependency {dependency.key}: repository '{dependency.repository}' "
         "is not one helm reads; write https://host/path, oci://host/path, file://DIR or @alias"

@@ -320,9 +320,16 @@ def _repo_chart(
             f"{what}: '{name}' is not a chart name; write <alias>/<chart> and put "
             "the version under version:",
         )
+    return chart_at(url, name, label=alias)
+
+
+def chart_at(url: str, name: str, *, label: str) -> ChartRef:
+    """Chart `name` of the repository at `url` (an oci:// registry or an HTTP repository),
+    known in messages by `label` (its alias, or its URL)."""
+    url = url.rstrip("/")
     if url.startswith("oci://"):
         return OciChart(url=f"{url}/{name}", name=name)
-    return RepoChart(repository=alias, url=url, name=name)
+    return RepoChart(repository=label, url=url, name=name)
 
 
 def _local_chart(

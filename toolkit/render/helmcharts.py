@@ -24,7 +24,7 @@ from pathlib import Path
 from toolkit.charts import chartsource
 from toolkit.charts.source import Requester
 from toolkit.config.project import Config
-from toolkit.config.releases import KUSTOMIZATION_FILES, ChartRef, OciChart, RepoChart
+from toolkit.config.releases import KUSTOMIZATION_FILES, chart_at
 from toolkit.infra import paths, yamlfile
 from toolkit.infra.errors import InputError
 from toolkit.render.tools import Tool
@@ -87,11 +87,7 @@ def _inflated(
             f"{where}: helmCharts {name} has no version: pin one (version: x.y.z), so that "
             "the render does not change when the repository publishes a new one"
         )
-    reference: ChartRef = (
-        OciChart(url=f"{str(repo).rstrip('/')}/{name}", name=name)
-        if str(repo).startswith("oci://")
-        else RepoChart(repository=str(repo), url=str(repo).rstrip("/"), name=name)
-    )
+    reference = chart_at(str(repo), name, label=str(repo))
     place = home / f"{name}-{version}" / name
     if place.is_dir():
         return None
