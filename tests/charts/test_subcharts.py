@@ -178,18 +178,9 @@ def test_chart_lock_is_honoured_and_an_inconsistent_one_is_refused(
     repo.reindex()
     shutil.copy(helm_copy / "umbrella" / "Chart.lock", chart / "Chart.lock")
     commit_all(root, "Chart.lock")
-    result = run_cli(root, "lock")
-    assert result.exit_code == 0
-    assert result.stderr == "dev/app: umbrella 0.1.0, dependency demo 1.3.0 -> 1.2.5\n"
+    assert run_cli(root, "lock").exit_code == 0
     entry = lockfile.read_lock(root / "overlays" / "dev", root=root).entries[0]  # type: ignore[union-attr]
     assert {d.key: d.version for d in entry.dependencies}["demo"] == "1.2.5"
-    # A file:// dependency is outside the chart's directory: its own change makes it stale.
-    commit_all(root, "locked")
-    write_tree(root, {"charts/common/values.yaml": "greeting: changed\n"})
-    commit_all(root, "common changed")
-    result = run_cli(root, "--locked", "render")
-    assert result.exit_code == 2
-    assert "its dependency common (file://../common) changed since it was locked" in result.stderr
     # Chart.yaml changed without `helm dependency update`: helm refuses, so does toolkit.
     write_tree(root, umbrella(registry, repo, sub="^1.2.1"))
     commit_all(root, "constraint")
