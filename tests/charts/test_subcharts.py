@@ -253,3 +253,58 @@ def test_a_vendored_subchart_git_ignores_is_an_error_naming_the_rule(
         "renders this chart differently: commit it (`git add -f`), or delete it and let toolkit "
         "fetch the dependency from the repository Chart.yaml names\n"
     )
+
+
+RICH = """\
+apiVersion: v2
+name: rich
+version: 1.0.0
+dependencies:
+  - name: common
+    version: ">=1.0.0 <2.0.0"
+    repository: file://../common
+    alias: shared
+    condition: shared.enabled
+    tags: [front, "a&b"]
+    import-values:
+      - child: exported
+        parent: imported
+      - data
+  - name: vendored
+    version: 0.1.0
+"""
+
+
+def test_chart_lock_digest_is_the_one_helm_writes(
+    tmp_path: Path, run_cli: Cli, helm_tool: tools.Tool
+) -> None:
+    """Every field helm hashes (alias, condition, tags, import-values, escaped `<>&`): the real
+    `helm dependency update` writes Chart.lock, and toolkit takes it as consistent."""
+    files = {
+        "charts/rich/Chart.yaml": RICH,
+        "charts/rich/charts/vendored/Chart.yaml": "apiVersion: v2\nname: vendored\nversion: 0.1.0",
+        "charts/common/Chart.yaml": "apiVersion: v2\nname: common\nversion: 1.4.0\n",
+        "charts/common/templates/cm.yaml": SUB,
+        "toolkit.yaml": "environments: [{name: dev}]\n",
+        "overlays/dev/releases.yaml": yaml.safe_dump(
+            {"releases": [{"name": "app", "namespace": "demo", "chart": "../../charts/rich"}]}
+        ),
+    }
+    work = write_tree(tmp_path / "helm", files)
+    process.run([helm_tool.path, "dependency", "update", work / "charts" / "rich"])
+    files["charts/rich/Chart.lock"] = (work / "charts" / "rich" / "Chart.lock").read_text()
+    root = make_repo(tmp_path / "config", files, example=False)
+    result = run_cli(root, "lock")
+    assert result.exit_code == 0, result.stderr
+    entry = lockfile.read_lock(root / "overlays" / "dev", root=root).entries[0]  # type: ignore[union-attr]
+    assert [(d.key, d.version) for d in entry.dependencies] == [("shared", "1.4.0")]
+    # One field helm hashes changed, Chart.lock not updated: refused, as helm refuses it.
+    write_tree(root, {"charts/rich/Chart.yaml": RICH.replace("[front,", "[back,")})
+    commit_all(root, "tag changed")
+    result = run_cli(root, "lock")
+    assert result.exit_code == 2
+    assert "the lock file (Chart.lock) is out of sync" in result.stderr
+    copy = tmp_path / "helm-refuses"
+    shutil.copytree(root / "charts", copy)
+    refused = process.run([helm_tool.path, "dependency", "build", copy / "rich"], check=False)
+    assert refused.returncode != 0 and b"out of sync" in refused.stderr
