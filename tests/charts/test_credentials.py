@@ -201,12 +201,16 @@ def test_a_password_in_toolkit_yaml_is_refused(tmp_path: Path, run_cli: Cli) -> 
     assert "pw@" not in result.stderr
 
 
-def write_docker_config(directory: Path, host: str, *, helper: str | None = None) -> Path:
+def write_docker_config(
+    directory: Path, host: str, *, helper: str | None = None, store: str | None = None
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     auth = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
     data: dict[str, object] = (
         {"credHelpers": {host: helper}} if helper else {"auths": {host: {"auth": auth}}}
     )
+    if store:  # the default store, with an auths entry that names the registry but holds nothing
+        data = {"auths": {host: {}}, "credsStore": store}
     (directory / "config.json").write_text(json.dumps(data))
     return directory / "config.json"
 
@@ -227,7 +231,8 @@ def credential_helper(bin_dir: Path, host: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "where", ["helm-registry-login", "docker-auths", "docker-cred-helper", "netrc"]
+    "where",
+    ["helm-registry-login", "docker-auths", "docker-cred-helper", "docker-creds-store", "netrc"],
 )
 def test_registry_credentials_from_where_users_keep_them(
     where: str,
@@ -245,10 +250,11 @@ def test_registry_credentials_from_where_users_keep_them(
         monkeypatch.setenv(
             "DOCKER_CONFIG", str(write_docker_config(tmp_path / "docker", host).parent)
         )
-    elif where == "docker-cred-helper":
+    elif where.startswith("docker-cred"):
         credential_helper(tmp_path / "bin", host)
         monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
-        config = write_docker_config(tmp_path / "docker", host, helper="fixture")
+        kind = {"helper" if where.endswith("helper") else "store": "fixture"}
+        config = write_docker_config(tmp_path / "docker", host, **kind)
         monkeypatch.setenv("DOCKER_CONFIG", str(config.parent))
     else:
         netrc = tmp_path / "netrc"
