@@ -12,7 +12,6 @@ a shim answering that one call, everything else going to the real helm.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tarfile
 import tempfile
@@ -25,7 +24,7 @@ from toolkit.charts import chartsource
 from toolkit.charts.source import Requester
 from toolkit.config.project import Config
 from toolkit.config.releases import KUSTOMIZATION_FILES, chart_at
-from toolkit.infra import paths, yamlfile
+from toolkit.infra import atomicfiles, paths, yamlfile
 from toolkit.infra.errors import InputError
 from toolkit.render.tools import Tool
 
@@ -138,10 +137,5 @@ def helm_shim(helm: Tool) -> Path:
     name = f"helm-for-kustomize-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
     shim = paths.cache_dir() / "tools" / name
     if not shim.is_file():
-        shim.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=shim.parent, prefix=".shim-")
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-        os.chmod(temp, 0o755)
-        os.replace(temp, shim)
+        atomicfiles.replace_file(shim, text.encode(), mode=0o755)
     return shim
