@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.fixtures.promote import release_chart
 from tests.helpers import Cli, commit_all, git
 
 
 def test_commit_lists_every_change_and_names_source_ref_and_commit(
     locked_repo: Path, run_cli: Cli
 ) -> None:
+    release_chart(locked_repo, "api", "1.5.0")
     git(locked_repo, "tag", "dev-tested")
     tested = git(locked_repo, "rev-parse", "HEAD")
     # Something else staged stays staged and out of the promotion commit.
@@ -23,8 +25,11 @@ def test_commit_lists_every_change_and_names_source_ref_and_commit(
     message = git(locked_repo, "log", "-1", "--format=%B")
     assert message.splitlines()[0] == "promote dev -> staging"
     assert f"Promotes staging to what dev at dev-tested ({tested[:12]}) runs." in message
-    assert "- release api: 1.4.0 -> 1.4.0 (version '~1.4' -> '1.4.0')" in message
-    assert "- release cert-rotator: 0.6.2 -> 0.6.2 (version '0.6.x' -> '0.6.2')" in message
+    assert (
+        "- release api: 1.4.0 -> 1.5.0 (version '~1.4' -> '1.5.0': 1.5.0 does not satisfy '~1.4')"
+        in message
+    )
+    assert "- release cert-rotator: unchanged (0.6.2)" in message
     assert "- image ghcr.io/example/web: newTag 3.12.4 -> 3.13.0-rc.2" in message
     assert "- file values/common/api.yaml: updated" in message
     assert f"Toolkit-Promoted-From: dev dev-tested {tested}" in message

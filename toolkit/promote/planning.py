@@ -45,8 +45,9 @@ class ReleasePromotion:
     status: str
     before: str | None  # what DST runs now: its locked version, else its version constraint
     after: str | None  # SRC's locked version
-    reason: str = ""
-    constraint: str | None = None  # DST's `version:` before, when promotion changes it
+    reason: str = ""  # why it is not promoted
+    constraint: str | None = None  # DST's `version:` as written before the promotion
+    pinned_because: str = ""  # why `version:` becomes exactly `after` ("": it stays as written)
 
 
 @dataclass(frozen=True)
@@ -335,7 +336,8 @@ def _pin(
     candidates: Sequence[_Candidate],
     writes: dict[Path, bytes | None],
 ) -> dict[str, ReleasePromotion]:
-    """DST's `version:` becomes SRC's locked version; DST's lock takes its version and digest."""
+    """DST's lock takes SRC's locked version and digest; DST's `version:` stays as written when
+    that version satisfies it (the constraint is a person's intent), else becomes it exactly."""
     src_lock = _source_lock(source, [(c.name, c.constraint) for c in candidates])
     dst_lock = read_lock(dst.directory, root=config.root)
     new_lock = dst_lock or Lock(entries=())
@@ -347,22 +349,28 @@ def _pin(
         assert src_entry is not None
         version = src_entry.version
         old_entry = new_lock.get(candidate.name)
+        old_constraint = _field(dst_doc, candidate.target, "version")
+        why_pinned = _pin_reason(dst_doc, old_constraint, version)
+        constraint = version if why_pinned else old_constraint
         # DST keeps its own entry's chart and repository (the same chart, perhaps spelt
         # differently); a new entry is SRC's.
         entry = dataclasses.replace(
-            old_entry or src_entry, constraint=version, version=version, digest=src_entry.digest
+            old_entry or src_entry, constraint=constraint, version=version, digest=src_entry.digest
         )
-        old_constraint = _field(dst_doc, candidate.target, "version")
         before = old_entry.version if old_entry else old_constraint
-        if old_constraint == version and old_entry == entry:
+        if not why_pinned and old_entry == entry:
             results[candidate.name] = ReleasePromotion(candidate.name, UNCHANGED, before, version)
             continue
-        changed = old_constraint if old_constraint != version else None
         results[candidate.name] = ReleasePromotion(
-            candidate.name, PROMOTED, before, version, constraint=changed
+            candidate.name,
+            PROMOTED,
+            before,
+            version,
+            constraint=old_constraint,
+            pinned_because=why_pinned,
         )
         new_lock = new_lock.with_entry(entry)
-        if old_constraint != version:
+        if why_pinned:
             edits.append(_version_edit(dst_doc, candidate.target, version))
             index = _index_of(dst_doc, "releases", candidate.target)
             _set_in(expected, ("releases", index, "version"), version)
@@ -371,6 +379,18 @@ def _pin(
     if new_lock != dst_lock:
         writes[lock_path(dst.directory)] = dump_lock(new_lock).encode()
     return results
+
+
+def _pin_reason(dst_doc: _Yaml, constraint: str | None, version: str) -> str:
+    """Why DST's `version:` must become exactly ``version``, or "" when it allows it already
+    (no constraint allows every version)."""
+    if constraint is None or constraint == version:
+        return ""
+    try:
+        allowed = semver.satisfies(constraint, version)
+    except InputError:  # not a constraint helm reads: the exact version is one
+        return f"{dst_doc.name} asks for {constraint!r}, which is not a valid constraint"
+    return "" if allowed else f"{version} does not satisfy {constraint!r}"
 
 
 def _index_of(doc: _Yaml, key: str, target: MappingNode) -> int:

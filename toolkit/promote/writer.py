@@ -9,7 +9,7 @@ from toolkit.config.project import Config
 from toolkit.hydrate import tags
 from toolkit.infra import atomicfiles, git
 from toolkit.infra.errors import GitError, InputError
-from toolkit.promote.planning import PROMOTED, UNCHANGED, Plan
+from toolkit.promote.planning import PROMOTED, UNCHANGED, Plan, ReleasePromotion
 
 
 @dataclass(frozen=True)
@@ -38,13 +38,9 @@ def change_lines(plan: Plan) -> list[str]:
     lines = []
     for release in plan.releases:
         if release.status == PROMOTED:
-            pinned = (
-                f" (version {release.constraint!r} -> {release.after!r})"
-                if release.constraint and release.constraint != release.before
-                else ""
-            )
             lines.append(
-                f"release {release.name}: {release.before or '(none)'} -> {release.after}{pinned}"
+                f"release {release.name}: {release.before or '(none)'} -> {release.after}"
+                f"{_version_note(release)}"
             )
         elif release.status == UNCHANGED:
             lines.append(f"release {release.name}: unchanged ({release.after})")
@@ -65,6 +61,16 @@ def change_lines(plan: Plan) -> list[str]:
     if plan.files_skipped:
         lines.append("files: promotion.copy skipped (--only)")
     return lines
+
+
+def _version_note(release: ReleasePromotion) -> str:
+    """What happens to DST's `version:`: kept as written (only the lock moves), or why it must
+    become the exact version."""
+    if release.pinned_because:
+        return f" (version {release.constraint!r} -> {release.after!r}: {release.pinned_because})"
+    if release.constraint and release.constraint != release.after:
+        return f" (version {release.constraint!r} kept: it allows {release.after})"
+    return ""
 
 
 def describe(plan: Plan) -> list[str]:
@@ -140,6 +146,8 @@ def as_dict(plan: Plan) -> dict[str, Any]:
                 "from": r.before,
                 "to": r.after,
                 "reason": r.reason or None,
+                "constraint": r.constraint,
+                "pinnedBecause": r.pinned_because or None,
             }
             for r in plan.releases
         ],
