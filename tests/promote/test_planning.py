@@ -402,7 +402,12 @@ BAD_INPUTS = [
         id="dst-unparseable",
     ),
     pytest.param(_dirty_dst, ("dev", "staging"), "uncommitted changes", id="dst-dirty"),
-    pytest.param(None, ("staging", "dev"), "needs --force", id="backwards"),
+    pytest.param(
+        None,
+        ("staging", "dev"),
+        "needs --force (to take dev back to what it ran before: toolkit rollback dev --to dev/<n>)",
+        id="backwards",
+    ),
     pytest.param(None, ("dev", "production"), "skips staging", id="skipping"),
     pytest.param(
         None, ("dev", "staging", "--only", "apj"), "did you mean 'api'", id="unknown-only"
@@ -503,7 +508,7 @@ def test_a_symlink_matching_promotion_copy_is_refused(locked_repo: Path, run_cli
     before = snapshot(locked_repo)
     result = run_cli(locked_repo, "promote", "dev", "staging")
     assert result.exit_code == 2
-    assert "overlays/dev/values/common/link.yaml matches promotion.copy" in result.stderr
+    assert "overlays/dev/values/common/link.yaml is to be copied" in result.stderr
     assert snapshot(locked_repo) == before
 
 

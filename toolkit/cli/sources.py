@@ -1,5 +1,5 @@
 """The commands that write the repository's sources or the tool cache: init, lock, promote,
-tools."""
+rollback, tools."""
 
 from __future__ import annotations
 
@@ -174,6 +174,37 @@ def promote_command(
     return result.exit_code
 
 
+@click.command("rollback")
+@click.argument("environment", metavar="ENV")
+@click.option("--to", "ref", required=True, metavar="REF", help="The tag or commit to go back to.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and rendered diff; write nothing.")
+@click.option("--allow-dirty", is_flag=True, help="Roll back over uncommitted edits in ENV.")
+@json_option
+@command_body
+def rollback_command(
+    obj: Context, environment: str, ref: str, dry_run: bool, allow_dirty: bool, as_json: bool
+) -> int:
+    """Make ENV's source files what they were at REF (e.g. production/3), as a new commit.
+
+    \b
+    Examples:
+      toolkit rollback production --to production/3 --dry-run
+      toolkit rollback production --to production/3
+    """
+    from toolkit.commands import rollback  # promotion's YAML editor, as for promote
+
+    result = rollback.run(
+        obj.load(),
+        environment,
+        ref,
+        dry_run=dry_run,
+        allow_dirty=allow_dirty,
+        settings=obj.settings,
+    )
+    show(result, as_json)
+    return result.exit_code
+
+
 @click.command("version")
 @json_option
 @command_body
@@ -192,4 +223,11 @@ def version_command(obj: Context, as_json: bool) -> int:
     return 0
 
 
-COMMANDS = (init_command, tools_group, lock_command, promote_command, version_command)
+COMMANDS = (
+    init_command,
+    tools_group,
+    lock_command,
+    promote_command,
+    rollback_command,
+    version_command,
+)

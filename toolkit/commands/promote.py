@@ -82,5 +82,8 @@ def promote(config: Config, options: PromoteOptions, settings: RenderSettings) -
     writer.check_branch(config, options.branch if options.commit else None)
     writer.apply(plan)
     settings.reporter.line(f"{options.target}: wrote {len(plan.writes)} file(s)")
-    made = writer.commit(plan, branch=options.branch, tag=options.tag) if options.commit else None
+    made = None
+    if options.commit:
+        message = writer.commit_message(plan)
+        made = writer.commit(plan, message=message, branch=options.branch, tag=options.tag)
     return PromoteResult(plan, False, commit=made)

@@ -154,6 +154,18 @@ def commit_summaries(repo: Path, shas: Sequence[str]) -> dict[str, tuple[str, st
     return found
 
 
+def commits_changing(repo: Path, since: str, until: str, path: str) -> list[tuple[str, str]]:
+    """(sha, subject) of each commit after ``since`` up to ``until`` that changed ``path``
+    (relative to the top of the work tree), newest first."""
+    since, until = _object_ids(since, until)
+    output = _git(repo, "log", "--format=%H%x00%s", f"{since}..{until}", "--", path)
+    found = []
+    for line in output.stdout.decode(errors="replace").splitlines():
+        sha, _, text = line.partition("\0")
+        found.append((sha, text))
+    return found
+
+
 @dataclass(frozen=True)
 class WorkTreeStatus:
     """How the work tree differs from HEAD, by path relative to the top of the work tree."""

@@ -52,8 +52,8 @@ def rendered_diff(plan: Plan, settings: RenderSettings) -> comparison.DiffReport
     )
 
 
-def describe(report: comparison.DiffReport) -> list[str]:
+def describe(report: comparison.DiffReport, *, after: str = "promotion") -> list[str]:
     """The diff as `toolkit diff` prints it, under a heading that says what is compared."""
     (environment,) = report.environments
     lines = formats.text(report).splitlines()[2:]  # past the base -> head heading
-    return [f"rendered diff of {environment.name}, now -> after promotion:", *lines]
+    return [f"rendered diff of {environment.name}, now -> after {after}:", *lines]

@@ -100,7 +100,7 @@ def plan_promotion(
     src_env, dst_env = config.environment(source_name), config.environment(target_name)
     _check_order(config, src_env, dst_env, force=force)
     source = open_source(config, src_env, ref)
-    _refuse_dirty(config, dst_env, allow_dirty=allow_dirty)
+    refuse_dirty(config, dst_env, allow_dirty=allow_dirty)
     writes: dict[Path, bytes | None] = {}
     modes: dict[Path, int] = {}
     release_names, releases = _promote_releases(config, source, dst_env, set(only), writes)
@@ -127,7 +127,8 @@ def _check_order(config: Config, src: Environment, dst: Environment, *, force: b
     if i == j:
         raise InputError(
             f"SRC and DST are both '{src.name}': promote from one environment into another, "
-            f"e.g. toolkit promote {names[0]} {names[min(1, len(names) - 1)]}"
+            f"e.g. toolkit promote {names[0]} {names[min(1, len(names) - 1)]}; to take "
+            f"{src.name} back to an earlier state: toolkit rollback {src.name} --to REF"
         )
     if force or j == i + 1:
         return
@@ -135,7 +136,8 @@ def _check_order(config: Config, src: Environment, dst: Environment, *, force: b
     if j < i:
         raise InputError(
             f"'{dst.name}' comes before '{src.name}' in toolkit.yaml ({order}): promoting "
-            "backwards needs --force (for a rollback, prefer promoting a tagged state with --ref)"
+            f"backwards needs --force (to take {dst.name} back to what it ran before: "
+            f"toolkit rollback {dst.name} --to {dst.name}/<n>)"
         )
     skipped = ", ".join(names[i + 1 : j])
     raise InputError(
@@ -144,8 +146,8 @@ def _check_order(config: Config, src: Environment, dst: Environment, *, force: b
     )
 
 
-def _refuse_dirty(config: Config, dst: Environment, *, allow_dirty: bool) -> None:
-    """Uncommitted edits in DST could be overwritten, and --commit would sweep them in."""
+def refuse_dirty(config: Config, dst: Environment, *, allow_dirty: bool) -> None:
+    """Uncommitted edits in DST could be overwritten, and a commit would sweep them in."""
     if allow_dirty:
         return
     prefix = git.show_prefix(config.root)
@@ -155,8 +157,8 @@ def _refuse_dirty(config: Config, dst: Environment, *, allow_dirty: bool) -> Non
     if dirty:
         listed = "\n".join(f"    {path}" for path in dirty[:20])
         raise InputError(
-            f"{directory}/ has uncommitted changes that promotion could overwrite:\n{listed}\n"
-            "commit or stash them first, or pass --allow-dirty to promote over them"
+            f"{directory}/ has uncommitted changes that this could overwrite:\n{listed}\n"
+            "commit or stash them first, or pass --allow-dirty to write over them"
         )
 
 
@@ -496,6 +498,27 @@ def _promote_images(
         assert dst_doc is not None
         writes[dst_path] = _edited(dst_doc, edits, expected)
     return list(src_items), tuple(results)
+
+
+def source_images(source: Source) -> dict[str, dict[str, str | None]]:
+    """The entries of SRC's `images:` by name, each with its IMAGE_FIELDS (None: absent)."""
+    name = _kustomization_name(lambda name: source.read(name) is not None)
+    raw = source.read(name) if name else None
+    return _image_fields(None if raw is None else _parse(raw, source.display(str(name))))
+
+
+def work_tree_images(config: Config, env: Environment) -> dict[str, dict[str, str | None]]:
+    """The entries of the work tree's `images:` in ``env``, as `source_images` gives them."""
+    name = _kustomization_name(lambda name: (env.directory / name).is_file())
+    return _image_fields(_read_target(config, env.directory / name) if name else None)
+
+
+def _image_fields(doc: _Yaml | None) -> dict[str, dict[str, str | None]]:
+    return {
+        name: {key: _field(doc, item, key) for key in IMAGE_FIELDS}
+        for name, item in _items_by_name(doc, "images", "image").items()
+        if doc is not None
+    }
 
 
 def edit_image(

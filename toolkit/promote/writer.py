@@ -39,8 +39,8 @@ def change_lines(plan: Plan) -> list[str]:
     for release in plan.releases:
         if release.status == PROMOTED:
             lines.append(
-                f"release {release.name}: {release.before or '(none)'} -> {release.after}"
-                f"{_version_note(release)}"
+                f"release {release.name}: {release.before or '(none)'} -> "
+                f"{release.after or '(removed)'}{_version_note(release)}"
             )
         elif release.status == UNCHANGED:
             lines.append(f"release {release.name}: unchanged ({release.after})")
@@ -111,22 +111,20 @@ def check_branch(config: Config, branch: str | None) -> None:
         raise InputError(f"--branch '{branch}' exists already: choose a new branch name")
 
 
-def commit(plan: Plan, *, branch: str | None, tag: bool) -> CommitResult:
+def commit(plan: Plan, *, message: str, branch: str | None, tag: bool) -> CommitResult:
     """Commit exactly the plan's files (on a new branch when asked) and tag the result."""
     repo = plan.source.config.root
     if branch is not None:
         git.switch_to_new_branch(repo, branch)
     paths = sorted(path.relative_to(repo).as_posix() for path in plan.writes)
-    sha = git.commit_paths(repo, paths, commit_message(plan))
+    sha = git.commit_paths(repo, paths, message)
     name = None
     if tag:
         # The same `<env>/<n>` sequence as `hydrate --tag`: both mark a state to promote from.
         env = plan.target.name
         name = tags.next_tag(env, git.ref_names(repo, f"{tags.TAGS_PREFIX}{env}/"))
         tagger = git.identity(repo, "committer")
-        tag_object = git.make_tag(
-            repo, name=name, target=sha, tagger=tagger, message=commit_message(plan)
-        )
+        tag_object = git.make_tag(repo, name=name, target=sha, tagger=tagger, message=message)
         if not git.update_ref(repo, f"{tags.TAGS_PREFIX}{name}", tag_object, None):
             raise GitError(f"tag {name} appeared while promoting: tag the commit {sha} by hand")
     return CommitResult(sha, branch, name)
