@@ -13,6 +13,7 @@ from tests.helpers import Cli, commit_all, git
 from toolkit.hydrate.envdir import METADATA
 
 PRODUCTION = "overlays/production"
+BOT = "Release Bot <release@example.com>"
 
 
 def manifests(repo: Path, rev: str, env: str = "production") -> dict[str, str]:
@@ -106,10 +107,15 @@ def test_rollback_to_the_tag_of_two_deploys_ago_renders_it_byte_for_byte_and_pro
     undone = git(deployed, "log", "--format=%H", f"{tagged}..HEAD", "--", PRODUCTION).split()
     head = git(deployed, "rev-parse", "HEAD")
 
-    result = run_cli(deployed, "rollback", "production", "--to", "production/1")
+    result = run_cli(
+        deployed, "rollback", "production", "--to", "production/1", "--push", "--author", BOT
+    )
 
     assert result.exit_code == 0, result.stderr
     assert git(deployed, "rev-parse", "HEAD^") == head  # a new commit on top, nothing rewritten
+    pushed = git(deployed, "ls-remote", "origin", "refs/heads/main").split()[0]
+    assert pushed == git(deployed, "rev-parse", "HEAD")
+    assert git(deployed, "log", "-1", "--format=%an <%ae>") == BOT
     assert not git(deployed, "status", "--porcelain")
     assert git(deployed, "diff", "--stat", "production/1", "HEAD", "--", PRODUCTION) == ""
     message = git(deployed, "log", "-1", "--format=%B")

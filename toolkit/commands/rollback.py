@@ -35,7 +35,7 @@ class RollbackResult:
         if self.diff is not None:
             lines += ["", *dryrun.describe(self.diff, after="rollback")]
         if self.commit is not None:
-            lines.append(f"committed {self.commit.commit[:12]}")
+            lines.append(self.commit.summary())
         return lines
 
     def as_dict(self) -> dict[str, Any]:
@@ -43,6 +43,7 @@ class RollbackResult:
         document["diff"] = formats.as_dict(self.diff) if self.diff else None
         document["written"] = not self.dry_run and self.plan.changes_anything
         document["commit"] = self.commit.commit if self.commit else None
+        document["pushedTo"] = self.commit.pushed_to if self.commit else None
         return document
 
 
@@ -54,14 +55,25 @@ def run(
     dry_run: bool,
     allow_dirty: bool,
     settings: RenderSettings,
+    publishing: writer.Publishing = writer.LOCAL_ONLY,
 ) -> RollbackResult:
+    """The rollback of ``environment`` to ``ref``: planned, then shown (``dry_run``) or
+    written and committed (and pushed, as ``publishing`` says)."""
     plan = rollback.plan_rollback(config, environment, ref, allow_dirty=allow_dirty)
     if not plan.changes_anything:
         return RollbackResult(plan, None, None, dry_run)
     if dry_run:
         diff = dryrun.rendered_diff(plan, settings)
         return RollbackResult(plan, diff, None, dry_run)
-    message = rollback.commit_message(plan)  # before writing: it reads HEAD's history
+    publishing = writer.check_branch(config, None, publishing)
+    message = rollback.commit_message(plan)
     writer.apply(plan)
-    result = writer.commit(plan, message=message, branch=None, tag=False)
+    result = writer.commit(
+        plan,
+        message=message,
+        branch=None,
+        tag=False,
+        publishing=publishing,
+        notify=settings.reporter.note,
+    )
     return RollbackResult(plan, None, result, dry_run)

@@ -169,6 +169,7 @@ def push_with_retry(
     *,
     attempts: int = ATTEMPTS,
     notify: Callable[[str], None] = lambda message: None,
+    command: str = "hydrate",
 ) -> Sequence[RefUpdate]:
     """Snapshot the remote, build, push atomically; on a lost race, back off and start over.
 
@@ -187,7 +188,7 @@ def push_with_retry(
             raise GitError(
                 f"the remote '{remote}' refused the push:\n{_describe(result)}\n"
                 "nothing was pushed and the local branches are unchanged; fix what the remote "
-                "objects to (a hook, branch protection, permissions) and run hydrate again"
+                f"objects to (a hook, branch protection, permissions) and run {command} again"
             )
         # Full jitter: concurrent runs that collided do not collide again in lockstep.
         delay = random.uniform(0, min(BACKOFF_CAP, BACKOFF_START * 2**attempt))
@@ -198,5 +199,5 @@ def push_with_retry(
         time.sleep(delay)
     raise GitError(
         f"gave up pushing to '{remote}' after {attempts} attempts: other runs kept moving "
-        "the rendered branch; nothing of this run was pushed, run hydrate again"
+        f"the branch; nothing of this run was pushed, run {command} again"
     )

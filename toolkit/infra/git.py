@@ -8,7 +8,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -380,9 +380,10 @@ def write_commit(
     committer: Identity,
     delete: Sequence[str],
     files: Mapping[str, bytes],
+    executable: Collection[str] = (),
 ) -> str:
-    """Write one commit with fast-import: `parent`'s tree, less `delete`, plus `files`; no ref
-    moves (the caller moves one, compare-and-swap).
+    """Write one commit with fast-import: `parent`'s tree, less `delete`, plus `files` (those in
+    `executable` with mode 100755); no ref moves (the caller moves one, compare-and-swap).
 
     Nothing is checked out and the index is untouched; the blobs go into one pack in one process.
     """
@@ -397,7 +398,8 @@ def write_commit(
         stream.append(f"from {_object_ids(parent)[0]}\n".encode())
     stream.extend(f"D {_stream_path(path)}\n".encode() for path in delete)
     for path in sorted(files):
-        stream.append(f"M 100644 inline {_stream_path(path)}\n".encode())
+        mode = "100755" if path in executable else "100644"
+        stream.append(f"M {mode} inline {_stream_path(path)}\n".encode())
         stream.append(_data(files[path]))
     return _fast_import(repo, stream)
 
@@ -821,11 +823,20 @@ def switch_to_new_branch(repo: Path, name: str) -> None:
     _git(repo, "switch", "--quiet", "--create", name)
 
 
-def commit_paths(repo: Path, paths: Sequence[str], message: str) -> str:
-    """Commit exactly `paths` (added, changed or deleted) and nothing else that is staged."""
+def current_branch(repo: Path) -> str | None:
+    """The branch HEAD is on (its short name), or None when HEAD is detached."""
+    output = _git(repo, "symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+    return _text(output) if output.returncode == 0 else None
+
+
+def commit_paths(
+    repo: Path, paths: Sequence[str], message: str, *, author: Identity | None = None
+) -> str:
+    """Commit exactly `paths` (added, changed or deleted) and nothing else that is staged, by
+    `author` (else who git says)."""
     env = dict(_LITERAL)
     for role in ("author", "committer"):
-        who = identity(repo, role)
+        who = author if role == "author" and author else identity(repo, role)
         env[f"GIT_{role.upper()}_NAME"] = who.name
         env[f"GIT_{role.upper()}_EMAIL"] = who.email
     _git(repo, "add", "--all", "--", *paths, env=env)
