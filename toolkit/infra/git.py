@@ -823,6 +823,46 @@ def switch_to_new_branch(repo: Path, name: str) -> None:
     _git(repo, "switch", "--quiet", "--create", name)
 
 
+def directory_tree(repo: Path, path: str) -> str:
+    """The tree object of directory ``path`` (relative to ``repo``) as the work tree has it,
+    uncommitted changes included, ignored files left out: the id it has, or will have, once
+    committed. Its objects are written; HEAD, the index and the work tree are untouched."""
+    with tempfile.TemporaryDirectory(prefix="toolkit-index-") as scratch:
+        env = {**_LITERAL, "GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        _git(repo, "add", "--all", "--", path, env=env)
+        prefix = f"{show_prefix(repo)}{path.strip('/')}/"
+        return _text(_git(repo, "write-tree", f"--prefix={prefix}", env=env))
+
+
+def export_tree(repo: Path, tree: str, destination: Path) -> bool:
+    """Write the regular files of ``tree`` under ``destination`` (which must not exist yet),
+    atomically; False when this clone lacks the tree."""
+    (tree,) = _object_ids(tree)
+    if object_types(repo, [tree]).get(tree) != "tree":
+        return False
+    entries = list_tree(repo, tree)
+    blobs = read_objects(repo, [entry.sha for entry in entries])
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=".export-"))
+    try:
+        for entry, blob in zip(entries, blobs, strict=True):
+            if entry.mode not in ("100644", "100755") or blob is None:
+                raise GitError(f"tree {tree} holds {entry.path} ({entry.mode}), not a file")
+            target = staging / entry.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(blob)
+            target.chmod(0o755 if entry.mode == "100755" else 0o644)
+        os.replace(staging, destination)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not destination.is_dir():  # another run exported it first: that one is as good
+            raise
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return True
+
+
 def current_branch(repo: Path) -> str | None:
     """The branch HEAD is on (its short name), or None when HEAD is detached."""
     output = _git(repo, "symbolic-ref", "--quiet", "--short", "HEAD", check=False)

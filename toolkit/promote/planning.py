@@ -357,7 +357,11 @@ def _pin(
         # DST keeps its own entry's chart and repository (the same chart, perhaps spelt
         # differently); a new entry is SRC's.
         entry = dataclasses.replace(
-            old_entry or src_entry, constraint=constraint, version=version, digest=src_entry.digest
+            old_entry or src_entry,
+            constraint=constraint,
+            version=version,
+            digest=src_entry.digest,
+            tree=src_entry.tree,  # a local chart: the git tree SRC renders
         )
         before = old_entry.version if old_entry else old_constraint
         if not why_pinned and old_entry == entry:

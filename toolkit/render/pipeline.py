@@ -105,7 +105,7 @@ def _jobs(
     for r in resolved:
         merged = values.merged_values(r.release, environment, root=config.root)
         reads.update(merged.files)
-        if r.repository is None:
+        if r.repository is None and r.tree is None:  # a locked tree is read from git
             reads.update(chartsource.directory_reads(r.path, config.root))
         jobs.append(runs.HelmRender(environment, r.release, r.path, merged.values, r.digest))
     if spec.kustomization is not None:
@@ -146,6 +146,8 @@ def _chart_argument(config: Config, resolved: chartsource.ResolvedRelease) -> st
         return f"{chart.name} --repo {chart.url} --version {resolved.version}"
     if isinstance(chart, OciChart):
         return f"{chart.url} --version {resolved.version}"
+    if resolved.tree is not None:  # exported from git into the cache: name what was exported
+        return f"{_relative(config, chart.path)} (git tree {resolved.tree})"
     return _relative(config, resolved.path)
 
 
