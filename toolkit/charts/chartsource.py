@@ -19,8 +19,8 @@ from typing import Any
 from toolkit.charts import oci, semver
 from toolkit.config.project import Config
 from toolkit.config.releases import LocalChart, OciChart, Release, RepoChart
-from toolkit.infra import git, http, paths, runmemo, yamlfile
-from toolkit.infra.errors import GitError, InputError
+from toolkit.infra import http, paths, runmemo, yamlfile
+from toolkit.infra.errors import InputError
 from toolkit.infra.http import FetchError
 from toolkit.infra.paths import refuse_link_out
 
@@ -69,6 +69,12 @@ class _ChartTree:
 
 def _chart_tree(directory: Path, root: Path) -> _ChartTree:
     return runmemo.remembered(("chart tree", directory), lambda: _walk_chart(directory, root))
+
+
+def chart_files(directory: Path, root: Path) -> tuple[tuple[str, ...], tuple[Path, ...]]:
+    """(each file of a chart directory, relative to it; where its symlinks lead)."""
+    tree = _chart_tree(directory, root)
+    return tuple(name for name, _path in tree.files), tree.links
 
 
 def _walk_chart(directory: Path, root: Path) -> _ChartTree:
@@ -132,11 +138,12 @@ def check_constraint(release: Release) -> None:
 def _chart_identity(config: Config, directory: Path) -> tuple[str, str]:
     """A local chart's name and version from its Chart.yaml."""
     return runmemo.remembered(
-        ("chart identity", directory), lambda: _read_chart_identity(config, directory)
+        ("chart identity", directory), lambda: read_chart_identity(config, directory)
     )
 
 
-def _read_chart_identity(config: Config, directory: Path) -> tuple[str, str]:
+def read_chart_identity(config: Config, directory: Path) -> tuple[str, str]:
+    """A chart's name and version from its Chart.yaml, read afresh."""
     metadata = yamlfile.load(directory / "Chart.yaml", root=config.root, last_key_wins=True)
     data = metadata.data if isinstance(metadata.data, dict) else {}
     name, version = data.get("name"), data.get("version")
@@ -159,62 +166,9 @@ def resolve_local(config: Config, release: Release, chart: LocalChart) -> Resolv
     return ResolvedRelease(release, name, version, digest, chart.path, None)
 
 
-def locked_tree(config: Config, directory: Path) -> str | None:
-    """The git tree a local chart directory is locked at (its work-tree content, committed or
-    not); None outside git, or when the tree would not hold what helm reads (symbolic links,
-    files git ignores), where the work tree keeps being rendered."""
-    try:
-        git.toplevel(config.root)
-    except GitError:
-        return None
-    walked = _chart_tree(directory, config.root)
-    relative = directory.relative_to(config.root).as_posix()
-    tree = git.directory_tree(config.root, relative)
-    listed = {entry.path for entry in git.list_tree(config.root, tree)}
-    if walked.links or listed != {name for name, _path in walked.files}:
-        return None
-    return tree
-
-
 def work_tree_version(config: Config, directory: Path) -> str:
     """The version a local chart's Chart.yaml gives in the work tree."""
     return _chart_identity(config, directory)[1]
-
-
-def tree_directory(config: Config, tree: str) -> Path | None:
-    """The cache's export of a locked chart tree, exported from the repository's git when it is
-    not there yet; None when neither has it."""
-    directory = paths.cache_dir() / "charts" / "trees" / tree
-    if directory.is_dir():
-        return directory
-    try:
-        return directory if git.export_tree(config.root, tree, directory) else None
-    except GitError:  # not a git repository (a dry run's copy): only the cache can answer
-        return None
-
-
-def resolve_tree(
-    config: Config, release: Release, chart: LocalChart, tree: str, *, shown: str
-) -> ResolvedRelease:
-    """A local chart as the git ``tree`` its lock entry (in ``shown``) pins, exported once into
-    the cache: what the environment renders until it is locked again or promoted."""
-    check_constraint(release)
-    directory = tree_directory(config, tree)
-    relative = chart.path.relative_to(config.root).as_posix()
-    if directory is None:
-        raise InputError(
-            f"{shown}: release {release.name}: the lock pins {relative}/ at git tree {tree}, "
-            f"which this clone does not have: commit and push {relative}/ as it was locked, "
-            f"or lock again"
-        )
-    name, version = _read_chart_identity(config, directory)
-    if release.version and not semver.satisfies(release.version, version):
-        raise InputError(
-            f"{shown}: release {release.name}: the locked tree of {relative}/ is version "
-            f"{version}, which does not satisfy {release.version!r}: lock again"
-        )
-    digest = _directory_digest(directory, directory)
-    return ResolvedRelease(release, name, version, digest, directory, None, tree)
 
 
 # --- the download cache ---------------------------------------------------------------------

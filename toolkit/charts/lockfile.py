@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from toolkit.charts import chartsource, semver
+from toolkit.charts import chartsource, localtrees, semver
 from toolkit.config.project import Config, Environment
 from toolkit.config.releases import (
     LOCK_FILE,
@@ -277,7 +277,7 @@ def _locked_entry(sources: chartsource.ChartSources, release: Release) -> LockEn
     resolved = sources.resolve(release)
     if not isinstance(release.chart, LocalChart):
         return entry_of(resolved)
-    return entry_of(resolved, tree=chartsource.locked_tree(sources.config, release.chart.path))
+    return entry_of(resolved, tree=localtrees.locked_tree(sources.config, release.chart.path))
 
 
 def _shown(config: Config, env: Environment) -> str:
@@ -292,7 +292,7 @@ def _staleness(
     chartsource.check_constraint(release)
     local = None
     if isinstance(release.chart, LocalChart) and entry is not None and entry.tree:
-        # Pinned by its tree: a work-tree change is news (`_behind`), not staleness.
+        # Pinned by its tree: a work-tree change is news (localtrees.behind), not staleness.
         request = chartsource.request_of(release, local_name=entry.chart)
         reason = stale_reason(
             entry, chart=request.chart, repository=None, constraint=request.constraint
@@ -316,17 +316,6 @@ def _staleness(
     return reason, local
 
 
-def _behind(sources: chartsource.ChartSources, release: Release, entry: LockEntry) -> str | None:
-    """A tree-pinned local chart's work-tree version and digest when the work tree has moved
-    on from the locked tree (None when it has not)."""
-    if not isinstance(release.chart, LocalChart) or not entry.tree:
-        return None
-    digest = chartsource.directory_digest(release.chart.path, sources.config.root)
-    if digest == entry.digest:
-        return None
-    return chartsource.work_tree_version(sources.config, release.chart.path)
-
-
 def _locked_or_stale(
     sources: chartsource.ChartSources, release: Release, entry: LockEntry | None, *, shown: str
 ) -> tuple[chartsource.ResolvedRelease | None, str | None]:
@@ -335,7 +324,7 @@ def _locked_or_stale(
     if reason is not None or entry is None:
         return None, reason
     if isinstance(release.chart, LocalChart) and entry.tree:
-        pinned = chartsource.resolve_tree(
+        pinned = localtrees.resolve_tree(
             sources.config, release, release.chart, entry.tree, shown=shown
         )
         return pinned, None
@@ -369,16 +358,9 @@ def resolve_environment(
     for release in spec.releases:
         entry = current.get(release.name)
         pinned, reason = _locked_or_stale(sources, release, entry, shown=shown)
-        behind = _behind(sources, release, entry) if pinned is not None and entry else None
-        if behind is not None:
-            assert isinstance(release.chart, LocalChart) and entry is not None
-            chart = yamlfile.relative_name(release.chart.path, config.root)
-            warnings.append(
-                f"{shown}: release {release.name}: {chart}/ changed in the work tree since it "
-                f"was locked ({entry.version} locked, {behind} now), not locked in {env.name}: "
-                f"{env.name} renders the locked git tree until `toolkit lock {env.name}` or a "
-                "promotion moves it"
-            )
+        if pinned is not None and entry is not None and entry.tree:
+            note = localtrees.behind_warning(config, env, release, entry.version, entry.digest)
+            warnings += [f"{shown}: {note}"] if note else []
         if pinned is not None:
             resolved.append(pinned)
         elif locked:
@@ -405,7 +387,8 @@ def lock_environment(
 ) -> tuple[Lock | None, Lock]:
     """(the current lock, the lock the environment should have). Entries that still answer
     their release are kept as they are unless `upgrade` names the release (an empty
-    `upgrade` means every release); the others are resolved afresh."""
+    `upgrade` means every release); the others are resolved afresh. A local chart is locked
+    again when the work tree moved on from its tree, unless `keep_local`."""
     config, env = sources.config, spec.environment
     current = read_lock(env.directory, root=config.root)
     entries: list[LockEntry] = []
@@ -420,7 +403,11 @@ def lock_environment(
             and fresh
             and entry is not None
             and isinstance(release.chart, LocalChart)
-            and (entry.tree is None or _behind(sources, release, entry) is not None)
+            and (
+                entry.tree is None
+                or localtrees.behind_warning(config, env, release, entry.version, entry.digest)
+                is not None
+            )
         )
         if not wanted and fresh and not moved:
             assert entry is not None

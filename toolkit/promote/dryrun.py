@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from toolkit.charts import chartsource
+from toolkit.charts import localtrees
 from toolkit.charts.lockfile import parse_lock
 from toolkit.config.project import Config, load_config
 from toolkit.config.releases import LOCK_FILE
@@ -63,7 +63,7 @@ def _export_locked_trees(config: Config, plan: Plan) -> None:
             lock = parse_lock(data.decode("utf-8"), name=path.name)
             for entry in lock.entries:
                 if entry.tree:
-                    chartsource.tree_directory(config, entry.tree)
+                    localtrees.tree_directory(config, entry.tree)
 
 
 def describe(report: comparison.DiffReport, *, after: str = "promotion") -> list[str]:
