@@ -17,7 +17,7 @@ from tests.fixtures.promote import release_chart, unwritable, write_locks
 from tests.helpers import Cli, commit_all, git
 from toolkit.charts import lockfile
 from toolkit.infra import yamledit
-from toolkit.promote.planning import IMAGE_FIELDS, edit_image
+from toolkit.promote.images import IMAGE_FIELDS, edit_image
 
 STAGING = Path("overlays/staging")
 

@@ -16,18 +16,15 @@ from toolkit.charts.lockfile import Lock, parse_lock, read_lock
 from toolkit.config.project import Config, Environment
 from toolkit.config.releases import LOCK_FILE
 from toolkit.infra import git, yamlfile
-from toolkit.promote.planning import (
-    IMAGE_FIELDS,
+from toolkit.promote.changes import (
     PROMOTED,
     UNCHANGED,
     FieldChange,
     ImagePromotion,
-    Plan,
     ReleasePromotion,
-    refuse_dirty,
-    source_images,
-    work_tree_images,
 )
+from toolkit.promote.images import IMAGE_FIELDS, source_images, work_tree_images
+from toolkit.promote.planning import Plan, refuse_dirty
 from toolkit.promote.sourcefiles import Source, copy_files, open_source
 from toolkit.promote.writer import change_lines
 

@@ -12,7 +12,8 @@ from toolkit.hydrate import tags
 from toolkit.infra import atomicfiles, git
 from toolkit.infra.errors import GitError, InputError
 from toolkit.promote import publish
-from toolkit.promote.planning import PROMOTED, UNCHANGED, Plan, ReleasePromotion
+from toolkit.promote.changes import PROMOTED, UNCHANGED, ReleasePromotion
+from toolkit.promote.planning import Plan
 
 
 @dataclass(frozen=True)
