@@ -107,7 +107,11 @@ def test_a_remote_that_changed_the_promoted_files_is_refused(
 
     assert result.exit_code == 4, result.stderr
     assert f"'origin/main' changed {path} since this was planned" in result.stderr
-    assert "git pull --rebase origin main" in result.stderr
+    local = git(locked_repo, "rev-parse", "HEAD")
+    assert (
+        f"the commit {local[:12]} stays on the local branch; drop it (git reset --keep HEAD^), "
+        "pull (git pull --rebase origin main) and promote again" in result.stderr
+    )
     assert git(bare, "rev-parse", "main") == elsewhere
     assert git(bare, "tag", "-l") == ""
 
@@ -142,3 +146,30 @@ def test_push_goes_with_commit(locked_repo: Path, run_cli: Cli) -> None:
     result = run_cli(locked_repo, "promote", "dev", "staging", "--push")
     assert result.exit_code == 2
     assert "go with --commit" in result.stderr
+
+
+def test_a_push_that_loses_a_race_is_rebuilt_on_the_new_tip_and_lands(
+    locked_repo: Path, bare: Path, tmp_path: Path, run_cli: Cli
+) -> None:
+    rival = tmp_path / "rival"
+    git(tmp_path, "clone", "-q", bare.as_uri(), str(rival))
+    (rival / "overlays/dev/namespace.yaml").write_text("# the rival's\n")
+    rival_commit = commit_all(rival, "rival")
+    # The rival lands between this run's listing of the remote and its push, once.
+    hook = locked_repo / ".git/hooks/pre-push"
+    mark = tmp_path / "raced"
+    hook.write_text(
+        "#!/bin/sh\n"
+        "unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE\n"
+        f'[ -e "{mark}" ] && exit 0\n'
+        f'touch "{mark}"\n'
+        f'git -C "{rival}" push -q origin HEAD:refs/heads/main\n'
+    )
+    hook.chmod(0o755)
+
+    result = run_cli(locked_repo, *PROMOTE, "--push", "--tag")
+
+    assert result.exit_code == 0, result.stderr
+    assert "lost a race with another run (attempt 1 of 10)" in result.stderr
+    assert git(bare, "rev-parse", "main^") == rival_commit
+    assert git(bare, "rev-parse", "promote/staging/1^{commit}") == git(bare, "rev-parse", "main")

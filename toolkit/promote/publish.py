@@ -82,8 +82,8 @@ def push_commit(
             return commit
         if not git.is_ancestor(repo, base, tip):
             raise GitError(
-                f"'{remote}/{branch}' and the local branch have diverged: pull "
-                f"(git pull --rebase {remote} {branch}) and run promote again; nothing was pushed"
+                f"'{remote}/{branch}' and the local branch have diverged; nothing was pushed: "
+                f"{_start_over(remote, branch, commit)}"
             )
         if tip not in rebuilt:
             rebuilt[tip] = _rebuild(
@@ -111,12 +111,23 @@ def push_commit(
         return updates
 
     wanted = [branch_ref, *([f"{sequence}*"] if sequence else [])]
+    then = (
+        f"the commit {commit[:12]} is on the local branch; push it (git push {remote} "
+        f"HEAD:{branch}{' and tag it' if tag_environment else ''}) once that is fixed"
+    )
     landed = push.push_with_retry(
-        repo, remote, wanted, [branch_ref], build, notify=notify, command="promote"
+        repo, remote, wanted, [branch_ref], build, notify=notify, then=then
     )
     push.follow_locally(repo, [u for u in landed if u.ref != branch_ref])  # the tag
     tag_ref = next((u.ref for u in landed if u.ref != branch_ref), None)
     return Pushed(landed[0].new, tag_ref.removeprefix(tags.TAGS_PREFIX) if tag_ref else None)
+
+
+def _start_over(remote: str, branch: str, commit: str) -> str:
+    return (
+        f"the commit {commit[:12]} stays on the local branch; drop it (git reset --keep HEAD^), "
+        f"pull (git pull --rebase {remote} {branch}) and promote again"
+    )
 
 
 def _rebuild(
@@ -137,8 +148,8 @@ def _rebuild(
     if clash:
         listed = ", ".join(clash[:10])
         raise GitError(
-            f"'{remote}/{branch}' changed {listed} since this was planned: pull "
-            f"(git pull --rebase {remote} {branch}) and run promote again; nothing was pushed"
+            f"'{remote}/{branch}' changed {listed} since this was planned; nothing was pushed: "
+            f"{_start_over(remote, branch, commit)}"
         )
     data = git.read_blobs(repo, commit, list(paths))
     directories = sorted({posixpath.dirname(path) for path in paths})
