@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.promote import release_chart
 from tests.helpers import Cli, commit_all, git
 from toolkit.hydrate.envdir import METADATA
 
@@ -60,10 +61,13 @@ def promote_production(repo: Path, run_cli: Cli) -> None:
 
 def three_deploys(repo: Path, run_cli: Cli) -> list[str]:
     """production/1 as the example has it, then two promotions from staging (an image, then an
-    image and a promotion.copy file): the rendered tip after each."""
+    image, a promotion.copy file and a new version of the local chart api, released through
+    dev and staging): the rendered tip after each."""
     tips = [deploy(repo, run_cli)]
     promote_production(repo, run_cli)
     tips.append(deploy(repo, run_cli))
+    release_chart(repo, "api", "1.4.1")
+    assert run_cli(repo, "promote", "dev", "staging", "--only", "api", "--commit").exit_code == 0
     replace_in(repo, "overlays/staging/kustomization.yaml", "newTag: 3.12.4", "newTag: 3.13.0")
     replace_in(repo, "overlays/staging/values/common/api.yaml", "2.8.3", "2.8.5")
     commit_all(repo, "staging: web 3.13.0, api image 2.8.5")
@@ -84,7 +88,8 @@ def check_dry_run(deployed: Path, run_cli: Cli) -> None:
     assert "  image ghcr.io/example/web: newTag 3.13.0 -> 3.12.4" in result.stdout
     assert "  file values/common/api.yaml: updated" in result.stdout
     assert "  file kustomization.yaml: updated" in result.stdout
-    assert "release api" not in result.stdout  # unchanged lines are left out
+    assert "  release api: 1.4.1 -> 1.4.0\n" in result.stdout
+    assert "cert-rotator" not in result.stdout  # what stays as it is is left out
     assert "rendered diff of production, now -> after rollback:" in result.stdout
     assert "-        image: ghcr.io/example/web:3.13.0" in result.stdout
     assert git(deployed, "rev-parse", "HEAD") == head
@@ -129,6 +134,12 @@ def test_rollback_to_the_tag_of_two_deploys_ago_renders_it_byte_for_byte_and_pro
     rolled_back = deploy(deployed, run_cli)
 
     assert manifests(deployed, rolled_back) == manifests(deployed, first)
+    assert "helm.sh/chart: api-1.4.1" in git(
+        deployed, "show", f"{third}:production/api/deployment-api.yaml"
+    )
+    assert "helm.sh/chart: api-1.4.0" in git(
+        deployed, "show", f"{rolled_back}:production/api/deployment-api.yaml"
+    )
     metadata = json.loads(git(deployed, "show", f"{rolled_back}:production/{METADATA}"))
     assert metadata["drySha"] == git(deployed, "rev-parse", "HEAD")
     assert git(deployed, "rev-parse", "production/4^{commit}") == git(deployed, "rev-parse", "HEAD")

@@ -846,7 +846,8 @@ def export_tree(repo: Path, tree: str, destination: Path) -> bool:
     staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=".export-"))
     try:
         for entry, blob in zip(entries, blobs, strict=True):
-            if entry.mode not in ("100644", "100755") or blob is None:
+            parts = entry.path.split("/")
+            if entry.mode not in ("100644", "100755") or blob is None or ".." in parts:
                 raise GitError(f"tree {tree} holds {entry.path} ({entry.mode}), not a file")
             target = staging / entry.path
             target.parent.mkdir(parents=True, exist_ok=True)
