@@ -515,3 +515,20 @@ def test_a_locked_tree_this_clone_lacks_is_one_error(locked_repo: Path, run_cli:
         "overlays/staging/releases.lock: release api: the lock pins charts/api/ at git tree "
         f"{missing}, which this clone does not have" in result.stderr
     )
+
+
+def test_another_local_chart_in_a_tree_pinned_release_s_place_is_stale(
+    locked_repo: Path, run_cli: Cli
+) -> None:
+    releases = locked_repo / "overlays/staging/releases.yaml"
+    releases.write_text(
+        releases.read_text().replace(
+            "chart: ../../charts/api\n", "chart: ../../charts/cert-rotator\n"
+        )
+    )
+    result = run_cli(locked_repo, "--locked", "render", "staging")
+    assert result.exit_code == 2, result.stderr
+    assert (
+        "release api: its chart changed from local chart api to local chart cert-rotator"
+        in result.stderr
+    )

@@ -166,9 +166,9 @@ def resolve_local(config: Config, release: Release, chart: LocalChart) -> Resolv
     return ResolvedRelease(release, name, version, digest, chart.path, None)
 
 
-def work_tree_version(config: Config, directory: Path) -> str:
-    """The version a local chart's Chart.yaml gives in the work tree."""
-    return _chart_identity(config, directory)[1]
+def work_tree_identity(config: Config, directory: Path) -> tuple[str, str]:
+    """The name and version a local chart's Chart.yaml gives in the work tree."""
+    return _chart_identity(config, directory)
 
 
 # --- the download cache ---------------------------------------------------------------------

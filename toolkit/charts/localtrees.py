@@ -88,7 +88,7 @@ def behind_warning(
         return None
     if chartsource.directory_digest(chart.path, config.root) == digest:
         return None
-    now = chartsource.work_tree_version(config, chart.path)
+    now = chartsource.work_tree_identity(config, chart.path)[1]
     shown = chart.path.relative_to(config.root).as_posix()
     return (
         f"release {release.name}: {shown}/ changed in the work tree since it was locked "

@@ -292,8 +292,10 @@ def _staleness(
     chartsource.check_constraint(release)
     local = None
     if isinstance(release.chart, LocalChart) and entry is not None and entry.tree:
-        # Pinned by its tree: a work-tree change is news (localtrees.behind), not staleness.
-        request = chartsource.request_of(release, local_name=entry.chart)
+        # Pinned by its tree: a work-tree change is news (localtrees.behind_warning), not
+        # staleness; another chart in its place is.
+        name = chartsource.work_tree_identity(sources.config, release.chart.path)[0]
+        request = chartsource.request_of(release, local_name=name)
         reason = stale_reason(
             entry, chart=request.chart, repository=None, constraint=request.constraint
         )
