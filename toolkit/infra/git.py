@@ -823,12 +823,18 @@ def switch_to_new_branch(repo: Path, name: str) -> None:
     _git(repo, "switch", "--quiet", "--create", name)
 
 
+_INDEX_PREFIX = "toolkit-index-"
+_EXPORT_PREFIX = ".export-"
+
+
 def directory_tree(repo: Path, path: str) -> str:
     """The tree object of directory ``path`` (relative to ``repo``) as the work tree has it,
     uncommitted changes included, ignored files left out: the id it has, or will have, once
     committed. Its objects are written; HEAD, the index and the work tree are untouched."""
-    with tempfile.TemporaryDirectory(prefix="toolkit-index-") as scratch:
-        env = {**_LITERAL, "GIT_INDEX_FILE": str(Path(scratch) / "index")}
+    temporary = Path(tempfile.gettempdir())
+    owned.remove_abandoned(temporary, _INDEX_PREFIX)  # the indexes of killed runs
+    with owned.owned_directory(temporary, _INDEX_PREFIX) as scratch:
+        env = {**_LITERAL, "GIT_INDEX_FILE": str(scratch / "index")}
         _git(repo, "add", "--all", "--", path, env=env)
         prefix = f"{show_prefix(repo)}{path.strip('/')}/"
         return _text(_git(repo, "write-tree", f"--prefix={prefix}", env=env))
@@ -842,9 +848,9 @@ def export_tree(repo: Path, tree: str, destination: Path) -> bool:
         return False
     entries = list_tree(repo, tree)
     blobs = read_objects(repo, [entry.sha for entry in entries])
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=".export-"))
-    try:
+    owned.remove_abandoned(destination.parent, _EXPORT_PREFIX)  # what killed runs left
+    with owned.owned_directory(destination.parent, _EXPORT_PREFIX) as scratch:
+        staging = scratch / "tree"
         for entry, blob in zip(entries, blobs, strict=True):
             parts = entry.path.split("/")
             if entry.mode not in ("100644", "100755") or blob is None or ".." in parts:
@@ -853,14 +859,11 @@ def export_tree(repo: Path, tree: str, destination: Path) -> bool:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(blob)
             target.chmod(0o755 if entry.mode == "100755" else 0o644)
-        os.replace(staging, destination)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not destination.is_dir():  # another run exported it first: that one is as good
-            raise
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        try:
+            os.replace(staging, destination)
+        except OSError:
+            if not destination.is_dir():  # another run exported it first: that one is as good
+                raise
     return True
 
 
