@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -532,3 +533,23 @@ def test_another_local_chart_in_a_tree_pinned_release_s_place_is_stale(
         "release api: its chart changed from local chart api to local chart cert-rotator"
         in result.stderr
     )
+
+
+def test_a_lock_made_before_trees_stays_as_it_is_until_resolved(
+    example_repo: Path, run_cli: Cli
+) -> None:
+    """The example's committed locks have no trees: `lock` rewrites nothing, `--upgrade` adds
+    them."""
+    path = example_repo / "overlays/staging/releases.lock"
+    before = path.read_bytes()
+    assert b"tree:" not in before
+    assert run_cli(example_repo, "lock").exit_code == 0
+    assert path.read_bytes() == before
+    old = lockfile.read_lock(path.parent, root=example_repo)
+    assert run_cli(example_repo, "lock", "--upgrade").exit_code == 0
+    new = lockfile.read_lock(path.parent, root=example_repo)
+    assert old is not None and new is not None
+    assert [e.tree for e in new.entries] == [
+        git(example_repo, "rev-parse", f"HEAD:charts/{e.chart}") for e in new.entries
+    ]
+    assert [dataclasses.replace(e, tree=None) for e in new.entries] == list(old.entries)

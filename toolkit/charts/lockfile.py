@@ -398,18 +398,15 @@ def lock_environment(
         entry = current.get(release.name) if current is not None else None
         wanted = upgrade is not None and (not upgrade or release.name in upgrade)
         fresh = entry is not None and _staleness(sources, release, entry)[0] is None
-        # `lock ENV` moves ENV's local charts to the work tree, as it moves a stale entry.
-        # A local chart locked before trees were recorded gets its tree.
+        # `lock ENV` moves ENV's tree-pinned local charts to the work tree, as it moves a stale
+        # entry. An entry locked before trees were recorded keeps its bytes until resolved.
         moved = (
             not keep_local
             and fresh
             and entry is not None
-            and isinstance(release.chart, LocalChart)
-            and (
-                entry.tree is None
-                or localtrees.behind_warning(config, env, release, entry.version, entry.digest)
-                is not None
-            )
+            and entry.tree is not None
+            and localtrees.behind_warning(config, env, release, entry.version, entry.digest)
+            is not None
         )
         if not wanted and fresh and not moved:
             assert entry is not None

@@ -229,15 +229,14 @@ def rollback_command(
     from toolkit.commands import rollback  # promotion's YAML editor, as for promote
     from toolkit.promote import writer
 
-    result = rollback.run(
-        obj.load(),
+    options = rollback.RollbackOptions(
         environment,
         ref,
         dry_run=dry_run,
         allow_dirty=allow_dirty,
-        settings=obj.settings,
         publishing=writer.Publishing(author=_identity(author), remote=remote if push else None),
     )
+    result = rollback.rollback(obj.load(), options, obj.settings)
     show(result, as_json)
     return result.exit_code
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from toolkit.config.project import Config
 from toolkit.diff import comparison, formats
-from toolkit.promote import dryrun, rollback, writer
+from toolkit.promote import dryrun, writer
+from toolkit.promote import rollback as rollback_plan
 from toolkit.promote.planning import Plan
 from toolkit.render.settings import RenderSettings
 
@@ -31,7 +32,7 @@ class RollbackResult:
         return 1 if self.dry_run and self.plan.changes_anything else 0
 
     def lines(self) -> list[str]:
-        lines = rollback.describe(self.plan)
+        lines = rollback_plan.describe(self.plan)
         if self.diff is not None:
             lines += ["", *dryrun.describe(self.diff, after="rollback")]
         if self.commit is not None:
@@ -47,26 +48,29 @@ class RollbackResult:
         return document
 
 
-def run(
-    config: Config,
-    environment: str,
-    ref: str,
-    *,
-    dry_run: bool,
-    allow_dirty: bool,
-    settings: RenderSettings,
-    publishing: writer.Publishing = writer.LOCAL_ONLY,
-) -> RollbackResult:
-    """The rollback of ``environment`` to ``ref``: planned, then shown (``dry_run``) or
-    written and committed (and pushed, as ``publishing`` says)."""
-    plan = rollback.plan_rollback(config, environment, ref, allow_dirty=allow_dirty)
+@dataclass(frozen=True)
+class RollbackOptions:
+    environment: str
+    ref: str  # the tag or commit ENV goes back to
+    dry_run: bool = False
+    allow_dirty: bool = False
+    publishing: writer.Publishing = writer.LOCAL_ONLY  # the commit's author; where it is pushed
+
+
+def rollback(config: Config, options: RollbackOptions, settings: RenderSettings) -> RollbackResult:
+    """The rollback of ENV to REF: planned, then shown (``dry_run``) or written and committed
+    (and pushed, as ``publishing`` says)."""
+    plan = rollback_plan.plan_rollback(
+        config, options.environment, options.ref, allow_dirty=options.allow_dirty
+    )
+    dry_run = options.dry_run
     if not plan.changes_anything:
         return RollbackResult(plan, None, None, dry_run)
     if dry_run:
         diff = dryrun.rendered_diff(plan, settings)
         return RollbackResult(plan, diff, None, dry_run)
-    publishing = writer.check_branch(config, None, publishing)
-    message = rollback.commit_message(plan)
+    publishing = writer.check_branch(config, None, options.publishing)
+    message = rollback_plan.commit_message(plan)
     writer.apply(plan)
     result = writer.commit(
         plan,
