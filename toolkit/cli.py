@@ -17,7 +17,7 @@ import click
 from toolkit import __version__
 from toolkit.charts import lockfile
 from toolkit.config import project
-from toolkit.diff import comparison, formats
+from toolkit.diff import comment, comparison, formats, noise
 from toolkit.hydrate import envdir, outputdir, rendered
 from toolkit.hydrate import shard as shard_module
 from toolkit.infra import atomicfiles, git
@@ -601,10 +601,18 @@ def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
 )
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs.")
 @click.option(
+    "--no-fold",
+    "unfolded",
+    multiple=True,
+    type=click.Choice(list(noise.RULES)),
+    help="List the changes this noise rule folds (repeatable; bookkeeping: chart labels).",
+)
+@click.option("--strict", is_flag=True, help="Folded noise counts for --exit-code too.")
+@click.option(
     "--max-bytes",
     metavar="N",
-    type=click.IntRange(min=formats.MIN_MAX_BYTES),
-    default=formats.DEFAULT_MAX_BYTES,
+    type=click.IntRange(min=comment.MIN_MAX_BYTES),
+    default=comment.DEFAULT_MAX_BYTES,
     show_default=True,
     help="Byte budget of the markdown comment.",
 )
@@ -624,6 +632,8 @@ def diff_command(
     head: str | None,
     fmt: str,
     exit_code: bool,
+    unfolded: tuple[str, ...],
+    strict: bool,
     max_bytes: int,
     output_full: Path | None,
     show_secrets: bool,
@@ -639,13 +649,15 @@ def diff_command(
         locked=obj.locked,
         use_cache=obj.use_cache,
         show_secrets=show_secrets,
+        fold=[rule for rule in noise.DEFAULT_FOLDING if rule not in unfolded],
     )
     color = fmt == "text" and sys.stdout.isatty()
     if output_full is not None:
         full = formats.formatted(report, fmt, max_bytes=None, color=False)
         formats.write_full(output_full, full)
     click.echo(formats.formatted(report, fmt, max_bytes=max_bytes, color=color), nl=False)
-    return 1 if exit_code and report.differs else 0
+    differs = report.differs_at_all if strict else report.differs
+    return 1 if exit_code and differs else 0
 
 
 # --- promote ---------------------------------------------------------------------------------

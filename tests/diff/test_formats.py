@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.diff import comparison, formats
+from toolkit.diff import comment, comparison, formats
 from toolkit.infra import kubeyaml
 from toolkit.manifests import model
 
@@ -74,9 +74,9 @@ def assert_balanced(markdown: str) -> None:
 def test_500_resources_fit_the_budget_with_the_summary_complete(
     five_hundred: comparison.DiffReport, budget: int
 ) -> None:
-    full = formats.markdown(five_hundred, max_bytes=None)
+    full = comment.markdown(five_hundred, max_bytes=None)
     assert len(full.encode()) > 65_000
-    cut = formats.markdown(five_hundred, max_bytes=budget)
+    cut = comment.markdown(five_hundred, max_bytes=budget)
     assert len(cut.encode()) <= budget
     assert_balanced(cut)
     for env, counts in (
@@ -91,8 +91,8 @@ def test_500_resources_fit_the_budget_with_the_summary_complete(
 def test_at_the_default_budget_every_changed_resource_stays_listed(
     five_hundred: comparison.DiffReport,
 ) -> None:
-    cut = formats.markdown(five_hundred)
-    assert len(cut.encode()) <= formats.DEFAULT_MAX_BYTES
+    cut = comment.markdown(five_hundred)
+    assert len(cut.encode()) <= comment.DEFAULT_MAX_BYTES
     listed = re.findall(r"^- changed `ConfigMap apps/(config-\d+)`", cut, flags=re.M)
     assert listed == [f"config-{i:03}" for i in range(500)]
     left_out = int(re.search(r"> (\d+) of 500 resource diffs left out", cut).group(1))  # type: ignore[union-attr]
@@ -105,7 +105,7 @@ def test_bodies_are_cut_largest_first() -> None:
     base = resources([configmap("huge", "old", 400)])
     head = resources([configmap("huge", "new", 400)])
     report = report_of({"dev": small + comparison.compare(base, head)})
-    cut = formats.markdown(report, max_bytes=6_000)
+    cut = comment.markdown(report, max_bytes=6_000)
     assert "> 1 of 6 resource diffs left out" in cut
     assert "- changed `ConfigMap apps/huge`" in cut
     assert "#### changed ConfigMap apps/huge" not in cut
@@ -114,13 +114,13 @@ def test_bodies_are_cut_largest_first() -> None:
 
 @settings(max_examples=10, deadline=None)
 @given(
-    budget=st.integers(min_value=formats.MIN_MAX_BYTES, max_value=30_000),
+    budget=st.integers(min_value=comment.MIN_MAX_BYTES, max_value=30_000),
     count=st.integers(min_value=0, max_value=40),
     lines=st.integers(min_value=1, max_value=30),
 )
 def test_any_budget_is_kept_and_balanced(budget: int, count: int, lines: int) -> None:
     report = report_of({"production": many_changes(count, lines)})
-    cut = formats.markdown(report, max_bytes=budget)
+    cut = comment.markdown(report, max_bytes=budget)
     assert len(cut.encode()) <= budget
     assert_balanced(cut)
     assert f"| production | 0 | {count} | 0 |" in cut
@@ -129,7 +129,7 @@ def test_any_budget_is_kept_and_balanced(budget: int, count: int, lines: int) ->
 def test_a_body_with_backticks_gets_a_longer_fence() -> None:
     base = resources([configmap("readme", "```old")])
     head = resources([configmap("readme", "````new")])
-    markdown = formats.markdown(report_of({"dev": comparison.compare(base, head)}))
+    markdown = comment.markdown(report_of({"dev": comparison.compare(base, head)}))
     assert "`````diff\n" in markdown
     assert_balanced(markdown)
 
@@ -148,7 +148,7 @@ def test_secret_values_reach_no_format_unless_asked() -> None:
     report = report_of({"dev": comparison.compare(base, head)})
     outputs = [
         formats.text(report),
-        formats.markdown(report),
+        comment.markdown(report),
         formats.as_json(report),
     ]
     for output in outputs:

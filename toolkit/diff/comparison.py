@@ -8,13 +8,13 @@ import copy
 import difflib
 import fnmatch
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolkit.config.project import Config, DiffIgnore, load_config
-from toolkit.diff import revisions
+from toolkit.diff import noise, revisions
 from toolkit.infra import git, kubeyaml
 from toolkit.manifests import layout, model
 from toolkit.manifests.model import Resource, ResourceId, SecretKeyChange
@@ -44,10 +44,17 @@ class ResourceChange:
     diff: str
     paths: tuple[str, ...]
     secret_keys: tuple[SecretKeyChange, ...]
+    source: str = ""  # the release (or `kustomize`) that renders it
+    folded_by: str | None = None  # the noise rule that folds it (noise.py)
 
     @property
     def secret_data_changed(self) -> bool:
         return any(k.status != "unchanged" for k in self.secret_keys)
+
+    @property
+    def rollout_checksums(self) -> tuple[str, ...]:
+        """The pod-template checksum annotations that changed: the pods restart."""
+        return noise.rollout_checksums(self.paths)
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,16 @@ class EnvironmentDiff:
     head_from: str
 
     def count(self, change: str) -> int:
-        return sum(1 for c in self.changes if c.change == change)
+        return sum(1 for c in self.shown if c.change == change)
+
+    @property
+    def shown(self) -> tuple[ResourceChange, ...]:
+        """The changes a noise rule did not fold."""
+        return tuple(c for c in self.changes if c.folded_by is None)
+
+    @property
+    def folded(self) -> int:
+        return len(self.changes) - len(self.shown)
 
     @property
     def added(self) -> int:
@@ -85,10 +101,22 @@ class DiffReport:
     environments: tuple[EnvironmentDiff, ...]
     # `toolkit validate`'s findings for the head, per environment (what the change would land).
     validation: tuple[EnvironmentReport, ...] = ()
+    folding: tuple[str, ...] = noise.DEFAULT_FOLDING  # the noise rules that were on
 
     @property
     def differs(self) -> bool:
+        """Whether anything differs that no noise rule folded (what `--exit-code` counts)."""
+        return any(env.shown for env in self.environments)
+
+    @property
+    def differs_at_all(self) -> bool:
+        """Whether anything differs, folded changes included (`--exit-code --strict`)."""
         return any(env.changes for env in self.environments)
+
+    def folded_by_rule(self) -> dict[str, int]:
+        """How many changes each rule that was on folded, in the rules' order."""
+        folded = [c.folded_by for env in self.environments for c in env.changes]
+        return {name: folded.count(name) for name in self.folding}
 
     @property
     def head_label(self) -> str:
@@ -200,20 +228,27 @@ def _unified(old: Resource | None, new: Resource | None, show_secrets: bool) -> 
 
 
 def _change(
-    change: str, old: Resource | None, new: Resource | None, show_secrets: bool
+    change: str,
+    old: Resource | None,
+    new: Resource | None,
+    show_secrets: bool,
+    fold: Collection[str],
 ) -> ResourceChange:
     either = new or old
     assert either is not None
     old_body, new_body = (old.body if old else None), (new.body if new else None)
+    paths = tuple(changed_paths(old_body, new_body)) if old and new else ()
+    secret_keys = model.secret_key_changes(old_body, new_body) if model.is_secret(either.id) else ()
     return ResourceChange(
         id=either.id,
         change=change,
         renamed_from=old.id if old and change == RENAMED else None,
         diff=_unified(old, new, show_secrets),
-        paths=tuple(changed_paths(old_body, new_body)) if old and new else (),
-        secret_keys=(
-            model.secret_key_changes(old_body, new_body) if model.is_secret(either.id) else ()
-        ),
+        paths=paths,
+        secret_keys=secret_keys,
+        source=either.source,
+        # Only a change in place folds: an addition, removal or rename is never bookkeeping.
+        folded_by=noise.folding_rule(paths, fold) if change == CHANGED else None,
     )
 
 
@@ -249,24 +284,30 @@ def compare(
     head: Mapping[ResourceId, Resource],
     *,
     show_secrets: bool = False,
+    fold: Collection[str] = noise.DEFAULT_FOLDING,
 ) -> tuple[ResourceChange, ...]:
-    """Every resource that differs between two sets, in identity order (bodies compared)."""
+    """Every resource that differs between two sets, in identity order (bodies compared), each
+    marked with the noise rule of `fold` that folds it, if one does."""
     removed = sorted(base.keys() - head.keys())
     added = sorted(head.keys() - base.keys())
     renames = _renames(removed, added)
     paired_old = {old for old, _ in renames}
     paired_new = {new for _, new in renames}
-    changes = [_change(RENAMED, base[old], head[new], show_secrets) for old, new in renames]
+    changes = [_change(RENAMED, base[old], head[new], show_secrets, fold) for old, new in renames]
     changes += [
-        _change(CHANGED, base[rid], head[rid], show_secrets)
+        _change(CHANGED, base[rid], head[rid], show_secrets, fold)
         for rid in sorted(base.keys() & head.keys())
         if base[rid].body != head[rid].body
     ]
     changes += [
-        _change(REMOVED, base[rid], None, show_secrets) for rid in removed if rid not in paired_old
+        _change(REMOVED, base[rid], None, show_secrets, fold)
+        for rid in removed
+        if rid not in paired_old
     ]
     changes += [
-        _change(ADDED, None, head[rid], show_secrets) for rid in added if rid not in paired_new
+        _change(ADDED, None, head[rid], show_secrets, fold)
+        for rid in added
+        if rid not in paired_new
     ]
     return tuple(sorted(changes, key=lambda c: (c.id, c.change)))
 
@@ -285,6 +326,7 @@ def diff_revisions(
     locked: bool = False,
     use_cache: bool = True,
     show_secrets: bool = False,
+    fold: Sequence[str] = noise.DEFAULT_FOLDING,
 ) -> DiffReport:
     """Render (or read) both revisions and compare every environment the head defines.
 
@@ -326,6 +368,7 @@ def diff_revisions(
                     without_noise(base_resources.resources[name], rules),
                     without_noise(head_resources.resources[name], rules),
                     show_secrets=show_secrets,
+                    fold=fold,
                 ),
                 base_from=base_resources.origin[name],
                 head_from=head_resources.origin[name],
@@ -333,6 +376,7 @@ def diff_revisions(
             for name in names
         ),
         validation=validation,
+        folding=tuple(fold),
     )
 
 
