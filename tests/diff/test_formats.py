@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,8 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit.diff import comment, comparison, formats
+from toolkit.diff.versions import VersionChange
 from toolkit.infra import kubeyaml
 from toolkit.manifests import model
+from toolkit.validate.check import EnvironmentReport
+from toolkit.validate.findings import Finding, Severity
 
 ENVIRONMENTS = ("dev", "staging", "production")
 
@@ -168,3 +172,37 @@ def test_text_colours_only_when_asked() -> None:
     report = report_of({"dev": many_changes(1, 1)})
     assert "\033[32m+" in formats.text(report, color=True)
     assert "\033[" not in formats.text(report)
+
+
+def test_versions_and_validation_come_before_the_table_and_the_sections() -> None:
+    finding = Finding(
+        environment="dev",
+        path="dev/api/deployment-api.yaml",
+        line=8,
+        rule="policy/image-tag",
+        severity=Severity.WARNING,
+        resource="Deployment.apps api/api",
+        message="image tag latest",
+    )
+    report = replace(
+        report_of({"dev": many_changes(2, 1)}),
+        validation=(EnvironmentReport("dev", "1.33.0", (finding,)),),
+    )
+    dev = replace(
+        report.environments[0],
+        charts=(VersionChange("api", ("1.4.0",), ("1.5.0",)),),
+        images=(VersionChange("ghcr.io/acme/api", ("3.12.4",), ()),),
+    )
+    report = replace(report, environments=(dev, *report.environments[1:]))
+    markdown = comment.markdown(report)
+    order = [
+        markdown.index("**What changed**\n\n- dev chart `api`: `1.4.0` → `1.5.0`\n"),
+        markdown.index("- dev image `ghcr.io/acme/api`: `3.12.4` → (none)\n"),
+        markdown.index("**Validation of the head**: 0 errors, 1 warning"),
+        markdown.index("| environment | added | changed | removed |"),
+        markdown.index("<details>"),
+    ]
+    assert order == sorted(order)
+    assert formats.text(report).startswith(
+        f"base {'a' * 12} -> head work tree\n\ndev chart api: 1.4.0 -> 1.5.0\n"
+    )

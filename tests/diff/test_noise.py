@@ -59,9 +59,17 @@ def test_a_bump_with_one_real_change_shows_it_beside_the_folded_line(
     )
     assert result.stdout.count("```diff") == 1
     assert '+          image: "ghcr.io/acme/api:3.12.5"' in result.stdout
+    # What changed comes first: above the table and the collapsed sections.
+    what = result.stdout.index("**What changed**\n\n- dev chart `api`: `1.4.0` → `1.5.0`\n")
+    assert "- dev image `ghcr.io/acme/api`: `3.12.4` → `3.12.5`\n" in result.stdout
+    assert what < result.stdout.index("| environment |") < result.stdout.index("<details>")
     assert_golden("diff-chart-bump.md", masked(result.stdout))
     text = run_cli(chart_bump_repo, "diff")
     assert "# api: 50 resources changed only in chart bookkeeping labels" in text.stdout
+    assert "\ndev image ghcr.io/acme/api: 3.12.4 -> 3.12.5\n" in text.stdout
+    (env,) = json.loads(run_cli(chart_bump_repo, "diff", "--format", "json").stdout)["environments"]
+    assert env["charts"] == [{"name": "api", "from": ["1.4.0"], "to": ["1.5.0"]}]
+    assert env["images"] == [{"name": "ghcr.io/acme/api", "from": ["3.12.4"], "to": ["3.12.5"]}]
 
 
 def test_a_checksum_annotation_stays_visible_as_a_rollout(

@@ -26,8 +26,10 @@ def test_rendered_branch_stands_in_only_for_the_commit_it_names(
 ) -> None:
     hydrated = git(example_repo, "rev-parse", "HEAD")
     assert run_cli(example_repo, "hydrate", "dev").exit_code == 0
-    resources = revisions.from_rendered_branch(example_repo, "rendered", "dev", hydrated)
-    assert resources is not None
+    found = revisions.from_rendered_branch(example_repo, "rendered", "dev", hydrated)
+    assert found is not None
+    resources = found.resources
+    assert found.charts == {"api": "1.4.0", "cert-rotator": "0.6.2"}
     files = git(example_repo, "ls-tree", "-r", "--name-only", "rendered", "dev/").splitlines()
     assert len(resources) == len([f for f in files if f.endswith(".yaml")])
     crd = next(r for r in resources if r.id.kind == "CustomResourceDefinition")

@@ -105,11 +105,14 @@ def _block(change: ResourceChange) -> _Block:
 
 
 def _summary(report: DiffReport) -> list[str]:
-    """What stays whatever the budget: the heading, the table, the noise folded, validation."""
+    """What stays whatever the budget: the heading, what changed (versions, images, the head's
+    validation), the table and the noise folded."""
     folded = any(env.folded for env in report.environments)
     out = [
         f"{MARKER}\n## Rendered diff\n\n",
         f"base `{report.base[:12]}` → head `{report.head_label}`\n\n",
+        *_versions_section(report),
+        *_validation_section(report),
         "| environment | added | changed | removed |" + (" folded |" if folded else "") + "\n",
         "|---|---:|---:|---:|" + ("---:|" if folded else "") + "\n",
     ]
@@ -121,8 +124,22 @@ def _summary(report: DiffReport) -> list[str]:
         f"> {wording.noise_line(*counted, code=_code)}\n\n"
         for counted in wording.noise_counts(report)
     ]
-    out += _validation_section(report)
     return out
+
+
+VERSION_LINES = 30  # chart and image changes listed; the sections below hold every change
+
+
+def _versions_section(report: DiffReport) -> list[str]:
+    """The chart versions and images that changed, per environment, one line each."""
+    lines = wording.version_lines(report, code=_code, text=_text)
+    if not lines:
+        return []
+    out = ["**What changed**\n\n"]
+    out += [f"- {line}\n" for line in lines[:VERSION_LINES]]
+    if len(lines) > VERSION_LINES:
+        out.append(f"- … and {len(lines) - VERSION_LINES} more\n")
+    return [*out, "\n"]
 
 
 def _folded_lines(env: EnvironmentDiff) -> list[str]:

@@ -4,17 +4,17 @@ reduced to their keys. revisions.py gathers the two sides; diffreport.py prints 
 from __future__ import annotations
 
 import contextlib
-import copy
 import difflib
-import fnmatch
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolkit.config.project import Config, DiffIgnore, load_config
-from toolkit.diff import noise, revisions
+from toolkit.config.project import Config, load_config
+from toolkit.diff import noise, revisions, versions
+from toolkit.diff.noise import without_noise as without_noise  # promote's dry run uses it
+from toolkit.diff.versions import VersionChange
 from toolkit.infra import git, kubeyaml
 from toolkit.manifests import layout, model
 from toolkit.manifests.model import Resource, ResourceId, SecretKeyChange
@@ -65,6 +65,8 @@ class EnvironmentDiff:
     changes: tuple[ResourceChange, ...]
     base_from: str
     head_from: str
+    charts: tuple[VersionChange, ...] = ()  # chart versions by release
+    images: tuple[VersionChange, ...] = ()  # image tags by repository
 
     def count(self, change: str) -> int:
         return sum(1 for c in self.shown if c.change == change)
@@ -121,60 +123,6 @@ class DiffReport:
     @property
     def head_label(self) -> str:
         return "work tree" if self.head is None else self.head[:12]
-
-
-# --- noise ----------------------------------------------------------------------------------
-
-
-def _matches(rule: DiffIgnore, rid: ResourceId) -> bool:
-    return (
-        (rule.group is None or rule.group == rid.group)
-        and (rule.kind is None or rule.kind == rid.kind)
-        and (rule.name is None or fnmatch.fnmatchcase(rid.name, rule.name))
-        and (rule.namespace is None or fnmatch.fnmatchcase(rid.namespace, rule.namespace))
-    )
-
-
-def _drop(node: Any, pointer: Sequence[str]) -> None:
-    """Remove what `pointer` names from `node` in place; a missing path is no error."""
-    head, rest = pointer[0], pointer[1:]
-    if isinstance(node, dict):
-        keys = list(node) if head == "*" else [head] if head in node else []
-    elif isinstance(node, list):
-        if head == "*":
-            keys = list(range(len(node)))
-        elif head.isdigit() and int(head) < len(node):
-            keys = [int(head)]
-        else:
-            keys = []
-    else:
-        return
-    if not rest:
-        for key in reversed(keys):
-            del node[key]
-        return
-    for key in keys:
-        _drop(node[key], rest)
-
-
-def without_noise(
-    resources: Iterable[Resource], rules: Sequence[DiffIgnore]
-) -> dict[ResourceId, Resource]:
-    """Resources by identity after the `diff.ignore` rules: matched fields dropped, and
-    resources matched by a rule without pointers left out entirely."""
-    kept: dict[ResourceId, Resource] = {}
-    for resource in resources:
-        matching = [rule for rule in rules if _matches(rule, resource.id)]
-        if any(not rule.pointers for rule in matching):
-            continue
-        if matching:
-            trimmed = copy.deepcopy(dict(resource.body))
-            for rule in matching:
-                for pointer in rule.pointers:
-                    _drop(trimmed, pointer)
-            resource = replace(resource, text=kubeyaml.dump(trimmed))
-        kept[resource.id] = resource
-    return kept
 
 
 # --- comparing ------------------------------------------------------------------------------
@@ -358,23 +306,26 @@ def diff_revisions(
         # Inside the block: CRD files are read from the head's work tree while it exists.
         validation = validate_head(head_config, names, head_resources.resources)
     rules = head_config.diff_ignore
+    compared = []
+    for name in names:
+        base_kept = without_noise(base_resources.resources[name], rules)
+        head_kept = without_noise(head_resources.resources[name], rules)
+        compared.append(
+            EnvironmentDiff(
+                name=name,
+                changes=compare(base_kept, head_kept, show_secrets=show_secrets, fold=fold),
+                base_from=base_resources.origin[name],
+                head_from=head_resources.origin[name],
+                charts=versions.chart_changes(
+                    base_resources.charts[name], head_resources.charts[name]
+                ),
+                images=versions.image_changes(base_kept.values(), head_kept.values()),
+            )
+        )
     return DiffReport(
         base=base_sha,
         head=head_sha,
-        environments=tuple(
-            EnvironmentDiff(
-                name=name,
-                changes=compare(
-                    without_noise(base_resources.resources[name], rules),
-                    without_noise(head_resources.resources[name], rules),
-                    show_secrets=show_secrets,
-                    fold=fold,
-                ),
-                base_from=base_resources.origin[name],
-                head_from=head_resources.origin[name],
-            )
-            for name in names
-        ),
+        environments=tuple(compared),
         validation=validation,
         folding=tuple(fold),
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from toolkit.diff import comment, wording
 from toolkit.diff.comparison import DiffReport
+from toolkit.diff.versions import VersionChange
 from toolkit.infra.errors import InputError
 from toolkit.manifests.model import ResourceId
 
@@ -38,6 +39,8 @@ def _colour(line: str) -> str:
 def text(report: DiffReport, *, color: bool = False) -> str:
     """Unified diffs per resource, then a summary line per environment."""
     out = [f"base {report.base[:12]} -> head {report.head_label}", ""]
+    versions = wording.version_lines(report, arrow="->")
+    out += [*versions, ""] if versions else []
     for env in report.environments:
         if not env.changes:
             continue
@@ -66,6 +69,10 @@ def _identity(rid: ResourceId) -> dict[str, str]:
     return {"group": rid.group, "kind": rid.kind, "namespace": rid.namespace, "name": rid.name}
 
 
+def _version(change: VersionChange) -> dict[str, Any]:
+    return {"name": change.name, "from": list(change.old), "to": list(change.new)}
+
+
 def as_dict(report: DiffReport) -> dict[str, Any]:
     """The plan a CI gate reads: per environment, per resource, what changed and where."""
     return {
@@ -91,6 +98,8 @@ def as_dict(report: DiffReport) -> dict[str, Any]:
                 "changed": env.changed,
                 "removed": env.removed,
                 "folded": env.folded,
+                "charts": [_version(change) for change in env.charts],
+                "images": [_version(change) for change in env.images],
                 "resources": [
                     {
                         **_identity(c.id),

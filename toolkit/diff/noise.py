@@ -1,4 +1,6 @@
-"""Noise rules: changes a reviewer need not read one by one. Each is on by default, named in the
+"""Noise: what a reviewer need not read. The `diff.ignore` rules of toolkit.yaml drop fields
+(or whole resources) before the comparison; the noise rules fold changes a reviewer need not
+read one by one. Each is on by default, named in the
 report with how many changes it folded, and switched off by name (`toolkit diff --no-fold
 RULE`); folded changes count for `--exit-code` only with `--strict`.
 
@@ -9,8 +11,15 @@ rollout.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+import copy
+import fnmatch
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from toolkit.config.project import DiffIgnore
+from toolkit.infra import kubeyaml
+from toolkit.manifests.model import Resource, ResourceId
 
 
 @dataclass(frozen=True)
@@ -85,3 +94,57 @@ def rollout_checksums(paths: Sequence[str]) -> tuple[str, ...]:
         ):
             found.append(key[2])
     return tuple(found)
+
+
+# --- diff.ignore ----------------------------------------------------------------------------
+
+
+def _matches(rule: DiffIgnore, rid: ResourceId) -> bool:
+    return (
+        (rule.group is None or rule.group == rid.group)
+        and (rule.kind is None or rule.kind == rid.kind)
+        and (rule.name is None or fnmatch.fnmatchcase(rid.name, rule.name))
+        and (rule.namespace is None or fnmatch.fnmatchcase(rid.namespace, rule.namespace))
+    )
+
+
+def _drop(node: Any, pointer: Sequence[str]) -> None:
+    """Remove what `pointer` names from `node` in place; a missing path is no error."""
+    head, rest = pointer[0], pointer[1:]
+    if isinstance(node, dict):
+        keys = list(node) if head == "*" else [head] if head in node else []
+    elif isinstance(node, list):
+        if head == "*":
+            keys = list(range(len(node)))
+        elif head.isdigit() and int(head) < len(node):
+            keys = [int(head)]
+        else:
+            keys = []
+    else:
+        return
+    if not rest:
+        for key in reversed(keys):
+            del node[key]
+        return
+    for key in keys:
+        _drop(node[key], rest)
+
+
+def without_noise(
+    resources: Iterable[Resource], rules: Sequence[DiffIgnore]
+) -> dict[ResourceId, Resource]:
+    """Resources by identity after the `diff.ignore` rules: matched fields dropped, and
+    resources matched by a rule without pointers left out entirely."""
+    kept: dict[ResourceId, Resource] = {}
+    for resource in resources:
+        matching = [rule for rule in rules if _matches(rule, resource.id)]
+        if any(not rule.pointers for rule in matching):
+            continue
+        if matching:
+            trimmed = copy.deepcopy(dict(resource.body))
+            for rule in matching:
+                for pointer in rule.pointers:
+                    _drop(trimmed, pointer)
+            resource = replace(resource, text=kubeyaml.dump(trimmed))
+        kept[resource.id] = resource
+    return kept

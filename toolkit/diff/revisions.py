@@ -31,10 +31,20 @@ FROM_NOWHERE = "absent"
 
 @dataclass(frozen=True)
 class SideResources:
-    """One side's resources by environment, and where each environment's came from."""
+    """One side's resources by environment, where each environment's came from, and the chart
+    version each of its releases rendered (release name -> version)."""
 
     resources: dict[str, tuple[Resource, ...]]
     origin: dict[str, str]
+    charts: dict[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class BranchRender:
+    """An environment as the rendered branch holds it: its resources and chart versions."""
+
+    resources: tuple[Resource, ...]
+    charts: dict[str, str]
 
 
 def resolve_base(repo: Path, base: str | None) -> str:
@@ -124,9 +134,9 @@ def from_rendered_branch(
     environment: str,
     commit: str,
     declared: Collection[GroupKind] = frozenset(),
-) -> tuple[Resource, ...] | None:
-    """The environment's resources from the rendered branch if it holds `commit`'s render
-    (`declared`: toolkit.yaml's clusterScopedKinds)."""
+) -> BranchRender | None:
+    """The environment from the rendered branch if it holds `commit`'s render (`declared`:
+    toolkit.yaml's clusterScopedKinds)."""
     # One commit for every read below, should the branch move meanwhile.
     tip = next(
         filter(
@@ -139,10 +149,11 @@ def from_rendered_branch(
         return None
     raw = git.read_blob(repo, tip, f"{environment}/{envdir.METADATA}")
     try:
-        recorded = json.loads(raw).get("drySha") if raw else None
-    except (ValueError, AttributeError):
+        recorded = json.loads(raw) if raw else {}
+        charts = {r["name"]: r["version"] for r in recorded.get("releases", ())}
+    except (ValueError, AttributeError, KeyError, TypeError):
         return None
-    if recorded != commit:
+    if recorded.get("drySha") != commit:
         return None
     paths = [
         e.path
@@ -166,7 +177,7 @@ def from_rendered_branch(
             cluster_scoped=cluster_scoped,
             where=f"{where}, {path}",
         )
-    return tuple(resources)
+    return BranchRender(tuple(resources), charts)
 
 
 def gather(
@@ -182,6 +193,7 @@ def gather(
     """Each named environment's resources on this side (none where the side lacks it)."""
     resources: dict[str, tuple[Resource, ...]] = {}
     origin: dict[str, str] = {}
+    charts: dict[str, dict[str, str]] = {name: {} for name in names}
     todo = []
     for name in names:
         found = (
@@ -198,12 +210,13 @@ def gather(
         if found is None:
             todo.append(name)
         else:
-            resources[name], origin[name] = found, FROM_BRANCH
+            resources[name], origin[name], charts[name] = found.resources, FROM_BRANCH, found.charts
     if todo and side.commit and not (side.root() / CONFIG_FILE).is_file():
         # A commit from before the repository used toolkit: nothing was deployed from it.
         return SideResources(
             {**resources, **dict.fromkeys(todo, ())},
             {**origin, **dict.fromkeys(todo, FROM_NOWHERE)},
+            charts,
         )
     if todo:
         config = head_config if side.commit is None else side.config()
@@ -221,7 +234,8 @@ def gather(
             raise type(exc)(f"the {side.description} failed to render: {exc}") from exc
         for render in renders:
             resources[render.name], origin[render.name] = render.tree.resources, FROM_RENDER
+            charts[render.name] = {r.release.name: r.version for r in render.releases}
         for name in todo:
             if name not in resources:
                 resources[name], origin[name] = (), FROM_NOWHERE
-    return SideResources(resources, origin)
+    return SideResources(resources, origin, charts)

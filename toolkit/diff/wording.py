@@ -74,3 +74,23 @@ def shown_paths(change: ResourceChange, report: DiffReport) -> tuple[list[str], 
     any were left out."""
     real = [p for p in change.paths if not noise.is_noise(p, report.folding)]
     return real, len(real) < len(change.paths)
+
+
+def version_lines(
+    report: DiffReport,
+    code: Callable[[str], str] = str,
+    text: Callable[[str], str] = str,
+    arrow: str = "→",
+) -> list[str]:
+    """`dev chart api: 1.4.0 → 1.5.0`, `dev image ghcr.io/acme/api: 3.12.4 → 3.12.5`: each
+    chart version and image that changed, per environment, charts first."""
+
+    def side(versions: tuple[str, ...]) -> str:
+        return ", ".join(code(v) for v in versions) if versions else "(none)"
+
+    return [
+        f"{text(env.name)} {what} {code(change.name)}: {side(change.old)} {arrow} {side(change.new)}"
+        for env in report.environments
+        for what, changes in (("chart", env.charts), ("image", env.images))
+        for change in changes
+    ]
