@@ -16,8 +16,8 @@ def test_no_base_without_main_or_a_remote(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"}, example=False)
     git(repo, "branch", "-m", "trunk")
     with pytest.raises(InputError, match=r"no base revision .*pass --base REF"):
-        revisions.resolve_base(repo, None)
-    assert revisions.resolve_base(repo, "trunk") == git(repo, "rev-parse", "HEAD")
+        revisions.resolve_base(repo, None, "a.txt")
+    assert revisions.resolve_base(repo, "trunk", "a.txt") == git(repo, "rev-parse", "HEAD")
     assert revisions.resolve_head(repo, None) is None
 
 

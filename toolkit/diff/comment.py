@@ -110,7 +110,7 @@ def _summary(report: DiffReport) -> list[str]:
     folded = any(env.folded for env in report.environments)
     out = [
         f"{MARKER}\n## Rendered diff\n\n",
-        f"base `{report.base[:12]}` → head `{report.head_label}`\n\n",
+        wording.revisions_line(report, code=_code, text=_text) + "\n\n",
         *_versions_section(report),
         *_validation_section(report),
         "| environment | added | changed | removed |" + (" folded |" if folded else "") + "\n",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolkit.config.project import Config, load_config
+from toolkit.config.project import CONFIG_FILE, Config, load_config
 from toolkit.diff import noise, revisions, versions
 from toolkit.diff.noise import without_noise as without_noise  # promote's dry run uses it
 from toolkit.diff.versions import VersionChange
@@ -99,11 +99,14 @@ class DiffReport:
     """Every environment compared: what `toolkit diff` prints in each format."""
 
     base: str
-    head: str | None  # None: the work tree
+    head: str | None  # None: the work tree, with uncommitted changes
     environments: tuple[EnvironmentDiff, ...]
     # `toolkit validate`'s findings for the head, per environment (what the change would land).
     validation: tuple[EnvironmentReport, ...] = ()
     folding: tuple[str, ...] = noise.DEFAULT_FOLDING  # the noise rules that were on
+    base_subject: str = ""
+    head_subject: str = ""
+    work_tree_on: str | None = None  # the commit uncommitted changes sit on
 
     @property
     def differs(self) -> bool:
@@ -119,10 +122,6 @@ class DiffReport:
         """How many changes each rule that was on folded, in the rules' order."""
         folded = [c.folded_by for env in self.environments for c in env.changes]
         return {name: folded.count(name) for name in self.folding}
-
-    @property
-    def head_label(self) -> str:
-        return "work tree" if self.head is None else self.head[:12]
 
 
 # --- comparing ------------------------------------------------------------------------------
@@ -284,8 +283,11 @@ def diff_revisions(
     repo = git.toplevel(root)
     git.remove_abandoned(repo)  # the worktrees of killed diffs, before making new ones
     root = root.resolve()
-    base_sha = revisions.resolve_base(repo, base)
+    base_sha = revisions.resolve_base(repo, base, (root.relative_to(repo) / CONFIG_FILE).as_posix())
     head_sha = revisions.resolve_head(repo, head)
+    # A work tree without uncommitted changes is its commit (CI's checkout): named so.
+    on, uncommitted = (head_sha, False) if head_sha else revisions.work_tree_commit(repo)
+    head_commit = on if not uncommitted else None
     with revisions.terminate_as_interrupt(), contextlib.ExitStack() as stack:
         head_side = revisions.Side("head", repo, root, head_sha, stack)
         base_side = revisions.Side("base", repo, root, base_sha, stack)
@@ -324,10 +326,13 @@ def diff_revisions(
         )
     return DiffReport(
         base=base_sha,
-        head=head_sha,
+        head=head_commit,
         environments=tuple(compared),
         validation=validation,
         folding=tuple(fold),
+        base_subject=git.subject(repo, base_sha),
+        head_subject=git.subject(repo, head_commit) if head_commit else "",
+        work_tree_on=on if uncommitted else None,
     )
 
 

@@ -38,7 +38,7 @@ def _colour(line: str) -> str:
 
 def text(report: DiffReport, *, color: bool = False) -> str:
     """Unified diffs per resource, then a summary line per environment."""
-    out = [f"base {report.base[:12]} -> head {report.head_label}", ""]
+    out = [wording.revisions_line(report, arrow="->"), ""]
     versions = wording.version_lines(report, arrow="->")
     out += [*versions, ""] if versions else []
     for env in report.environments:

@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.config.project import CONFIG_FILE, Config, load_config
+from toolkit.config.project import Config, load_config
 from toolkit.hydrate import envdir
 from toolkit.infra import git
 from toolkit.infra.errors import InputError, ToolkitError
@@ -47,10 +47,14 @@ class BranchRender:
     charts: dict[str, str]
 
 
-def resolve_base(repo: Path, base: str | None) -> str:
-    """The base commit: `--base`, else where HEAD left the default branch (its merge-base)."""
+def resolve_base(repo: Path, base: str | None, config_path: str) -> str:
+    """The base commit: `--base`, else where HEAD left the default branch (its merge-base).
+    A commit without the configuration (`config_path`, toolkit.yaml from the repository's top)
+    is refused: every resource would show as added, and that is never what was meant."""
     if base is not None:
-        return commit_named(repo, base, "--base")
+        sha = commit_named(repo, base, "--base")
+        _refuse_without_config(repo, sha, f"--base {base} ({sha[:12]})", config_path)
+        return sha
     default = git.default_branch(repo)
     head = git.commit_of(repo, "HEAD")
     found = git.merge_base(repo, "HEAD", default) if default and head else None
@@ -59,12 +63,49 @@ def resolve_base(repo: Path, base: str | None) -> str:
             f"no base revision in {repo}: found no origin/HEAD, origin/main or main sharing "
             "history with HEAD; pass --base REF"
         )
+    _refuse_without_config(
+        repo, found, f"the base, where HEAD left {_short(default)} ({found[:12]}),", config_path
+    )
     return found
+
+
+def _short(ref: str | None) -> str:
+    """`origin/main` for refs/remotes/origin/main, `main` for refs/heads/main."""
+    if ref is None:
+        return "origin/main"
+    return ref.removeprefix("refs/remotes/").removeprefix("refs/heads/")
+
+
+def _refuse_without_config(repo: Path, sha: str, described: str, config_path: str) -> None:
+    if git.read_blob(repo, sha, config_path) is not None:
+        return
+    rendered = any(
+        entry.path.count("/") == 1 and entry.path.endswith(f"/{envdir.METADATA}")
+        for entry in git.list_tree(repo, sha)
+    )
+    if rendered:
+        raise InputError(
+            f"{described} is a commit of a rendered branch (what `toolkit hydrate` writes), "
+            "not of the configuration: every resource would show as added. Pass the branch "
+            f"the change merges into instead, e.g. --base {_short(git.default_branch(repo))}"
+        )
+    raise InputError(
+        f"{described} has no {config_path}: it is from before the repository used toolkit, so "
+        "every resource would show as added. Pass a later commit that has it "
+        f"(`git log --diff-filter=A -- {config_path}` names the one that added it), or review "
+        "the first render with `toolkit render`"
+    )
 
 
 def resolve_head(repo: Path, head: str | None) -> str | None:
     """The head commit, or None for the work tree."""
     return None if head is None else commit_named(repo, head, "--head")
+
+
+def work_tree_commit(repo: Path) -> tuple[str | None, bool]:
+    """The commit the work tree is on (None before the first), and whether it has uncommitted
+    changes or untracked files: without any, the work tree is that commit, and is named so."""
+    return git.commit_of(repo, "HEAD"), bool(git.work_tree_status(repo).changed)
 
 
 def commit_named(repo: Path, ref: str, flag: str) -> str:
@@ -211,13 +252,6 @@ def gather(
             todo.append(name)
         else:
             resources[name], origin[name], charts[name] = found.resources, FROM_BRANCH, found.charts
-    if todo and side.commit and not (side.root() / CONFIG_FILE).is_file():
-        # A commit from before the repository used toolkit: nothing was deployed from it.
-        return SideResources(
-            {**resources, **dict.fromkeys(todo, ())},
-            {**origin, **dict.fromkeys(todo, FROM_NOWHERE)},
-            charts,
-        )
     if todo:
         config = head_config if side.commit is None else side.config()
         defined = {env.name for env in config.environments}

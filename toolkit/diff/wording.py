@@ -89,8 +89,30 @@ def version_lines(
         return ", ".join(code(v) for v in versions) if versions else "(none)"
 
     return [
-        f"{text(env.name)} {what} {code(change.name)}: {side(change.old)} {arrow} {side(change.new)}"
+        f"{text(env.name)} {what} {code(change.name)}: "
+        f"{side(change.old)} {arrow} {side(change.new)}"
         for env in report.environments
         for what, changes in (("chart", env.charts), ("image", env.images))
         for change in changes
     ]
+
+
+def revisions_line(
+    report: DiffReport,
+    code: Callable[[str], str] = str,
+    text: Callable[[str], str] = str,
+    arrow: str = "→",
+) -> str:
+    """`base 1a2b3c4d5e6f (subject) → head 7a8b9c0d1e2f (subject)`; a head with uncommitted
+    changes is `work tree (uncommitted changes on <commit>)`."""
+
+    def named(sha: str, subject: str) -> str:
+        return f"{code(sha[:12])} ({text(subject)})" if subject else code(sha[:12])
+
+    if report.head is not None:
+        head = named(report.head, report.head_subject)
+    elif report.work_tree_on is not None:
+        head = f"{code('work tree')} (uncommitted changes on {code(report.work_tree_on[:12])})"
+    else:
+        head = code("work tree")
+    return f"base {named(report.base, report.base_subject)} {arrow} head {head}"
