@@ -17,7 +17,7 @@ import click
 from toolkit import __version__
 from toolkit.charts import lockfile
 from toolkit.config import project
-from toolkit.diff import comment, comparison, formats, noise
+from toolkit.diff import comment, comparison, formats, noise, split
 from toolkit.hydrate import envdir, outputdir, rendered
 from toolkit.hydrate import shard as shard_module
 from toolkit.infra import atomicfiles, git
@@ -622,6 +622,14 @@ def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
     default=None,
     help="Also write the uncut diff to FILE.",
 )
+@click.option(
+    "--split",
+    "split_into",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Write the markdown as numbered comments DIR/comment-NNN.md, each within --max-bytes.",
+)
 @click.option("--show-secrets", is_flag=True, help="Print Secret values (local use only).")
 @pass_context
 @guarded
@@ -636,9 +644,12 @@ def diff_command(
     strict: bool,
     max_bytes: int,
     output_full: Path | None,
+    split_into: Path | None,
     show_secrets: bool,
 ) -> int:
     """Rendered diff between two revisions, resource by resource."""
+    if split_into is not None and fmt != "markdown":
+        raise click.UsageError("--split writes markdown comments: add --format markdown")
     report = comparison.diff_revisions(
         obj.root,
         environments,
@@ -655,7 +666,11 @@ def diff_command(
     if output_full is not None:
         full = formats.formatted(report, fmt, max_bytes=None, color=False)
         formats.write_full(output_full, full)
-    click.echo(formats.formatted(report, fmt, max_bytes=max_bytes, color=color), nl=False)
+    if split_into is not None:
+        for path in split.write_comments(split_into, report, max_bytes):
+            click.echo(path)
+    else:
+        click.echo(formats.formatted(report, fmt, max_bytes=max_bytes, color=color), nl=False)
     differs = report.differs_at_all if strict else report.differs
     return 1 if exit_code and differs else 0
 

@@ -47,20 +47,20 @@ def _text(text: str) -> str:
     return _PUNCTUATION.sub(r"\\\g<0>", _CONTROL.sub(" ", text))
 
 
-def _html(text: str) -> str:
+def html_text(text: str) -> str:
     """Text inside an HTML element (`<summary>`): markdown is not read there, so it is escaped
     as HTML, line breaks included."""
     return html.escape(_CONTROL.sub(" ", text))
 
 
-def _markdown_title(change: ResourceChange) -> str:
+def markdown_title(change: ResourceChange) -> str:
     """`wording.title` with every name in a code span: a heading is read as markdown and HTML."""
     if change.change == RENAMED and change.renamed_from is not None:
         return f"renamed {_code(str(change.renamed_from))} → {_code(change.id.name)}"
     return f"{change.change} {_code(str(change.id))}"
 
 
-def _fence(body: str) -> str:
+def fence(body: str) -> str:
     """A fence longer than any backtick run in the body, so the body cannot close it."""
     longest = max((len(m) for m in _BACKTICKS.findall(body)), default=0)
     return "`" * max(3, longest + 1)
@@ -76,11 +76,11 @@ class _Block:
 
     @property
     def size(self) -> int:
-        return _size_of(self.heading) + _size_of(self.body)
+        return size_of(self.heading) + size_of(self.body)
 
 
-def _change_line(change: ResourceChange, report: DiffReport) -> str:
-    line = f"- {_markdown_title(change)}"
+def change_line(change: ResourceChange, report: DiffReport) -> str:
+    line = f"- {markdown_title(change)}"
     paths, noise_left_out = wording.shown_paths(change, report)
     if paths and change.change not in (ADDED, REMOVED):
         shown = ", ".join(_code(p) for p in paths[:5])
@@ -94,17 +94,23 @@ def _change_line(change: ResourceChange, report: DiffReport) -> str:
     return line
 
 
+def diff_body(change: ResourceChange) -> str:
+    """The unified diff of a resource, its secret keys' summary after it."""
+    return change.diff + "".join(f"# {wording.secret_line(k)}\n" for k in change.secret_keys)
+
+
 def _block(change: ResourceChange) -> _Block:
-    body = change.diff
-    if change.secret_keys:
-        body += "".join(f"# {wording.secret_line(k)}\n" for k in change.secret_keys)
-    fence = _fence(body)
-    return _Block(
-        heading=f"#### {_markdown_title(change)}\n\n", body=f"{fence}diff\n{body}{fence}\n\n"
-    )
+    body = diff_body(change)
+    return _Block(heading=f"#### {markdown_title(change)}\n\n", body=fenced(body))
 
 
-def _summary(report: DiffReport) -> list[str]:
+def fenced(body: str) -> str:
+    """A diff body in a fence it cannot close."""
+    around = fence(body)
+    return f"{around}diff\n{body}{around}\n\n"
+
+
+def summary(report: DiffReport) -> list[str]:
     """What stays whatever the budget: the heading, what changed (versions, images, the head's
     validation), the table and the noise folded."""
     folded = any(env.folded for env in report.environments)
@@ -142,7 +148,7 @@ def _versions_section(report: DiffReport) -> list[str]:
     return [*out, "\n"]
 
 
-def _folded_lines(env: EnvironmentDiff) -> list[str]:
+def folded_lines(env: EnvironmentDiff) -> list[str]:
     """One line per release for the changes a noise rule folded."""
     return [
         f"- {_code(source)}: {wording.folded_phrase(rule, count)} (noise rule {_code(rule)})\n"
@@ -157,7 +163,7 @@ def _render_markdown(
     list_limit: int | None,
     budget_note: str,
 ) -> str:
-    out = _summary(report)
+    out = summary(report)
     if not report.differs_at_all:
         out.append("No differences.\n")
     elif not report.differs:
@@ -167,10 +173,10 @@ def _render_markdown(
     for e, env in enumerate(report.environments):
         if not env.changes:
             continue
-        out.append(f"<details><summary>{_html(env.name)}: {wording.counts(env)}</summary>\n\n")
-        out += _folded_lines(env)
+        out.append(f"<details><summary>{html_text(env.name)}: {wording.counts(env)}</summary>\n\n")
+        out += folded_lines(env)
         listed = env.shown if list_limit is None else env.shown[:list_limit]
-        out += [_change_line(c, report) + "\n" for c in listed]
+        out += [change_line(c, report) + "\n" for c in listed]
         if len(listed) < len(env.shown):
             out.append(f"- … and {len(env.shown) - len(listed)} more\n")
         out.append("\n")
@@ -205,7 +211,7 @@ def _validation_section(report: DiffReport) -> list[str]:
     return [*out, "\n"]
 
 
-def _size_of(text: str) -> int:
+def size_of(text: str) -> int:
     return len(text.encode())
 
 
@@ -218,7 +224,7 @@ def markdown(report: DiffReport, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -
     """
     blocks = [[_block(c) for c in env.shown] for env in report.environments]
     rendered = _render_markdown(report, blocks, set(), None, "")
-    if max_bytes is None or _size_of(rendered) <= max_bytes:
+    if max_bytes is None or size_of(rendered) <= max_bytes:
         return rendered
     order = sorted(
         ((e, r) for e, env_blocks in enumerate(blocks) for r in range(len(env_blocks))),
@@ -227,8 +233,8 @@ def markdown(report: DiffReport, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -
     total = sum(len(env_blocks) for env_blocks in blocks)
     cut: set[tuple[int, int]] = set()
     position = 0
-    while _size_of(rendered) > max_bytes and position < len(order):
-        deficit = _size_of(rendered) - max_bytes
+    while size_of(rendered) > max_bytes and position < len(order):
+        deficit = size_of(rendered) - max_bytes
         saved = 0
         while saved < deficit and position < len(order):
             e, r = order[position]
@@ -246,9 +252,9 @@ def markdown(report: DiffReport, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -
         f"> All {total} resource diffs left out to fit {max_bytes} bytes; "
         "run `toolkit diff --output-full FILE` for them.\n\n"
     )
-    if _size_of(rendered) > max_bytes:
+    if size_of(rendered) > max_bytes:
         rendered = _render_markdown(report, blocks, cut, limit, note)
-    while _size_of(rendered) > max_bytes and limit > 0:
+    while size_of(rendered) > max_bytes and limit > 0:
         limit //= 2
         rendered = _render_markdown(report, blocks, cut, limit, note)
     return rendered
