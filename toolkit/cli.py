@@ -595,9 +595,9 @@ def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "markdown", "json"]),
+    type=click.Choice(["text", "markdown", "json", "html"]),
     default="text",
-    help="text (a terminal), markdown (a PR comment) or json (a CI gate).",
+    help="text (a terminal), markdown (a PR comment), json (a CI gate) or html (one page).",
 )
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs.")
 @click.option(

@@ -15,9 +15,9 @@ from toolkit.diff import noise
 FOLDED = "- `api`: {} resources changed only in chart bookkeeping labels (noise rule `bookkeeping`)"
 
 
-def masked(markdown: str) -> str:
-    """The comment with the commits (new each run) replaced by placeholders."""
-    return re.sub(r"`[0-9a-f]{12}`", "`COMMIT`", markdown)
+def masked(output: str) -> str:
+    """The output with the commits (new each run) replaced by placeholders."""
+    return re.sub(r"\b[0-9a-f]{12}\b", "COMMIT", output)
 
 
 def test_a_bump_changing_only_bookkeeping_labels_is_one_line_and_exit_0(
@@ -66,6 +66,9 @@ def test_a_bump_with_one_real_change_shows_it_beside_the_folded_line(
     assert_golden("diff-chart-bump.md", masked(result.stdout))
     text = run_cli(chart_bump_repo, "diff")
     assert "# api: 50 resources changed only in chart bookkeeping labels" in text.stdout
+    assert_golden("diff-chart-bump.txt", masked(text.stdout))
+    page = run_cli(chart_bump_repo, "diff", "--format", "html")
+    assert_golden("diff-chart-bump.html", masked(page.stdout))
     assert "\ndev image ghcr.io/acme/api: 3.12.4 -> 3.12.5\n" in text.stdout
     (env,) = json.loads(run_cli(chart_bump_repo, "diff", "--format", "json").stdout)["environments"]
     assert env["charts"] == [{"name": "api", "from": ["1.4.0"], "to": ["1.5.0"]}]

@@ -1,5 +1,5 @@
 """A rendered diff as text (a terminal) or JSON (a CI gate), and the dispatch to each format
-(the markdown comment is comment.py's).
+(the markdown comment is comment.py's, the HTML page page.py's).
 
 Every body printed here comes from comparison.py, where secret values were already redacted;
 the key summaries carry sizes only.
@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from toolkit.diff import comment, wording
+from toolkit.diff import comment, page, wording
 from toolkit.diff.comparison import DiffReport
 from toolkit.diff.versions import VersionChange
 from toolkit.infra.errors import InputError
@@ -139,6 +139,8 @@ def formatted(report: DiffReport, fmt: str, *, max_bytes: int | None, color: boo
         return comment.markdown(report, max_bytes=max_bytes)
     if fmt == "json":
         return as_json(report)
+    if fmt == "html":
+        return page.page(report)
     return text(report, color=color)
 
 
