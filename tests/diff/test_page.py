@@ -3,6 +3,7 @@ sections expand, that loads and runs nothing, and whose DOM holds no planted sec
 
 from __future__ import annotations
 
+import html
 import html.parser
 import shutil
 import subprocess
@@ -10,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.diff.test_formats import configmap, report_of, resources
 from tests.fixtures.diffrepos import PLANTED
 from tests.helpers import Cli
+from toolkit.diff import comparison, formats
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(
@@ -84,3 +87,16 @@ def test_the_page_opens_in_chromium_sections_expand_and_no_secret_is_in_it(
         if t == "details" and "open" in a
     ]
     assert opened == ["env-1", "env-1-2"]
+
+
+def test_names_that_try_to_close_elements_stay_text_in_the_page() -> None:
+    hostile = "x</summary></details><script>alert(1)</script><img src=y>"
+    base = resources([configmap(hostile, "old")])
+    head = resources([configmap(hostile, "new")])
+    page = formats.formatted(
+        report_of({"dev": comparison.compare(base, head)}), "html", max_bytes=None, color=False
+    )
+    tags = [tag for tag, _ in elements(page)]
+    assert "script" not in tags and "img" not in tags
+    assert tags.count("details") == 2 and tags.count("summary") == 2
+    assert html.escape(hostile) in page
