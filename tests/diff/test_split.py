@@ -119,3 +119,13 @@ def test_split_needs_the_markdown_format(example_repo: Path, run_cli: Cli, tmp_p
     assert result.exit_code == 2
     assert "--split writes markdown comments: add --format markdown" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_change_line_longer_than_the_budget_still_splits() -> None:
+    key = "k" * 12_000  # a changed path longer than the comment: the list line alone overflows
+    base = resources([{**configmap("wide", "old"), "data": {key: "old"}}])
+    head = resources([{**configmap("wide", "new"), "data": {key: "new"}}])
+    comments = split.split(report_of({"dev": comparison.compare(base, head)}), 5_000)
+    assert len(comments) >= 2
+    for text in comments:
+        assert_balanced(text)

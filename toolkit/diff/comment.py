@@ -244,13 +244,13 @@ def markdown(report: DiffReport, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -
         note = (
             f"> {len(cut)} of {total} resource diffs left out to fit {max_bytes} bytes, "
             "largest first (the lists still name every resource); "
-            "run `toolkit diff --output-full FILE` for all of them.\n\n"
+            "`toolkit diff --split DIR` writes them all as several comments.\n\n"
         )
         rendered = _render_markdown(report, blocks, cut, None, note)
     limit = max((len(env.shown) for env in report.environments), default=0)
     note = (
         f"> All {total} resource diffs left out to fit {max_bytes} bytes; "
-        "run `toolkit diff --output-full FILE` for them.\n\n"
+        "`toolkit diff --split DIR` writes them all as several comments.\n\n"
     )
     if size_of(rendered) > max_bytes:
         rendered = _render_markdown(report, blocks, cut, limit, note)

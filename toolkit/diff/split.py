@@ -41,6 +41,7 @@ class _Piece:
 def _chunks(body: str, room: int) -> list[str]:
     """`body` cut at line ends into chunks of at most `room` bytes (a longer line is cut too,
     at a character boundary); each chunk ends with a line break."""
+    room = max(room, 64)  # a cut always takes a character, whatever long names left of it
     chunks: list[str] = []
     current = ""
     for line in body.splitlines(keepends=True):
