@@ -46,6 +46,7 @@ from toolkit.config import project
 from toolkit.infra import process
 from toolkit.render import pipeline, tools
 from toolkit.render.cache import RenderCache
+from toolkit.render.settings import RenderSettings, ToolChoice
 
 
 @dataclass(frozen=True)
@@ -226,12 +227,12 @@ def run_validate(setup: Setup, cache: Path) -> dict[str, float]:
     """What `toolkit validate` adds to a render: its checks of every resource of the hydrated
     fleet (renders answered by the cache, not timed), in this process, schemas loaded afresh
     each time as a new `toolkit validate` would."""
-    from toolkit.commands import validate as validation
+    from toolkit.validate import report as validation
     from toolkit.validate import schemas
 
     cfg = project.load_config(setup.fleet.root)
-    tool_choice = pipeline.ToolChoice(str(setup.helm.path), str(setup.kustomize.path))
-    plan = pipeline.plan_environments(cfg, cfg.environments, tool_choice=tool_choice)
+    settings = RenderSettings(ToolChoice(str(setup.helm.path), str(setup.kustomize.path)))
+    plan = pipeline.plan_environments(cfg, cfg.environments, settings)
     renders = pipeline.render_plan(plan, parallel=setup.jobs, cache=RenderCache(cache / "renders"))
     seconds, cpu = [], []
     for _ in range(setup.repeat):

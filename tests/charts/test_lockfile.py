@@ -11,6 +11,7 @@ import yaml
 
 from tests.fixtures.charts import ChartRepo
 from tests.fixtures.ci import ToolkitProcesses
+from tests.fixtures.promote import unwritable
 from tests.helpers import Cli, commit_all, write_config
 from toolkit.charts import lockfile
 from toolkit.charts.lockfile import Lock, LockEntry
@@ -438,3 +439,26 @@ def test_lock_drops_removed_releases_and_reports_json(
     result = run_cli(root, "lock", "--upgrade", "web", "--frobnicate")
     assert result.exit_code == 2
     assert "no such option: --frobnicate" in result.stderr
+
+
+def test_lock_with_an_unwritable_second_lock_changes_no_lock(
+    tmp_path: Path, three_versions: ChartRepo, run_cli: Cli
+) -> None:
+    """The README's promise: every lock is written, or none (a refused second lock leaves the
+    first byte for byte as it was)."""
+    root = write_config(
+        tmp_path / "config",
+        {"charts": three_versions.url},
+        {env: [{"name": "web", "chart": "charts/demo", "version": "^1.0"}] for env in ("a", "b")},
+    )
+    assert run_cli(root, "lock").exit_code == 0
+    first, second = (lockfile.lock_path(root / "overlays" / env) for env in ("a", "b"))
+    before = first.read_bytes(), second.read_bytes()
+    three_versions.add("demo", "1.2.0")
+    with unwritable(second):
+        result = run_cli(root, "lock", "--upgrade")
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.count("error:") == 1
+    assert "cannot write overlays/b/releases.lock" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (first.read_bytes(), second.read_bytes()) == before

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from tests.fixtures.diffrepos import PLANTED, PLANTED_PLAIN, commit_known_change_set
+from tests.golden import assert_golden
 from tests.helpers import EXAMPLE_PATHS, PROJECT, Cli, commit_all, git, make_repo
-from toolkit.config.project import DiffIgnore
+from toolkit.config.checks import DiffIgnore
 from toolkit.diff import comparison
 from toolkit.infra import kubeyaml
 from toolkit.manifests import model
@@ -131,6 +132,19 @@ def test_text_and_markdown_show_exactly_the_known_change_set(
     assert "- changed `Deployment.apps cert-rotator/cert-rotator`: `/spec/replicas`" in listed
     assert md.count("<details>") == md.count("</details>") == 2  # dev has no changes
     assert md.count("```diff") == 5
+
+
+def test_text_and_markdown_of_the_known_change_set_are_golden(
+    changed_example_repo: Path, run_cli: Cli
+) -> None:
+    base = git(changed_example_repo, "rev-parse", "HEAD")[:12]
+    for fmt, golden in (
+        ("text", "diff-known-change-set.txt"),
+        ("markdown", "diff-known-change-set.md"),
+    ):
+        result = run_cli(changed_example_repo, "diff", "--format", fmt)
+        assert result.exit_code == 0, result.stderr
+        assert_golden(golden, result.stdout.replace(base, "<base>"))
 
 
 def test_no_change_exits_0_even_with_exit_code(example_repo: Path, run_cli: Cli) -> None:

@@ -13,6 +13,7 @@ from toolkit.config.project import load_config
 from toolkit.infra.errors import RenderError
 from toolkit.render import pipeline, runs, tools
 from toolkit.render.cache import RenderCache
+from toolkit.render.settings import RenderSettings, ToolChoice
 
 Files = dict[str, bytes]
 
@@ -29,9 +30,7 @@ def render_files(
     renders = pipeline.render_environments(
         config,
         config.select(envs),
-        tool_choice=pipeline.ToolChoice(str(helm.path), str(kustomize.path)),
-        parallel=2,
-        use_cache=use_cache,
+        RenderSettings(ToolChoice(str(helm.path), str(kustomize.path)), 2, use_cache=use_cache),
     )
     files = {f"{r.name}/{path}": data for r in renders for path, data in r.tree.files.items()}
     return files, renders
@@ -39,8 +38,8 @@ def render_files(
 
 def plan(root: Path, helm: tools.Tool, kustomize: tools.Tool) -> pipeline.RunPlan:
     config = load_config(root)
-    choice = pipeline.ToolChoice(str(helm.path), str(kustomize.path))
-    return pipeline.plan_environments(config, config.environments, tool_choice=choice)
+    settings = RenderSettings(ToolChoice(str(helm.path), str(kustomize.path)))
+    return pipeline.plan_environments(config, config.environments, settings)
 
 
 def hashes(run: pipeline.RunPlan) -> dict[str, str]:

@@ -1,2 +1,3 @@
-"""One module per command that is more than a call into a stage (Helm's pkg/action): options
-in, a result out; cli.py maps flags to them and prints."""
+"""One module per command (Helm's pkg/action): an options dataclass and the run's
+RenderSettings in, a result with `as_dict()` and `lines()` out; cli/ maps flags to them and
+prints. No command imports another."""

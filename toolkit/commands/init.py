@@ -31,6 +31,7 @@ from toolkit.infra import atomicfiles, git, process, yamlfile
 from toolkit.infra.errors import InputError
 from toolkit.render import provision, tools
 from toolkit.render.kustomizeinputs import strings
+from toolkit.render.settings import RenderSettings
 
 ARGOCD, FLUX = "argocd", "flux"
 NEW_ENVIRONMENTS = ("staging", "production")
@@ -42,9 +43,30 @@ _LAST = {"prod": 5, "production": 5}
 
 
 @dataclass(frozen=True)
+class InitOptions:
+    root: Path  # the repository to scaffold, or to adopt
+    operator: str = "argocd"  # or "flux": what applies each environment
+    chart: str | None = None  # a chart made by `helm create`, released in every environment
+    adopt: bool = False  # adopt the layout `root` has instead of scaffolding one
+
+
+@dataclass(frozen=True)
 class InitResult:
+    root: Path
+    adopted: bool
     written: tuple[str, ...]  # paths from the root
     notes: tuple[str, ...]  # what the user should know or do next
+
+    def lines(self, cwd: Path) -> list[str]:
+        """What was written, the notes, and the next step (from `cwd`, where the user is)."""
+        where = "" if self.root == cwd else f"cd {self.root} && "
+        commit = "" if self.adopted else "git init && "
+        return [
+            *(f"wrote {path}" for path in self.written),
+            *(f"note: {note}" for note in self.notes),
+            f"next: {where}{commit}git add -A && git commit -m 'toolkit init', then `toolkit "
+            "hydrate` commits the rendered manifests to the rendered branch",
+        ]
 
 
 @dataclass(frozen=True)
@@ -82,10 +104,11 @@ def recipes(
     return files
 
 
-def init(
-    root: Path, *, operator: str, chart: str | None, adopt: bool, helm: str | None
-) -> InitResult:
-    """Scaffold (or, with `adopt`, describe the layout of) the repository at `root`."""
+def init(options: InitOptions, settings: RenderSettings) -> InitResult:
+    """Scaffold (or, with `adopt`, describe the layout of) the repository at `root`; the tools
+    pinned are the builds of the helm major `settings` choose."""
+    root, operator, chart, adopt = options.root, options.operator, options.chart, options.adopt
+    helm = settings.tools.helm
     if adopt and chart:
         raise InputError(
             "--from adopts the layout that is there; add a chart to an environment's "
@@ -141,7 +164,7 @@ def init(
         f"{CONFIG_FILE} (tools:), the builds toolkit provisions for helm "
         f"{wheel.helm.version.split('.')[0]}"
     )
-    return InitResult(tuple(sorted(written)), tuple(notes))
+    return InitResult(root, adopt, tuple(sorted(written)), tuple(notes))
 
 
 def _new_environments(project: str, chart: str | None) -> dict[str, str]:

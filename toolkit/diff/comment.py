@@ -14,14 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from toolkit.diff import wording
-from toolkit.diff.comparison import (
-    ADDED,
-    REMOVED,
-    RENAMED,
-    DiffReport,
-    EnvironmentDiff,
-    ResourceChange,
-)
+from toolkit.diff.comparison import DiffReport, EnvironmentDiff, ResourceChange
+from toolkit.manifests.model import ChangeKind
 
 DEFAULT_MAX_BYTES = 65_000
 # Below this a comment cannot hold even a few environments' summary rows.
@@ -55,7 +49,7 @@ def html_text(text: str) -> str:
 
 def markdown_title(change: ResourceChange) -> str:
     """`wording.title` with every name in a code span: a heading is read as markdown and HTML."""
-    if change.change == RENAMED and change.renamed_from is not None:
+    if change.change == ChangeKind.RENAMED and change.renamed_from is not None:
         return f"renamed {_code(str(change.renamed_from))} → {_code(change.id.name)}"
     return f"{change.change} {_code(str(change.id))}"
 
@@ -82,7 +76,7 @@ class _Block:
 def change_line(change: ResourceChange, report: DiffReport) -> str:
     line = f"- {markdown_title(change)}"
     paths, noise_left_out = wording.shown_paths(change, report)
-    if paths and change.change not in (ADDED, REMOVED):
+    if paths and change.change not in (ChangeKind.ADDED, ChangeKind.REMOVED):
         shown = ", ".join(_code(p) for p in paths[:5])
         more = f" and {len(paths) - 5} more" if len(paths) > 5 else ""
         line += f": {shown}{more}"

@@ -13,17 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit.config.project import CONFIG_FILE, Config, load_config
 from toolkit.diff import noise, revisions, versions
-from toolkit.diff.noise import without_noise as without_noise  # promote's dry run uses it
+from toolkit.diff.noise import without_noise as without_noise
 from toolkit.diff.versions import VersionChange
 from toolkit.infra import git, kubeyaml
-from toolkit.manifests import layout, model
-from toolkit.manifests.model import Resource, ResourceId, SecretKeyChange
-from toolkit.render import pipeline
+from toolkit.manifests import layout, secrets
+from toolkit.manifests.model import ChangeKind, Resource, ResourceId
+from toolkit.manifests.secrets import SecretKeyChange
+from toolkit.render.settings import RenderSettings
 
 if TYPE_CHECKING:
     from toolkit.validate.check import EnvironmentReport
 
-ADDED, CHANGED, REMOVED, RENAMED = "added", "changed", "removed", "renamed"
 # kustomize's configMapGenerator/secretGenerator suffix: "-" and 10 characters of its hash.
 _HASH_SUFFIX = re.compile(r"^(?P<stem>.+)-[a-z0-9]{10}$")
 _GENERATED_KINDS = frozenset({("", "ConfigMap"), ("", "Secret")})
@@ -39,7 +39,7 @@ class ResourceChange:
     """
 
     id: ResourceId
-    change: str
+    change: ChangeKind
     renamed_from: ResourceId | None
     diff: str
     paths: tuple[str, ...]
@@ -49,7 +49,7 @@ class ResourceChange:
 
     @property
     def secret_data_changed(self) -> bool:
-        return any(k.status != "unchanged" for k in self.secret_keys)
+        return any(k.status != ChangeKind.UNCHANGED for k in self.secret_keys)
 
     @property
     def rollout_checksums(self) -> tuple[str, ...]:
@@ -68,7 +68,7 @@ class EnvironmentDiff:
     charts: tuple[VersionChange, ...] = ()  # chart versions by release
     images: tuple[VersionChange, ...] = ()  # image tags by repository
 
-    def count(self, change: str) -> int:
+    def count(self, change: ChangeKind) -> int:
         return sum(1 for c in self.shown if c.change == change)
 
     @property
@@ -82,16 +82,16 @@ class EnvironmentDiff:
 
     @property
     def added(self) -> int:
-        return self.count(ADDED)
+        return self.count(ChangeKind.ADDED)
 
     @property
     def changed(self) -> int:
         """Changed resources, renames included (a rename is a change of one resource)."""
-        return self.count(CHANGED) + self.count(RENAMED)
+        return self.count(ChangeKind.CHANGED) + self.count(ChangeKind.RENAMED)
 
     @property
     def removed(self) -> int:
-        return self.count(REMOVED)
+        return self.count(ChangeKind.REMOVED)
 
 
 @dataclass(frozen=True)
@@ -155,9 +155,9 @@ def _printable(resource: Resource | None, show_secrets: bool) -> list[str]:
         return []
     text = resource.text  # as on the branch
     if not show_secrets:
-        if model.is_secret(resource.id):
-            text = kubeyaml.dump(model.redact_secret(resource.body))
-        elif (redacted := model.redact_annotations(resource.body)) is not None:
+        if secrets.is_secret(resource.id):
+            text = kubeyaml.dump(secrets.redact_secret(resource.body))
+        elif (redacted := secrets.redact_annotations(resource.body)) is not None:
             text = kubeyaml.dump(redacted)  # a Secret serialized in an annotation
     return text.splitlines(keepends=True)
 
@@ -175,7 +175,7 @@ def _unified(old: Resource | None, new: Resource | None, show_secrets: bool) -> 
 
 
 def _change(
-    change: str,
+    change: ChangeKind,
     old: Resource | None,
     new: Resource | None,
     show_secrets: bool,
@@ -185,17 +185,19 @@ def _change(
     assert either is not None
     old_body, new_body = (old.body if old else None), (new.body if new else None)
     paths = tuple(changed_paths(old_body, new_body)) if old and new else ()
-    secret_keys = model.secret_key_changes(old_body, new_body) if model.is_secret(either.id) else ()
+    secret_keys = (
+        secrets.secret_key_changes(old_body, new_body) if secrets.is_secret(either.id) else ()
+    )
     return ResourceChange(
         id=either.id,
         change=change,
-        renamed_from=old.id if old and change == RENAMED else None,
+        renamed_from=old.id if old and change == ChangeKind.RENAMED else None,
         diff=_unified(old, new, show_secrets),
         paths=paths,
         secret_keys=secret_keys,
         source=either.source,
         # Only a change in place folds: an addition, removal or rename is never bookkeeping.
-        folded_by=noise.folding_rule(paths, fold) if change == CHANGED else None,
+        folded_by=noise.folding_rule(paths, fold) if change == ChangeKind.CHANGED else None,
     )
 
 
@@ -240,19 +242,22 @@ def compare(
     renames = _renames(removed, added)
     paired_old = {old for old, _ in renames}
     paired_new = {new for _, new in renames}
-    changes = [_change(RENAMED, base[old], head[new], show_secrets, fold) for old, new in renames]
+    changes = [
+        _change(ChangeKind.RENAMED, base[old], head[new], show_secrets, fold)
+        for old, new in renames
+    ]
     changes += [
-        _change(CHANGED, base[rid], head[rid], show_secrets, fold)
+        _change(ChangeKind.CHANGED, base[rid], head[rid], show_secrets, fold)
         for rid in sorted(base.keys() & head.keys())
         if base[rid].body != head[rid].body
     ]
     changes += [
-        _change(REMOVED, base[rid], None, show_secrets, fold)
+        _change(ChangeKind.REMOVED, base[rid], None, show_secrets, fold)
         for rid in removed
         if rid not in paired_old
     ]
     changes += [
-        _change(ADDED, None, head[rid], show_secrets, fold)
+        _change(ChangeKind.ADDED, None, head[rid], show_secrets, fold)
         for rid in added
         if rid not in paired_new
     ]
@@ -268,10 +273,7 @@ def diff_revisions(
     *,
     base: str | None,
     head: str | None,
-    tool_choice: pipeline.ToolChoice,
-    parallel: int,
-    locked: bool = False,
-    use_cache: bool = True,
+    settings: RenderSettings,
     show_secrets: bool = False,
     fold: Sequence[str] = noise.DEFAULT_FOLDING,
 ) -> DiffReport:
@@ -294,16 +296,7 @@ def diff_revisions(
         head_config = head_side.config() if head_sha else load_config(root)
         names = [env.name for env in head_config.select(environments)]
         base_resources, head_resources = (
-            revisions.gather(
-                side,
-                head_config,
-                names,
-                tool_choice=tool_choice,
-                parallel=parallel,
-                locked=locked,
-                use_cache=use_cache,
-            )
-            for side in (base_side, head_side)
+            revisions.gather(side, head_config, names, settings) for side in (base_side, head_side)
         )
         # Inside the block: CRD files are read from the head's work tree while it exists.
         validation = validate_head(head_config, names, head_resources.resources)

@@ -8,14 +8,13 @@ the key summaries carry sizes only.
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from toolkit.diff import comment, page, wording
 from toolkit.diff.comparison import DiffReport
 from toolkit.diff.versions import VersionChange
-from toolkit.infra.errors import InputError
+from toolkit.infra import atomicfiles
 from toolkit.manifests.model import ResourceId
 
 _RESET, _BOLD, _RED, _GREEN, _CYAN = "\033[0m", "\033[1m", "\033[31m", "\033[32m", "\033[36m"
@@ -145,18 +144,5 @@ def formatted(report: DiffReport, fmt: str, *, max_bytes: int | None, color: boo
 
 
 def write_full(path: Path, content: str) -> None:
-    """Write the uncut report beside the comment, all or nothing (a temp file renamed over)."""
-    path = path.absolute()
-    temporary: Path | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}-", delete=False
-        ) as handle:
-            temporary = Path(handle.name)
-            handle.write(content)
-        temporary.replace(path)
-    except OSError as exc:
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
-        raise InputError(f"--output-full {path}: cannot write it ({exc.strerror})") from exc
+    """Write the uncut report beside the comment, whole or not at all."""
+    atomicfiles.replace_file(path.absolute(), content.encode(), shown=f"--output-full {path}")

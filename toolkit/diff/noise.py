@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from toolkit.config.project import DiffIgnore
+from toolkit.config.checks import DiffIgnore
 from toolkit.infra import kubeyaml
 from toolkit.manifests.model import Resource, ResourceId
 

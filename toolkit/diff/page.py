@@ -12,7 +12,8 @@ from __future__ import annotations
 from html import escape
 
 from toolkit.diff import wording
-from toolkit.diff.comparison import ADDED, REMOVED, DiffReport, EnvironmentDiff, ResourceChange
+from toolkit.diff.comparison import DiffReport, EnvironmentDiff, ResourceChange
+from toolkit.manifests.model import ChangeKind
 
 _STYLE = """\
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 80em; color: #1f2328; }
@@ -57,7 +58,7 @@ def _resource(change: ResourceChange, report: DiffReport, anchor: str) -> str:
         else f"{escape(change.change)} {_code(str(change.id))}"
     )
     paths, noise_left_out = wording.shown_paths(change, report)
-    if paths and change.change not in (ADDED, REMOVED):
+    if paths and change.change not in (ChangeKind.ADDED, ChangeKind.REMOVED):
         title += ": " + ", ".join(_code(p) for p in paths)
     if noise_left_out:
         title += " (and bookkeeping labels)"

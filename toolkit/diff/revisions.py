@@ -8,21 +8,21 @@ that is removed on every way out, Ctrl-C included.
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import threading
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from toolkit.config.project import Config, load_config
-from toolkit.hydrate import envdir
+from toolkit.hydrate import metadata
 from toolkit.infra import git
 from toolkit.infra.errors import InputError, ToolkitError
 from toolkit.manifests import model
 from toolkit.manifests.model import Resource
 from toolkit.manifests.scopes import GroupKind
 from toolkit.render import pipeline
+from toolkit.render.settings import RenderSettings
 
 FROM_RENDER = "render"
 FROM_BRANCH = "rendered branch"
@@ -80,7 +80,7 @@ def _refuse_without_config(repo: Path, sha: str, described: str, config_path: st
     if git.read_blob(repo, sha, config_path) is not None:
         return
     rendered = any(
-        entry.path.count("/") == 1 and entry.path.endswith(f"/{envdir.METADATA}")
+        entry.path.count("/") == 1 and entry.path.endswith(f"/{metadata.FILE_NAME}")
         for entry in git.list_tree(repo, sha)
     )
     if rendered:
@@ -188,14 +188,10 @@ def from_rendered_branch(
     )
     if tip is None:
         return None
-    raw = git.read_blob(repo, tip, f"{environment}/{envdir.METADATA}")
-    try:
-        recorded = json.loads(raw) if raw else {}
-        charts = {r["name"]: r["version"] for r in recorded.get("releases", ())}
-    except (ValueError, AttributeError, KeyError, TypeError):
+    recorded = metadata.read(repo, tip, [environment])[environment]
+    if recorded is None or recorded.dry_sha != commit:
         return None
-    if recorded.get("drySha") != commit:
-        return None
+    charts = {r.name: r.version for r in recorded.releases}
     paths = [
         e.path
         for e in git.list_tree(repo, tip, environment)
@@ -225,13 +221,10 @@ def gather(
     side: Side,
     head_config: Config,
     names: Sequence[str],
-    *,
-    tool_choice: pipeline.ToolChoice,
-    parallel: int,
-    locked: bool = False,
-    use_cache: bool = True,
+    settings: RenderSettings,
 ) -> SideResources:
-    """Each named environment's resources on this side (none where the side lacks it)."""
+    """Each named environment's resources on this side (none where the side lacks it); the
+    warnings of a side other than the work tree name it."""
     resources: dict[str, tuple[Resource, ...]] = {}
     origin: dict[str, str] = {}
     charts: dict[str, dict[str, str]] = {name: {} for name in names}
@@ -256,13 +249,10 @@ def gather(
         config = head_config if side.commit is None else side.config()
         defined = {env.name for env in config.environments}
         try:
+            if side.commit is not None:
+                settings = replace(settings, reporter=settings.reporter.within(side.description))
             renders = pipeline.render_environments(
-                config,
-                [config.environment(name) for name in todo if name in defined],
-                tool_choice=tool_choice,
-                parallel=parallel,
-                locked=locked,
-                use_cache=use_cache,
+                config, [config.environment(name) for name in todo if name in defined], settings
             )
         except ToolkitError as exc:
             raise type(exc)(f"the {side.description} failed to render: {exc}") from exc

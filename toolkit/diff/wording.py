@@ -7,8 +7,9 @@ from collections import Counter
 from collections.abc import Callable
 
 from toolkit.diff import noise
-from toolkit.diff.comparison import RENAMED, DiffReport, EnvironmentDiff, ResourceChange
-from toolkit.manifests.model import SecretKeyChange
+from toolkit.diff.comparison import DiffReport, EnvironmentDiff, ResourceChange
+from toolkit.manifests.model import ChangeKind
+from toolkit.manifests.secrets import SecretKeyChange
 
 
 def counts(env: EnvironmentDiff) -> str:
@@ -29,7 +30,7 @@ def secret_line(key: SecretKeyChange) -> str:
 
 
 def title(change: ResourceChange) -> str:
-    if change.change == RENAMED and change.renamed_from is not None:
+    if change.change == ChangeKind.RENAMED and change.renamed_from is not None:
         return f"renamed {change.renamed_from} -> {change.id.name}"
     return f"{change.change} {change.id}"
 

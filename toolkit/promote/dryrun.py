@@ -16,18 +16,16 @@ from toolkit.diff.revisions import FROM_RENDER
 from toolkit.infra import owned
 from toolkit.promote.planning import Plan
 from toolkit.render import pipeline
+from toolkit.render.settings import RenderSettings
 
 _COPY_PREFIX = "toolkit-promote-"
 
 
-def rendered_diff(
-    plan: Plan, *, tool_choice: pipeline.ToolChoice, parallel: int
-) -> comparison.DiffReport:
-    """DST rendered as it is, against DST rendered as the plan would leave it."""
+def rendered_diff(plan: Plan, settings: RenderSettings) -> comparison.DiffReport:
+    """DST rendered as it is, against DST rendered as the plan would leave it, with the run's
+    settings (with --locked a stale lock is an error; with --no-cache everything renders)."""
     config = plan.source.config
-    before = pipeline.render_environments(
-        config, [plan.target], tool_choice=tool_choice, parallel=parallel
-    )[0]
+    before = pipeline.render_environments(config, [plan.target], settings)[0]
     temporary = Path(tempfile.gettempdir())
     owned.remove_abandoned(temporary, _COPY_PREFIX)  # the copies of killed dry runs
     with owned.owned_directory(temporary, _COPY_PREFIX) as scratch:
@@ -41,12 +39,8 @@ def rendered_diff(
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
         after_config = load_config(copy)
-        after = pipeline.render_environments(
-            after_config,
-            [after_config.environment(plan.target.name)],
-            tool_choice=tool_choice,
-            parallel=parallel,
-        )[0]
+        promoted = after_config.environment(plan.target.name)
+        after = pipeline.render_environments(after_config, [promoted], settings)[0]
     rules = config.diff_ignore
     changes = comparison.compare(
         comparison.without_noise(before.tree.resources, rules),

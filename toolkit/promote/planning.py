@@ -12,6 +12,7 @@ import dataclasses
 import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -27,14 +28,23 @@ from toolkit.infra.errors import InputError
 from toolkit.infra.paths import refuse_link_out
 from toolkit.promote.sourcefiles import (
     FilePromotion,
-    Source,
+    SourceEnvironment,
     open_source,
     promote_files,
 )
 
-PROMOTED = "promoted"
-UNCHANGED = "unchanged"
-NOT_PROMOTED = "not promoted"
+
+class PromotionStatus(str, Enum):
+    """What a promotion does with one release or image of SRC."""
+
+    PROMOTED = "promoted"
+    UNCHANGED = "unchanged"  # DST runs it already
+    NOT_PROMOTED = "not promoted"  # it cannot be (the reason says why)
+
+    def __str__(self) -> str:
+        return self.value
+
+
 IMAGE_FIELDS = ("newName", "newTag", "digest")
 _DELETE = object()
 
@@ -42,7 +52,7 @@ _DELETE = object()
 @dataclass(frozen=True)
 class ReleasePromotion:
     name: str
-    status: str
+    status: PromotionStatus
     before: str | None  # what DST runs now: its locked version, else its version constraint
     after: str | None  # SRC's locked version
     reason: str = ""
@@ -59,7 +69,7 @@ class FieldChange:
 @dataclass(frozen=True)
 class ImagePromotion:
     name: str
-    status: str
+    status: PromotionStatus
     changes: tuple[FieldChange, ...] = ()
     reason: str = ""
 
@@ -68,7 +78,7 @@ class ImagePromotion:
 class Plan:
     """What promoting SRC into DST changes, and the bytes each DST file will hold."""
 
-    source: Source
+    source: SourceEnvironment
     target: Environment
     releases: tuple[ReleasePromotion, ...]
     images: tuple[ImagePromotion, ...]
@@ -159,7 +169,7 @@ def _refuse_dirty(config: Config, dst: Environment, *, allow_dirty: bool) -> Non
         )
 
 
-def _refuse_unknown_only(source: Source, only: Sequence[str], known: list[str]) -> None:
+def _refuse_unknown_only(source: SourceEnvironment, only: Sequence[str], known: list[str]) -> None:
     for name in only:
         if name not in known:
             listed = ", ".join(known) or "none"
@@ -272,7 +282,7 @@ class _Candidate:
 
 def _promote_releases(
     config: Config,
-    source: Source,
+    source: SourceEnvironment,
     dst: Environment,
     only: set[str],
     writes: dict[Path, bytes | None],
@@ -290,7 +300,7 @@ def _promote_releases(
         assert src_doc is not None
         reason = _unpromotable(config, source, src_doc, item, dst_doc, dst_path)
         if reason:
-            results[name] = ReleasePromotion(name, NOT_PROMOTED, None, None, reason)
+            results[name] = ReleasePromotion(name, PromotionStatus.NOT_PROMOTED, None, None, reason)
         else:
             assert dst_doc is not None
             target = _items_by_name(dst_doc, "releases", "release")[name]
@@ -304,7 +314,7 @@ def _promote_releases(
 
 def _unpromotable(
     config: Config,
-    source: Source,
+    source: SourceEnvironment,
     src_doc: _Yaml,
     item: MappingNode,
     dst_doc: _Yaml | None,
@@ -329,7 +339,7 @@ def _unpromotable(
 
 def _pin(
     config: Config,
-    source: Source,
+    source: SourceEnvironment,
     dst: Environment,
     dst_doc: _Yaml,
     candidates: Sequence[_Candidate],
@@ -355,11 +365,13 @@ def _pin(
         old_constraint = _field(dst_doc, candidate.target, "version")
         before = old_entry.version if old_entry else old_constraint
         if old_constraint == version and old_entry == entry:
-            results[candidate.name] = ReleasePromotion(candidate.name, UNCHANGED, before, version)
+            results[candidate.name] = ReleasePromotion(
+                candidate.name, PromotionStatus.UNCHANGED, before, version
+            )
             continue
         changed = old_constraint if old_constraint != version else None
         results[candidate.name] = ReleasePromotion(
-            candidate.name, PROMOTED, before, version, constraint=changed
+            candidate.name, PromotionStatus.PROMOTED, before, version, constraint=changed
         )
         new_lock = new_lock.with_entry(entry)
         if old_constraint != version:
@@ -388,7 +400,7 @@ def _version_edit(doc: _Yaml, target: MappingNode, version: str) -> yamledit.Edi
     )
 
 
-def _source_lock(source: Source, releases: list[tuple[str, str | None]]) -> Lock:
+def _source_lock(source: SourceEnvironment, releases: list[tuple[str, str | None]]) -> Lock:
     """SRC's lock, which must pin every release promoted: the lock is what SRC runs."""
     env = source.environment.name
     where = f"at {source.ref}" if source.ref else "in the work tree"
@@ -436,7 +448,7 @@ def _kustomization_name(exists: Callable[[str], bool]) -> str | None:
 
 def _promote_images(
     config: Config,
-    source: Source,
+    source: SourceEnvironment,
     dst: Environment,
     only: set[str],
     writes: dict[Path, bytes | None],
@@ -462,7 +474,7 @@ def _promote_images(
         if target is None or dst_doc is None:
             where = yamlfile.relative_name(dst_path, config.root)
             reason = f"{where} has no image '{name}' in images:"
-            results.append(ImagePromotion(name, NOT_PROMOTED, reason=reason))
+            results.append(ImagePromotion(name, PromotionStatus.NOT_PROMOTED, reason=reason))
             continue
         wanted = {key: _field(src_doc, item, key) for key in IMAGE_FIELDS}
         changes, image_edits = edit_image(dst_doc.text, dst_doc.name, target, wanted)
@@ -471,7 +483,13 @@ def _promote_images(
         for change in changes:
             value = _DELETE if change.after is None else change.after
             _set_in(expected, ("images", index, change.field), value)
-        results.append(ImagePromotion(name, PROMOTED if changes else UNCHANGED, tuple(changes)))
+        results.append(
+            ImagePromotion(
+                name,
+                PromotionStatus.PROMOTED if changes else PromotionStatus.UNCHANGED,
+                tuple(changes),
+            )
+        )
     if edits:
         assert dst_doc is not None
         writes[dst_path] = _edited(dst_doc, edits, expected)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 from toolkit.config.project import Config, Environment
@@ -20,14 +21,25 @@ REGULAR = "100644"
 EDITED_FILES = frozenset({RELEASES_FILE, LOCK_FILE, *KUSTOMIZATION_FILES})
 
 
+class FileAction(str, Enum):
+    """What promoting a `promotion.copy` file does to DST's copy."""
+
+    ADDED = "added"
+    UPDATED = "updated"
+    DELETED = "deleted"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class FilePromotion:
     path: str  # relative to the environment directory
-    action: str  # added, updated or deleted
+    action: FileAction
 
 
 @dataclass(frozen=True)
-class Source:
+class SourceEnvironment:
     """SRC's environment directory as it is in the work tree (``ref`` None) or at ``ref``."""
 
     config: Config
@@ -97,20 +109,22 @@ def _work_tree_mode(path: Path) -> str:
     return EXECUTABLE if path.stat().st_mode & 0o111 else REGULAR
 
 
-def open_source(config: Config, environment: Environment, ref: str | None) -> Source:
+def open_source(config: Config, environment: Environment, ref: str | None) -> SourceEnvironment:
     """SRC as the work tree has it, or as ``ref`` had it; a ref naming no commit is an error."""
     repo = config.root
     git.toplevel(repo)
     prefix = git.show_prefix(repo)
     if ref is None:
-        return Source(config, environment, None, git.rev_parse(repo, "HEAD^{commit}"), prefix)
+        return SourceEnvironment(
+            config, environment, None, git.rev_parse(repo, "HEAD^{commit}"), prefix
+        )
     commit = git.commit_of(repo, ref) if ref and not ref.startswith("-") else None
     if commit is None:
         raise InputError(
             f"--ref '{ref}' names no commit in this repository: give a tag, branch or commit "
             "(`git tag --list` shows the tags; fetch them first with `git fetch --tags`)"
         )
-    source = Source(config, environment, ref, commit, prefix)
+    source = SourceEnvironment(config, environment, ref, commit, prefix)
     if not git.list_tree(repo, commit, f"{prefix}{source.directory}"):
         raise InputError(
             f"{ref} has no {source.directory}/: environment '{environment.name}' did not exist "
@@ -156,7 +170,7 @@ def _copied(config: Config, relative: str) -> bool:
 
 def promote_files(
     config: Config,
-    source: Source,
+    source: SourceEnvironment,
     dst: Environment,
     writes: dict[Path, bytes | None],
     modes: dict[Path, int],
@@ -171,7 +185,7 @@ def promote_files(
         mode = src_files.get(relative)
         if mode is None:
             writes[target] = None
-            results.append(FilePromotion(relative, "deleted"))
+            results.append(FilePromotion(relative, FileAction.DELETED))
             continue
         if mode not in (REGULAR, EXECUTABLE):
             raise InputError(
@@ -184,5 +198,9 @@ def promote_files(
             continue
         writes[target] = data
         modes[target] = 0o755 if mode == EXECUTABLE else 0o644
-        results.append(FilePromotion(relative, "updated" if relative in dst_files else "added"))
+        results.append(
+            FilePromotion(
+                relative, FileAction.UPDATED if relative in dst_files else FileAction.ADDED
+            )
+        )
     return tuple(results)

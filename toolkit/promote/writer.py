@@ -9,7 +9,7 @@ from toolkit.config.project import Config
 from toolkit.hydrate import tags
 from toolkit.infra import atomicfiles, git
 from toolkit.infra.errors import GitError, InputError
-from toolkit.promote.planning import PROMOTED, UNCHANGED, Plan
+from toolkit.promote.planning import Plan, PromotionStatus
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def change_lines(plan: Plan) -> list[str]:
     """Each change, from -> to; and what was not promoted, with why."""
     lines = []
     for release in plan.releases:
-        if release.status == PROMOTED:
+        if release.status == PromotionStatus.PROMOTED:
             pinned = (
                 f" (version {release.constraint!r} -> {release.after!r})"
                 if release.constraint and release.constraint != release.before
@@ -46,18 +46,18 @@ def change_lines(plan: Plan) -> list[str]:
             lines.append(
                 f"release {release.name}: {release.before or '(none)'} -> {release.after}{pinned}"
             )
-        elif release.status == UNCHANGED:
+        elif release.status == PromotionStatus.UNCHANGED:
             lines.append(f"release {release.name}: unchanged ({release.after})")
         else:
             lines.append(f"release {release.name}: not promoted: {release.reason}")
     for image in plan.images:
-        if image.status == PROMOTED:
+        if image.status == PromotionStatus.PROMOTED:
             fields = ", ".join(
                 f"{c.field} {c.before or '(none)'} -> {c.after or '(removed)'}"
                 for c in image.changes
             )
             lines.append(f"image {image.name}: {fields}")
-        elif image.status == UNCHANGED:
+        elif image.status == PromotionStatus.UNCHANGED:
             lines.append(f"image {image.name}: unchanged")
         else:
             lines.append(f"image {image.name}: not promoted: {image.reason}")

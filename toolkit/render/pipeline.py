@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,15 +23,8 @@ from toolkit.manifests.layout import RenderedTree
 from toolkit.manifests.scopes import GroupKind
 from toolkit.render import cache, kustomizeinputs, runs, tools, values
 from toolkit.render.cache import RenderCache
+from toolkit.render.settings import RenderSettings
 from toolkit.render.tools import Tool
-
-
-@dataclass(frozen=True)
-class ToolChoice:
-    """Which helm and kustomize to use: explicit paths, or discovery."""
-
-    helm: str | None = None
-    kustomize: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,7 +74,6 @@ class EnvironmentRender:
     input_hash: str
     renders: int = 0  # how many helm and kustomize renders the environment needed
     cached: int = 0  # how many of them the render cache answered
-    warnings: tuple[str, ...] = ()
     environments_read: tuple[str, ...] | None = None
 
     @property
@@ -222,16 +214,12 @@ class Planner:
         self,
         config: Config,
         environments: Sequence[Environment],
-        *,
-        tool_choice: ToolChoice = ToolChoice(),
-        locked: bool = False,
-        warn: Callable[[str], None] = lambda warning: None,
+        settings: RenderSettings = RenderSettings(),
     ) -> None:
         self.config = config
         self.environments = tuple(environments)
-        self.tool_choice = tool_choice
-        self.locked = locked
-        self.warn = warn  # told each warning (a stale lock resolved in memory) as it is found
+        # Its reporter hears each warning (a stale lock resolved in memory) as it is found.
+        self.settings = settings
         self._sources = chartsource.ChartSources(config)  # each repository index fetched once a run
         self._file_digests: dict[Path, bytes] = {}
         self._plans: dict[str, EnvironmentPlan] = {}
@@ -272,7 +260,8 @@ class Planner:
 
     def _find_tools(self, kinds: Collection[str]) -> dict[str, Tool]:
         finders = {"helm": tools.find_helm, "kustomize": tools.find_kustomize}
-        choices = {"helm": self.tool_choice.helm, "kustomize": self.tool_choice.kustomize}
+        choice = self.settings.tools
+        choices = {"helm": choice.helm, "kustomize": choice.kustomize}
         missing = [kind for kind in finders if kind in kinds and kind not in self._tools]
         # Each probe runs the tool once (`helm version`, `kubectl version`): side by side.
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -287,14 +276,14 @@ class Planner:
         config = self.config
         with runmemo.run():
             planned = [
-                _jobs(config, env, self._file_digests, self._sources, self.locked)
+                _jobs(config, env, self._file_digests, self._sources, self.settings.locked)
                 for env in environments
             ]
         found = self._find_tools(_tool_kinds(job for p in planned for job in p.jobs))
         helm, kustomize = found.get("helm"), found.get("kustomize")
         for p in planned:
             for warning in p.warnings:
-                self.warn(warning)
+                self.settings.reporter.warning(warning)
             tool_versions = self.tool_versions(_tool_kinds(p.jobs))
             commands = _commands(config, p.releases, p.jobs, helm, kustomize)
             input_hash = _input_hash(
@@ -321,22 +310,23 @@ def _tool_kinds(jobs: Iterable[runs.RenderJob]) -> set[str]:
 def plan_environments(
     config: Config,
     environments: Sequence[Environment],
-    *,
-    tool_choice: ToolChoice = ToolChoice(),
-    locked: bool = False,
+    settings: RenderSettings = RenderSettings(),
 ) -> RunPlan:
     """Load, resolve and hash every environment asked for, and find the tools they need.
-    Charts come from each environment's releases.lock; with `locked`, a stale lock is an error."""
-    planner = Planner(config, environments, tool_choice=tool_choice, locked=locked)
+    Charts come from each environment's releases.lock; with `settings.locked`, a stale lock is
+    an error."""
+    planner = Planner(config, environments, settings)
     return planner.run_plan(planner.names)
 
 
-def default_cache(
-    *, enabled: bool = True, notify: Callable[[str], None] = lambda message: None
-) -> RenderCache | None:
-    """The render cache under toolkit's cache directory, or None when it is turned off;
-    `notify` hears of each damaged entry discarded."""
-    return RenderCache(paths.cache_dir() / "renders", notify) if enabled else None
+def default_cache(settings: RenderSettings) -> RenderCache | None:
+    """The render cache under toolkit's cache directory, or None when `settings` turn it off;
+    each damaged entry discarded is a note for -v."""
+    if not settings.use_cache:
+        return None
+    return RenderCache(
+        paths.cache_dir() / "renders", lambda message: settings.reporter.note(message, level=1)
+    )
 
 
 def _tree(
@@ -458,7 +448,6 @@ def render_plan(
                     p.input_hash,
                     renders=len(env_outputs),
                     cached=sum(1 for o in env_outputs if o.cached),
-                    warnings=p.warnings,
                     environments_read=p.environments_read,
                 )
             )
@@ -468,14 +457,8 @@ def render_plan(
 def render_environments(
     config: Config,
     environments: Sequence[Environment],
-    *,
-    tool_choice: ToolChoice = ToolChoice(),
-    parallel: int,
-    use_cache: bool = True,
-    locked: bool = False,
-    notify: Callable[[str], None] = lambda message: None,
+    settings: RenderSettings,
 ) -> list[EnvironmentRender]:
     """Render every environment asked for, all renders of the run in parallel."""
-    plan = plan_environments(config, environments, tool_choice=tool_choice, locked=locked)
-    cache = default_cache(enabled=use_cache, notify=notify)
-    return render_plan(plan, parallel=parallel, cache=cache)
+    plan = plan_environments(config, environments, settings)
+    return render_plan(plan, parallel=settings.jobs, cache=default_cache(settings))

@@ -1,0 +1,81 @@
+"""What every command of the CLI shares: the context the global options make, the one place a
+failure becomes a message and an exit code, and how a result is printed."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import click
+
+from toolkit.config import project
+from toolkit.infra import atomicfiles
+from toolkit.infra.errors import ToolkitError
+from toolkit.infra.reporter import Reporter
+from toolkit.render.settings import RenderSettings
+
+
+@dataclass(frozen=True)
+class Context:
+    """The global options, as every command receives them."""
+
+    start: Path  # where toolkit runs (-C, else the current directory)
+    root: Path  # the repository root: the nearest directory from `start` up with toolkit.yaml
+    settings: RenderSettings
+
+    @property
+    def reporter(self) -> Reporter:
+        return self.settings.reporter
+
+    def load(self) -> project.Config:
+        """The configuration, once a write that a killed run left half done is put back."""
+        for path in atomicfiles.recover(self.root):
+            self.reporter.note(f"{path}: put back as it was (a toolkit run was killed writing it)")
+        return project.load_config(self.root)
+
+    def tool_pins(self) -> Mapping[str, project.ToolPin]:
+        """toolkit.yaml's `tools:` pins, where the root has a toolkit.yaml."""
+        if not (self.root / project.CONFIG_FILE).is_file():
+            return {}
+        return self.load().tool_pins
+
+
+class Shown(Protocol):
+    """A command's result: JSON for --json, lines for people."""
+
+    def as_dict(self) -> Any: ...
+
+    def lines(self) -> Iterable[str]: ...
+
+
+def show(result: Shown, as_json: bool, say: Callable[[str], None] = click.echo) -> None:
+    """The result as JSON on stdout, or its lines through `say`."""
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        for line in result.lines():
+            say(line)
+
+
+def run_guarded(debug: bool, call: Callable[[], int | None]) -> None:
+    """The one place expected failures become a message and an exit code."""
+    try:
+        code = call()
+    except ToolkitError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code or 0)
+
+
+environments_argument = click.argument("environments", metavar="[ENV]...", nargs=-1)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

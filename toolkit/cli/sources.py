@@ -1,0 +1,195 @@
+"""The commands that write the repository's sources or the tool cache: init, lock, promote,
+tools."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from toolkit.cli.edge import Context, json_option, show
+from toolkit.cli.options import command_body
+from toolkit.config import project
+
+
+@click.command("init")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--argocd",
+    "operator",
+    flag_value="argocd",
+    default=True,
+    help="An Argo CD Application per environment (the default).",
+)
+@click.option("--flux", "operator", flag_value="flux", help="A Flux Kustomization per environment.")
+@click.option("--chart", metavar="NAME", default=None, help="Add a chart made by `helm create`.")
+@click.option(
+    "--from",
+    "adopt",
+    is_flag=True,
+    help="Adopt the layout DIR has: its kustomization directories become environments.",
+)
+@command_body
+def init_command(
+    obj: Context, directory: Path | None, operator: str, chart: str | None, adopt: bool
+) -> int:
+    """Scaffold a config repository in DIR (default: -C), or adopt the one there (--from)."""
+    from toolkit.commands import init  # the templates load only for init
+
+    if chart is not None and not project.DNS_LABEL.pattern.fullmatch(chart):
+        raise click.BadParameter(project.DNS_LABEL.description, param_hint="--chart")
+    options = init.InitOptions((directory or obj.start).absolute(), operator, chart, adopt)
+    for line in init.init(options, obj.settings).lines(Path.cwd()):
+        obj.reporter.line(line)
+    return 0
+
+
+@click.group("tools")
+def tools_group() -> None:
+    """Provision or show helm and kustomize."""
+
+
+@tools_group.command("install")
+@click.option(
+    "--helm-major",
+    type=click.Choice(["3", "4"]),
+    default=None,
+    help="Which helm major (default: what toolkit.yaml's tools: pins, else 3).",
+)
+@json_option
+@command_body
+def tools_install_command(obj: Context, helm_major: str | None, as_json: bool) -> int:
+    """Download the pinned helm and kubectl (kustomize) into toolkit's cache."""
+    from toolkit.commands import tools
+
+    major = int(helm_major) if helm_major else None
+    result = tools.install(major, obj.tool_pins() if major is None else {})
+    show(result, as_json)
+    return 0
+
+
+@tools_group.command("status")
+@json_option
+@command_body
+def tools_status_command(obj: Context, as_json: bool) -> int:
+    """Show which helm and kustomize toolkit would use, and why."""
+    from toolkit.commands import tools
+
+    result = tools.status(obj.tool_pins(), obj.settings.tools)
+    show(result, as_json)
+    return result.exit_code
+
+
+def _split_upgrade(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """`[ENV...] [--upgrade [RELEASE...]]` as (environments, releases to upgrade or None)."""
+    if "--upgrade" not in words:
+        environments, upgrade = words, None
+    else:
+        at = words.index("--upgrade")
+        environments, upgrade = words[:at], words[at + 1 :]
+    for word in (*environments, *(upgrade or ())):
+        if word.startswith("-"):
+            raise click.UsageError(f"no such option: {word}")
+    return environments, upgrade
+
+
+@click.command(
+    "lock",
+    context_settings={"ignore_unknown_options": True},
+    short_help="Resolve chart constraints and write releases.lock.",
+)
+@click.argument(
+    "words", metavar="[ENV]... [--upgrade [RELEASE]...]", nargs=-1, type=click.UNPROCESSED
+)
+@json_option
+@command_body
+def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
+    """Resolve chart constraints and write each environment's releases.lock.
+
+    Entries that still satisfy their release are kept; `--upgrade` re-resolves every
+    release, `--upgrade RELEASE...` only the named ones.
+    """
+    from toolkit.commands import lock
+
+    environments, upgrade = _split_upgrade(words)
+    result = lock.lock(obj.load(), lock.LockOptions(environments, upgrade), obj.settings)
+    show(result, as_json, obj.reporter.line)
+    return 0
+
+
+@click.command("promote")
+@click.argument("source", metavar="SRC")
+@click.argument("target", metavar="DST")
+@click.option("--ref", default=None, help="Read SRC as it was at this tag or commit.")
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="NAME",
+    help="Promote only this release or image (repeatable, or comma-separated).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing (exit 1 if any).")
+@click.option("--commit", "make_commit", is_flag=True, help="Commit the promoted files.")
+@click.option("--branch", default=None, help="With --commit: commit on this new branch.")
+@click.option("--tag", is_flag=True, help="With --commit: tag the commit <DST>/<n>.")
+@click.option("--force", is_flag=True, help="Allow skipping a stage or promoting backwards.")
+@click.option("--allow-dirty", is_flag=True, help="Promote over uncommitted edits in DST.")
+@json_option
+@command_body
+def promote_command(
+    obj: Context,
+    source: str,
+    target: str,
+    ref: str | None,
+    only: tuple[str, ...],
+    dry_run: bool,
+    make_commit: bool,
+    branch: str | None,
+    tag: bool,
+    force: bool,
+    allow_dirty: bool,
+    as_json: bool,
+) -> int:
+    """Make DST run what SRC runs: chart versions, image tags and promotion.copy files."""
+    # Imported here: promotion's YAML editor (ruamel.yaml) would slow every other command's start.
+    from toolkit.commands import promote
+
+    if (branch or tag) and not make_commit:
+        raise click.UsageError("--branch and --tag go with --commit")
+    if dry_run and make_commit:
+        raise click.UsageError("--dry-run writes nothing, so it cannot --commit")
+    options = promote.PromoteOptions(
+        source,
+        target,
+        ref=ref,
+        only=tuple(name for item in only for name in item.split(",") if name),
+        dry_run=dry_run,
+        commit=make_commit,
+        branch=branch,
+        tag=tag,
+        force=force,
+        allow_dirty=allow_dirty,
+    )
+    result = promote.promote(obj.load(), options, obj.settings)
+    show(result, as_json)
+    return result.exit_code
+
+
+@click.command("version")
+@json_option
+@command_body
+def version_command(obj: Context, as_json: bool) -> int:
+    """Show toolkit's version and the helm and kustomize it would use (as `tools status` finds
+    them); a tool not found is shown, not an error.
+
+    \b
+    Examples:
+      toolkit version
+      toolkit version --json
+    """
+    from toolkit.commands import tools
+
+    show(tools.version(obj.tool_pins(), obj.settings.tools), as_json)
+    return 0
+
+
+COMMANDS = (init_command, tools_group, lock_command, promote_command, version_command)

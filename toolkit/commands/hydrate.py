@@ -1,0 +1,185 @@
+"""`toolkit hydrate`: render what changed and commit it to the rendered branch (or, with
+`check`, say which environments are stale, writing nothing)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from toolkit.config.project import Config
+from toolkit.diff import determinism
+from toolkit.hydrate import branchplan, envdir, rendered, shard
+from toolkit.hydrate.envdir import EnvironmentChange
+from toolkit.hydrate.rendered import HydrateResult
+from toolkit.infra import git
+from toolkit.infra.errors import CheckFailed
+from toolkit.render import pipeline
+from toolkit.render.settings import RenderSettings
+from toolkit.validate.findings import Severity
+from toolkit.validate.report import ValidateResult, check_renders
+
+
+@dataclass(frozen=True)
+class HydrateCommandOptions:
+    environments: tuple[str, ...] = ()  # all when none
+    author: git.Identity | None = None
+    committer: git.Identity | None = None
+    push: bool = False
+    remote: str | None = None  # where to push (default origin); with `check`, compare with it
+    tag: bool = False  # tag the source commit <env>/<n> per hydrated environment
+    allow_prune: bool = False
+    allow_dirty: bool = False
+    check: bool = False  # list the stale environments, write nothing
+    shard: str | None = None  # "K/N": only the K-th of N shares of the environments
+    validate: bool = False  # validate what renders first; commit nothing on an error
+
+
+@dataclass(frozen=True)
+class HydrateOutcome:
+    """What a hydrate committed (`results`), or what a check found (`changes`)."""
+
+    check: bool
+    results: tuple[HydrateResult, ...] = ()
+    changes: tuple[EnvironmentChange, ...] = ()
+
+    @property
+    def stale(self) -> tuple[EnvironmentChange, ...]:
+        return tuple(c for c in self.changes if c.changed_anything)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.stale else 0
+
+    def as_dict(self) -> Any:
+        if self.check:
+            return {"stale": [c.environment for c in self.stale]}
+        return [_result_as_dict(result) for result in self.results]
+
+    def lines(self) -> list[str]:
+        """One line per environment and one per branch, for people."""
+        if self.check:
+            return [
+                ("stale: " if c.changed_anything else "") + envdir.describe_change(c)
+                for c in self.changes
+            ]
+        lines = []
+        for result in self.results:
+            lines += [envdir.describe_change(c) for c in result.changes]
+            where = " and pushed" if result.pushed else ""
+            if result.commit:
+                lines.append(f"{result.branch}: committed {result.commit[:12]}{where}")
+            else:
+                lines.append(f"{result.branch}: nothing to commit")
+            lines += [f"tagged {name}" for name in result.tags]
+            lines += [
+                f"note: local {ref} has commits the remote does not; it was left as it was"
+                for ref in result.left_behind
+            ]
+        return lines
+
+
+def _result_as_dict(result: HydrateResult) -> dict[str, Any]:
+    return {
+        "branch": result.branch,
+        "commit": result.commit,
+        "pushed": result.pushed,
+        "tags": list(result.tags),
+        "environments": {
+            c.environment: {
+                "added": c.added,
+                "changed": c.changed,
+                "removed": c.removed,
+                "skipped": c.skipped,
+                "loaded": c.environment in result.loaded,
+                "renders": result.renders.get(c.environment, (0, 0))[0],
+                "rendersFromCache": result.renders.get(c.environment, (0, 0))[1],
+            }
+            for c in result.changes
+        },
+    }
+
+
+def gate(
+    config: Config,
+    renders: Sequence[pipeline.EnvironmentRender],
+    again: Sequence[pipeline.EnvironmentRender] | None,
+) -> ValidateResult:
+    """`hydrate --validate`: the findings of what is about to be committed; `again`, a second
+    uncached render, when `validate.determinism` asks for reproducible output."""
+    reports = check_renders(config, renders)
+    if again is not None:
+        severity = Severity(config.validate.determinism)
+        found = determinism.determinism_findings(config, renders, again, severity)
+        reports = determinism.with_findings(reports, found)
+    return ValidateResult(reports, None)
+
+
+def hydrate(
+    config: Config, options: HydrateCommandOptions, settings: RenderSettings
+) -> HydrateOutcome:
+    report = settings.reporter
+    selected = config.select(options.environments)
+    if options.shard is not None:
+        selected = tuple(shard.pick(selected, *shard.parse(options.shard)))
+        picked = ", ".join(e.name for e in selected) or "no environments"
+        report.line(f"shard {options.shard}: {picked}")
+        if not selected:
+            return HydrateOutcome(options.check)
+    work_tree = envdir.refuse_dirty(config.root, allow_dirty=options.allow_dirty)
+    source = envdir.current_source(config.root)
+    planner = pipeline.Planner(config, selected, settings)
+    cache = pipeline.default_cache(settings)
+
+    def render(names: Collection[str]) -> list[pipeline.EnvironmentRender]:
+        plan = planner.run_plan(names)
+        renders = pipeline.render_plan(plan, parallel=settings.jobs, cache=cache, only=names)
+        for done in renders:
+            for note in done.tree.notes:
+                report.note(note)
+            report.line(
+                f"{done.name}: {done.renders} renders, {done.cached} from the cache", level=1
+            )
+        if options.validate:
+            again = None
+            if config.validate.determinism != "off":
+                again = pipeline.render_plan(plan, parallel=settings.jobs, cache=None, only=names)
+            result = gate(config, renders, again)
+            for line in result.lines():
+                # Findings that stop the commit are shown even with -q.
+                (report.always if result.failed else report.line)(line)
+            if result.failed:
+                raise CheckFailed("validation found errors: nothing was committed or pushed")
+        return renders
+
+    if options.check:
+        changes = rendered.check(
+            config,
+            planner,
+            render,
+            source,
+            work_tree,
+            remote=options.remote,
+            incremental=settings.use_cache,
+            allow_prune=options.allow_prune,
+        )
+        outcome = HydrateOutcome(True, changes=tuple(changes))
+    else:
+        write = branchplan.HydrateOptions(
+            author=options.author,
+            committer=options.committer,
+            push=options.push,
+            remote=options.remote or "origin",
+            tag=options.tag,
+            incremental=settings.use_cache,
+            allow_prune=options.allow_prune,
+        )
+        results = rendered.hydrate(
+            config, planner, render, source, work_tree, write, notify=report.line
+        )
+        outcome = HydrateOutcome(False, results=tuple(results))
+    settled = len(selected) - len(planner.planned)
+    why = " (nothing they read changed since their render)"
+    rest = f"; {settled} settled from git{why}" if settled else ""
+    report.line(f"loaded {len(planner.planned)} of {len(selected)} environments{rest}", level=1)
+    return outcome

@@ -1,0 +1,49 @@
+"""`toolkit render`: environments rendered to a directory or to one stream; touches nothing
+else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolkit.config.project import Config
+from toolkit.hydrate import envdir, outputdir
+from toolkit.render import pipeline
+from toolkit.render.settings import RenderSettings
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    environments: tuple[str, ...] = ()  # all when none
+    output: Path | None = None  # write `<output>/<env>/…`; None: one stream for stdout
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    renders: tuple[pipeline.EnvironmentRender, ...]
+    output: Path | None
+
+    @property
+    def stream(self) -> str:
+        """Every environment's manifests as one YAML stream (when there is no output)."""
+        return outputdir.as_stream(self.renders)
+
+    def lines(self) -> list[str]:
+        if self.output is None:
+            return []
+        return [
+            f"{render.name}: {len(render.tree.files)} files in {self.output / render.name}"
+            for render in self.renders
+        ]
+
+
+def render(config: Config, options: RenderOptions, settings: RenderSettings) -> RenderResult:
+    renders = pipeline.render_environments(config, config.select(options.environments), settings)
+    for done in renders:
+        for note in done.tree.notes:
+            settings.reporter.note(note)
+    if options.output is not None:
+        source = envdir.source_or_none(config.root)
+        trees = [envdir.environment_files(done, source) for done in renders]
+        outputdir.write_environments(options.output, trees)
+    return RenderResult(tuple(renders), options.output)
