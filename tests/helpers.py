@@ -28,8 +28,13 @@ def write_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
 
 
 def git(repo: Path, *args: str) -> str:
-    """Run git in a test repository and return its stdout."""
-    return process.run(("git", *args), cwd=repo).stdout.decode().strip()
+    """Run git in a test repository and return its stdout, stripped."""
+    return git_exact(repo, *args).strip()
+
+
+def git_exact(repo: Path, *args: str) -> str:
+    """Run git in a test repository and return its stdout as it is (for byte-exact checks)."""
+    return process.run(("git", *args), cwd=repo).stdout.decode()
 
 
 def branch_files(repo: Path, rev: str = "rendered") -> list[str]:
@@ -37,9 +42,10 @@ def branch_files(repo: Path, rev: str = "rendered") -> list[str]:
     return git(repo, "ls-tree", "-r", "--name-only", rev).splitlines()
 
 
-def show(repo: Path, path: str, rev: str = "rendered") -> str:
-    """A file's text as committed on a rendered branch."""
-    return git(repo, "show", f"{rev}:{path}")
+def show(repo: Path, path: str, rev: str = "rendered", *, exact: bool = False) -> str:
+    """A file's text as committed on a rendered branch (stripped, unless `exact`)."""
+    text = git_exact(repo, "show", f"{rev}:{path}")
+    return text if exact else text.strip()
 
 
 def commit_all(repo: Path, message: str = "change") -> str:

@@ -9,7 +9,17 @@ from pathlib import Path
 from tests.helpers import PROJECT
 
 PACKAGE = PROJECT / "toolkit"
-GIT_MODULE = PACKAGE / "infra" / "git.py"
+GIT_PACKAGE = PACKAGE / "infra" / "git"
+MAX_LINES = 400
+# Over the limit, and each in another piece of work that splits it: no module joins this list.
+KNOWN_LONG = {
+    "toolkit/cli.py",
+    "toolkit/charts/chartsource.py",
+    "toolkit/charts/lockfile.py",
+    "toolkit/promote/planning.py",
+    "toolkit/render/pipeline.py",
+    "toolkit/render/tools.py",
+}
 
 
 def _modules() -> list[Path]:
@@ -29,15 +39,28 @@ def _commands_naming_git(path: Path) -> list[int]:
     ]
 
 
-def test_only_the_git_module_runs_git() -> None:
+def test_only_the_git_package_runs_git() -> None:
     runs_git = {
         f"{path.relative_to(PROJECT)}:{line}"
         for path in _modules()
-        if path != GIT_MODULE
+        if not path.is_relative_to(GIT_PACKAGE)
         for line in _commands_naming_git(path)
     }
     assert runs_git == set()
-    assert _commands_naming_git(GIT_MODULE)  # the rule would see a command line
+    # The rule would see a command line: the package's one, in run.py.
+    assert [
+        p.name for p in _modules() if p.is_relative_to(GIT_PACKAGE) and _commands_naming_git(p)
+    ] == ["run.py"]
+
+
+def test_no_module_is_over_the_line_limit() -> None:
+    """A module past ~400 lines does more than one job: split it by job."""
+    long = {
+        path.relative_to(PROJECT).as_posix()
+        for path in _modules()
+        if len(path.read_text(encoding="utf-8").splitlines()) > MAX_LINES
+    }
+    assert long - KNOWN_LONG == set()
 
 
 def test_every_package_says_what_it_owns() -> None:

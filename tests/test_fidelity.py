@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from tests.fixtures.kubereading import KubeReading, split_stream
 from tests.helpers import Cli, branch_files, make_repo, show
-from toolkit.infra import kubeyaml, process
+from toolkit.infra import kubescalars, kubeyaml, process
 from toolkit.render import tools
 
 NAMESPACE = "fid"
@@ -457,9 +457,9 @@ def test_plain_scalars_resolve_as_go_yaml_v2_resolves_them(
     read = kube_reading([f"v: {s}\n" for s in plain])
     for scalar, reference in zip(plain, read, strict=True):
         if "Error" in reference:  # .inf and .nan: Kubernetes cannot turn them into JSON
-            assert not math.isfinite(kubeyaml.plain_value(scalar)), scalar
+            assert not math.isfinite(kubescalars.plain_value(scalar)), scalar
         else:
-            assert _float64(kubeyaml.plain_value(scalar)) == reference["v"], scalar
+            assert _float64(kubescalars.plain_value(scalar)) == reference["v"], scalar
 
 
 @settings(

@@ -12,6 +12,7 @@ import yaml
 
 from tests.fixtures.charts import ChartRepo
 from tests.fixtures.ci import ToolkitProcesses
+from tests.fixtures.promote import unwritable
 from tests.helpers import Cli, commit_all, git, write_config
 from toolkit.charts import lockfile
 from toolkit.charts.lockfile import Lock, LockEntry
@@ -553,3 +554,26 @@ def test_a_lock_made_before_trees_stays_as_it_is_until_resolved(
         git(example_repo, "rev-parse", f"HEAD:charts/{e.chart}") for e in new.entries
     ]
     assert [dataclasses.replace(e, tree=None) for e in new.entries] == list(old.entries)
+
+
+def test_lock_with_an_unwritable_second_lock_changes_no_lock(
+    tmp_path: Path, three_versions: ChartRepo, run_cli: Cli
+) -> None:
+    """The README's promise: every lock is written, or none (a refused second lock leaves the
+    first byte for byte as it was)."""
+    root = write_config(
+        tmp_path / "config",
+        {"charts": three_versions.url},
+        {env: [{"name": "web", "chart": "charts/demo", "version": "^1.0"}] for env in ("a", "b")},
+    )
+    assert run_cli(root, "lock").exit_code == 0
+    first, second = (lockfile.lock_path(root / "overlays" / env) for env in ("a", "b"))
+    before = first.read_bytes(), second.read_bytes()
+    three_versions.add("demo", "1.2.0")
+    with unwritable(second):
+        result = run_cli(root, "lock", "--upgrade")
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.count("error:") == 1
+    assert "cannot write overlays/b/releases.lock" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (first.read_bytes(), second.read_bytes()) == before

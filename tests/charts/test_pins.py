@@ -87,10 +87,12 @@ def test_the_pinned_helm_renders_and_a_new_pin_with_the_same_output_adds_nothing
 
     set_pin(repo, '"3.18.0"', '"4.1.4"')
     commit_all(repo, "render with helm 4")
-    code, _, stderr = toolkit(repo, "-v", "hydrate", "--tag")
+    code, stdout, stderr = toolkit(repo, "hydrate", "--tag", "--json")
 
     assert code == 0, stderr
-    assert "dev: 1 renders, 0 from the cache" in stderr  # rendered to see
+    (branch,) = json.loads(stdout)
+    dev = branch["environments"]["dev"]
+    assert (dev["renders"], dev["rendersFromCache"]) == (1, 0)  # rendered to see
     assert git(repo, "rev-parse", "rendered") == rendered
     assert git(repo, "tag", "--list") == tags
     assert json.loads(show(repo, "dev/hydrator.metadata"))["tools"]["helm"] == "v3.18.0"

@@ -6,15 +6,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import config_repository, write_tree
-from toolkit.config.project import (
-    Config,
-    DiffIgnore,
-    Environment,
-    Location,
-    branch_name_problem,
-    load_config,
-)
+from toolkit.config.checks import DiffIgnore
+from toolkit.config.project import Config, Environment, Location, load_config
 from toolkit.infra.errors import InputError
+from toolkit.infra.git import branch_name_problem
 from toolkit.infra.paths import safe_path
 
 

@@ -4,12 +4,13 @@ source commit they name, as `toolkit hydrate` and `render -o` write them in real
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import yaml
 
-from tests.helpers import Cli, branch_files, git, make_repo, show
-from toolkit.hydrate import envdir
+from tests.golden import assert_golden
+from tests.helpers import Cli, branch_files, git, show
 
 ENVIRONMENTS = ("dev", "staging", "production")
 
@@ -106,21 +107,19 @@ def test_render_to_a_directory_writes_the_same_tree(
     assert git(example_repo, "status", "--porcelain") == ""
 
 
-def test_recorded_metadata_takes_only_a_commit_name_as_the_source(tmp_path: Path) -> None:
-    """The branch is data anyone with push access wrote: a drySha that is not a commit name
-    (an option, a ref) must never reach git."""
-    sha = "a" * 40
-    fields = {"drySha": sha, "inputHash": "sha256:x", "inputEnvironments": ["dev"], "tools": {}}
-    odd = {**fields, "drySha": "--output=/tmp/written-by-git"}
-    repo = make_repo(
-        tmp_path / "branch",
-        {"dev/hydrator.metadata": json.dumps(fields), "qa/hydrator.metadata": json.dumps(odd)},
-        example=False,
+def test_the_readme_and_metadata_on_the_branch_are_golden(example_repo: Path, run_cli: Cli) -> None:
+    """What a reviewer and Argo CD read, byte for byte; only the source commit, the tool
+    versions and the input hash (which names them) vary between runs and helm majors."""
+    head = git(example_repo, "rev-parse", "HEAD")
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    assert_golden(
+        "production-README.md",
+        show(example_repo, "production/README.md", exact=True).replace(head, "<head>"),
     )
-
-    found = envdir.recorded(repo, git(repo, "rev-parse", "HEAD"), ["dev", "qa", "none"])
-
-    assert found["dev"] is not None and found["dev"].dry_sha == sha
-    assert found["dev"].input_environments == ("dev",)
-    assert found["qa"] is not None and found["qa"].dry_sha is None
-    assert found["none"] is None
+    recorded = show(example_repo, "production/hydrator.metadata", exact=True).replace(
+        head, "<head>"
+    )
+    recorded = re.sub(
+        r'("(?:helm|kustomize|toolkit|inputHash)": )"[^"]+"', r'\1"<varies>"', recorded
+    )
+    assert_golden("production-hydrator.metadata", recorded)

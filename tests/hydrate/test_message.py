@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.ci import TINY_CONFIG, tiny_overlay
-from tests.helpers import Cli, git, make_repo
+from tests.golden import assert_golden
+from tests.helpers import Cli, git, git_exact, make_repo
 
 
 def tiny_files(value: str) -> dict[str, str]:
@@ -54,3 +55,12 @@ def test_bad_message_templates_are_input_errors(
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
     assert git(repo, "branch", "--list", "rendered") == ""
+
+
+def test_the_default_message_is_golden(example_repo: Path, run_cli: Cli) -> None:
+    head = git(example_repo, "rev-parse", "HEAD")
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    message = git_exact(example_repo, "cat-file", "commit", "rendered").split("\n\n", 1)[1]
+    assert_golden(
+        "rendered-commit-message.txt", message.replace(head, "<head>").replace(head[:12], "<head>")
+    )

@@ -122,11 +122,13 @@ def test_a_shallow_clone_settles_untouched_environments_from_git(
     tiny_remote.commit(tiny_overlay("dev", "v3"), "dev: v3")
     third = tiny_remote.clone("third", depth=2)
 
-    result = run_cli(third, "-v", "hydrate", "--push")
+    result = run_cli(third, "hydrate", "--push", "--json")
 
     assert result.exit_code == 0, result.stderr
-    assert "loaded 1 of 2 environments" in result.stderr
-    assert "prod: unchanged" in result.stderr
+    (branch,) = json.loads(result.stdout)
+    environments = branch["environments"]
+    assert (environments["dev"]["loaded"], environments["prod"]["loaded"]) == (True, False)
+    assert environments["prod"]["added"] == environments["prod"]["changed"] == []
     assert "value: v3" in tiny_remote.show("dev/kustomize/configmap-settings.yaml")
 
 

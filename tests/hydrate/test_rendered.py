@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -114,20 +115,32 @@ def test_render_to_stdout_is_a_yaml_stream(example_repo: Path, run_cli: Cli) -> 
     assert "# dev/api/deployment-api.yaml" in result.stdout
 
 
-def renders_reported(stderr: str) -> dict[str, str]:
-    """`-v hydrate`'s "<env>: N renders, M from the cache" lines, by environment."""
-    found = {}
-    for line in stderr.splitlines():
-        env, _, rest = line.partition(": ")
-        if rest.endswith("from the cache"):
-            found[env] = rest
-    return found
+def hydrated(stdout: str) -> dict[str, dict[str, Any]]:
+    """`hydrate --json`'s environments by name, over every branch."""
+    return {
+        env: fields
+        for branch in json.loads(stdout)
+        for env, fields in branch["environments"].items()
+    }
 
 
-def loaded(stderr: str) -> int:
-    """How many environments `-v hydrate` says it loaded and hashed."""
-    (line,) = [line for line in stderr.splitlines() if line.startswith("loaded ")]
-    return int(line.split()[1])
+def renders_reported(stdout: str) -> dict[str, tuple[int, int]]:
+    """(renders, answered by the cache) of each environment `hydrate --json` rendered."""
+    return {
+        env: (fields["renders"], fields["rendersFromCache"])
+        for env, fields in hydrated(stdout).items()
+        if fields["renders"]
+    }
+
+
+def loaded(stdout: str) -> int:
+    """How many environments `hydrate --json` says it loaded and hashed."""
+    return sum(fields["loaded"] for fields in hydrated(stdout).values())
+
+
+def unchanged(stdout: str, env: str) -> bool:
+    fields = hydrated(stdout)[env]
+    return not (fields["added"] or fields["changed"] or fields["removed"] or fields["skipped"])
 
 
 def test_hydrate_renders_only_the_environments_whose_inputs_changed(
@@ -138,12 +151,12 @@ def test_hydrate_renders_only_the_environments_whose_inputs_changed(
     values = example_repo / "overlays/dev/values/api.yaml"
     values.write_text(values.read_text().replace("logLevel: debug", "logLevel: trace"))
     commit_all(example_repo, "dev: api logs at trace")
-    result = run_cli(example_repo, "-v", "hydrate", "--json")
+    result = run_cli(example_repo, "hydrate", "--json")
     assert result.exit_code == 0, result.stderr
     # dev's api and kustomize renders run again (a file in overlays/dev changed); its
     # cert-rotator render comes from the cache; staging and production are not rendered at all.
-    assert renders_reported(result.stderr) == {"dev": "3 renders, 1 from the cache"}
-    assert loaded(result.stderr) == 1  # only overlays/dev changed: the others were not read
+    assert renders_reported(result.stdout) == {"dev": (3, 1)}
+    assert loaded(result.stdout) == 1  # only overlays/dev changed: the others were not read
     (branch,) = json.loads(result.stdout)
     assert "dev/api/configmap-api.yaml" in branch["environments"]["dev"]["changed"]
     for env in ("staging", "production"):
@@ -152,6 +165,9 @@ def test_hydrate_renders_only_the_environments_whose_inputs_changed(
             "changed": [],
             "removed": [],
             "skipped": None,
+            "loaded": False,
+            "renders": 0,
+            "rendersFromCache": 0,
         }
         assert git(example_repo, "rev-parse", f"{before}:{env}") == git(
             example_repo, "rev-parse", f"rendered:{env}"
@@ -168,13 +184,13 @@ def test_a_commit_that_changes_no_input_renders_nothing(
     (example_repo / "docs.md").write_text("not an input of any environment\n")
     commit_all(example_repo, "docs")
     shutil.rmtree(render_cache)  # not answered from the cache either: not rendered at all
-    result = run_cli(example_repo, "-v", "hydrate")
+    result = run_cli(example_repo, "hydrate", "--json")
     assert result.exit_code == 0, result.stderr
-    assert renders_reported(result.stderr) == {}
-    assert loaded(result.stderr) == 3  # outside every environment: their hashes decide
+    assert renders_reported(result.stdout) == {}
+    assert loaded(result.stdout) == 3  # outside every environment: their hashes decide
     assert not render_cache.exists()
     assert git(example_repo, "rev-parse", "rendered") == before
-    assert all(f"{env}: unchanged" in result.stderr for env in ENVIRONMENTS)
+    assert all(unchanged(result.stdout, env) for env in ENVIRONMENTS)
 
 
 def test_no_cache_renders_every_environment_and_changes_nothing(
@@ -182,11 +198,11 @@ def test_no_cache_renders_every_environment_and_changes_nothing(
 ) -> None:
     assert run_cli(example_repo, "hydrate").exit_code == 0
     before = git(example_repo, "rev-parse", "rendered")
-    result = run_cli(example_repo, "-v", "--no-cache", "hydrate")
+    result = run_cli(example_repo, "--no-cache", "hydrate", "--json")
     assert result.exit_code == 0, result.stderr
-    reported = renders_reported(result.stderr)
+    reported = renders_reported(result.stdout)
     assert sorted(reported) == sorted(ENVIRONMENTS)
-    assert all(line.endswith(" 0 from the cache") for line in reported.values())
+    assert all(cached == 0 for _, cached in reported.values())
     assert git(example_repo, "rev-parse", "rendered") == before
 
 
@@ -206,9 +222,9 @@ def test_a_recorded_hash_that_differs_rerenders_the_environment(
     metadata_file.write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
     commit_all(work, "an older hash")
     git(example_repo, "worktree", "remove", "--force", str(work))
-    result = run_cli(example_repo, "-v", "hydrate")
+    result = run_cli(example_repo, "hydrate", "--json")
     assert result.exit_code == 0, result.stderr
-    assert set(renders_reported(result.stderr)) == {"staging"}
+    assert set(renders_reported(result.stdout)) == {"staging"}
     assert json.loads(show(example_repo, "staging/hydrator.metadata"))["inputHash"] == current
 
 
@@ -216,7 +232,7 @@ def test_a_recorded_hash_that_differs_rerenders_the_environment(
 
 
 def rehydrate(repo: Path, run_cli: Cli, *args: str) -> CliResult:
-    result = run_cli(repo, "-v", "hydrate", *args)
+    result = run_cli(repo, "hydrate", "--json", *args)
     assert result.exit_code == 0, result.stderr
     return result
 
@@ -306,9 +322,9 @@ def test_a_read_in_another_environment_directory_is_followed(
     commit_all(example_repo, f"staging changes {how} (and dev with it)")
     result = rehydrate(example_repo, run_cli)
 
-    assert loaded(result.stderr) == 2
+    assert loaded(result.stdout) == 2
     assert after in show(example_repo, witness)
-    assert "production: unchanged" in result.stderr
+    assert unchanged(result.stdout, "production")
 
 
 def test_an_ignored_values_file_is_followed(example_repo: Path, run_cli: Cli) -> None:
@@ -330,7 +346,7 @@ def test_an_ignored_values_file_is_followed(example_repo: Path, run_cli: Cli) ->
     (example_repo / "overlays/dev/values/api.local.yaml").write_text("replicaCount: 3\n")
     result = rehydrate(example_repo, run_cli)
 
-    assert loaded(result.stderr) == 1
+    assert loaded(result.stdout) == 1
     assert "replicas: 3" in show(example_repo, "dev/api/deployment-api.yaml")
 
 
@@ -341,8 +357,8 @@ def test_allow_dirty_loads_the_environment_whose_files_are_uncommitted(
     edit(example_repo / "overlays/staging/values/api.yaml", "maxReplicas: 4", "maxReplicas: 6")
     result = rehydrate(example_repo, run_cli, "--allow-dirty")
 
-    assert loaded(result.stderr) == 1
-    assert set(renders_reported(result.stderr)) == {"staging"}
+    assert loaded(result.stdout) == 1
+    assert set(renders_reported(result.stdout)) == {"staging"}
     assert "maxReplicas: 6" in show(example_repo, "staging/api/horizontalpodautoscaler-api.yaml")
 
 
@@ -365,7 +381,7 @@ def test_a_symlinked_releases_file_is_followed(example_repo: Path, run_cli: Cli)
     commit_all(example_repo, "staging and production: api logs errors only")
     result = rehydrate(example_repo, run_cli)
 
-    assert "production: unchanged" not in result.stderr
+    assert not unchanged(result.stdout, "production")
     assert 'LOG_LEVEL: "error"' in show(example_repo, "production/api/configmap-api.yaml")
 
 
@@ -383,7 +399,7 @@ def test_a_dirty_render_is_replaced_once_the_files_are_committed_again(
     git(example_repo, "checkout", "--", ".")
     result = rehydrate(example_repo, run_cli)
 
-    assert loaded(result.stderr) == 1
+    assert loaded(result.stdout) == 1
     assert show(example_repo, "dev/api/configmap-api.yaml") == clean
 
 
@@ -412,7 +428,9 @@ def test_check_with_no_cache_renders_every_environment(example_repo: Path, run_c
     rehydrate(example_repo, run_cli)
     result = run_cli(example_repo, "-v", "--no-cache", "hydrate", "--check")
     assert result.exit_code == 0, result.stderr
-    assert sorted(renders_reported(result.stderr)) == sorted(ENVIRONMENTS)
+    # --check's JSON lists what is stale only: the -v lines say what it rendered.
+    reported = [line for line in result.stderr.splitlines() if line.endswith(" from the cache")]
+    assert sorted(line.split(":")[0] for line in reported) == sorted(ENVIRONMENTS)
 
 
 def test_a_kustomize_base_above_the_configuration_is_followed(tmp_path: Path, run_cli: Cli) -> None:
@@ -435,7 +453,7 @@ def test_a_kustomize_base_above_the_configuration_is_followed(tmp_path: Path, ru
     commit_all(top, "the shared base changes")
     result = rehydrate(config_root, run_cli)
 
-    assert loaded(result.stderr) == 1
+    assert loaded(result.stdout) == 1
     assert "a: two" in show(top, "dev/kustomize/configmap-shared.yaml")
 
 
@@ -459,7 +477,7 @@ def test_an_environment_without_its_lock_is_loaded_every_time(
 
     result = rehydrate(example_repo, run_cli)
 
-    assert loaded(result.stderr) == 1
+    assert loaded(result.stdout) == 1
     assert "warning: overlays/dev/releases.lock does not exist" in result.stderr
 
 
@@ -471,13 +489,13 @@ def test_another_helm_rerenders_every_environment_and_keeps_byte_identical_ones(
     rehydrate(example_repo, run_cli)
     before = git(example_repo, "rev-parse", "rendered")
     result = rehydrate(example_repo, run_cli)
-    assert loaded(result.stderr) == 0
+    assert loaded(result.stdout) == 0
 
-    result = run_cli(example_repo, "--helm", str(other_helm.path), "-v", "hydrate", "--tag")
+    result = run_cli(example_repo, "--helm", str(other_helm.path), "hydrate", "--tag", "--json")
 
     assert result.exit_code == 0, result.stderr
-    assert loaded(result.stderr) == 3
-    assert "dev: 3 renders, 1 from the cache" in result.stderr
+    assert loaded(result.stdout) == 3
+    assert renders_reported(result.stdout)["dev"] == (3, 1)
     assert git(example_repo, "rev-parse", "rendered") == before
     assert git(example_repo, "tag", "--list") == ""
     for env in ENVIRONMENTS:

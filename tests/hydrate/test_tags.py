@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.fixtures.ci import Remote, tiny_overlay
-from tests.helpers import Cli, git
+from tests.golden import assert_golden
+from tests.helpers import Cli, git, git_exact
 from toolkit.hydrate import tags
 from toolkit.manifests import model
 
@@ -53,3 +56,12 @@ def test_numbers_continue_from_the_remote_tags_and_are_pushed(
     assert git(tiny_remote.bare, "rev-parse", "dev/2^{commit}") == newer
     assert "example/web:v9" in git(tiny_remote.bare, "tag", "-l", "--format=%(contents)", "dev/2")
     assert git(second, "rev-parse", "dev/2") == git(tiny_remote.bare, "rev-parse", "dev/2")
+
+
+def test_the_tag_message_is_golden(example_repo: Path, run_cli: Cli) -> None:
+    head = git(example_repo, "rev-parse", "HEAD")
+    assert run_cli(example_repo, "hydrate", "--tag").exit_code == 0
+    tag = git_exact(example_repo, "cat-file", "tag", "production/1").split("\n\n", 1)[1]
+    assert_golden(
+        "production-tag-message.txt", tag.replace(head, "<head>").replace(head[:12], "<head>")
+    )

@@ -1,4 +1,4 @@
-"""All-or-nothing writes, on a real file system."""
+"""Replacing files: one at a time, or a set all or nothing, on a real file system."""
 
 from __future__ import annotations
 
@@ -75,3 +75,23 @@ def test_a_failure_while_renaming_puts_back_what_was_replaced(root: Path) -> Non
     assert (root / "b.yaml").stat().st_mode & 0o777 == 0o600
     assert not (root / "new").exists()
     assert [p for p in root.rglob("*") if "toolkit-tmp" in p.name] == []
+
+
+def test_one_file_is_replaced_whole_or_left_as_it_was(root: Path) -> None:
+    atomicfiles.replace_file(root / "new" / "c.yaml", b"c\n")
+    assert (root / "new" / "c.yaml").read_bytes() == b"c\n"
+    assert (root / "new" / "c.yaml").stat().st_mode & 0o777 == 0o644
+    with pytest.raises(RuntimeError), atomicfiles.replacing(root / "a.yaml") as out:
+        out.write(b"half")
+        raise RuntimeError("the writer failed half way")
+    assert (root / "a.yaml").read_bytes() == b"a: 1\n"
+    assert sorted(p.name for p in root.iterdir()) == ["a.yaml", "b.yaml", "gone.yaml", "new"]
+
+
+def test_a_file_that_cannot_be_replaced_is_one_write_error(root: Path) -> None:
+    with unwritable(root / "a.yaml"), pytest.raises(atomicfiles.WriteError) as caught:
+        atomicfiles.replace_file(root / "a.yaml", b"a: 2\n", shown="the report")
+    assert str(caught.value).startswith("cannot write the report: ")
+    assert caught.value.exit_code == 2
+    assert (root / "a.yaml").read_bytes() == b"a: 1\n"
+    assert sorted(p.name for p in root.iterdir()) == ["a.yaml", "b.yaml", "gone.yaml"]

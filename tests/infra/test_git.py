@@ -1,4 +1,4 @@
-"""git.py: identities, ancestry in shallow clones, notes, temporary worktrees, revisions."""
+"""infra/git/: identities, ancestry in shallow clones, notes, temporary worktrees, revisions."""
 
 from __future__ import annotations
 
@@ -9,16 +9,7 @@ import pytest
 
 from tests.helpers import commit_all, git, make_repo
 from toolkit.infra import git as gitmod
-from toolkit.infra.errors import InputError
-
-
-def test_parse_identity() -> None:
-    assert gitmod.parse_identity("CI Bot <ci@example.com>", what="--author") == gitmod.Identity(
-        "CI Bot", "ci@example.com"
-    )
-    for bad in ("CI Bot", "<ci@example.com>", "CI <a b>", "A <a> <b>"):
-        with pytest.raises(InputError, match='is not "Name <email>"'):
-            gitmod.parse_identity(bad, what="--author")
+from toolkit.infra.errors import GitError
 
 
 def test_ancestry_in_a_shallow_clone_needs_deepening(tmp_path: Path) -> None:
@@ -82,7 +73,7 @@ def test_temporary_worktree_is_removed_even_after_its_directory_vanished(repo: P
 
 
 def test_a_commit_that_does_not_exist_leaves_nothing(repo: Path) -> None:
-    with pytest.raises(gitmod.GitError), gitmod.temporary_worktree(repo, "0" * 40):
+    with pytest.raises(GitError), gitmod.temporary_worktree(repo, "0" * 40):
         pass
     assert registered_worktrees(repo) == 1
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from toolkit.infra import kubeyaml
+from toolkit.infra import kubescalars, kubeyaml
 
 
 @pytest.mark.parametrize(
@@ -54,12 +54,12 @@ from toolkit.infra import kubeyaml
     ],
 )
 def test_plain_scalars_resolve_as_go_yaml_v2(text: str, value: Any) -> None:
-    resolved = kubeyaml.plain_value(text)
+    resolved = kubescalars.plain_value(text)
     assert resolved == value and type(resolved) is type(value)
 
 
 def test_special_floats_resolve_but_cannot_become_json() -> None:
-    assert math.isinf(kubeyaml.plain_value("-.Inf")) and math.isnan(kubeyaml.plain_value(".NaN"))
+    assert math.isinf(kubescalars.plain_value("-.Inf")) and math.isnan(kubeyaml.plain_value(".NaN"))
     with pytest.raises(kubeyaml.KubeYamlError, match=r"'\.inf' is not a number JSON can hold"):
         kubeyaml.load("a:\n  b: .inf\n")
 

@@ -103,10 +103,14 @@ def test_a_change_in_one_environment_path_loads_that_environment_alone(
     (repo / directories["prod"] / "values/web.yaml").write_text("replicas: 5\n")
     commit_all(repo, "prod: five replicas")
 
-    result = run_cli(repo, "-v", "hydrate")
+    result = run_cli(repo, "hydrate", "--json")
 
     assert result.exit_code == 0, result.stderr
-    assert "loaded 1 of 2 environments; 1 settled from git" in result.stderr
+    (branch,) = json.loads(result.stdout)
+    assert {env: fields["loaded"] for env, fields in branch["environments"].items()} == {
+        "dev": False,
+        "prod": True,
+    }
     assert "replicas: 5" in show(repo, "prod/web/deployment-web.yaml")
 
 

@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toolkit.infra import kubeyaml
 from toolkit.infra.errors import InputError, RenderError
 from toolkit.manifests import layout, model
 
@@ -337,55 +336,3 @@ def test_layout_gives_every_identity_its_own_file_whatever_the_order(
     assert forward.files == backward.files
     assert len(forward.files) == len(ids)
     assert all(path.startswith("api/") and ".." not in path for path in forward.files)
-
-
-# --- secret redaction ---------------------------------------------------------------------
-
-SECRET = """\
-apiVersion: v1
-kind: Secret
-metadata:
-  name: creds
-data:
-  password: cGxhbnRlZC12YWx1ZQ==
-  broken: not base64!
-stringData:
-  token: plain-planted
-"""
-
-
-def test_redact_secret_keeps_keys_and_sizes_only() -> None:
-    (secret,) = parse(SECRET)
-    assert model.is_secret(secret.id)
-    redacted = model.redact_secret(secret.body)
-    assert redacted["data"] == {
-        "password": "<redacted: 13 bytes>",
-        "broken": "<redacted: 11 bytes>",
-    }
-    assert redacted["stringData"] == {"token": "<redacted: 13 bytes>"}
-    assert redacted["metadata"] == secret.body["metadata"]
-    printed = kubeyaml.dump(redacted)
-    for value in ("cGxhbnRlZC12YWx1ZQ==", "planted-value", "not base64!", "plain-planted"):
-        assert value not in printed
-    assert secret.body["data"]["password"] == "cGxhbnRlZC12YWx1ZQ=="  # the original is untouched
-
-
-def test_redact_secret_hides_a_data_field_that_is_not_a_mapping() -> None:
-    body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}, "data": "c2VjcmV0"}
-    assert model.redact_secret(body)["data"] == "<redacted>"
-
-
-def test_secret_key_changes_compare_decoded_values() -> None:
-    (old,) = parse(SECRET)
-    new = dict(old.body)
-    # The same bytes written as stringData-equivalent base64 with other padding is no change.
-    new["data"] = {"password": "cGxhbnRlZC12YWx1ZQ==", "added": "eA=="}
-    new["stringData"] = {"token": "plain-planted-2"}
-    changes = model.secret_key_changes(old.body, new)
-    assert [(c.field, c.key, c.status, c.old_size, c.new_size) for c in changes] == [
-        ("data", "added", "added", None, 1),
-        ("data", "broken", "removed", 11, None),
-        ("data", "password", "unchanged", 13, 13),
-        ("stringData", "token", "changed", 13, 15),
-    ]
-    assert all(c.status == "added" for c in model.secret_key_changes(None, old.body))

@@ -59,6 +59,6 @@ def test_processes_sharing_one_cache_print_the_same_bytes(
     first = toolkit_processes([render, render])  # both miss and store the same entries at once
     assert len({output.stdout for output in first}) == 1
     entries = [p for p in render_cache.rglob("*") if p.is_file()]
-    assert len(entries) == 3 and not any(p.name.startswith(".tmp-") for p in entries)
+    assert len(entries) == 3 and not any(p.name.startswith(".") for p in entries)  # no temp file
     (hit,) = toolkit_processes([render])
     assert hit.stdout == first[0].stdout  # and a hit prints the same

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 from toolkit.charts import oci, semver
 from toolkit.config.project import Config
 from toolkit.config.releases import LocalChart, OciChart, Release, RepoChart
-from toolkit.infra import http, paths, runmemo, yamlfile
+from toolkit.infra import atomicfiles, http, paths, runmemo, yamlfile
 from toolkit.infra.errors import InputError
 from toolkit.infra.http import FetchError
 from toolkit.infra.paths import refuse_link_out
@@ -205,15 +204,7 @@ class ChartCache:
         path = self.path(digest)
         if self.get(digest) is not None:
             return digest, path
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=self.root, prefix=".download-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        atomicfiles.replace_file(path, data)
         return digest, path
 
 

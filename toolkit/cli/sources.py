@@ -9,7 +9,7 @@ import click
 
 from toolkit.cli.edge import Context, json_option, show
 from toolkit.cli.options import command_body
-from toolkit.config import project
+from toolkit.config import identity, project
 from toolkit.infra import git
 
 
@@ -130,7 +130,7 @@ remote_option = click.option(
 
 
 def _identity(author: str | None) -> git.Identity | None:
-    return git.parse_identity(author, what="--author") if author else None
+    return identity.parse_identity(author, what="--author") if author else None
 
 
 @click.command("promote")

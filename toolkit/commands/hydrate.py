@@ -9,7 +9,7 @@ from typing import Any
 
 from toolkit.config.project import Config
 from toolkit.diff import determinism
-from toolkit.hydrate import envdir, rendered, shard
+from toolkit.hydrate import branchplan, envdir, rendered, shard
 from toolkit.hydrate.envdir import EnvironmentChange
 from toolkit.hydrate.rendered import HydrateResult
 from toolkit.infra import git
@@ -91,6 +91,9 @@ def _result_as_dict(result: HydrateResult) -> dict[str, Any]:
                 "changed": c.changed,
                 "removed": c.removed,
                 "skipped": c.skipped,
+                "loaded": c.environment in result.loaded,
+                "renders": result.renders.get(c.environment, (0, 0))[0],
+                "rendersFromCache": result.renders.get(c.environment, (0, 0))[1],
             }
             for c in result.changes
         },
@@ -162,7 +165,7 @@ def hydrate(
         )
         outcome = HydrateOutcome(True, changes=tuple(changes))
     else:
-        write = rendered.HydrateOptions(
+        write = branchplan.HydrateOptions(
             author=options.author,
             committer=options.committer,
             push=options.push,

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.config.project import Config, Environment
-from toolkit.hydrate import tags
-from toolkit.hydrate.envdir import METADATA
+from toolkit.hydrate import metadata, tags
+from toolkit.hydrate.metadata import Metadata
 from toolkit.infra import git
 from toolkit.infra.errors import ToolkitError
 from toolkit.manifests import model
@@ -164,7 +164,7 @@ def _where_from(env: EnvironmentStatus) -> str:
 @dataclass(frozen=True)
 class _Rendered:
     tip: str | None
-    metadata: Mapping[str, Any]
+    metadata: Metadata | None
     images: tuple[str, ...]
 
 
@@ -180,13 +180,9 @@ def _branch_tip(repo: Path, branch: str, remote: str) -> tuple[str | None, str |
 
 
 def _read_rendered(repo: Path, tip: str | None, environment: str) -> _Rendered:
-    raw = git.read_blob(repo, tip, f"{environment}/{METADATA}") if tip else None
-    try:
-        metadata = json.loads(raw) if raw else None
-    except ValueError:
-        metadata = None
-    if not isinstance(metadata, dict):  # the branch holds no render of this environment
-        return _Rendered(None, {}, ())
+    recorded = metadata.read(repo, tip, [environment])[environment]
+    if recorded is None:  # the branch holds no render of this environment
+        return _Rendered(None, None, ())
     assert tip is not None
     paths = [e.path for e in git.list_tree(repo, tip, environment) if e.path.endswith(".yaml")]
     bodies = []
@@ -194,21 +190,14 @@ def _read_rendered(repo: Path, tip: str | None, environment: str) -> _Rendered:
         where = f"{environment} on the rendered branch, {path}"
         bodies += model.bodies((blob or b"").decode(errors="replace"), where=where)
     found = sorted({image for body in bodies for image in tags.images_in(body)})
-    return _Rendered(tip, metadata, tuple(found))
+    return _Rendered(tip, recorded, tuple(found))
 
 
-def _releases(metadata: Mapping[str, Any]) -> tuple[ReleaseState, ...]:
-    found = []
-    for entry in metadata.get("releases") or ():
-        if isinstance(entry, dict):
-            found.append(
-                ReleaseState(
-                    *(
-                        str(entry.get(key, ""))
-                        for key in ("name", "namespace", "chart", "version", "digest")
-                    )
-                )
-            )
+def _releases(recorded: Metadata | None) -> tuple[ReleaseState, ...]:
+    found = [
+        ReleaseState(r.name, r.namespace, r.chart, r.version, r.digest)
+        for r in (recorded.releases if recorded else ())
+    ]
     return tuple(sorted(found, key=lambda r: r.name))
 
 
@@ -227,10 +216,10 @@ def pending_promotion(config: Config, source: Environment, target: Environment) 
     lines = [
         f"release {r.name}: {r.before or 'new'} -> {r.after}"
         for r in plan.releases
-        if r.status == changes.PROMOTED
+        if r.status == changes.PromotionStatus.PROMOTED
     ]
     for image in plan.images:
-        if image.status == changes.PROMOTED:
+        if image.status == changes.PromotionStatus.PROMOTED:
             fields = ", ".join(
                 f"{c.field} {c.before or '-'} -> {c.after or '-'}" for c in image.changes
             )
@@ -265,9 +254,7 @@ def environment_status(
     chosen = config.select(names)
     tips = {env.name: _branch_tip(repo, config.branch_for(env.name), remote) for env in chosen}
     rendered = {env.name: _read_rendered(repo, tips[env.name][1], env.name) for env in chosen}
-    sources = [
-        str(r.metadata["drySha"]) for r in rendered.values() if _sha(r.metadata.get("drySha"))
-    ]
+    sources = [r.metadata.dry_sha for r in rendered.values() if r.metadata and r.metadata.dry_sha]
     summaries = git.commit_summaries(repo, sorted(set(sources)))
     hashes = plan([env for env in chosen if rendered[env.name].tip])
     results = []
@@ -275,15 +262,15 @@ def environment_status(
         state = rendered[env.name]
         position = order.index(env)
         nxt = order[position + 1] if position + 1 < len(order) else None
-        source = state.metadata.get("drySha") if _sha(state.metadata.get("drySha")) else None
-        date, subject = summaries.get(str(source), (None, None)) if source else (None, None)
+        source = state.metadata.dry_sha if state.metadata else None
+        date, subject = summaries.get(source, (None, None)) if source else (None, None)
         results.append(
             EnvironmentStatus(
                 name=env.name,
                 branch=config.branch_for(env.name),
                 branch_ref=tips[env.name][0] if state.tip else None,
                 rendered_commit=state.tip,
-                source_commit=str(source) if source else None,
+                source_commit=source,
                 source_date=date,
                 source_subject=subject,
                 last_tag=_last_tag(repo, env.name),
@@ -299,13 +286,9 @@ def environment_status(
 
 def _stale(planned: str | None, state: _Rendered) -> bool | None:
     """Whether the work tree would render differently; None when not hydrated or not known."""
-    if state.tip is None or planned is None:
+    if state.metadata is None or planned is None:
         return None
-    return planned != state.metadata.get("inputHash")
-
-
-def _sha(value: Any) -> bool:
-    return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", value) is not None
+    return planned != state.metadata.input_hash
 
 
 def planned_hashes(

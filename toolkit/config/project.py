@@ -14,21 +14,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
+from toolkit.config import checks, names
+from toolkit.config.checks import DiffIgnore, ValidateSettings
+from toolkit.config.names import NameRule, refuse_duplicates, valid_name
 from toolkit.infra import yamlfile
 from toolkit.infra.errors import InputError
 from toolkit.infra.git import branch_name_problem
 from toolkit.infra.paths import refuse_link_out
 from toolkit.infra.yamlfile import KeyPath, YamlDocument, describe, did_you_mean, dotted
-
-
-class NameRule(NamedTuple):
-    pattern: re.Pattern[str]
-    limit: int
-    description: str
-
 
 CONFIG_FILE = "toolkit.yaml"
 DEFAULT_RENDERED_BRANCH = "rendered"
@@ -57,14 +53,10 @@ _CONFIG_KEYS = (
     "clusterScopedKinds",
 )
 # `Kind` (the core group) or `Kind.group`, as kubectl writes a kind with its group.
-_GROUP_KIND = re.compile(
-    r"(?P<kind>[A-Za-z][A-Za-z0-9]*)(?:\.(?P<group>[a-z0-9]([-a-z0-9.]*[a-z0-9])?))?"
-)
 _TOOL_KEYS = ("helm", "kustomize")
 ANY_VERSION = "any"
 _TOOL_VERSION = re.compile(r"v?([0-9]+\.[0-9]+\.[0-9]+)")
 _ENVIRONMENT_KEYS = ("name", "path", "vars", "kubeVersion", "apiVersions")
-_IGNORE_KEYS = ("group", "kind", "name", "namespace", "jsonPointers")
 
 
 @dataclass(frozen=True)
@@ -106,49 +98,6 @@ class Environment:
 
 
 @dataclass(frozen=True)
-class DiffIgnore:
-    """One `diff.ignore` rule: resources it matches (None matches any; `name` may be a glob)
-    and the fields it drops from them, as JSON pointers split into their unescaped parts
-    (a `*` part matches every key or item); no pointers drops the whole resource."""
-
-    group: str | None
-    kind: str | None
-    name: str | None
-    namespace: str | None
-    pointers: tuple[tuple[str, ...], ...]
-
-
-SEVERITIES = ("off", "warning", "error")
-# `toolkit validate`'s policies and their severity unless toolkit.yaml says otherwise.
-POLICY_DEFAULTS: Mapping[str, str] = MappingProxyType(
-    {
-        "plain-secret": "warning",
-        "image-tag": "warning",
-        "undeclared-namespace": "warning",
-        "helm-hook": "off",
-        "resource-requests": "off",
-    }
-)
-# Namespaces every cluster has: resources may live there without declaring them.
-CLUSTER_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-_VALIDATE_KEYS = ("policies", "namespaces", "crds", "strict", "determinism")
-
-
-@dataclass(frozen=True)
-class ValidateSettings:
-    """`validate:` in toolkit.yaml: policy severities, namespaces that exist without being
-    declared, CRD files (globs from the root) for custom kinds, `strict` (a custom kind with
-    no schema is an error, not a warning), and what a non-reproducible render is."""
-
-    policies: Mapping[str, str] = field(default_factory=lambda: POLICY_DEFAULTS, hash=False)
-    namespaces: tuple[str, ...] = CLUSTER_NAMESPACES
-    crds: tuple[str, ...] = ()
-    strict: bool = False
-    determinism: str = "off"
-    determinism_ignore: tuple[DiffIgnore, ...] = ()
-
-
-@dataclass(frozen=True)
 class ToolPin:
     """The version of helm or kustomize that `tools:` in toolkit.yaml pins (no `v`), and where
     (kustomize's own version, also when kubectl runs it)."""
@@ -175,7 +124,7 @@ class Config:
     tool_pins: Mapping[str, ToolPin] = field(
         default_factory=lambda: MappingProxyType({}), hash=False
     )
-    validate: ValidateSettings = ValidateSettings()
+    validate: ValidateSettings = field(default_factory=ValidateSettings)
     # clusterScopedKinds: (group, kind) that the cluster serves without a namespace.
     cluster_scoped_kinds: frozenset[tuple[str, str]] = frozenset()
 
@@ -238,10 +187,10 @@ def load_config(root: Path) -> Config:
         promotion_copy=_promotion_copy(doc, top.get("promotion")),
         rendered_message=_rendered_message(doc, top.get("rendered")),
         rendered_message_location=Location(path, doc.line_of("rendered", "message"), root),
-        diff_ignore=_diff_ignore(doc, top.get("diff")),
+        diff_ignore=checks.diff_ignore(doc, top.get("diff")),
         tool_pins=MappingProxyType(_tool_pins(doc, top.get("tools"), root)),
-        validate=_validate(doc, top.get("validate")),
-        cluster_scoped_kinds=_cluster_scoped_kinds(doc, top.get("clusterScopedKinds")),
+        validate=checks.validate_settings(doc, top.get("validate")),
+        cluster_scoped_kinds=names.cluster_scoped_kinds(doc, top.get("clusterScopedKinds")),
     )
 
 
@@ -433,146 +382,3 @@ def _promotion_copy(doc: YamlDocument, raw: Any) -> tuple[str, ...]:
                 "to the environment directory and stay inside it, e.g. values/common/**",
             )
     return patterns
-
-
-def _cluster_scoped_kinds(doc: YamlDocument, raw: Any) -> frozenset[tuple[str, str]]:
-    path: KeyPath = ("clusterScopedKinds",)
-    found = set()
-    for index, text in enumerate(doc.strings(path, raw)):
-        match = _GROUP_KIND.fullmatch(text)
-        if match is None:
-            doc.fail(
-                (*path, index),
-                f"clusterScopedKinds: '{text}' is not a kind with its API group; write "
-                "Kind.group as kubectl does, e.g. ClusterIssuer.cert-manager.io",
-            )
-        found.add((match["group"] or "", match["kind"]))
-    return frozenset(found)
-
-
-def _diff_ignore(doc: YamlDocument, raw: Any) -> tuple[DiffIgnore, ...]:
-    section = doc.mapping(("diff",), raw, allowed=("ignore",))
-    path: KeyPath = ("diff", "ignore")
-    return tuple(
-        _ignore_rule(doc, (*path, index), item)
-        for index, item in enumerate(doc.sequence(path, section.get("ignore")))
-    )
-
-
-def _validate(doc: YamlDocument, raw: Any) -> ValidateSettings:
-    section = doc.mapping(("validate",), raw, allowed=_VALIDATE_KEYS)
-    policies = dict(POLICY_DEFAULTS)
-    raw_policies = doc.mapping(("validate", "policies"), section.get("policies"))
-    for name, severity in raw_policies.items():
-        path: KeyPath = ("validate", "policies", name)
-        if name not in POLICY_DEFAULTS:
-            doc.fail(
-                path,
-                f"validate.policies has no policy '{name}'{did_you_mean(name, POLICY_DEFAULTS)}; "
-                f"the policies are: {', '.join(POLICY_DEFAULTS)}",
-            )
-        policies[name] = _severity(doc, path, severity)
-    determinism = doc.mapping(
-        ("validate", "determinism"), section.get("determinism"), allowed=("check", "ignore")
-    )
-    strict = section.get("strict", False)
-    if not isinstance(strict, bool):
-        doc.fail(
-            ("validate", "strict"),
-            f"validate.strict must be true or false, found {describe(strict)}",
-        )
-    ignore_path: KeyPath = ("validate", "determinism", "ignore")
-    return ValidateSettings(
-        policies=MappingProxyType(policies),
-        namespaces=CLUSTER_NAMESPACES
-        + doc.strings(("validate", "namespaces"), section.get("namespaces")),
-        crds=_crd_patterns(doc, section.get("crds")),
-        strict=strict,
-        determinism=_severity(
-            doc, ("validate", "determinism", "check"), determinism.get("check", "off")
-        ),
-        determinism_ignore=tuple(
-            _ignore_rule(doc, (*ignore_path, index), item)
-            for index, item in enumerate(doc.sequence(ignore_path, determinism.get("ignore")))
-        ),
-    )
-
-
-def _crd_patterns(doc: YamlDocument, raw: Any) -> tuple[str, ...]:
-    path: KeyPath = ("validate", "crds")
-    patterns = doc.strings(path, raw)
-    for index, pattern in enumerate(patterns):
-        pure = PurePosixPath(pattern)
-        if not pattern.strip() or pure.is_absolute() or ".." in pure.parts:
-            doc.fail(
-                (*path, index),
-                f"validate.crds pattern '{pattern}' must be relative to the repository root "
-                "and stay inside it, e.g. crds/*.yaml",
-            )
-    return patterns
-
-
-def _severity(doc: YamlDocument, path: KeyPath, raw: Any) -> str:
-    if raw is False:  # `off` unquoted is YAML's false
-        return "off"
-    if raw not in SEVERITIES:
-        doc.fail(
-            path, f"{dotted(path)} must be one of {', '.join(SEVERITIES)}, found {describe(raw)}"
-        )
-    return str(raw)
-
-
-def _ignore_rule(doc: YamlDocument, path: KeyPath, raw: Any) -> DiffIgnore:
-    entry = doc.mapping(path, raw, allowed=_IGNORE_KEYS)
-    for key in ("group", "kind", "name", "namespace"):
-        if key in entry and not isinstance(entry[key], str):
-            doc.fail(
-                (*path, key),
-                f"{dotted((*path, key))} must be a string, found {describe(entry[key])}; quote it",
-            )
-    if not any(entry.get(key) for key in ("kind", "name")):
-        doc.fail(
-            path,
-            f"{dotted(path)} must name a kind or a name (or both), e.g. "
-            "{kind: Deployment, jsonPointers: [/spec/replicas]}",
-        )
-    pointers_path = (*path, "jsonPointers")
-    pointers = []
-    for index, pointer in enumerate(doc.strings(pointers_path, entry.get("jsonPointers"))):
-        if not pointer.startswith("/"):
-            doc.fail(
-                (*pointers_path, index),
-                f"'{pointer}' is not a JSON pointer: start it with '/', "
-                "e.g. /metadata/annotations/checksum~1config (~1 for '/', ~0 for '~')",
-            )
-        parts = pointer[1:].split("/")
-        pointers.append(tuple(p.replace("~1", "/").replace("~0", "~") for p in parts))
-    return DiffIgnore(
-        group=entry.get("group"),
-        kind=entry.get("kind"),
-        name=entry.get("name"),
-        namespace=entry.get("namespace"),
-        pointers=tuple(pointers),
-    )
-
-
-# --- shared with releases.py --------------------------------------------------------------
-
-
-def valid_name(doc: YamlDocument, path: KeyPath, raw: Any, rule: NameRule, what: str) -> str:
-    """``raw`` when it is a string that ``rule`` allows; otherwise a failure at ``path``."""
-    if not isinstance(raw, str) or not rule.pattern.fullmatch(raw) or len(raw) > rule.limit:
-        doc.fail(path, f"{what} {describe(raw)} is not valid: use {rule.description}")
-    return raw
-
-
-def refuse_duplicates(doc: YamlDocument, path: KeyPath, names: list[str], what: str) -> None:
-    """Fail at the second of any two equal ``names`` listed under ``path``."""
-    for index, name in enumerate(names):
-        first = names.index(name)
-        if first != index:
-            doc.fail(
-                (*path, index),
-                f"duplicate {what} name '{name}' (first defined on line "
-                f"{doc.line_of(*path, first)}); names must be unique",
-            )

@@ -18,15 +18,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from toolkit.config import setpaths
+from toolkit.config.names import NameRule, refuse_duplicates, valid_name
 from toolkit.config.project import (
     CONFIG_FILE,
     DNS_LABEL,
     Config,
     Environment,
     Location,
-    NameRule,
-    refuse_duplicates,
-    valid_name,
 )
 from toolkit.infra import yamlfile
 from toolkit.infra.errors import InputError

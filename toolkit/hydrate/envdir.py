@@ -4,23 +4,20 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from toolkit.hydrate import history
+from toolkit.hydrate import metadata
 from toolkit.infra import git
 from toolkit.infra.errors import GitError, InputError
 from toolkit.render.pipeline import EnvironmentRender
 
-METADATA = history.METADATA_FILE
 README = "README.md"
 
 
 @dataclass(frozen=True)
-class Source:
+class SourceCommit:
     """The source commit a render came from."""
 
     sha: str
@@ -43,19 +40,19 @@ class EnvironmentChange:
         return bool(self.added or self.changed or self.removed)
 
 
-def current_source(repo: Path) -> Source:
+def current_source(repo: Path) -> SourceCommit:
     """HEAD of the source repository, with a credential-free remote URL."""
     sha = git.head_sha(repo)
     url = git.remote_url(repo) or ""
-    return Source(sha, git.subject(repo, sha), git.without_credentials(url))
+    return SourceCommit(sha, git.subject(repo, sha), git.without_credentials(url))
 
 
-def source_or_none(repo: Path) -> Source:
+def source_or_none(repo: Path) -> SourceCommit:
     """The source commit when `repo` is a git repository with commits, else an empty one."""
     try:
         return current_source(repo)
     except GitError:
-        return Source("", "not a git commit", "")
+        return SourceCommit("", "not a git commit", "")
 
 
 def refuse_dirty(repo: Path, *, allow_dirty: bool) -> git.WorkTreeStatus:
@@ -74,40 +71,7 @@ def refuse_dirty(repo: Path, *, allow_dirty: bool) -> git.WorkTreeStatus:
     return status
 
 
-def metadata(
-    render: EnvironmentRender, source: Source, input_environments: Sequence[str] | None = None
-) -> dict[str, Any]:
-    """hydrator.metadata: Argo CD's source-hydrator fields plus toolkit's own provenance, and
-    the environments the render read where the caller vouches for them (see reach.py)."""
-    return {
-        "drySha": source.sha,
-        "repoURL": source.repo_url,
-        "commands": list(render.commands),
-        "tools": render.tool_versions,
-        "releases": [
-            {
-                "name": r.release.name,
-                "namespace": r.release.namespace,
-                "chart": r.chart_name,
-                "version": r.version,
-                "digest": r.digest,
-                **({"repository": r.repository} if r.repository else {}),
-                **({"createNamespace": True} if r.release.create_namespace else {}),
-            }
-            for r in render.releases
-        ],
-        "inputHash": render.input_hash,
-        # Whose environment directories the inputs come from: a later hydrate skips this
-        # environment without loading it when only the others' directories changed.
-        **(
-            {"inputEnvironments": list(input_environments)}
-            if input_environments is not None
-            else {}
-        ),
-    }
-
-
-def readme(render: EnvironmentRender, source: Source) -> str:
+def readme(render: EnvironmentRender, source: SourceCommit) -> str:
     """What is deployed, in words, for someone browsing the branch."""
     env = render.name
     lines = [
@@ -138,15 +102,14 @@ def readme(render: EnvironmentRender, source: Source) -> str:
 
 
 def environment_files(
-    render: EnvironmentRender, source: Source, input_environments: Sequence[str] | None = None
+    render: EnvironmentRender, source: SourceCommit, input_environments: Sequence[str] | None = None
 ) -> dict[str, bytes]:
     """Every file of `<env>/` on the branch, by path relative to the branch root."""
     env = render.name
     files = {f"{env}/{path}": data for path, data in render.tree.files.items()}
     files[f"{env}/{README}"] = readme(render, source).encode()
-    document = json.dumps(metadata(render, source, input_environments), indent=2, sort_keys=True)
-    document += "\n"
-    files[f"{env}/{METADATA}"] = document.encode()
+    recorded = metadata.of_render(render, source.sha, source.repo_url, input_environments)
+    files[metadata.path_of(env)] = recorded.dump()
     return files
 
 
@@ -158,60 +121,8 @@ def _blob_sha(data: bytes) -> str:
 
 def _without_provenance(files: Mapping[str, str], env: str) -> dict[str, str]:
     """Blob names of an environment, ignoring the files that name the source commit."""
-    skip = {f"{env}/{METADATA}", f"{env}/{README}"}
+    skip = {metadata.path_of(env), f"{env}/{README}"}
     return {path: sha for path, sha in files.items() if path not in skip}
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """What an environment's hydrator.metadata on the branch says about its last render."""
-
-    dry_sha: str | None
-    input_hash: str | None
-    tools: Mapping[str, str]
-    commands: tuple[str, ...]
-    input_environments: tuple[str, ...] | None
-
-
-def _recorded(data: bytes | None) -> Recorded | None:
-    """The metadata's fields, or None (absent, or not toolkit's); a field of the wrong type
-    reads as absent."""
-    try:
-        fields = json.loads(data) if data is not None else None
-    except ValueError:
-        return None
-    if not isinstance(fields, dict):
-        return None
-
-    def text(key: str) -> str | None:
-        value = fields.get(key)
-        return value if isinstance(value, str) and value else None
-
-    def texts(key: str) -> tuple[str, ...] | None:
-        value = fields.get(key)
-        if isinstance(value, list) and all(isinstance(item, str) for item in value):
-            return tuple(value)
-        return None
-
-    tools = fields.get("tools")
-    if not isinstance(tools, dict) or not all(isinstance(v, str) for v in tools.values()):
-        tools = {}
-    dry_sha = text("drySha")
-    return Recorded(
-        dry_sha=dry_sha if git.is_object_id(dry_sha) else None,
-        input_hash=text("inputHash"),
-        tools=tools,
-        commands=texts("commands") or (),
-        input_environments=texts("inputEnvironments"),
-    )
-
-
-def recorded(repo: Path, tip: str | None, envs: Sequence[str]) -> dict[str, Recorded | None]:
-    """Each environment's hydrator.metadata on the branch, read in one git process."""
-    if tip is None:
-        return dict.fromkeys(envs)
-    blobs = git.read_blobs(repo, tip, [f"{env}/{METADATA}" for env in envs])
-    return {env: _recorded(blobs[f"{env}/{METADATA}"]) for env in envs}
 
 
 def change(
@@ -228,9 +139,9 @@ def change(
     old, new = _without_provenance(old, env), _without_provenance(new, env)
     changed = sorted(p for p in old.keys() & new.keys() if old[p] != new[p])
     same_files = old.keys() == new.keys() and not changed
-    before = recorded(repo, tip, [env])[env]
+    before = metadata.read(repo, tip, [env])[env]
     if tip and same_files and (before.input_hash if before else None) != render.input_hash:
-        changed = [f"{env}/{METADATA}"]
+        changed = [metadata.path_of(env)]
     return EnvironmentChange(
         env,
         added=tuple(sorted(new.keys() - old.keys())),

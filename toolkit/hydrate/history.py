@@ -12,7 +12,6 @@ from pathlib import Path
 from toolkit.infra import git
 from toolkit.infra.errors import GitError
 
-METADATA_FILE = "hydrator.metadata"
 NOTES_REF = "refs/notes/toolkit"
 
 

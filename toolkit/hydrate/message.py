@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from toolkit.config.project import CONFIG_FILE, Config
-from toolkit.hydrate.envdir import EnvironmentChange, Source
+from toolkit.hydrate.envdir import EnvironmentChange, SourceCommit
 from toolkit.infra.errors import InputError
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def message_template(config: Config) -> jinja2.Template:
 
 def commit_message(
     template: jinja2.Template,
-    source: Source,
+    source: SourceCommit,
     branch: str,
     changes: Sequence[EnvironmentChange],
     *,

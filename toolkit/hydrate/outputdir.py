@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from toolkit.hydrate import metadata
 from toolkit.infra import atomicfiles
 from toolkit.infra.errors import InputError
 from toolkit.render.pipeline import EnvironmentRender
-
-OWNER_MARK = "hydrator.metadata"
 
 
 def as_stream(renders: Sequence[EnvironmentRender]) -> str:
@@ -27,13 +26,12 @@ def write_environments(output: Path, trees: Sequence[Mapping[str, bytes]]) -> No
 
     A directory there that toolkit did not write (no hydrator.metadata) is refused, never deleted.
     """
-    output.mkdir(parents=True, exist_ok=True)
     atomicfiles.recover(output)  # an earlier render -o killed half way is put back first
     with atomicfiles.all_or_nothing(output) as changes:
         for files in trees:
             (env,) = {path.split("/", 1)[0] for path in files}
             target = output / env
-            if target.exists() and not (target / OWNER_MARK).is_file():
+            if target.exists() and not (target / metadata.FILE_NAME).is_file():
                 raise InputError(
                     f"{target} exists and was not written by toolkit: choose another -o "
                     "directory or remove it"

@@ -1,23 +1,18 @@
-"""The rendered branch: which environments a hydrate writes, the commit that moves each branch,
-and the push that lands it."""
+"""The rendered branch: the commit that moves each branch, its notes and tags, and the push that
+lands them (what each branch is to hold is branchplan.py's)."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from toolkit.config.project import CONFIG_FILE, Config
-from toolkit.hydrate import envdir, history, message, push, reach, tags
-from toolkit.hydrate.envdir import EnvironmentChange, Source
+from toolkit.hydrate import branchplan, history, message, push, reach, tags
+from toolkit.hydrate.branchplan import BranchPlan, HydrateOptions, Renderer, Renders, Run
+from toolkit.hydrate.envdir import EnvironmentChange, SourceCommit
 from toolkit.infra import git
-from toolkit.infra.errors import InputError
-from toolkit.render.pipeline import EnvironmentRender, Planner
-
-if TYPE_CHECKING:
-    import jinja2
+from toolkit.render.pipeline import Planner
 
 
 @dataclass(frozen=True)
@@ -30,232 +25,13 @@ class HydrateResult:
     tags: tuple[str, ...] = ()
     pushed: bool = False
     left_behind: tuple[str, ...] = ()  # local refs not moved to what was pushed (they diverged)
+    # The work done: the environments loaded and hashed (the others were settled from git), and
+    # per environment rendered, its helm and kustomize renders and how many the cache answered.
+    loaded: frozenset[str] = frozenset()
+    renders: Mapping[str, tuple[int, int]] = field(default_factory=dict, hash=False)
 
 
-@dataclass(frozen=True)
-class HydrateOptions:
-    """How `hydrate` writes: who signs, whether it pushes (and where), whether it tags."""
-
-    author: git.Identity | None = None
-    committer: git.Identity | None = None
-    push: bool = False
-    remote: str = "origin"
-    tag: bool = False
-    incremental: bool = True  # an environment whose recorded input hash matches is not rendered
-    allow_prune: bool = False  # write an environment even where it loses a whole source
-
-
-Renderer = Callable[[Collection[str]], Sequence[EnvironmentRender]]
-
-
-@dataclass
-class _Renders:
-    """Renders made on demand: an environment renders only once an attempt finds it must, and
-    at most once per run however many attempts a contended push takes."""
-
-    renderer: Renderer
-    done: dict[str, EnvironmentRender] = field(default_factory=dict)
-
-    def ensure(self, names: Collection[str]) -> None:
-        missing = [name for name in names if name not in self.done]
-        if missing:
-            self.done.update((r.name, r) for r in self.renderer(missing))
-
-
-@dataclass(frozen=True)
-class _BranchPlan:
-    """What a run would do to one branch, judged against its tip."""
-
-    branch: str
-    tip: str | None
-    changes: tuple[EnvironmentChange, ...]
-    files: Mapping[str, bytes]
-    old_marks: Mapping[str, str]
-    marks: Mapping[str, str]
-    losses: tuple[str, ...] = ()  # what writing it would lose unasked (envdir.losses)
-
-    @property
-    def written(self) -> list[EnvironmentChange]:
-        return [c for c in self.changes if c.changed_anything]
-
-
-@dataclass(frozen=True)
-class _Triage:
-    """Each environment of a branch sorted before anything renders: skipped, unchanged, or to
-    be rendered and compared."""
-
-    branch: str
-    tip: str | None
-    old_marks: Mapping[str, str]
-    recorded: Mapping[str, str | None]  # the source commit each environment was last seen at
-    verdicts: Mapping[str, EnvironmentChange | None]  # None: render it
-
-
-def _triage(
-    run: _Run,
-    branch: str,
-    tip: str | None,
-    notes: str | None,
-    names: Sequence[str],
-    remote: str | None,
-) -> _Triage:
-    repo, source = run.repo, run.source
-    old_marks = history.read_marks(repo, notes, tip)
-    metadata = envdir.recorded(repo, tip, names)
-    recorded: dict[str, str | None] = {}
-    verdicts: dict[str, EnvironmentChange | None] = dict.fromkeys(names)
-    to_plan = []
-    for env in names:
-        before = metadata[env]
-        seen = old_marks.get(env) or (before.dry_sha if before else None)
-        recorded[env] = seen
-        where = f"environment '{env}' on branch {branch}"
-        if seen and history.newer_than(repo, remote, seen, source.sha, where=where):
-            reason = f"the branch holds a render of a newer commit, {seen[:12]}"
-            verdicts[env] = EnvironmentChange(env, (), (), (), skipped=reason)
-        elif run.options.incremental and _inputs_unchanged(run, env, before, remote):
-            verdicts[env] = EnvironmentChange(env, (), (), ())  # nothing it reads changed
-        else:
-            to_plan.append(env)
-    for plan in run.planner.plans(to_plan) if run.options.incremental else ():
-        before = metadata[plan.name]
-        same_tools = before is not None and dict(before.tools) == dict(plan.tool_versions)
-        if same_tools and before is not None and before.input_hash == plan.input_hash:
-            verdicts[plan.name] = EnvironmentChange(plan.name, (), (), ())  # same inputs
-        # Other tools with the same inputs render to see: files byte for byte the same are
-        # left alone, metadata included (it names the tools that rendered what is there).
-    return _Triage(branch, tip, old_marks, recorded, verdicts)
-
-
-def _inputs_unchanged(
-    run: _Run, env: str, before: envdir.Recorded | None, remote: str | None
-) -> bool:
-    """Whether the branch's render of `env` is current without planning it: no path it reads
-    differs from the source commit it was rendered from, and the tools are the same."""
-    if before is None or before.dry_sha is None or before.input_environments is None:
-        return False
-    read = {env, *before.input_environments}
-    if not run.changes.reach_only_others(before.dry_sha, read, remote=remote):
-        return False
-    kinds = set(before.tools) - {"toolkit"}
-    if not kinds <= {"helm", "kustomize"} or run.planner.tool_versions(kinds) != before.tools:
-        return False
-    if "kustomize" in kinds:
-        directory = run.config.environment(env).directory
-        return run.planner.kustomize_command(directory) in before.commands
-    return True
-
-
-def _plan_branch(run: _Run, triage: _Triage) -> _BranchPlan:
-    marks = dict(triage.old_marks)
-    files: dict[str, bytes] = {}
-    changes = []
-    losses = []
-    for env, verdict in triage.verdicts.items():
-        if verdict is not None and verdict.skipped:
-            changes.append(verdict)
-            continue
-        change = verdict
-        if change is None:
-            render = run.renders.done[env]
-            env_files = envdir.environment_files(render, run.source, _vouched(run, render))
-            change = envdir.change(run.repo, triage.tip, render, env_files)
-            if change.changed_anything:
-                files.update(env_files)
-            loss = envdir.losses(render, change)
-            if loss is not None:
-                losses.append(loss)
-        changes.append(change)
-        recorded = triage.recorded[env]
-        if change.changed_anything:
-            marks.pop(env, None)  # the new metadata names this source itself
-        elif recorded and recorded != run.source.sha:
-            marks[env] = run.source.sha  # files unchanged: remember a newer source saw them
-    return _BranchPlan(
-        triage.branch, triage.tip, tuple(changes), files, triage.old_marks, marks, tuple(losses)
-    )
-
-
-def _vouched(run: _Run, render: EnvironmentRender) -> tuple[str, ...] | None:
-    """The environments the render read, where a later hydrate may settle it from them (see
-    reach.py): not for a render of uncommitted or ignored files it may read."""
-    read = render.environments_read
-    return read if read is not None and run.changes.may_record({render.name, *read}) else None
-
-
-# --- writing ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Run:
-    """Everything one hydrate needs besides the snapshot of where the refs stand; who signs and
-    the message template are looked up only once something is to be committed."""
-
-    config: Config
-    names_by_branch: Mapping[str, Sequence[str]]
-    planner: Planner
-    renders: _Renders
-    changes: reach.SourceChanges
-    source: Source
-    options: HydrateOptions
-
-    @property
-    def repo(self) -> Path:
-        return self.config.root
-
-    @functools.cached_property
-    def author(self) -> git.Identity:
-        return self.options.author or git.identity(self.repo, "author")
-
-    @functools.cached_property
-    def committer(self) -> git.Identity:
-        return self.options.committer or git.identity(self.repo, "committer")
-
-    @functools.cached_property
-    def template(self) -> jinja2.Template:
-        """The commit message template, compiled on first use: before anything renders, or
-        never when nothing does."""
-        return message.message_template(self.config)
-
-    def wanted(self) -> list[str]:
-        refs = [f"refs/heads/{branch}" for branch in self.names_by_branch]
-        refs.append(history.NOTES_REF)
-        if self.options.tag:
-            refs += [tags.tag_pattern(n) for ns in self.names_by_branch.values() for n in ns]
-        return refs
-
-    def tips(self) -> list[str]:
-        return [*(f"refs/heads/{branch}" for branch in self.names_by_branch), history.NOTES_REF]
-
-
-def _plans(run: _Run, snapshot: push.Snapshot, remote: str | None) -> list[_BranchPlan]:
-    """Every branch planned against the snapshot; what must render renders in one batch."""
-    notes = snapshot.get(history.NOTES_REF)
-    triages = [
-        _triage(run, branch, snapshot.get(f"refs/heads/{branch}"), notes, names, remote)
-        for branch, names in run.names_by_branch.items()
-    ]
-    to_render = [env for t in triages for env, v in t.verdicts.items() if v is None]
-    if to_render:
-        _ = run.template  # compiled now: a mistake in rendered.message fails before any render
-    run.renders.ensure(to_render)
-    plans = [_plan_branch(run, triage) for triage in triages]
-    _refuse_losses(run, plans)
-    return plans
-
-
-def _refuse_losses(run: _Run, plans: Sequence[_BranchPlan]) -> None:
-    """Nothing is written when a plan would lose a whole environment, release or Kustomize
-    output that nobody removed (see envdir.losses), unless --allow-prune says to."""
-    found = [f"from branch {p.branch}: {'; '.join(p.losses)}" for p in plans if p.losses]
-    if found and not run.options.allow_prune:
-        raise InputError(
-            f"hydrate would remove {'; '.join(found)}. Nothing was written: restore what is "
-            "missing, or pass --allow-prune to remove it from the rendered branch"
-        )
-
-
-def _commit(run: _Run, plan: _BranchPlan) -> str:
+def _commit(run: Run, plan: BranchPlan) -> str:
     return git.write_commit(
         run.repo,
         parent=plan.tip,
@@ -274,7 +50,9 @@ def _commit(run: _Run, plan: _BranchPlan) -> str:
 
 
 def _note_updates(
-    run: _Run, snapshot: push.Snapshot, new_tips: Mapping[str, tuple[_BranchPlan, str | None]]
+    run: Run,
+    snapshot: push.Snapshot,
+    new_tips: Mapping[str, tuple[BranchPlan, str | None]],
 ) -> list[push.RefUpdate]:
     """The notes ref's move: the watermarks noted on each branch's new tip (or on its tip, when
     only they changed).
@@ -306,7 +84,7 @@ def _note_updates(
 
 
 def _tag_updates(
-    run: _Run, snapshot: push.Snapshot, plans: Sequence[_BranchPlan]
+    run: Run, snapshot: push.Snapshot, plans: Sequence[BranchPlan]
 ) -> tuple[list[push.RefUpdate], list[str]]:
     updates, names = [], []
     renders = run.renders.done
@@ -326,12 +104,12 @@ def _tag_updates(
 
 
 def _attempt(
-    run: _Run, snapshot: push.Snapshot, remote: str | None
+    run: Run, snapshot: push.Snapshot, remote: str | None
 ) -> tuple[list[HydrateResult], list[push.RefUpdate]]:
     """One try: plan every branch against the snapshot and write the objects it needs."""
-    plans = _plans(run, snapshot, remote)
+    plans = branchplan.plan_branches(run, snapshot, remote)
     updates: list[push.RefUpdate] = []
-    new_tips: dict[str, tuple[_BranchPlan, str | None]] = {}
+    new_tips: dict[str, tuple[BranchPlan, str | None]] = {}
     for plan in plans:
         commit = _commit(run, plan) if plan.written else None
         if commit is not None:
@@ -350,6 +128,8 @@ def _attempt(
             tags=tuple(
                 n for n in tag_names if n.split("/")[0] in {c.environment for c in plan.written}
             ),
+            loaded=frozenset(run.planner.planned),
+            renders={name: (r.renders, r.cached) for name, r in run.renders.done.items()},
         )
         for plan in plans
     ]
@@ -367,15 +147,15 @@ def _new_run(
     config: Config,
     planner: Planner,
     renderer: Renderer,
-    source: Source,
+    source: SourceCommit,
     work_tree: git.WorkTreeStatus,
     options: HydrateOptions,
-) -> _Run:
-    return _Run(
+) -> Run:
+    return Run(
         config,
         _by_branch(config, planner.names),
         planner,
-        _Renders(renderer),
+        Renders(renderer),
         reach.SourceChanges(config, source.sha, work_tree),
         source,
         options,
@@ -391,9 +171,9 @@ def hydrate(
     config: Config,
     planner: Planner,
     renderer: Renderer,
-    source: Source,
+    source: SourceCommit,
     work_tree: git.WorkTreeStatus,
-    options: HydrateOptions = HydrateOptions(),
+    options: HydrateOptions | None = None,
     *,
     notify: Callable[[str], None] = lambda message: None,
 ) -> list[HydrateResult]:
@@ -405,6 +185,7 @@ def hydrate(
     starts from the remote's refs; a push that loses a race with another run is rebuilt on the
     new tip (replacing only this run's environments) and retried.
     """
+    options = options or HydrateOptions()
     git.remove_abandoned(config.root)  # what killed runs left: scratch repositories, worktrees
     run = _new_run(config, planner, renderer, source, work_tree, options)
     outcome: list[list[HydrateResult]] = [[]]
@@ -429,7 +210,7 @@ def check(
     config: Config,
     planner: Planner,
     renderer: Renderer,
-    source: Source,
+    source: SourceCommit,
     work_tree: git.WorkTreeStatus,
     *,
     remote: str | None = None,
@@ -451,4 +232,4 @@ def check(
     else:
         snapshot = push.local_snapshot(config.root, run.wanted(), tips=run.tips())
     fetch_from = remote or _fetch_remote(config.root, "origin")
-    return [c for plan in _plans(run, snapshot, fetch_from) for c in plan.changes]
+    return [c for plan in branchplan.plan_branches(run, snapshot, fetch_from) for c in plan.changes]

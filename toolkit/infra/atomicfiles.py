@@ -1,7 +1,11 @@
-"""All-or-nothing writes to a set of files and directories: every change lands, or every target
-stays as it was, even when the process is killed half way.
+"""The one way toolkit replaces a file: a single file (`replace_file`, `replacing`), or a set of
+files and directories all or nothing (`all_or_nothing`). Either way a reader sees the old content
+or the whole new one, never half, and a failure of the file system is one `WriteError` (exit 2)
+naming the file.
 
-Used wherever a command writes a user's files: promote and lock edit the source tree (a
+A single file is written to a temporary file beside it and renamed over it: enough for caches
+and for one output file. A set is all or nothing, even when the process is killed half way; it is
+used wherever a command writes a user's files: promote and lock edit the source tree (a
 half-applied promotion would leave an environment running a mix of two states, which is worse
 than either), `render -o` replaces environment directories.
 
@@ -20,9 +24,11 @@ import contextlib
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from toolkit.infra import owned, yamlfile
 from toolkit.infra.errors import InputError
@@ -31,6 +37,52 @@ JOURNAL_PREFIX = ".toolkit-journal-"
 _NEW_FILE_MODE = 0o644
 _PLAN, _APPLYING, _DONE = "plan.json", "applying", "done"
 _WRITE, _DELETE, _DIRECTORY = "write", "delete", "directory"
+
+
+class WriteError(InputError):
+    """A file could not be written (permissions, a full disk, a file where a directory must be):
+    exit 2, like any other input the user can fix. Caches catch it: a cache not written is no
+    failure."""
+
+
+# --- one file ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def replacing(
+    path: Path, *, mode: int = _NEW_FILE_MODE, shown: str | None = None
+) -> Iterator[IO[bytes]]:
+    """A temporary file beside `path` (its directories made) that replaces `path` whole, with
+    `mode`, when the block ends without an error; otherwise it is removed and `path` is as it
+    was. An OS error is a `WriteError` naming `shown` (default: the path)."""
+    temporary: Path | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        temporary = Path(name)
+        with os.fdopen(fd, "wb") as out:
+            yield out
+            os.fchmod(out.fileno(), mode)
+        os.replace(temporary, path)
+    except BaseException as exc:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+        if isinstance(exc, OSError):
+            where = shown or path.as_posix()
+            raise WriteError(f"cannot write {where}: {exc.strerror or exc}") from None
+        raise
+
+
+def replace_file(
+    path: Path, data: bytes, *, mode: int = _NEW_FILE_MODE, shown: str | None = None
+) -> None:
+    """Replace `path` with `data` whole (see `replacing`)."""
+    with replacing(path, mode=mode, shown=shown) as out:
+        out.write(data)
+
+
+# --- a set of files, all or nothing ---------------------------------------------------------
 
 
 @dataclass
@@ -83,8 +135,12 @@ def apply(changes: Changes) -> None:
     if not targets:
         return
     entries = [_entry(path, changes, root) for path in targets]
-    created = _missing_parents(targets)
-    with owned.owned_directory(root, JOURNAL_PREFIX) as journal:
+    with contextlib.ExitStack() as stack:
+        try:  # the journal's directory makes the root, when it is missing
+            journal = stack.enter_context(owned.owned_directory(root, JOURNAL_PREFIX))
+        except OSError as exc:  # the root itself cannot be written in
+            raise _failure(exc, root, root) from None
+        created = _missing_parents(targets)
         _write_plan(journal, entries, created, root)
         current = root
         try:
@@ -148,9 +204,7 @@ def _write_plan(journal: Path, entries: list[_Entry], created: list[Path], root:
         "entries": [e.__dict__ for e in entries],
         "created": [p.relative_to(root).as_posix() for p in created],
     }
-    temporary = journal / f"{_PLAN}.tmp"
-    temporary.write_text(json.dumps(plan, indent=1))
-    os.replace(temporary, journal / _PLAN)  # a plan is there whole, or not at all
+    replace_file(journal / _PLAN, json.dumps(plan, indent=1).encode())  # whole, or not at all
 
 
 def _stage(staged: Path, path: Path, entry: _Entry, changes: Changes) -> None:
@@ -231,9 +285,9 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def _failure(exc: OSError, path: Path, root: Path) -> InputError:
-    where = yamlfile.relative_name(path, root)
-    return InputError(
+def _failure(exc: OSError, path: Path, root: Path) -> WriteError:
+    where = path.as_posix() if path == root else yamlfile.relative_name(path, root)
+    return WriteError(
         f"cannot write {where}: {exc.strerror or exc}; nothing was changed (every file is as "
         "it was): fix the file's permissions or path and run again"
     )

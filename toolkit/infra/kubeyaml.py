@@ -22,208 +22,33 @@ back as the same value, here and under YAML 1.1 and 1.2 readers alike.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 import re
-import struct
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import yaml
+
+from toolkit.infra.kubescalars import (
+    AMBIGUOUS_TAG,
+    MAP_TAG,
+    MERGE_TAG,
+    PLAIN_TAG,
+    SEQ_TAG,
+    STR_TAG,
+    key_text,
+    plain_value,
+    tag_of,
+    tagged_value,
+)
+from toolkit.infra.kubescalars import KubeYamlError as KubeYamlError  # the error of every read here
 
 MAX_DEPTH = 200
 # An alias may be used freely, but all aliases of a document together may add at most this
 # many nodes to it (an alias bomb adds billions).
 MAX_ALIAS_NODES = 100_000
 
-_PLAIN = "!toolkit/plain"  # an untagged plain scalar, resolved below
-_STR = "tag:yaml.org,2002:str"
-_INT = "tag:yaml.org,2002:int"
-_FLOAT = "tag:yaml.org,2002:float"
-_BOOL = "tag:yaml.org,2002:bool"
-_NULL = "tag:yaml.org,2002:null"
-_MERGE = "tag:yaml.org,2002:merge"
-_SEQ = "tag:yaml.org,2002:seq"
-_MAP = "tag:yaml.org,2002:map"
-_BINARY = "tag:yaml.org,2002:binary"
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-_AMBIGUOUS = "!toolkit/ambiguous"  # a string some reader would take for something else
-
 _BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-_KEYWORDS: dict[str, Any] = {
-    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE"), True),
-    **dict.fromkeys(("on", "On", "ON"), True),
-    **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE"), False),
-    **dict.fromkeys(("off", "Off", "OFF"), False),
-    **dict.fromkeys(("~", "null", "Null", "NULL"), None),
-    **dict.fromkeys((".nan", ".NaN", ".NAN"), math.nan),
-    **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
-    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
-}
-_GO_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
-_DOT_FLOAT = re.compile(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?")
-_DIGITS = {
-    2: re.compile(r"[01]*"),
-    8: re.compile(r"[0-7]*"),
-    10: re.compile(r"[0-9]+"),
-    16: re.compile(r"[0-9a-fA-F]+"),
-}
-_TIMESTAMP_TEXT = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ][0-9:.]+(?:Z|[-+][0-9:]+)?)?")
-_INT64 = (-(1 << 63), (1 << 63) - 1)
-_UINT64_MAX = (1 << 64) - 1
-
-
-class KubeYamlError(ValueError):
-    """YAML that Kubernetes would not read (or not within toolkit's limits); `line` is 1-based."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
-
-
-# --- scalars --------------------------------------------------------------------------------
-
-
-def _parse_uint(text: str) -> int | None:
-    """Go's strconv.ParseUint(text, 0, 64)."""
-    if not text:
-        return None
-    base, digits = 10, text
-    if text[0] == "0":
-        prefix = text[1:2].lower()
-        if len(text) >= 3 and prefix in ("b", "o", "x"):
-            base, digits = {"b": 2, "o": 8, "x": 16}[prefix], text[2:]
-        else:
-            base, digits = 8, text[1:]
-    if not _DIGITS[base].fullmatch(digits):
-        return None
-    value = int(digits, base) if digits else 0
-    return value if value <= _UINT64_MAX else None
-
-
-def _parse_int(text: str) -> int | None:
-    """Go's strconv.ParseInt(text, 0, 64)."""
-    sign, body = 1, text
-    if text[:1] in ("+", "-"):
-        sign, body = (-1 if text[0] == "-" else 1), text[1:]
-    magnitude = _parse_uint(body)
-    if magnitude is None:
-        return None
-    value = sign * magnitude
-    return value if _INT64[0] <= value <= _INT64[1] else None
-
-
-def plain_value(text: str) -> Any:
-    """What an untagged plain scalar means to go-yaml v2 (a str when it means itself)."""
-    if not text:
-        return None
-    first = text[0]
-    if first in "yYnNtTfFoO~.":
-        if text in _KEYWORDS:
-            return _KEYWORDS[text]
-        if first == "." and _DOT_FLOAT.fullmatch(text):
-            value = float(text)
-            return value if math.isfinite(value) else text
-        return text
-    if first in "+-0123456789":
-        if text in _KEYWORDS:  # +.inf, -.inf
-            return _KEYWORDS[text]
-        plain = text.replace("_", "")
-        for parse in (_parse_int, _parse_uint):
-            number = parse(plain)
-            if number is not None:
-                return number
-        if _GO_FLOAT.fullmatch(plain):
-            value = float(plain)
-            if math.isfinite(value):  # Go's ParseFloat fails on overflow: the text stays
-                return value
-    return text
-
-
-def _tag_of(value: Any) -> str:
-    if value is None:
-        return _NULL
-    if isinstance(value, bool):
-        return _BOOL
-    if isinstance(value, int):
-        return _INT
-    if isinstance(value, float):
-        return _FLOAT
-    return _STR
-
-
-def _tagged_value(tag: str, text: str, line: int) -> Any:
-    """A scalar with an explicit tag, as go-yaml v2 decodes it into interface{}."""
-    if tag in (_STR, "!"):
-        return text
-    if tag == _BINARY:
-        try:
-            return base64.b64decode(text, validate=True).decode("utf-8", "replace")
-        except (binascii.Error, ValueError):
-            raise KubeYamlError("!!binary value contains invalid base64 data", line) from None
-    if tag not in (_INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP):
-        return text  # a tag go-yaml does not know: the text, unresolved
-    value = plain_value(text)
-    found = _tag_of(value)
-    if tag == found:
-        return value
-    if tag == _FLOAT and found == _INT:
-        return float(value)
-    if tag == _TIMESTAMP and found == _STR and _TIMESTAMP_TEXT.fullmatch(text):
-        return text
-    short = {_INT: "!!int", _FLOAT: "!!float", _BOOL: "!!bool", _NULL: "!!null"}
-    raise KubeYamlError(
-        f"cannot decode {short.get(found, '!!str')} `{text}` as a {short.get(tag, '!!timestamp')}",
-        line,
-    )
-
-
-def _go_float32_text(value: float) -> str:
-    """Go's strconv.FormatFloat(value, 'g', -1, 32): how sigs.k8s.io/yaml names a float key."""
-    if math.isnan(value):
-        return ".nan"
-    try:
-        single = struct.unpack("f", struct.pack("f", value))[0]
-    except OverflowError:
-        single = math.copysign(math.inf, value)
-    if math.isinf(single):
-        return ".inf" if single > 0 else "-.inf"
-    for precision in range(1, 10):
-        shortest = f"{single:.{precision - 1}e}"
-        if struct.unpack("f", struct.pack("f", float(shortest)))[0] == single:
-            break
-    mantissa, _, exponent_text = shortest.partition("e")
-    sign = "-" if mantissa.startswith("-") else ""
-    digits = mantissa.lstrip("-").replace(".", "").rstrip("0") or "0"
-    exponent = int(exponent_text)
-    if exponent < -4 or exponent >= 6:
-        body = digits[0] + (f".{digits[1:]}" if len(digits) > 1 else "")
-        return f"{sign}{body}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
-    if exponent < 0:
-        return f"{sign}0.{'0' * (-exponent - 1)}{digits}"
-    whole = digits.ljust(exponent + 1, "0")
-    return f"{sign}{whole[: exponent + 1]}" + (
-        f".{whole[exponent + 1 :]}" if len(whole) > exponent + 1 else ""
-    )
-
-
-def _key_text(key: Any, line: int) -> str:
-    """A decoded mapping key as sigs.k8s.io/yaml turns it into a JSON object key."""
-    if isinstance(key, str):
-        return key
-    if isinstance(key, bool):
-        return "true" if key else "false"
-    if isinstance(key, int):
-        if key > _INT64[1]:
-            raise KubeYamlError(f"unsupported map key of type uint64: {key}", line)
-        return str(key)
-    if isinstance(key, float):
-        return _go_float32_text(key)
-    raise KubeYamlError("a null key is not allowed (Kubernetes cannot convert it to JSON)", line)
-
 
 # --- documents ------------------------------------------------------------------------------
 
@@ -233,8 +58,8 @@ class _Unresolved:
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
         if kind is yaml.ScalarNode:
-            return _PLAIN if implicit[0] else _STR
-        return _SEQ if kind is yaml.SequenceNode else _MAP
+            return PLAIN_TAG if implicit[0] else STR_TAG
+        return SEQ_TAG if kind is yaml.SequenceNode else MAP_TAG
 
 
 class _CComposer(_Unresolved, _BASE):  # type: ignore[valid-type,misc]
@@ -284,22 +109,22 @@ class _Converter:
 
     @staticmethod
     def scalar(node: yaml.ScalarNode) -> Any:
-        if node.tag == _PLAIN:
+        if node.tag == PLAIN_TAG:
             return plain_value(node.value)
-        return _tagged_value(node.tag, node.value, _line(node))
+        return tagged_value(node.tag, node.value, _line(node))
 
     def fill(self, mapping: dict[str, Any], node: yaml.Node) -> None:
         for key_node, value_node in node.value:
             if (
                 isinstance(key_node, yaml.ScalarNode)
                 and key_node.value == "<<"
-                and (key_node.tag in (_PLAIN, _MERGE))
+                and (key_node.tag in (PLAIN_TAG, MERGE_TAG))
             ):
                 self.merge(mapping, value_node)
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise KubeYamlError("a mapping or list is not allowed as a key", _line(key_node))
-            key = _key_text(self.scalar(key_node), _line(key_node))
+            key = key_text(self.scalar(key_node), _line(key_node))
             mapping[key] = self.value(value_node)
 
     def merge(self, mapping: dict[str, Any], node: yaml.Node) -> None:
@@ -446,7 +271,7 @@ def load(text: str) -> Any:
 
 def key_of(node: yaml.ScalarNode) -> str:
     """A mapping key as Kubernetes names it (`y` and `true` are both "true")."""
-    return _key_text(_Converter.scalar(node), _line(node))
+    return key_text(_Converter.scalar(node), _line(node))
 
 
 def value_of(node: yaml.Node | None) -> Any:
@@ -471,7 +296,7 @@ def reads_as_itself(text: str) -> bool:
     YAML 1.1 (PyYAML, `=`, 1:30, dates) and YAML 1.2."""
     return (
         isinstance(plain_value(text), str)
-        and _YAML11_RESOLVE(yaml.ScalarNode, text, (True, False)) == _STR
+        and _YAML11_RESOLVE(yaml.ScalarNode, text, (True, False)) == STR_TAG
         and not _YAML12_NON_STRING.fullmatch(text)
     )
 
@@ -483,17 +308,17 @@ class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[mi
         if kind is not yaml.ScalarNode:
             return str(super().resolve(kind, value, implicit))
         if not implicit[0]:
-            return _STR
+            return STR_TAG
         meaning = plain_value(value)
         if isinstance(meaning, str):
-            return _STR if reads_as_itself(value) else _AMBIGUOUS
-        return _tag_of(meaning)
+            return STR_TAG if reads_as_itself(value) else AMBIGUOUS_TAG
+        return tag_of(meaning)
 
 
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
     # Multi-line text as a literal block (libyaml falls back to quotes where a block cannot
     # hold it exactly, e.g. trailing spaces): config files stay readable in `git diff`.
-    return dumper.represent_scalar(_STR, data, style="|" if "\n" in data else None)
+    return dumper.represent_scalar(STR_TAG, data, style="|" if "\n" in data else None)
 
 
 _Dumper.add_representer(str, _represent_str)

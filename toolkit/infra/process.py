@@ -154,12 +154,3 @@ async def run_async(
     if output.returncode != 0:
         raise ProcessError(output)
     return output
-
-
-def spawn(args: Sequence[str | Path], *, log: Path) -> subprocess.Popen[bytes]:
-    """Start a long-running helper (e.g. a local registry) with its output going to `log`;
-    the caller stops it (terminate, then wait)."""
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            tuple(str(a) for a in args), stdin=subprocess.DEVNULL, stdout=out, stderr=out
-        )

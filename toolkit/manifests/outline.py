@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from toolkit.infra import kubeyaml
+from toolkit.infra import kubescalars, kubeyaml
 
 _DQ = r'"(?:[^"\\\n]|\\.)*"'
 _SQ = r"'(?:[^'\n]|'')*'"
@@ -319,7 +319,7 @@ def _scalar(text: str, keys: dict[str, _Key], name: str, end: int, indent: int) 
     if match is None:
         return None
     if match["plain"] is not None:
-        value = kubeyaml.plain_value(match["plain"])
+        value = kubescalars.plain_value(match["plain"])
         return "" if value is None else value if isinstance(value, str) else None
     return match["dq"] if match["dq"] is not None else match["sq"].replace("''", "'")
 

@@ -4,16 +4,24 @@ promoted with why."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
-PROMOTED = "promoted"
-UNCHANGED = "unchanged"
-NOT_PROMOTED = "not promoted"
+
+class PromotionStatus(str, Enum):
+    """What a promotion does with one release or image of SRC."""
+
+    PROMOTED = "promoted"
+    UNCHANGED = "unchanged"  # DST runs it already
+    NOT_PROMOTED = "not promoted"  # it cannot be (the reason says why)
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True)
 class ReleasePromotion:
     name: str
-    status: str
+    status: PromotionStatus
     before: str | None  # what DST runs now: its locked version, else its version constraint
     after: str | None  # SRC's locked version
     reason: str = ""  # why it is not promoted
@@ -31,6 +39,6 @@ class FieldChange:
 @dataclass(frozen=True)
 class ImagePromotion:
     name: str
-    status: str
+    status: PromotionStatus
     changes: tuple[FieldChange, ...] = ()
     reason: str = ""

@@ -13,8 +13,8 @@ from toolkit.config.project import Config, Environment
 from toolkit.config.releases import KUSTOMIZATION_FILES
 from toolkit.infra import yamledit, yamlfile
 from toolkit.infra.errors import InputError
-from toolkit.promote.changes import NOT_PROMOTED, PROMOTED, UNCHANGED, FieldChange, ImagePromotion
-from toolkit.promote.sourcefiles import Source
+from toolkit.promote.changes import FieldChange, ImagePromotion, PromotionStatus
+from toolkit.promote.sourcefiles import SourceEnvironment
 from toolkit.promote.yamldocs import (
     DELETE,
     YamlDoc,
@@ -36,7 +36,7 @@ def _kustomization_name(exists: Callable[[str], bool]) -> str | None:
 
 def promote_images(
     config: Config,
-    source: Source,
+    source: SourceEnvironment,
     dst: Environment,
     only: set[str],
     writes: dict[Path, bytes | None],
@@ -63,7 +63,7 @@ def promote_images(
         if target is None or dst_doc is None:
             where = yamlfile.relative_name(dst_path, config.root)
             reason = f"{where} has no image '{name}' in images:"
-            results.append(ImagePromotion(name, NOT_PROMOTED, reason=reason))
+            results.append(ImagePromotion(name, PromotionStatus.NOT_PROMOTED, reason=reason))
             continue
         wanted = {key: scalar_field(src_doc, item, key) for key in IMAGE_FIELDS}
         changes, image_edits = edit_image(dst_doc.text, dst_doc.name, target, wanted)
@@ -72,14 +72,20 @@ def promote_images(
         for change in changes:
             value = DELETE if change.after is None else change.after
             set_in(expected, ("images", index, change.field), value)
-        results.append(ImagePromotion(name, PROMOTED if changes else UNCHANGED, tuple(changes)))
+        results.append(
+            ImagePromotion(
+                name,
+                PromotionStatus.PROMOTED if changes else PromotionStatus.UNCHANGED,
+                tuple(changes),
+            )
+        )
     if edits:
         assert dst_doc is not None
         writes[dst_path] = edited(dst_doc, edits, expected)
     return list(src_items), tuple(results)
 
 
-def source_images(source: Source) -> dict[str, dict[str, str | None]]:
+def source_images(source: SourceEnvironment) -> dict[str, dict[str, str | None]]:
     """The entries of SRC's `images:` by name, each with its IMAGE_FIELDS (None: absent)."""
     name = _kustomization_name(lambda name: source.read(name) is not None)
     raw = source.read(name) if name else None

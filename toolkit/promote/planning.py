@@ -24,16 +24,14 @@ from toolkit.config.releases import LOCK_FILE, RELEASES_FILE
 from toolkit.infra import git, yamledit, yamlfile
 from toolkit.infra.errors import InputError
 from toolkit.promote.changes import (
-    NOT_PROMOTED,
-    PROMOTED,
-    UNCHANGED,
     ImagePromotion,
+    PromotionStatus,
     ReleasePromotion,
 )
 from toolkit.promote.images import promote_images
 from toolkit.promote.sourcefiles import (
     FilePromotion,
-    Source,
+    SourceEnvironment,
     open_source,
     promote_files,
 )
@@ -53,7 +51,7 @@ from toolkit.promote.yamldocs import (
 class Plan:
     """What promoting SRC into DST changes, and the bytes each DST file will hold."""
 
-    source: Source
+    source: SourceEnvironment
     target: Environment
     releases: tuple[ReleasePromotion, ...]
     images: tuple[ImagePromotion, ...]
@@ -146,7 +144,7 @@ def refuse_dirty(config: Config, dst: Environment, *, allow_dirty: bool) -> None
         )
 
 
-def _refuse_unknown_only(source: Source, only: Sequence[str], known: list[str]) -> None:
+def _refuse_unknown_only(source: SourceEnvironment, only: Sequence[str], known: list[str]) -> None:
     for name in only:
         if name not in known:
             listed = ", ".join(known) or "none"
@@ -180,7 +178,7 @@ class _Candidate:
 
 def _promote_releases(
     config: Config,
-    source: Source,
+    source: SourceEnvironment,
     dst: Environment,
     only: set[str],
     writes: dict[Path, bytes | None],
@@ -198,7 +196,7 @@ def _promote_releases(
         assert src_doc is not None
         reason = _unpromotable(config, source, src_doc, item, dst_doc, dst_path)
         if reason:
-            results[name] = ReleasePromotion(name, NOT_PROMOTED, None, None, reason)
+            results[name] = ReleasePromotion(name, PromotionStatus.NOT_PROMOTED, None, None, reason)
         else:
             assert dst_doc is not None
             target = items_by_name(dst_doc, "releases", "release")[name]
@@ -212,7 +210,7 @@ def _promote_releases(
 
 def _unpromotable(
     config: Config,
-    source: Source,
+    source: SourceEnvironment,
     src_doc: YamlDoc,
     item: MappingNode,
     dst_doc: YamlDoc | None,
@@ -239,7 +237,7 @@ def _unpromotable(
 
 def _pin(
     config: Config,
-    source: Source,
+    source: SourceEnvironment,
     dst: Environment,
     dst_doc: YamlDoc,
     candidates: Sequence[_Candidate],
@@ -272,11 +270,13 @@ def _pin(
         )
         before = old_entry.version if old_entry else old_constraint
         if not why_pinned and old_entry == entry:
-            results[candidate.name] = ReleasePromotion(candidate.name, UNCHANGED, before, version)
+            results[candidate.name] = ReleasePromotion(
+                candidate.name, PromotionStatus.UNCHANGED, before, version
+            )
             continue
         results[candidate.name] = ReleasePromotion(
             candidate.name,
-            PROMOTED,
+            PromotionStatus.PROMOTED,
             before,
             version,
             constraint=old_constraint,
@@ -314,7 +314,7 @@ def _version_edit(doc: YamlDoc, target: MappingNode, version: str) -> yamledit.E
     )
 
 
-def _source_lock(source: Source, releases: list[tuple[str, str | None]]) -> Lock:
+def _source_lock(source: SourceEnvironment, releases: list[tuple[str, str | None]]) -> Lock:
     """SRC's lock, which must pin every release promoted: the lock is what SRC runs."""
     env = source.environment.name
     where = f"at {source.ref}" if source.ref else "in the work tree"

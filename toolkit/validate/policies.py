@@ -109,7 +109,7 @@ def resource_requests(resource: Resource, scope: Scope) -> Iterator[tuple[FieldP
             yield where, f"container {container.get('name')!r} sets no resources.requests"
 
 
-# Their names and default severities are toolkit.yaml's (config.POLICY_DEFAULTS).
+# Their names and default severities are toolkit.yaml's (config/checks.py, POLICY_DEFAULTS).
 POLICIES: Mapping[str, Policy] = {
     "plain-secret": plain_secret,
     "image-tag": image_tag,

@@ -1,0 +1,80 @@
+"""Reading committed content without a checkout: trees, blobs (many in one process), notes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolkit.infra.errors import GitError
+from toolkit.infra.git.run import checked_ids, run_git
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """One blob of a tree listing."""
+
+    mode: str
+    sha: str
+    path: str
+
+
+def list_tree(repo: Path, rev: str, path: str = "") -> list[TreeEntry]:
+    """Every blob under `path` in `rev` (recursive)."""
+    args = ["ls-tree", "-r", "-z", "--full-tree", "--end-of-options", rev]
+    if path:
+        args += ["--", path]
+    output = run_git(repo, *args)
+    entries = []
+    for record in output.stdout.decode().split("\0"):
+        if not record:
+            continue
+        meta, name = record.split("\t", 1)
+        mode, _kind, sha = meta.split()
+        entries.append(TreeEntry(mode, sha, name))
+    return entries
+
+
+def read_blob(repo: Path, rev: str, path: str) -> bytes | None:
+    """A file's bytes as committed in `rev`, or None when it is not there."""
+    output = run_git(repo, "cat-file", "blob", "--end-of-options", f"{rev}:{path}", check=False)
+    return output.stdout if output.returncode == 0 else None
+
+
+def read_objects(repo: Path, names: Sequence[str]) -> list[bytes | None]:
+    """The content of many blobs (by sha, or `rev:path`), in order, from one `git cat-file
+    --batch`; None for a name that is missing or not a blob."""
+    if not names:
+        return []
+    for name in names:  # one name per line: a newline would start another request
+        if "\n" in name:
+            raise GitError(f"refusing to ask git for {name!r}")
+    output = run_git(repo, "cat-file", "--batch", input="".join(f"{n}\n" for n in names).encode())
+    data, at = output.stdout, 0
+    found: list[bytes | None] = []
+    for _name in names:
+        end = data.index(b"\n", at)
+        header = data[at:end].split()
+        at = end + 1
+        if len(header) != 3:  # "<name> missing"
+            found.append(None)
+            continue
+        size = int(header[2])
+        found.append(data[at : at + size] if header[1] == b"blob" else None)
+        at += size + 1  # the content is followed by a newline
+    return found
+
+
+def read_blobs(repo: Path, rev: str, paths: Sequence[str]) -> dict[str, bytes | None]:
+    """Several files' bytes as committed in `rev` (None where missing), in one git process."""
+    return dict(zip(paths, read_objects(repo, [f"{rev}:{path}" for path in paths]), strict=True))
+
+
+def read_note(repo: Path, notes_commit: str, target: str) -> bytes | None:
+    """The note on `target` in a notes commit, whatever fan-out git chose for its tree."""
+    (target,) = checked_ids(target)
+    for path in (target, f"{target[:2]}/{target[2:]}", f"{target[:2]}/{target[2:4]}/{target[4:]}"):
+        data = read_blob(repo, notes_commit, path)
+        if data is not None:
+            return data
+    return None

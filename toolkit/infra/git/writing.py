@@ -1,0 +1,247 @@
+"""Writing objects and moving refs: commits and notes through fast-import in a scratch
+repository, annotated tags, compare-and-swap ref updates, ref names checked before git sees
+them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+
+from toolkit.infra import owned
+from toolkit.infra.errors import GitError
+from toolkit.infra.git.repository import Identity
+from toolkit.infra.git.run import checked_ids, run_git, text_of
+from toolkit.infra.git.worktree import WORKTREE_PREFIX
+
+
+def _data(payload: bytes) -> bytes:
+    return b"data %d\n%s\n" % (len(payload), payload)
+
+
+def _person(role: str, who: Identity, when: str) -> bytes:
+    return f"{role} {who.name} <{who.email}> {when}\n".encode()
+
+
+_STREAM_PATH = re.compile(r'[^\x00-\x1f\x7f"\\]+')
+
+
+def _stream_path(path: str) -> str:
+    """A path quoted for a fast-import stream; one that could end its line or its quotes is
+    refused (toolkit's own paths never are: the layout keeps names to [a-z0-9._-])."""
+    if not _STREAM_PATH.fullmatch(path) or path.startswith("/"):
+        raise GitError(f"refusing to write the path {path!r} to the rendered branch")
+    return f'"{path}"'
+
+
+SCRATCH_PREFIX = "scratch-"
+_SCRATCH_REF = "refs/toolkit/scratch"
+
+
+def _directories(repo: Path) -> tuple[Path, Path]:
+    """The repository's common git directory and its object directory."""
+    output = run_git(repo, "rev-parse", "--git-common-dir", "--git-path", "objects")
+    common, objects = output.stdout.decode().splitlines()
+    return (repo / common).resolve(), (repo / objects).resolve()
+
+
+def _fast_import(repo: Path, stream: list[bytes]) -> str:
+    """Feed one commit's fast-import stream (on `_SCRATCH_REF`) to git; return the commit.
+
+    fast-import runs in a scratch repository of this run's own (under `.git/toolkit/`) that
+    borrows the repository's objects: the ref it writes, the pack being written and any crash
+    report stay there, so a run killed at any moment leaves nothing in the repository itself.
+    Only the finished objects are moved in, unreferenced until a caller moves a ref to them.
+    """
+    stream.append(b"done\n")
+    common, objects = _directories(repo)
+    with owned.owned_directory(common / "toolkit", SCRATCH_PREFIX) as scratch:
+        bare = scratch / "repo"
+        run_git(repo, "init", "--quiet", "--bare", "--template=", str(bare))
+        (bare / "objects" / "info").mkdir(parents=True, exist_ok=True)
+        (bare / "objects" / "info" / "alternates").write_text(f"{objects}\n")
+        scratch_env = {"GIT_DIR": str(bare)}
+        run_git(
+            bare,
+            "fast-import",
+            "--quiet",
+            "--done",
+            "--force",
+            "--date-format=now",
+            input=b"".join(stream),
+            env=scratch_env,
+        )
+        commit = text_of(run_git(bare, "rev-parse", "--verify", _SCRATCH_REF, env=scratch_env))
+        _adopt_objects(bare / "objects", objects)
+    return commit
+
+
+def _adopt_objects(source: Path, objects: Path) -> None:
+    """Move the finished objects of a scratch repository into `objects`: loose objects, and
+    whole packs (the index last, since git sees a pack by its index); temporary files stay."""
+    for directory in sorted(source.glob("[0-9a-f][0-9a-f]")):
+        (objects / directory.name).mkdir(exist_ok=True)
+        for loose in directory.iterdir():
+            if not loose.name.startswith("tmp"):
+                os.replace(loose, objects / directory.name / loose.name)
+    for index in sorted((source / "pack").glob("pack-*.idx")):
+        for suffix in (".pack", ".rev", ".idx"):
+            part = index.with_suffix(suffix)
+            if part.exists():
+                os.replace(part, objects / "pack" / part.name)
+
+
+def remove_abandoned(repo: Path) -> None:
+    """What runs that died left in the repository: their scratch repositories (finished objects
+    are kept, as a live run would have kept them) and their temporary worktrees."""
+    common, objects = _directories(repo)
+    with owned.abandoned(common / "toolkit", SCRATCH_PREFIX) as scratches:
+        for scratch in scratches:
+            with contextlib.suppress(OSError):
+                _adopt_objects(scratch / "repo" / "objects", objects)
+            shutil.rmtree(scratch, ignore_errors=True)
+    owned.remove_abandoned(Path(tempfile.gettempdir()), WORKTREE_PREFIX)
+    if (common / "worktrees").is_dir():
+        run_git(repo, "worktree", "prune", check=False)
+
+
+def write_commit(
+    repo: Path,
+    *,
+    parent: str | None,
+    message: str,
+    author: Identity,
+    committer: Identity,
+    delete: Sequence[str],
+    files: Mapping[str, bytes],
+    executable: Collection[str] = (),
+) -> str:
+    """Write one commit with fast-import: `parent`'s tree, less `delete`, plus `files` (those in
+    `executable` with mode 100755); no ref moves (the caller moves one, compare-and-swap).
+
+    Nothing is checked out and the index is untouched; the blobs go into one pack in one process.
+    """
+    when = "now"
+    stream = [
+        f"commit {_SCRATCH_REF}\n".encode(),
+        _person("author", author, when),
+        _person("committer", committer, when),
+        _data(message.encode()),
+    ]
+    if parent:
+        stream.append(f"from {checked_ids(parent)[0]}\n".encode())
+    stream.extend(f"D {_stream_path(path)}\n".encode() for path in delete)
+    for path in sorted(files):
+        mode = "100755" if path in executable else "100644"
+        stream.append(f"M {mode} inline {_stream_path(path)}\n".encode())
+        stream.append(_data(files[path]))
+    return _fast_import(repo, stream)
+
+
+def write_notes(
+    repo: Path,
+    *,
+    parent: str | None,
+    committer: Identity,
+    message: str,
+    notes: Mapping[str, bytes],
+) -> str:
+    """A notes commit on top of `parent` (fast-import picks the fan-out) setting each note in
+    `notes`; no ref moves."""
+    stream = [
+        f"commit {_SCRATCH_REF}\n".encode(),
+        _person("committer", committer, "now"),
+        _data(message.encode()),
+    ]
+    if parent:
+        stream.append(f"from {checked_ids(parent)[0]}\n".encode())
+    for target in sorted(checked_ids(*notes)):
+        stream.append(f"N inline {target}\n".encode())
+        stream.append(_data(notes[target]))
+    return _fast_import(repo, stream)
+
+
+def make_tag(repo: Path, *, name: str, target: str, tagger: Identity, message: str) -> str:
+    """An annotated tag object (no ref yet: the ref is set once the push, if any, lands)."""
+    when = f"{int(time.time())} +0000"
+    (target,) = checked_ids(target)
+    body = (
+        f"object {target}\ntype commit\ntag {name}\n"
+        f"tagger {tagger.name} <{tagger.email}> {when}\n\n{message}"
+    )
+    return text_of(run_git(repo, "mktag", input=body.encode()))
+
+
+def _expected(sha: str | None) -> str:
+    """An object name for update-ref; None is the null name ("the ref does not exist")."""
+    return checked_ids(sha)[0] if sha is not None else "0" * 40
+
+
+def update_ref(repo: Path, ref: str, new: str, old: str | None) -> bool:
+    """Move `ref` to `new` only if it still points at `old` (None: only if it does not exist)."""
+    output = run_git(
+        repo,
+        "update-ref",
+        "--end-of-options",
+        _ref_name(ref),
+        _expected(new),
+        _expected(old),
+        check=False,
+    )
+    return output.returncode == 0
+
+
+def update_refs(repo: Path, updates: Sequence[tuple[str, str, str | None]]) -> bool:
+    """Move several refs in one transaction, each only if it still holds its expected value
+    (None: only if it does not exist). All move or none does; False when one had moved."""
+    lines = [
+        f"update {_ref_name(ref)} {_expected(new)} {_expected(old)}\n" for ref, new, old in updates
+    ]
+    output = run_git(repo, "update-ref", "--stdin", input="".join(lines).encode(), check=False)
+    return output.returncode == 0
+
+
+def ref_names(repo: Path, prefix: str) -> list[str]:
+    """Local refs under `prefix` (e.g. ``refs/tags/dev/``), by full name."""
+    output = run_git(repo, "for-each-ref", "--format=%(refname)", "--end-of-options", prefix)
+    return output.stdout.decode().split()
+
+
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
+
+
+def branch_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid git branch name (git check-ref-format), or None."""
+    components = name.split("/")
+    checks = (
+        (not name, "it is empty"),
+        (name.startswith("-"), "it starts with '-'"),
+        (name in ("HEAD", "@"), f"'{name}' is reserved"),
+        (
+            bool(_REF_FORBIDDEN.search(name)),
+            "it contains a space, control character, '..', '//', '@{' or one of ~^:?*[\\",
+        ),
+        (name.startswith("/") or name.endswith(("/", ".")), "it starts or ends with '/' or '.'"),
+        (
+            any(part.startswith(".") or part.endswith(".lock") for part in components),
+            "a part starts with '.' or ends with '.lock'",
+        ),
+    )
+    return next((problem for failed, problem in checks if failed), None)
+
+
+def _ref_name(ref: str) -> str:
+    """`ref`, checked to be a full ref name git would accept, before it reaches git."""
+    problem = (
+        branch_name_problem(ref.removeprefix("refs/"))
+        if ref.startswith("refs/")
+        else "it does not start with refs/"
+    )
+    if problem:
+        raise GitError(f"{ref!r} is not a usable ref name ({problem})")
+    return ref
