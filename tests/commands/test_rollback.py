@@ -11,7 +11,7 @@ import pytest
 
 from tests.fixtures.promote import release_chart
 from tests.helpers import Cli, commit_all, git
-from toolkit.hydrate.envdir import METADATA
+from toolkit.hydrate.metadata import FILE_NAME as METADATA
 
 PRODUCTION = "overlays/production"
 BOT = "Release Bot <release@example.com>"
