@@ -32,7 +32,6 @@ def _nested_flow(inner: str) -> str:
 # A flow collection closed on its line, nested up to three levels (deeper ones count as open).
 _FLOW = _nested_flow(f"{_FLOW_ITEM}|{_nested_flow(f'{_FLOW_ITEM}|{_nested_flow(_FLOW_ITEM)}')}")
 _CLOSED = rf"(?:{_DQ}|{_SQ}|{_FLOW})"
-_CLOSED_NODE = re.compile(_CLOSED)
 _PROPERTIES = r"(?:[&!][^ \t\n]*[ \t]+)*"
 # Where a node can start on a line: after its indentation and dashes (or `? `), and anchors or
 # tags; and after a key's colon.
@@ -61,6 +60,13 @@ _DEEP = re.compile(rf"\n[ ?-]{{{(kubeyaml.MAX_DEPTH - 6) // 2},}}")
 
 
 @functools.cache
+def _closed_node() -> re.Pattern[str]:
+    """A quoted scalar or flow collection closed on its line; compiled on first use (the nested
+    pattern takes milliseconds, which a run that reads no document need not pay)."""
+    return re.compile(_CLOSED)
+
+
+@functools.cache
 def _block_body(indent: int) -> re.Pattern[str]:
     """A block scalar's body: blank lines, and lines indented at least `indent` spaces."""
     return re.compile(rf"(?:[ ]{{{indent}}}[^\n]*(?:\n|\Z)|[ ]*\n)*")
@@ -85,7 +91,7 @@ def _open_at(text: str, line_start: int) -> int | None:
     if position >= line_end:
         return None
     if text[position] in _FLOW_OPENERS:
-        closed = _CLOSED_NODE.match(text, position, line_end)
+        closed = _closed_node().match(text, position, line_end)
         if closed is None:
             return position
         value = _VALUE_START.match(text, closed.end(), line_end)  # a quoted or flow key
@@ -94,7 +100,7 @@ def _open_at(text: str, line_start: int) -> int | None:
         value = None if colon is None else _VALUE_START.match(text, colon.start(), line_end)
     if value is None or value.end() >= line_end or text[value.end()] not in _FLOW_OPENERS:
         return None
-    return None if _CLOSED_NODE.match(text, value.end(), line_end) else value.end()
+    return None if _closed_node().match(text, value.end(), line_end) else value.end()
 
 
 def _find_header(text: str, start: int) -> re.Match[str] | None:
