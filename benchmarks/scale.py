@@ -7,18 +7,20 @@ kustomize commands; `toolkit hydrate` from cold caches; again with nothing chang
 environment's values changed; after a shared chart changed (every environment that uses it
 renders again); `toolkit diff` of a commit that changes one environment (its base hydrated, as
 on a pull request); `toolkit status`; and the peak memory of any of those runs (toolkit's own
-peak RSS plus its largest child's). Wall times are medians of `--repeat` runs; on fleets of
-more than `--full-repeat-renders` renders the slow ones (loop, cold, shared chart) run once.
+peak RSS plus its largest child's). The measurements run in rounds, each of them in turn, so
+that a ratio compares runs made moments apart on a machine whose load moves: `--repeat` rounds,
+or on fleets of more than `--full-repeat-renders` renders one round with the fast measurements
+run `--repeat` times in it. Times are medians of all runs; ratios, medians over the rounds.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import statistics
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +29,18 @@ from benchmarks import largecharts, run
 from benchmarks.fleet import Fleet, git
 from toolkit.render import tools
 
-# (name, environments, releases per environment); "large" is the large-chart fleet.
-FLEETS = (("12x8", 12, 8), ("50x20", 50, 20), ("100x30", 100, 30), ("large", 4, 2))
+# Synthetic fleets as ENVIRONMENTSxRELEASES, smallest first; "large" is the large-chart fleet.
+FLEETS = ("12x8", "50x20", "100x30", "large")
+
+
+def _size(name: str) -> tuple[int, int]:
+    """(environments, releases per environment) of a fleet's name."""
+    if name == "large":
+        return 4, 2
+    environments, _, releases = name.partition("x")
+    if not (environments.isdigit() and releases.isdigit()):
+        raise SystemExit(f"--scale-fleets: {name!r} is neither NxM (12x8) nor large")
+    return int(environments), int(releases)
 
 
 def _generate(name: str, environments: int, releases: int, root: Path) -> Fleet:
@@ -54,7 +66,8 @@ def _change_one_environment(fleet: Fleet, index: int, label: str) -> str:
 
 
 def _summary(runs: list[dict[str, Any]]) -> dict[str, float]:
-    return {key: statistics.median(r[key] for r in runs) for key in ("seconds", "cpu_s", "peak_mb")}
+    summary = {key: statistics.median(r[key] for r in runs) for key in ("seconds", "cpu_s")}
+    return {**summary, "peak_mb": max(r.get("peak_mb", 0.0) for r in runs)}
 
 
 def measure(
@@ -64,53 +77,79 @@ def measure(
     fleet = _generate(name, environments, releases, work / "fleet")
     run.lock_fleet(fleet, work)
     renders = len(fleet.releases) + len(fleet.environments)
-    slow_repeat = args.repeat if renders <= args.full_repeat_renders else 1
-    setup = run.Setup(
-        fleet, work, tools.find_helm(), tools.find_kustomize(), args.jobs, slow_repeat
-    )
+    rounds = args.repeat if renders <= args.full_repeat_renders else 1
+    setup = run.Setup(fleet, work, tools.find_helm(), tools.find_kustomize(), args.jobs, 1)
     cache = work / "toolkit-cache"
     root = fleet.root
 
-    def repeated(times: int, action: Callable[[int], dict[str, Any]]) -> dict[str, float]:
-        return _summary([action(i) for i in range(times)])
-
-    def cold(_: int) -> dict[str, Any]:
+    def cold() -> dict[str, Any]:
         shutil.rmtree(cache, ignore_errors=True)
         git(root, "update-ref", "-d", "refs/heads/rendered")
         return run.toolkit(setup, cache)
 
-    def one_environment(i: int) -> dict[str, Any]:
-        _change_one_environment(fleet, i, f"bench{i}")
+    def one_environment(label: str) -> dict[str, Any]:
+        _change_one_environment(fleet, next(changes), label)
         return run.toolkit(setup, cache)
 
-    def shared_chart(i: int) -> dict[str, Any]:
+    def shared_chart(label: str) -> dict[str, Any]:
         template = _shared_chart_template(fleet)
-        template.write_text(template.read_text() + f"# shared chart change {i}\n")
-        git(root, "commit", "-q", "-am", f"a shared chart change {i}")
+        template.write_text(template.read_text() + f"# shared chart change {label}\n")
+        git(root, "commit", "-q", "-am", f"a shared chart change {label}")
         return run.toolkit(setup, cache)
 
-    def diff(i: int) -> dict[str, Any]:
-        run.toolkit(setup, cache)  # the base is hydrated, as main is
-        _change_one_environment(fleet, i, f"diff{i}")
-        return run.toolkit_command(setup, cache, "diff", "--base", "HEAD~1", "--head", "HEAD")
+    def diff(label: str) -> dict[str, Any]:
+        _change_one_environment(fleet, next(changes), f"diff{label}")
+        measured = run.toolkit_command(setup, cache, "diff", "--base", "HEAD~1", "--head", "HEAD")
+        run.toolkit(setup, cache)  # the change hydrated, as it is once merged
+        return measured
 
-    loop = run.run_shell_loop(setup)
-    results: dict[str, Any] = {
-        "fleet": {"name": name, "environments": len(fleet.environments), "renders": renders},
-        "shell_loop": loop,
-        "cold": repeated(slow_repeat, cold),
-        "unchanged": repeated(args.repeat, lambda i: run.toolkit(setup, cache)),
-        "one_env": repeated(args.repeat, one_environment),
-        "shared_chart": repeated(slow_repeat, shared_chart),
-        "diff_one_env": repeated(args.repeat, diff),
+    changes = itertools.count()
+    # Rounds of every measurement in turn, so that each ratio compares runs made moments apart
+    # (the machine's load moves a lot); a fast measurement runs `repeat` times in a round when
+    # the slow ones run once.
+    fast = args.repeat if rounds == 1 else 1
+    samples: dict[str, list[dict[str, Any]]] = {key: [] for key in _MEASURED}
+    for r in range(rounds):
+        samples["shell_loop"].append(run.run_shell_loop(setup))
+        samples["cold"].append(cold())
+        for i in range(fast):
+            samples["unchanged"].append(run.toolkit(setup, cache))
+            samples["one_env"].append(one_environment(f"bench{r}-{i}"))
+            samples["diff_one_env"].append(diff(f"{r}-{i}"))
+            samples["status"].append(run.toolkit_command(setup, cache, "status"))
+        samples["shared_chart"].append(shared_chart(str(r)))
+    results: dict[str, Any] = {key: _summary(runs) for key, runs in samples.items()}
+    results["ratios"] = {
+        "cold_to_loop": _round_ratio(samples, "cold", "shell_loop", rounds),
+        "cold_cpu_to_loop_cpu": _round_ratio(samples, "cold", "shell_loop", rounds, "cpu_s"),
+        "unchanged_to_cold": _round_ratio(samples, "unchanged", "cold", rounds),
+        "one_env_to_cold": _round_ratio(samples, "one_env", "cold", rounds),
     }
-    run.toolkit(setup, cache)  # the last diff's change hydrated: status sees a current branch
-    results["status"] = repeated(args.repeat, lambda i: run.toolkit_command(setup, cache, "status"))
+    results["fleet"] = {"name": name, "environments": len(fleet.environments), "renders": renders}
     results["files"] = len(git(root, "ls-tree", "-r", "--name-only", "rendered").splitlines())
-    measured = ("cold", "unchanged", "one_env", "shared_chart", "diff_one_env", "status")
-    results["peak_mb"] = max(results[key]["peak_mb"] for key in measured)
-    results["slow_repeat"] = slow_repeat
+    results["peak_mb"] = max(results[key]["peak_mb"] for key in _MEASURED)
+    results["rounds"] = rounds
     return results
+
+
+_MEASURED = ("shell_loop", "cold", "unchanged", "one_env", "shared_chart", "diff_one_env", "status")
+
+
+def _round_ratio(
+    samples: dict[str, list[dict[str, Any]]],
+    key: str,
+    base: str,
+    rounds: int,
+    field: str = "seconds",
+) -> float:
+    """The median over rounds of (the round's median `key`) / (the round's median `base`)."""
+
+    def in_round(of: str, r: int) -> float:
+        per_round = len(samples[of]) // rounds
+        runs = samples[of][r * per_round : (r + 1) * per_round]
+        return float(statistics.median(run_[field] for run_ in runs))
+
+    return statistics.median(in_round(key, r) / in_round(base, r) for r in range(rounds))
 
 
 def _s(run_: dict[str, float]) -> str:
@@ -120,17 +159,20 @@ def _s(run_: dict[str, float]) -> str:
 def table(fleets: dict[str, dict[str, Any]]) -> str:
     """One row per fleet: each measurement's wall time, with its ratio to cold (or the loop)."""
     lines = [
-        "| fleet | renders | files | serial loop | cold | nothing changed | one env changed "
-        "| shared chart changed | diff, one env | status | peak RSS |",
+        "| fleet | renders | files | serial loop (CPU) | cold (CPU) | nothing changed "
+        "| one env changed | shared chart changed | diff, one env | status | peak RSS |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in fleets.items():
-        cold = r["cold"]["seconds"]
+        ratio = r["ratios"]
+        loop, cold = r["shell_loop"], r["cold"]
         lines.append(
-            f"| {name} | {r['fleet']['renders']} | {r['files']} | {_s(r['shell_loop'])} "
-            f"| {_s(r['cold'])} ({cold / r['shell_loop']['seconds']:.2f} x loop) "
-            f"| {_s(r['unchanged'])} ({r['unchanged']['seconds'] / cold:.3f} x cold) "
-            f"| {_s(r['one_env'])} ({r['one_env']['seconds'] / cold:.3f} x cold) "
+            f"| {name} | {r['fleet']['renders']} | {r['files']} "
+            f"| {_s(loop)} ({loop['cpu_s']:.1f} s) "
+            f"| {_s(cold)} ({cold['cpu_s']:.1f} s): {ratio['cold_to_loop']:.2f} x loop "
+            f"({ratio['cold_cpu_to_loop_cpu']:.2f} x CPU) "
+            f"| {_s(r['unchanged'])}: {ratio['unchanged_to_cold']:.3f} x cold "
+            f"| {_s(r['one_env'])}: {ratio['one_env_to_cold']:.3f} x cold "
             f"| {_s(r['shared_chart'])} | {_s(r['diff_one_env'])} | {_s(r['status'])} "
             f"| {r['peak_mb']:.0f} MB |"
         )
@@ -159,7 +201,7 @@ def growth(fleets: dict[str, dict[str, Any]]) -> tuple[str, list[tuple[str, bool
             + " | ".join(f"{ratio:.2f} x" for ratio in grown)
             + f" | {other['peak_mb'] / small['peak_mb']:.2f} x |"
         )
-    cold = small["cold"]["seconds"]
+    ratio = small["ratios"]
     targets = []
     if len(synthetic) > 1:
         grew = {key: big[key]["seconds"] / small[key]["seconds"] for key in _GROWN}
@@ -171,9 +213,9 @@ def growth(fleets: dict[str, dict[str, Any]]) -> tuple[str, list[tuple[str, bool
             ("peak RSS at the largest < 300 MB", big["peak_mb"] < 300),
         ]
     targets += [
-        ("smallest: cold <= 0.6 x loop", cold <= 0.6 * small["shell_loop"]["seconds"]),
-        ("smallest: nothing changed <= 0.05 x cold", small["unchanged"]["seconds"] <= 0.05 * cold),
-        ("smallest: one env changed <= 0.15 x cold", small["one_env"]["seconds"] <= 0.15 * cold),
+        ("smallest: cold <= 0.6 x loop", ratio["cold_to_loop"] <= 0.6),
+        ("smallest: nothing changed <= 0.05 x cold", ratio["unchanged_to_cold"] <= 0.05),
+        ("smallest: one environment changed <= 0.15 x cold", ratio["one_env_to_cold"] <= 0.15),
     ]
     return "\n".join(lines), targets
 
@@ -183,7 +225,7 @@ _GROWN = ("cold", "unchanged", "one_env", "shared_chart", "diff_one_env", "statu
 
 def report(fleets: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
     growth_table, targets = growth(fleets)
-    slow = {name: r["slow_repeat"] for name, r in fleets.items()}
+    rounds = {name: r["rounds"] for name, r in fleets.items()}
     verdicts = [f"- {target}: {'yes' if met else 'NO'}" for target, met in targets]
     load = os.getloadavg()[0]
     return "\n\n".join(
@@ -192,18 +234,19 @@ def report(fleets: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
             growth_table,
             "\n".join(verdicts),
             f"{os.cpu_count()} CPUs, load average {args.load_at_start:.1f} at the start and "
-            f"{load:.1f} at the end; -j {args.jobs}; medians of {args.repeat} runs, the loop, "
-            "cold and shared chart runs "
-            + ", ".join(f"{name} x {times}" for name, times in slow.items())
-            + ".",
+            f"{load:.1f} at the end; -j {args.jobs}; times are medians of {args.repeat} runs, "
+            "ratios medians over rounds of every measurement in turn (rounds: "
+            + ", ".join(f"{name} {times}" for name, times in rounds.items())
+            + "; the loop, cold and shared chart run once a round); CPU is toolkit's own and "
+            "its children's.",
         ]
     )
 
 
 def main(args: argparse.Namespace) -> dict[str, Any]:
-    """Measure every fleet of `args.scale_fleets` (all of FLEETS by default) in turn."""
+    """Measure every fleet of `args.scale_fleets` (FLEETS by default) in turn."""
     args.load_at_start = os.getloadavg()[0]
-    wanted = [f for f in FLEETS if not args.scale_fleets or f[0] in args.scale_fleets]
+    wanted = [(name, *_size(name)) for name in args.scale_fleets or FLEETS]
     fleets = {}
     for name, environments, releases in wanted:
         with tempfile.TemporaryDirectory(prefix="toolkit-bench-") as temporary:
