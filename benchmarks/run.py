@@ -379,7 +379,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kapitan", default=shutil.which("kapitan"), help="kapitan executable")
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
     parser.add_argument("--scale", action="store_true", help="fleets of growing size (scale.py)")
-    parser.add_argument("--scale-fleets", nargs="*", help="with --scale: these fleets, NxM or large")
+    parser.add_argument(
+        "--scale-fleets", nargs="*", help="with --scale: these fleets, NxM or large"
+    )
     parser.add_argument("--full-repeat-renders", type=int, default=300, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.small:
