@@ -87,13 +87,17 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """The benchmark (not a default session): `nox -s bench`, or `nox -s bench -- --small`.
+    """The benchmark (not a default session): `nox -s bench`, or `nox -s bench -- --small`;
+    `nox -s bench -- --scale` for fleets of growing size (benchmarks/scale.py).
 
     Kapitan goes into a virtualenv of its own (its pins must not change toolkit's); where it
-    does not install, the table says so instead of failing.
+    does not install, the table says so instead of failing. The scale run does not use it.
     """
     session.install("-e", ".")
     env = _tool_env(session, "3")
+    if "--scale" in session.posargs:
+        session.run("python", "-m", "benchmarks.run", *session.posargs, env=env)
+        return
     kapitan_venv = Path(session.create_tmp()).resolve() / "kapitan"
     kapitan = kapitan_venv / "bin" / "kapitan"
     try:

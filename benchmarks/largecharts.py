@@ -271,7 +271,8 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text)
 
 
-def _charts(root: Path) -> None:
+def write_charts(root: Path) -> None:
+    """The two large charts, under `root`/charts."""
     monitoring = root / "charts" / "monitoring"
     _write(monitoring / "Chart.yaml", "apiVersion: v2\nname: monitoring\nversion: 88.5.3\n")
     _write(
@@ -314,7 +315,7 @@ def generate(root: Path, *, environments: int = 4) -> Fleet:
         lines += [f"  - name: {env}", f'    kubeVersion: "{kube_version}"']
         lines += ['    apiVersions: ["monitoring.coreos.com/v1"]']
     _write(root / "toolkit.yaml", "\n".join(lines) + "\n")
-    _charts(root)
+    write_charts(root)
     releases = []
     for e, env in enumerate(envs):
         directory = root / "overlays" / env

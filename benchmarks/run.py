@@ -1,4 +1,5 @@
-"""The benchmark: `nox -s bench` (or `python -m benchmarks.run [--small] [--fleet NAME]`).
+"""The benchmark: `nox -s bench` (or `python -m benchmarks.run [--small] [--fleet NAME]`;
+`--scale` for fleets of growing size, benchmarks/scale.py).
 
 For each fleet (`synthetic`: benchmarks/fleet.py, many small releases; `large`:
 benchmarks/largecharts.py, large real-world-shaped charts), generates it in a temporary
@@ -120,6 +121,12 @@ def run_shell_loop(setup: Setup) -> dict[str, float]:
 
 def toolkit(setup: Setup, cache: Path, *args: str) -> dict[str, Any]:
     """`toolkit hydrate` in a fresh interpreter (as CI runs it): wall time and peak memory."""
+    return toolkit_command(setup, cache, "hydrate", *args)
+
+
+def toolkit_command(setup: Setup, cache: Path, *args: str) -> dict[str, Any]:
+    """`toolkit ARGS` in a fresh interpreter: wall time, CPU time (its own and its children's)
+    and peak memory (its own peak RSS plus its largest child's)."""
     usage_file = setup.work / "usage.json"
     argv = (
         sys.executable,
@@ -134,7 +141,6 @@ def toolkit(setup: Setup, cache: Path, *args: str) -> dict[str, Any]:
         str(setup.helm.path),
         "--kustomize",
         str(setup.kustomize.path),
-        "hydrate",
         *args,
     )
     env = {"TOOLKIT_CACHE_DIR": str(cache), "PYTHONPATH": str(Path(__file__).parents[1])}
@@ -143,7 +149,7 @@ def toolkit(setup: Setup, cache: Path, *args: str) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     usage = json.loads(usage_file.read_text())
     if usage["exit"] != 0:
-        raise SystemExit(f"toolkit hydrate failed:\n{output.describe()}")
+        raise SystemExit(f"toolkit {args[0]} failed:\n{output.describe()}")
     return {
         "seconds": seconds,
         "cpu_s": usage["cpu_s"],
@@ -372,12 +378,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--kapitan", default=shutil.which("kapitan"), help="kapitan executable")
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
+    parser.add_argument("--scale", action="store_true", help="fleets of growing size (scale.py)")
+    parser.add_argument(
+        "--scale-fleets", nargs="*", help="with --scale: these fleets, NxM or large"
+    )
+    parser.add_argument("--full-repeat-renders", type=int, default=300, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.small:
         args.environments, args.releases, args.large_environments, args.repeat = 4, 3, 1, 1
     # pip compiles a package's bytecode when it installs it; a checkout run in place may not
     # (PYTHONDONTWRITEBYTECODE), and recompiling toolkit at every start is not what users run.
     compileall.compile_dir(Path(toolkit_package.__file__).parent, quiet=1)
+    if args.scale:
+        from benchmarks import scale  # here: it imports this module
+
+        args.json.write_text(json.dumps(scale.main(args), indent=2) + "\n")
+        print(f"results: {args.json}")
+        return 0
     names = ("synthetic", "large") if args.fleet == "both" else (args.fleet,)
     results = {}
     for name in names:

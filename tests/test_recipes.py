@@ -5,11 +5,19 @@ example repository."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
 import sys
+import threading
+import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +28,10 @@ from click.testing import CliRunner
 from toolkit import cli
 from toolkit.commands import init
 from toolkit.config import project
+from toolkit.diff import comment, comparison, split
+from toolkit.diff.comparison import DiffReport, EnvironmentDiff
+from toolkit.manifests import model
+from toolkit.manifests.model import Resource
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -176,3 +188,192 @@ def test_recipes_install_toolkit_by_its_own_distribution_name() -> None:
         assert package.startswith("gitops-toolkit @ git+https://"), name
         installs = [line for line in shell_lines(document) if "pip install" in line]
         assert installs and all(line == 'pip install "$TOOLKIT_PACKAGE"' for line in installs)
+
+
+# --- the sticky comment ---------------------------------------------------------------------
+
+
+# Who the CI job's token comments as: GitHub's Actions bot, a GitLab project token's bot user.
+BOT = {"github": "github-actions[bot]", "gitlab": "project_1_bot"}
+
+
+@dataclass
+class ReviewApi:
+    """GitHub's issue comments or GitLab's merge-request notes, as much of either API as the
+    recipes call, served on 127.0.0.1; what each request did is recorded."""
+
+    flavour: str  # github | gitlab
+    url: str = ""
+    comments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    tokens: set[str] = field(default_factory=set)
+
+    def add(self, body: str, who: str) -> int:
+        number = len(self.comments) + 1000
+        author = (
+            {"user": {"login": who}} if self.flavour == "github" else {"author": {"username": who}}
+        )
+        self.comments[number] = {"id": number, "body": body, **author}
+        return number
+
+    def bot_bodies(self) -> dict[int, str]:
+        key, name = ("user", "login") if self.flavour == "github" else ("author", "username")
+        return {n: c["body"] for n, c in self.comments.items() if c[key][name] == BOT[self.flavour]}
+
+
+def _api_handler(api: ReviewApi) -> type[http.server.BaseHTTPRequestHandler]:
+    listing = {
+        "github": "/repos/acme/config/issues/7/comments",
+        "gitlab": "/projects/1/merge_requests/7/notes",
+    }[api.flavour]
+    single = {"github": "/repos/acme/config/issues/comments/", "gitlab": listing + "/"}[api.flavour]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def _answer(self, status: int, payload: object = None) -> None:
+            data = json.dumps(payload).encode() if payload is not None else b""
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _handle(self) -> None:
+            api.tokens.add(
+                self.headers.get("Authorization") or self.headers.get("PRIVATE-TOKEN") or ""
+            )
+            url = urllib.parse.urlsplit(self.path)
+            path = url.path.removeprefix("/api/v4")
+            api.requests.append((self.command, path))
+            length = int(self.headers.get("Content-Length") or 0)
+            sent = json.loads(self.rfile.read(length)) if length else None
+            if api.flavour == "gitlab" and path == "/user":
+                return self._answer(200, {"username": BOT["gitlab"]})
+            if path == listing and self.command == "GET":
+                query = urllib.parse.parse_qs(url.query)
+                size, page = int(query["per_page"][0]), int(query["page"][0])
+                ordered = [api.comments[n] for n in sorted(api.comments)]
+                return self._answer(200, ordered[(page - 1) * size : page * size])
+            if path == listing and self.command == "POST":
+                return self._answer(201, api.comments[api.add(sent["body"], BOT[api.flavour])])
+            number = int(path.removeprefix(single)) if path.startswith(single) else -1
+            if number not in api.comments:
+                return self._answer(404, {"message": "Not Found"})
+            if self.command in ("PATCH", "PUT"):
+                api.comments[number]["body"] = sent["body"]
+                return self._answer(200, api.comments[number])
+            if self.command == "DELETE":
+                del api.comments[number]
+                return self._answer(204)
+            return self._answer(405)
+
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
+
+    return Handler
+
+
+@contextlib.contextmanager
+def review_api(flavour: str) -> Iterator[ReviewApi]:
+    api = ReviewApi(flavour)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _api_handler(api))
+    api.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield api
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def sticky_script(flavour: str) -> str:
+    """The recipe's shell step that posts the comment files."""
+    if flavour == "github":
+        (workflow,) = load(DOCS.github)
+        steps = workflow["jobs"]["rendered-diff"]["steps"]
+        scripts = [step["run"] for step in steps if "comment-*.md" in step.get("run", "")]
+    else:
+        (pipeline,) = load("gitlab-ci.yml")
+        scripts = [line for line in pipeline["rendered-diff"]["script"] if "comment-*.md" in line]
+    (script,) = scripts
+    return str(script)
+
+
+def post_comments(api: ReviewApi, workdir: Path) -> None:
+    environment = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(workdir),
+        **(
+            {
+                "GITHUB_API_URL": api.url,
+                "GITHUB_REPOSITORY": "acme/config",
+                "PR": "7",
+                "GH_TOKEN": "t0ken",
+            }
+            if api.flavour == "github"
+            else {
+                "CI_API_V4_URL": f"{api.url}/api/v4",
+                "CI_PROJECT_ID": "1",
+                "CI_MERGE_REQUEST_IID": "7",
+                "RENDERED_DIFF_TOKEN": "t0ken",
+            }
+        ),
+    }
+    result = subprocess.run(
+        ["sh", "-c", sticky_script(api.flavour)],
+        cwd=workdir,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def split_report(count: int) -> DiffReport:
+    changes = comparison.compare(
+        {r.id: r for r in _configmaps("old", count)}, {r.id: r for r in _configmaps("new", count)}
+    )
+    return DiffReport("a" * 40, None, (EnvironmentDiff("dev", changes, "render", "render"),))
+
+
+def _configmaps(value: str, count: int) -> list[Resource]:
+    text = "".join(
+        f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\ndata:\n"
+        + "".join(f"  k{k}: {value}-{k}\n" for k in range(20))
+        for i in range(count)
+    )
+    return model.parse(text, source="s", namespace="apps", where="test")
+
+
+@pytest.mark.parametrize("flavour", ["github", "gitlab"])
+def test_the_sticky_comment_is_created_once_then_edited_and_trimmed(
+    flavour: str, tmp_path: Path
+) -> None:
+    missing = [tool for tool in ("curl", "jq") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"the recipe's {' and '.join(missing)} are not installed")
+    out = tmp_path / "rendered-diff"
+    with review_api(flavour) as api:
+        for n in range(150):  # people's comments, over a page; one quoting the marker
+            api.add(comment.MARKER + "\nquoted" if n == 3 else f"comment {n}", "someone")
+        people = dict(api.comments)
+        first = split.write_comments(out, split_report(60), 6_000)
+        post_comments(api, tmp_path)
+        assert len(first) > 2
+        posted = api.bot_bodies()
+        assert sorted(posted.values()) == sorted(path.read_text() for path in first)
+        assert api.tokens == {"Bearer t0ken" if flavour == "github" else "t0ken"}
+
+        second = split.write_comments(out, split_report(20), 6_000)
+        assert 1 < len(second) < len(first)
+        api.requests.clear()
+        post_comments(api, tmp_path)
+        edited = api.bot_bodies()
+        assert list(edited) == list(posted)[: len(second)]  # the same comments, fewer of them
+        assert list(edited.values()) == [path.read_text() for path in second]
+        assert [method for method, _ in api.requests].count("POST") == 0
+        assert {n: c for n, c in api.comments.items() if n in people} == people

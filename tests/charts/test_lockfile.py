@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -12,7 +13,7 @@ import yaml
 from tests.fixtures.charts import ChartRepo
 from tests.fixtures.ci import ToolkitProcesses
 from tests.fixtures.promote import unwritable
-from tests.helpers import Cli, commit_all, write_config
+from tests.helpers import Cli, commit_all, git, write_config
 from toolkit.charts import lockfile
 from toolkit.charts.lockfile import Lock, LockEntry
 from toolkit.infra import process
@@ -439,6 +440,120 @@ def test_lock_drops_removed_releases_and_reports_json(
     result = run_cli(root, "lock", "--upgrade", "web", "--frobnicate")
     assert result.exit_code == 2
     assert "no such option: --frobnicate" in result.stderr
+
+
+# --- local charts versioned by git ----------------------------------------------------------
+
+
+def _bump_api_chart(repo: Path, version: str) -> None:
+    """A new version of charts/api in the work tree (its Chart.yaml only: the version shows in
+    every rendered `helm.sh/chart` label)."""
+    chart = repo / "charts/api/Chart.yaml"
+    chart.write_text(chart.read_text().replace("version: 1.4.0\n", f"version: {version}\n"))
+
+
+def _api_chart_label(run_cli: Cli, repo: Path, env: str) -> tuple[str, str]:
+    result = run_cli(repo, "--locked", "render", env)
+    assert result.exit_code == 0, result.stderr
+    (label,) = {line.strip() for line in result.stdout.splitlines() if "chart: api-" in line}
+    return label, result.stderr
+
+
+def test_a_local_chart_is_locked_at_its_git_tree(locked_repo: Path) -> None:
+    for env in ("dev", "staging", "production"):
+        lock = lockfile.read_lock(locked_repo / "overlays" / env, root=locked_repo)
+        assert lock is not None and (entry := lock.get("api")) is not None
+        assert entry.tree == git(locked_repo, "rev-parse", "HEAD:charts/api")
+    assert "    tree: " in (locked_repo / "overlays/dev/releases.lock").read_text()
+
+
+def test_a_bumped_local_chart_moves_env_by_env_lock_then_promotion(
+    locked_repo: Path, run_cli: Cli
+) -> None:
+    staging_lock = (locked_repo / "overlays/staging/releases.lock").read_bytes()
+    _bump_api_chart(locked_repo, "1.4.1")
+
+    locked = run_cli(locked_repo, "lock", "dev")
+
+    assert locked.exit_code == 0, locked.stderr
+    assert (locked_repo / "overlays/staging/releases.lock").read_bytes() == staging_lock
+    commit_all(locked_repo, "api 1.4.1, locked in dev")
+    assert _api_chart_label(run_cli, locked_repo, "dev")[0] == "helm.sh/chart: api-1.4.1"
+    for env in ("staging", "production"):
+        label, stderr = _api_chart_label(run_cli, locked_repo, env)
+        assert label == "helm.sh/chart: api-1.4.0"  # the locked tree, read from git
+        assert (
+            f"release api: charts/api/ changed in the work tree since it was locked (1.4.0 "
+            f"locked, 1.4.1 now), not locked in {env}" in stderr
+        )
+    check = run_cli(locked_repo, "--locked", "lock")  # staged, not stale: the CI check passes
+    assert check.exit_code == 0, check.stderr
+    assert (locked_repo / "overlays/staging/releases.lock").read_bytes() == staging_lock
+
+    # The dry run renders a copy without .git: the tree it needs comes from the cache.
+    dry_run = run_cli(locked_repo, "promote", "dev", "staging", "--dry-run")
+    assert dry_run.exit_code == 1, dry_run.stderr
+    assert "+    helm.sh/chart: api-1.4.1" in dry_run.stdout
+    promoted = run_cli(locked_repo, "promote", "dev", "staging", "--commit")
+
+    assert promoted.exit_code == 0, promoted.stderr
+    assert "release api: 1.4.0 -> 1.4.1" in promoted.stdout
+    assert _api_chart_label(run_cli, locked_repo, "staging") == ("helm.sh/chart: api-1.4.1", "")
+    assert _api_chart_label(run_cli, locked_repo, "production")[0] == "helm.sh/chart: api-1.4.0"
+
+    # A bump production's exact pin does not allow: production keeps rendering its tree.
+    _bump_api_chart(locked_repo, "2.0.0")
+    assert _api_chart_label(run_cli, locked_repo, "production")[0] == "helm.sh/chart: api-1.4.0"
+
+
+def test_a_locked_tree_this_clone_lacks_is_one_error(locked_repo: Path, run_cli: Cli) -> None:
+    lock = locked_repo / "overlays/staging/releases.lock"
+    tree = git(locked_repo, "rev-parse", "HEAD:charts/api")
+    missing = "deadbeef" * 5
+    lock.write_text(lock.read_text().replace(tree, missing))
+    result = run_cli(locked_repo, "render", "staging")
+    assert result.exit_code == 2, result.stderr
+    assert (
+        "overlays/staging/releases.lock: release api: the lock pins charts/api/ at git tree "
+        f"{missing}, which this clone does not have" in result.stderr
+    )
+
+
+def test_another_local_chart_in_a_tree_pinned_release_s_place_is_stale(
+    locked_repo: Path, run_cli: Cli
+) -> None:
+    releases = locked_repo / "overlays/staging/releases.yaml"
+    releases.write_text(
+        releases.read_text().replace(
+            "chart: ../../charts/api\n", "chart: ../../charts/cert-rotator\n"
+        )
+    )
+    result = run_cli(locked_repo, "--locked", "render", "staging")
+    assert result.exit_code == 2, result.stderr
+    assert (
+        "release api: its chart changed from local chart api to local chart cert-rotator"
+        in result.stderr
+    )
+
+
+def test_a_lock_made_before_trees_stays_as_it_is_until_resolved(
+    example_repo: Path, run_cli: Cli
+) -> None:
+    """The example's committed locks have no trees: `lock` rewrites nothing, `--upgrade` adds
+    them."""
+    path = example_repo / "overlays/staging/releases.lock"
+    before = path.read_bytes()
+    assert b"tree:" not in before
+    assert run_cli(example_repo, "lock").exit_code == 0
+    assert path.read_bytes() == before
+    old = lockfile.read_lock(path.parent, root=example_repo)
+    assert run_cli(example_repo, "lock", "--upgrade").exit_code == 0
+    new = lockfile.read_lock(path.parent, root=example_repo)
+    assert old is not None and new is not None
+    assert [e.tree for e in new.entries] == [
+        git(example_repo, "rev-parse", f"HEAD:charts/{e.chart}") for e in new.entries
+    ]
+    assert [dataclasses.replace(e, tree=None) for e in new.entries] == list(old.entries)
 
 
 def test_lock_with_an_unwritable_second_lock_changes_no_lock(

@@ -184,7 +184,7 @@ def test_chart_lock_is_honoured_and_an_inconsistent_one_is_refused(
     # Chart.yaml changed without `helm dependency update`: helm refuses, so does toolkit.
     write_tree(root, umbrella(registry, repo, sub="^1.2.1"))
     commit_all(root, "constraint")
-    result = run_cli(root, "render")
+    result = run_cli(root, "lock")
     assert result.exit_code == 2
     line = (
         (chart / "Chart.lock")
@@ -208,11 +208,12 @@ def test_chart_lock_is_honoured_and_an_inconsistent_one_is_refused(
 def test_a_dependency_constraint_change_makes_the_lock_stale(
     tmp_path: Path, run_cli: Cli, sources: tuple[ChartRepo, Registry]
 ) -> None:
+    """Outside git (no tree to pin the chart at), a change to Chart.yaml's dependencies makes
+    the release's entry stale, like a release's own constraint."""
     repo, registry = sources
-    root = make_repo(tmp_path / "config", umbrella(registry, repo), example=False)
+    root = write_tree(tmp_path / "config", umbrella(registry, repo))
     assert run_cli(root, "lock").exit_code == 0
     write_tree(root, umbrella(registry, repo, sub="~1.2.0"))
-    commit_all(root, "narrower")
     result = run_cli(root, "--locked", "render")
     assert result.exit_code == 2
     assert (
@@ -228,12 +229,30 @@ def test_a_dependency_constraint_change_makes_the_lock_stale(
     entry = lockfile.read_lock(root / "overlays" / "dev", root=root).entries[0]  # type: ignore[union-attr]
     assert {d.key: d.version for d in entry.dependencies}["demo"] == "1.2.5"
     # A file:// dependency is outside the chart's directory: its own change makes it stale.
-    commit_all(root, "locked")
     write_tree(root, {"charts/common/values.yaml": "greeting: changed\n"})
-    commit_all(root, "common changed")
     result = run_cli(root, "--locked", "render")
     assert result.exit_code == 2
     assert "its dependency common (file://../common) changed since it was locked" in result.stderr
+
+
+def test_in_git_a_dependency_change_waits_for_lock_as_any_local_chart_change(
+    tmp_path: Path, run_cli: Cli, sources: tuple[ChartRepo, Registry]
+) -> None:
+    """In git the chart renders the tree it was locked at (with the dependencies locked with
+    it) until `toolkit lock` moves it; the lock then names the dependency that moved."""
+    repo, registry = sources
+    root = make_repo(tmp_path / "config", umbrella(registry, repo), example=False)
+    assert run_cli(root, "lock").exit_code == 0
+    commit_all(root, "locked")
+    write_tree(root, umbrella(registry, repo, sub="~1.2.0"))
+    commit_all(root, "narrower")
+    result = run_cli(root, "--locked", "render")
+    assert result.exit_code == 0, result.stderr
+    assert "changed in the work tree since it was locked" in result.stderr
+    assert "configmap-app-demo.yaml" in result.stdout
+    result = run_cli(root, "lock")
+    assert result.exit_code == 0
+    assert result.stderr == "dev/app: umbrella 0.1.0, dependency demo 1.3.0 -> 1.2.5\n"
 
 
 def test_a_vendored_subchart_git_ignores_is_an_error_naming_the_rule(

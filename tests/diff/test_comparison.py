@@ -197,7 +197,9 @@ def test_base_is_read_from_the_rendered_branch_when_it_holds_that_commit(
     assert changes_of(from_branch.stdout) == KNOWN_CHANGES
 
 
-def test_a_base_from_before_toolkit_shows_everything_added(tmp_path: Path, run_cli: Cli) -> None:
+def test_a_base_from_before_toolkit_is_refused_naming_what_to_pass(
+    tmp_path: Path, run_cli: Cli
+) -> None:
     repo = make_repo(tmp_path / "repo", {"README.md": "config, soon\n"}, example=False)
     before = git(repo, "rev-parse", "HEAD")
     for name in EXAMPLE_PATHS:
@@ -207,10 +209,61 @@ def test_a_base_from_before_toolkit_shows_everything_added(tmp_path: Path, run_c
         else:
             shutil.copy2(source, repo / name)
     result = run_cli(repo, "diff", "--base", before, "--format", "json", "dev")
-    assert result.exit_code == 0, result.stderr
-    (env,) = json.loads(result.stdout)["environments"]
-    assert env["baseFrom"] == "absent" and env["added"] == 20
-    assert {r["change"] for r in env["resources"]} == {"added"}
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (
+        f"error: --base {before} ({before[:12]}) has no toolkit.yaml: it is from before the "
+        "repository used toolkit, so every resource would show as added. Pass a later commit "
+        "that has it (`git log --diff-filter=A -- toolkit.yaml` names the one that added it), "
+        "or review the first render with `toolkit render`\n"
+    )
+    commit_all(repo, "adopt toolkit")  # the merge-base, the default base, is `before` too
+    git(repo, "switch", "-q", "-c", "feature")
+    git(repo, "branch", "-f", "main", before)
+    default = run_cli(repo, "diff", "dev")
+    assert default.exit_code == 2
+    assert default.stderr.startswith(
+        f"error: the base, where HEAD left main ({before[:12]}), has no toolkit.yaml"
+    )
+
+
+def test_the_rendered_branch_as_the_base_is_refused_naming_the_source_branch(
+    example_repo: Path, run_cli: Cli
+) -> None:
+    assert run_cli(example_repo, "hydrate", "dev").exit_code == 0
+    tip = git(example_repo, "rev-parse", "rendered")
+    result = run_cli(example_repo, "diff", "--base", "rendered")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (
+        f"error: --base rendered ({tip[:12]}) is a commit of a rendered branch (what `toolkit "
+        "hydrate` writes), not of the configuration: every resource would show as added. Pass "
+        "the branch the change merges into instead, e.g. --base main\n"
+    )
+
+
+def test_the_head_is_named_by_its_commit_unless_changes_are_uncommitted(
+    example_repo: Path, run_cli: Cli
+) -> None:
+    base = git(example_repo, "rev-parse", "HEAD")
+    head = commit_known_change_set(example_repo)
+    clean = run_cli(example_repo, "diff", "--base", base, "--format", "markdown", "dev")
+    assert (
+        f"base `{base[:12]}` (initial configuration) → head `{head[:12]}` (known change set)\n"
+        in clean.stdout
+    )
+    plan = json.loads(run_cli(example_repo, "diff", "--base", base, "--format", "json").stdout)
+    assert plan["head"] == head
+    (example_repo / "overlays/dev/notes.txt").write_text("untracked\n")
+    dirty = run_cli(example_repo, "diff", "--base", base, "dev")
+    assert dirty.stdout.startswith(
+        f"base {base[:12]} (initial configuration) -> head work tree "
+        f"(uncommitted changes on {head[:12]})\n"
+    )
+    assert (
+        json.loads(run_cli(example_repo, "diff", "--base", base, "--format", "json", "dev").stdout)[
+            "head"
+        ]
+        is None
+    )
 
 
 def test_diff_ignore_rules_apply_to_output_and_exit_code(

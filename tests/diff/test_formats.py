@@ -5,15 +5,19 @@ from __future__ import annotations
 import base64
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.diff import comparison, formats
+from toolkit.diff import comment, comparison, formats
+from toolkit.diff.versions import VersionChange
 from toolkit.infra import kubeyaml
 from toolkit.manifests import model
+from toolkit.validate.check import EnvironmentReport
+from toolkit.validate.findings import Finding, Severity
 
 ENVIRONMENTS = ("dev", "staging", "production")
 
@@ -74,9 +78,9 @@ def assert_balanced(markdown: str) -> None:
 def test_500_resources_fit_the_budget_with_the_summary_complete(
     five_hundred: comparison.DiffReport, budget: int
 ) -> None:
-    full = formats.markdown(five_hundred, max_bytes=None)
+    full = comment.markdown(five_hundred, max_bytes=None)
     assert len(full.encode()) > 65_000
-    cut = formats.markdown(five_hundred, max_bytes=budget)
+    cut = comment.markdown(five_hundred, max_bytes=budget)
     assert len(cut.encode()) <= budget
     assert_balanced(cut)
     for env, counts in (
@@ -91,8 +95,8 @@ def test_500_resources_fit_the_budget_with_the_summary_complete(
 def test_at_the_default_budget_every_changed_resource_stays_listed(
     five_hundred: comparison.DiffReport,
 ) -> None:
-    cut = formats.markdown(five_hundred)
-    assert len(cut.encode()) <= formats.DEFAULT_MAX_BYTES
+    cut = comment.markdown(five_hundred)
+    assert len(cut.encode()) <= comment.DEFAULT_MAX_BYTES
     listed = re.findall(r"^- changed `ConfigMap apps/(config-\d+)`", cut, flags=re.M)
     assert listed == [f"config-{i:03}" for i in range(500)]
     left_out = int(re.search(r"> (\d+) of 500 resource diffs left out", cut).group(1))  # type: ignore[union-attr]
@@ -105,7 +109,7 @@ def test_bodies_are_cut_largest_first() -> None:
     base = resources([configmap("huge", "old", 400)])
     head = resources([configmap("huge", "new", 400)])
     report = report_of({"dev": small + comparison.compare(base, head)})
-    cut = formats.markdown(report, max_bytes=6_000)
+    cut = comment.markdown(report, max_bytes=6_000)
     assert "> 1 of 6 resource diffs left out" in cut
     assert "- changed `ConfigMap apps/huge`" in cut
     assert "#### changed ConfigMap apps/huge" not in cut
@@ -114,13 +118,13 @@ def test_bodies_are_cut_largest_first() -> None:
 
 @settings(max_examples=10, deadline=None)
 @given(
-    budget=st.integers(min_value=formats.MIN_MAX_BYTES, max_value=30_000),
+    budget=st.integers(min_value=comment.MIN_MAX_BYTES, max_value=30_000),
     count=st.integers(min_value=0, max_value=40),
     lines=st.integers(min_value=1, max_value=30),
 )
 def test_any_budget_is_kept_and_balanced(budget: int, count: int, lines: int) -> None:
     report = report_of({"production": many_changes(count, lines)})
-    cut = formats.markdown(report, max_bytes=budget)
+    cut = comment.markdown(report, max_bytes=budget)
     assert len(cut.encode()) <= budget
     assert_balanced(cut)
     assert f"| production | 0 | {count} | 0 |" in cut
@@ -129,7 +133,7 @@ def test_any_budget_is_kept_and_balanced(budget: int, count: int, lines: int) ->
 def test_a_body_with_backticks_gets_a_longer_fence() -> None:
     base = resources([configmap("readme", "```old")])
     head = resources([configmap("readme", "````new")])
-    markdown = formats.markdown(report_of({"dev": comparison.compare(base, head)}))
+    markdown = comment.markdown(report_of({"dev": comparison.compare(base, head)}))
     assert "`````diff\n" in markdown
     assert_balanced(markdown)
 
@@ -148,7 +152,7 @@ def test_secret_values_reach_no_format_unless_asked() -> None:
     report = report_of({"dev": comparison.compare(base, head)})
     outputs = [
         formats.text(report),
-        formats.markdown(report),
+        comment.markdown(report),
         formats.as_json(report),
     ]
     for output in outputs:
@@ -168,3 +172,37 @@ def test_text_colours_only_when_asked() -> None:
     report = report_of({"dev": many_changes(1, 1)})
     assert "\033[32m+" in formats.text(report, color=True)
     assert "\033[" not in formats.text(report)
+
+
+def test_versions_and_validation_come_before_the_table_and_the_sections() -> None:
+    finding = Finding(
+        environment="dev",
+        path="dev/api/deployment-api.yaml",
+        line=8,
+        rule="policy/image-tag",
+        severity=Severity.WARNING,
+        resource="Deployment.apps api/api",
+        message="image tag latest",
+    )
+    report = replace(
+        report_of({"dev": many_changes(2, 1)}),
+        validation=(EnvironmentReport("dev", "1.33.0", (finding,)),),
+    )
+    dev = replace(
+        report.environments[0],
+        charts=(VersionChange("api", ("1.4.0",), ("1.5.0",)),),
+        images=(VersionChange("ghcr.io/acme/api", ("3.12.4",), ()),),
+    )
+    report = replace(report, environments=(dev, *report.environments[1:]))
+    markdown = comment.markdown(report)
+    order = [
+        markdown.index("**What changed**\n\n- dev chart `api`: `1.4.0` → `1.5.0`\n"),
+        markdown.index("- dev image `ghcr.io/acme/api`: `3.12.4` → (none)\n"),
+        markdown.index("**Validation of the head**: 0 errors, 1 warning"),
+        markdown.index("| environment | added | changed | removed |"),
+        markdown.index("<details>"),
+    ]
+    assert order == sorted(order)
+    assert formats.text(report).startswith(
+        f"base {'a' * 12} -> head work tree\n\ndev chart api: 1.4.0 -> 1.5.0\n"
+    )

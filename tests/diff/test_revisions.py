@@ -16,8 +16,8 @@ def test_no_base_without_main_or_a_remote(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"}, example=False)
     git(repo, "branch", "-m", "trunk")
     with pytest.raises(InputError, match=r"no base revision .*pass --base REF"):
-        revisions.resolve_base(repo, None)
-    assert revisions.resolve_base(repo, "trunk") == git(repo, "rev-parse", "HEAD")
+        revisions.resolve_base(repo, None, "a.txt")
+    assert revisions.resolve_base(repo, "trunk", "a.txt") == git(repo, "rev-parse", "HEAD")
     assert revisions.resolve_head(repo, None) is None
 
 
@@ -26,8 +26,10 @@ def test_rendered_branch_stands_in_only_for_the_commit_it_names(
 ) -> None:
     hydrated = git(example_repo, "rev-parse", "HEAD")
     assert run_cli(example_repo, "hydrate", "dev").exit_code == 0
-    resources = revisions.from_rendered_branch(example_repo, "rendered", "dev", hydrated)
-    assert resources is not None
+    found = revisions.from_rendered_branch(example_repo, "rendered", "dev", hydrated)
+    assert found is not None
+    resources = found.resources
+    assert found.charts == {"api": "1.4.0", "cert-rotator": "0.6.2"}
     files = git(example_repo, "ls-tree", "-r", "--name-only", "rendered", "dev/").splitlines()
     assert len(resources) == len([f for f in files if f.endswith(".yaml")])
     crd = next(r for r in resources if r.id.kind == "CustomResourceDefinition")

@@ -12,6 +12,7 @@ import yaml
 
 from tests.fixtures.ci import TINY_CONFIG, TINY_FILES, Remote, tiny_overlay, write_files
 from tests.helpers import Cli, CliResult, branch_files, commit_all, git, make_repo, show
+from toolkit.infra import git as git_module
 from toolkit.infra import process
 from toolkit.render import tools
 
@@ -172,6 +173,28 @@ def test_hydrate_renders_only_the_environments_whose_inputs_changed(
         assert git(example_repo, "rev-parse", f"{before}:{env}") == git(
             example_repo, "rev-parse", f"rendered:{env}"
         )
+    metadata = json.loads(show(example_repo, "dev/hydrator.metadata"))
+    assert metadata["drySha"] == git(example_repo, "rev-parse", "HEAD")
+
+
+def test_environments_hydrated_together_ask_git_once_whether_the_branch_is_ahead(
+    example_repo: Path, run_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    values = example_repo / "overlays/dev/values/api.yaml"
+    values.write_text(values.read_text().replace("logLevel: debug", "logLevel: trace"))
+    commit_all(example_repo, "dev: api logs at trace")
+    asked: list[tuple[str, str]] = []
+    is_ancestor = git_module.is_ancestor
+
+    def counted(repo: Path, ancestor: str, descendant: str) -> bool:
+        asked.append((ancestor, descendant))
+        return is_ancestor(repo, ancestor, descendant)
+
+    monkeypatch.setattr(git_module, "is_ancestor", counted)
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    # The three environments were rendered from one commit: one pair of questions, not three.
+    assert len(asked) == 2 and len(set(asked)) == 2, asked
     metadata = json.loads(show(example_repo, "dev/hydrator.metadata"))
     assert metadata["drySha"] == git(example_repo, "rev-parse", "HEAD")
 

@@ -135,11 +135,15 @@ def test_promote_and_diff_use_the_environment_paths(
 ) -> None:
     repo, directories = layout
 
+    releases = (repo / directories["prod"] / "releases.yaml").read_bytes()
+
     promoted = run_cli(repo, "promote", "dev", "prod")
 
     assert promoted.exit_code == 0, promoted.stderr
     assert (repo / directories["prod"] / "values/web.yaml").read_text() == "replicas: 1\n"
-    assert "version: 1.2.0\n" in (repo / directories["prod"] / "releases.yaml").read_text()
+    # prod's `^1.0.0` allows dev's 1.2.0: only its lock moves.
+    assert (repo / directories["prod"] / "releases.yaml").read_bytes() == releases
+    assert "version: 1.2.0\n" in (repo / directories["prod"] / "releases.lock").read_text()
     assert not (repo / "overlays").exists()
     diff = run_cli(repo, "diff", "--base", "HEAD", "--format", "json")
     assert diff.exit_code == 0, diff.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -12,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml.nodes import MappingNode
 
-from tests.fixtures.promote import unwritable, write_locks
+from tests.fixtures.promote import release_chart, unwritable, write_locks
 from tests.helpers import Cli, commit_all, git
 from toolkit.charts import lockfile
 from toolkit.infra import yamledit
-from toolkit.promote.planning import IMAGE_FIELDS, edit_image
+from toolkit.promote.images import IMAGE_FIELDS, edit_image
 
 STAGING = Path("overlays/staging")
 
@@ -41,28 +42,6 @@ def replace_in(repo: Path, path: str, old: str, new: str) -> None:
     assert old in content, (path, old)
     target.write_text(content.replace(old, new))
 
-
-STAGING_RELEASES_AFTER = (
-    (
-        "# Helm releases in staging. Paths are relative to this file; "
-        "values files merge in order, `set` last.\n"
-    )
-    + """\
-releases:
-  - name: api
-    namespace: api
-    chart: ../../charts/api
-    # Patch releases of 1.4 only: a new minor is tried in dev first.
-    version: "1.4.0"
-    values: [values/common/api.yaml, values/api.yaml, values/api.yaml.j2]
-  - name: cert-rotator
-    namespace: cert-rotator
-    chart: ../../charts/cert-rotator
-    version: "0.6.2"
-    values: [values/common/cert-rotator.yaml, values/cert-rotator.yaml.j2]
-    set: {replicaCount: 2}
-"""
-)
 
 STAGING_KUSTOMIZATION_AFTER = """\
 # staging: production-like (two replicas, TLS ingress), running what production runs next.
@@ -106,27 +85,20 @@ def test_dev_to_staging_changes_exactly_the_expected_lines_and_renders_them(
     assert result.exit_code == 0, result.stderr
     after = snapshot(locked_repo)
     changed = {path for path in after if before.get(path) != after[path]}
+    # dev runs api 1.4.0 and cert-rotator 0.6.2, which staging's `~1.4` and `0.6.x` allow and
+    # its lock pins already: releases.yaml and the lock stay byte for byte.
     assert changed == {
-        "overlays/staging/releases.yaml",
-        "overlays/staging/releases.lock",
         "overlays/staging/kustomization.yaml",
         "overlays/staging/values/common/api.yaml",
     }
     assert after.keys() == before.keys()
-    assert text(locked_repo, "overlays/staging/releases.yaml") == STAGING_RELEASES_AFTER
     assert text(locked_repo, "overlays/staging/kustomization.yaml") == STAGING_KUSTOMIZATION_AFTER
     assert (
         after["overlays/staging/values/common/api.yaml"]
         == (before["overlays/dev/values/common/api.yaml"])
     )
-    staging_lock = lockfile.read_lock(locked_repo / STAGING, root=locked_repo)
-    assert staging_lock is not None
-    for name in ("api", "cert-rotator"):
-        entry, source = staging_lock.get(name), dev_lock.get(name)
-        assert entry is not None and source is not None
-        assert (entry.version, entry.digest) == (source.version, source.digest)
-        assert entry.constraint == source.version
-    assert "release api: 1.4.0 -> 1.4.0 (version '~1.4' -> '1.4.0')" in result.stdout
+    assert "release api: unchanged (1.4.0)" in result.stdout
+    assert "release cert-rotator: unchanged (0.6.2)" in result.stdout
     assert "image ghcr.io/example/web: newTag 3.12.4 -> 3.13.0-rc.2" in result.stdout
     assert "file values/common/api.yaml: updated" in result.stdout
 
@@ -138,30 +110,54 @@ def test_dev_to_staging_changes_exactly_the_expected_lines_and_renders_them(
     assert "3.12.4" not in rendered.stdout
 
 
-def test_promoting_from_a_tag_reads_the_tagged_state_after_src_moved_on(
+def test_a_version_dst_allows_moves_the_lock_and_keeps_releases_yaml_byte_for_byte(
     locked_repo: Path, run_cli: Cli
 ) -> None:
-    git(locked_repo, "tag", "dev-tested")
-    tested_values = text(locked_repo, "overlays/dev/values/common/api.yaml")
-    replace_in(locked_repo, "overlays/dev/kustomization.yaml", "3.13.0-rc.2", "3.14.0-rc.1")
-    replace_in(locked_repo, "overlays/dev/values/common/api.yaml", "2.9.0-rc.1", "3.0.0-rc.1")
-    (locked_repo / "overlays/dev/values/common/new.yaml").write_text("added after the tag\n")
-    commit_all(locked_repo, "dev moves on")
-    # Uncommitted edits to SRC are not what the tag holds either.
-    replace_in(locked_repo, "overlays/dev/kustomization.yaml", "3.14.0-rc.1", "9.9.9")
+    release_chart(locked_repo, "api", "1.4.1")
+    releases_before = (locked_repo / STAGING / "releases.yaml").read_bytes()
+    dev_lock = lockfile.read_lock(locked_repo / "overlays/dev", root=locked_repo)
+    assert dev_lock is not None and (dev_api := dev_lock.get("api")) is not None
 
-    result = run_cli(locked_repo, "promote", "dev", "staging", "--ref", "dev-tested")
+    result = run_cli(locked_repo, "promote", "dev", "staging")
 
     assert result.exit_code == 0, result.stderr
-    assert "newTag: 3.13.0-rc.2\n" in text(locked_repo, "overlays/staging/kustomization.yaml")
-    assert text(locked_repo, "overlays/staging/values/common/api.yaml") == tested_values
-    assert not (locked_repo / "overlays/staging/values/common/new.yaml").exists()
-    assert "dev at dev-tested" in result.stdout
+    assert (locked_repo / STAGING / "releases.yaml").read_bytes() == releases_before
+    staging_lock = lockfile.read_lock(locked_repo / STAGING, root=locked_repo)
+    assert staging_lock is not None
+    assert staging_lock.get("api") == dataclasses.replace(dev_api, constraint="~1.4")
+    assert "release api: 1.4.0 -> 1.4.1 (version '~1.4' kept: it allows 1.4.1)" in result.stdout
+    rendered = run_cli(locked_repo, "--locked", "render", "staging")
+    assert rendered.exit_code == 0, rendered.stderr
+    assert "helm.sh/chart: api-1.4.1" in rendered.stdout
+
+
+def test_a_version_dst_does_not_allow_is_pinned_and_the_plan_says_why(
+    locked_repo: Path, run_cli: Cli
+) -> None:
+    release_chart(locked_repo, "api", "1.5.0")
+    releases_before = text(locked_repo, "overlays/staging/releases.yaml")
+
+    result = run_cli(locked_repo, "promote", "dev", "staging")
+
+    assert result.exit_code == 0, result.stderr
+    # Only the version's value changes: the comment above it and the quoting stay.
+    assert text(locked_repo, "overlays/staging/releases.yaml") == releases_before.replace(
+        '    version: "~1.4"\n', '    version: "1.5.0"\n'
+    )
+    assert (
+        "release api: 1.4.0 -> 1.5.0 (version '~1.4' -> '1.5.0': 1.5.0 does not satisfy '~1.4')"
+        in result.stdout
+    )
+    git(locked_repo, "checkout", "--", ".")
+    as_json = run_cli(locked_repo, "promote", "dev", "staging", "--json")
+    (api,) = [r for r in json.loads(as_json.stdout)["releases"] if r["name"] == "api"]
+    assert (api["constraint"], api["pinnedBecause"]) == ("~1.4", "1.5.0 does not satisfy '~1.4'")
 
 
 def test_only_promotes_the_named_release_and_leaves_the_rest(
     locked_repo: Path, run_cli: Cli
 ) -> None:
+    release_chart(locked_repo, "api", "1.5.0")
     before = snapshot(locked_repo)
 
     result = run_cli(locked_repo, "promote", "dev", "staging", "--only", "api")
@@ -170,7 +166,7 @@ def test_only_promotes_the_named_release_and_leaves_the_rest(
     after = snapshot(locked_repo)
     changed = {path for path in after if before.get(path) != after[path]}
     assert changed == {"overlays/staging/releases.yaml", "overlays/staging/releases.lock"}
-    expected = before["overlays/staging/releases.yaml"].decode().replace('"~1.4"', '"1.4.0"')
+    expected = before["overlays/staging/releases.yaml"].decode().replace('"~1.4"', '"1.5.0"')
     assert text(locked_repo, "overlays/staging/releases.yaml") == expected
     staging_lock = lockfile.read_lock(locked_repo / STAGING, root=locked_repo)
     assert staging_lock is not None
@@ -269,8 +265,9 @@ def test_staging_to_production_removes_the_digest_staging_does_not_pin(
     assert text(locked_repo, path) == before.replace("newTag: 3.12.3", "newTag: 3.12.4").replace(
         "    digest: sha256:48ae224a673c9dc6ef41d9293df07092325f90c312f3396f0ffc1ddf254520f3\n", ""
     )
+    # staging runs what production's "1.4.0" and "~0.6.2" allow: its releases stay as written.
     production = text(locked_repo, "overlays/production/releases.yaml")
-    assert 'version: "0.6.2"\n' in production and 'version: "1.4.0"\n' in production
+    assert 'version: "~0.6.2"\n' in production and 'version: "1.4.0"\n' in production
 
 
 def test_what_only_src_has_is_listed_as_not_promoted_with_why(
@@ -299,7 +296,7 @@ def test_what_only_src_has_is_listed_as_not_promoted_with_why(
     assert "overlays/staging/releases.yaml has no release 'extra'" in releases["extra"]["reason"]
     assert images["dev-only"]["status"] == "not promoted"
     assert "has no image 'dev-only'" in images["dev-only"]["reason"]
-    assert releases["api"]["status"] == "promoted"
+    assert releases["api"]["status"] == "unchanged"
 
 
 def test_files_are_added_updated_and_deleted_like_src(locked_repo: Path, run_cli: Cli) -> None:
@@ -405,7 +402,12 @@ BAD_INPUTS = [
         id="dst-unparseable",
     ),
     pytest.param(_dirty_dst, ("dev", "staging"), "uncommitted changes", id="dst-dirty"),
-    pytest.param(None, ("staging", "dev"), "needs --force", id="backwards"),
+    pytest.param(
+        None,
+        ("staging", "dev"),
+        "needs --force (to take dev back to what it ran before: toolkit rollback dev --to dev/<n>)",
+        id="backwards",
+    ),
     pytest.param(None, ("dev", "production"), "skips staging", id="skipping"),
     pytest.param(
         None, ("dev", "staging", "--only", "apj"), "did you mean 'api'", id="unknown-only"
@@ -450,7 +452,9 @@ def test_dirty_files_outside_dst_do_not_block(locked_repo: Path, run_cli: Cli) -
     assert run_cli(locked_repo, "promote", "dev", "staging").exit_code == 0
 
 
-def test_a_dst_release_without_version_or_lock_gets_both(locked_repo: Path, run_cli: Cli) -> None:
+def test_a_dst_release_without_version_or_lock_gets_a_lock_and_no_version(
+    locked_repo: Path, run_cli: Cli
+) -> None:
     replace_in(locked_repo, "overlays/staging/releases.yaml", '    version: "~1.4"\n', "")
     (locked_repo / "overlays/staging/releases.lock").unlink()
     commit_all(locked_repo, "staging unpinned and unlocked")
@@ -459,15 +463,17 @@ def test_a_dst_release_without_version_or_lock_gets_both(locked_repo: Path, run_
     result = run_cli(locked_repo, "promote", "dev", "staging", "--only", "api")
 
     assert result.exit_code == 0, result.stderr
-    assert text(locked_repo, "overlays/staging/releases.yaml") == before.replace(
-        "    chart: ../../charts/api\n", '    chart: ../../charts/api\n    version: "1.4.0"\n'
-    )
+    # No constraint allows every version: the lock alone says which one runs.
+    assert text(locked_repo, "overlays/staging/releases.yaml") == before
     staging_lock = lockfile.read_lock(locked_repo / STAGING, root=locked_repo)
     assert staging_lock is not None
     assert [(e.release, e.constraint, e.version) for e in staging_lock.entries] == [
-        ("api", "1.4.0", "1.4.0")
+        ("api", None, "1.4.0")
     ]
-    assert "release api: (none) -> 1.4.0" in result.stdout
+    assert "release api: (none) -> 1.4.0\n" in result.stdout
+    rendered = run_cli(locked_repo, "render", "staging")
+    assert rendered.exit_code == 0, rendered.stderr
+    assert "release api:" not in rendered.stderr  # the lock answers it
 
 
 def test_an_image_field_is_added_after_the_fields_that_stay(
@@ -502,7 +508,7 @@ def test_a_symlink_matching_promotion_copy_is_refused(locked_repo: Path, run_cli
     before = snapshot(locked_repo)
     result = run_cli(locked_repo, "promote", "dev", "staging")
     assert result.exit_code == 2
-    assert "overlays/dev/values/common/link.yaml matches promotion.copy" in result.stderr
+    assert "overlays/dev/values/common/link.yaml is to be copied" in result.stderr
     assert snapshot(locked_repo) == before
 
 

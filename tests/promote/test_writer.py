@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.fixtures.promote import release_chart
 from tests.helpers import Cli, commit_all, git
 
 
 def test_commit_lists_every_change_and_names_source_ref_and_commit(
     locked_repo: Path, run_cli: Cli
 ) -> None:
+    release_chart(locked_repo, "api", "1.5.0")
     git(locked_repo, "tag", "dev-tested")
     tested = git(locked_repo, "rev-parse", "HEAD")
     # Something else staged stays staged and out of the promotion commit.
@@ -23,8 +25,11 @@ def test_commit_lists_every_change_and_names_source_ref_and_commit(
     message = git(locked_repo, "log", "-1", "--format=%B")
     assert message.splitlines()[0] == "promote dev -> staging"
     assert f"Promotes staging to what dev at dev-tested ({tested[:12]}) runs." in message
-    assert "- release api: 1.4.0 -> 1.4.0 (version '~1.4' -> '1.4.0')" in message
-    assert "- release cert-rotator: 0.6.2 -> 0.6.2 (version '0.6.x' -> '0.6.2')" in message
+    assert (
+        "- release api: 1.4.0 -> 1.5.0 (version '~1.4' -> '1.5.0': 1.5.0 does not satisfy '~1.4')"
+        in message
+    )
+    assert "- release cert-rotator: unchanged (0.6.2)" in message
     assert "- image ghcr.io/example/web: newTag 3.12.4 -> 3.13.0-rc.2" in message
     assert "- file values/common/api.yaml: updated" in message
     assert f"Toolkit-Promoted-From: dev dev-tested {tested}" in message
@@ -38,10 +43,13 @@ def test_commit_lists_every_change_and_names_source_ref_and_commit(
     assert git(locked_repo, "status", "--porcelain") == "A  notes.txt"
 
 
-def test_commit_on_a_new_branch_with_a_counted_tag(locked_repo: Path, run_cli: Cli) -> None:
-    git(locked_repo, "tag", "staging/1")
-    git(locked_repo, "tag", "staging/7")
-    git(locked_repo, "tag", "staging/not-a-number")
+def test_commit_on_a_new_branch_with_a_tag_of_its_own_sequence(
+    locked_repo: Path, run_cli: Cli
+) -> None:
+    git(locked_repo, "tag", "staging/9")  # a deploy tag (hydrate --tag): another sequence
+    git(locked_repo, "tag", "promote/staging/1")
+    git(locked_repo, "tag", "promote/staging/7")
+    git(locked_repo, "tag", "promote/staging/not-a-number")
 
     result = run_cli(
         locked_repo, "promote", "dev", "staging", "--commit", "--branch", "promote-web", "--tag"
@@ -50,12 +58,15 @@ def test_commit_on_a_new_branch_with_a_counted_tag(locked_repo: Path, run_cli: C
     assert result.exit_code == 0, result.stderr
     assert git(locked_repo, "symbolic-ref", "--short", "HEAD") == "promote-web"
     assert git(locked_repo, "rev-parse", "main") != git(locked_repo, "rev-parse", "HEAD")
-    assert git(locked_repo, "rev-parse", "staging/8^{commit}") == git(
+    assert git(locked_repo, "rev-parse", "promote/staging/8^{commit}") == git(
         locked_repo, "rev-parse", "HEAD"
     )
-    assert git(locked_repo, "cat-file", "-t", "staging/8") == "tag"
-    assert "newTag 3.12.4 -> 3.13.0-rc.2" in git(locked_repo, "tag", "-n20", "-l", "staging/8")
-    assert "on branch promote-web, tagged staging/8" in result.stdout
+    assert git(locked_repo, "cat-file", "-t", "promote/staging/8") == "tag"
+    assert "newTag 3.12.4 -> 3.13.0-rc.2" in git(
+        locked_repo, "tag", "-n20", "-l", "promote/staging/8"
+    )
+    assert git(locked_repo, "tag", "-l", "staging/*") == "staging/9"
+    assert "on branch promote-web, tagged promote/staging/8" in result.stdout
 
 
 def test_an_existing_branch_is_refused_before_anything_is_written(
@@ -85,7 +96,7 @@ def test_a_promoted_tag_is_what_the_next_promotion_reads(locked_repo: Path, run_
     assert run_cli(locked_repo, "promote", "dev", "staging", "--commit", "--tag").exit_code == 0
     (locked_repo / "overlays/staging/values/common/api.yaml").write_text("moved: on\n")
     commit_all(locked_repo, "staging moves on")
-    result = run_cli(locked_repo, "promote", "staging", "production", "--ref", "staging/1")
+    result = run_cli(locked_repo, "promote", "staging", "production", "--ref", "promote/staging/1")
     assert result.exit_code == 0, result.stderr
     promoted = (locked_repo / "overlays/production/values/common/api.yaml").read_text()
     assert "2.9.0-rc.1" in promoted

@@ -4,6 +4,7 @@ registry client."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,7 @@ class ResolvedRelease:
     repository: str | None  # an https:// index repository, an oci:// base, None for local
     helm_argument: str  # the chart as a user would pass it to helm (no path of this machine)
     dependencies: tuple[ResolvedDependency, ...] = ()  # a local chart's, from its Chart.yaml
+    tree: str | None = None  # a local chart rendered from this git tree (its locked state)
 
     @property
     def render_digest(self) -> str:
@@ -59,6 +61,7 @@ class ResolvedRelease:
             version=self.version,
             digest=self.digest,
             dependencies=tuple(d.locked() for d in self.dependencies),
+            tree=self.tree,
         )
 
 
@@ -131,6 +134,16 @@ class ChartSources:
             self.subcharts.fetch(chart.path, entry.dependencies, requester) if _local(chart) else ()
         )
         return _resolved(release, source, chart, subcharts)
+
+    def with_dependencies(
+        self, pinned: ResolvedRelease, entry: LockEntry, directory: Path
+    ) -> ResolvedRelease:
+        """A local chart rendered from its locked git tree, with the dependencies the lock
+        pins (file:// ones found from the chart's `directory`, where Chart.yaml names them)."""
+        subcharts = self.subcharts.fetch(
+            pinned.path, entry.dependencies, requester_of(pinned.release), links_from=directory
+        )
+        return dataclasses.replace(pinned, dependencies=subcharts)
 
     def dependencies_stale_reason(self, present: ResolvedRelease, entry: LockEntry) -> str | None:
         """Why a local chart's locked dependencies no longer answer its Chart.yaml, or None."""

@@ -40,6 +40,12 @@ def _chart_tree(directory: Path, root: Path) -> _ChartTree:
     return runmemo.remembered(("chart tree", directory), lambda: _walk_chart(directory, root))
 
 
+def chart_files(directory: Path, root: Path) -> tuple[tuple[str, ...], tuple[Path, ...]]:
+    """(each file of a chart directory, relative to it; where its symlinks lead)."""
+    tree = _chart_tree(directory, root)
+    return tuple(name for name, _path in tree.files), tree.links
+
+
 def _walk_chart(directory: Path, root: Path) -> _ChartTree:
     files: list[tuple[str, Path]] = []
     links: list[Path] = []

@@ -4,11 +4,12 @@ writes the locks."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.charts import chartsource
+from toolkit.charts import chartsource, localtrees
 from toolkit.charts.lockfile import (
     Lock,
     LockedDependency,
@@ -18,8 +19,9 @@ from toolkit.charts.lockfile import (
     stale_reason,
     write_locks,
 )
+from toolkit.charts.source import check_constraint
 from toolkit.config.project import Config, Environment
-from toolkit.config.releases import EnvironmentSpec, Release, load_environment
+from toolkit.config.releases import EnvironmentSpec, LocalChart, Release, load_environment
 from toolkit.infra import yamlfile
 from toolkit.infra.errors import InputError
 
@@ -90,8 +92,16 @@ def _staleness(
 ) -> tuple[str | None, chartsource.ResolvedRelease | None]:
     """(why the entry is stale, or None; the chart as it is now where it is on this machine,
     a local chart), without downloading anything."""
-    present = sources.present(release)
     source = sources.source(release.chart)
+    if entry is not None and entry.tree and source.repository is None:
+        # Pinned by its git tree: a work-tree change is news (localtrees.behind_warning), not
+        # staleness; another chart in its place is.
+        check_constraint(release.version, chartsource.requester_of(release).what)
+        reason = stale_reason(
+            entry, chart=source.chart_name(), repository=None, constraint=release.version
+        )
+        return reason, None
+    present = sources.present(release)
     reason = stale_reason(
         entry,
         chart=source.chart_name(),
@@ -115,13 +125,27 @@ def _changed_locally(entry: LockEntry, present: chartsource.ResolvedRelease) -> 
 
 
 def _locked_or_stale(
-    sources: chartsource.ChartSources, release: Release, entry: LockEntry | None
+    sources: chartsource.ChartSources, release: Release, entry: LockEntry | None, *, shown: str
 ) -> tuple[chartsource.ResolvedRelease | None, str | None]:
     """(what the lock pins, fetched and verified, None) or (None, why the entry is stale)."""
     reason, _ = _staleness(sources, release, entry)
     if reason is not None or entry is None:
         return None, reason
+    if entry.tree and isinstance(release.chart, LocalChart):
+        pinned = localtrees.resolve_tree(
+            sources.config, release, release.chart, entry.tree, shown=shown
+        )
+        return sources.with_dependencies(pinned, entry, release.chart.path), None
     return sources.fetch(release, entry), None
+
+
+def _locked_entry(sources: chartsource.ChartSources, release: Release) -> LockEntry:
+    """A fresh entry: a local chart's records the git tree of its work-tree state."""
+    resolved = sources.resolve(release)
+    entry = resolved.lock_entry()
+    if resolved.repository is not None:
+        return entry
+    return dataclasses.replace(entry, tree=localtrees.locked_tree(sources.config, resolved.path))
 
 
 def resolve_environment(
@@ -147,7 +171,11 @@ def resolve_environment(
     warnings: list[str] = []
     stale: list[str] = []
     for release in spec.releases:
-        pinned, reason = _locked_or_stale(sources, release, current.get(release.name))
+        entry = current.get(release.name)
+        pinned, reason = _locked_or_stale(sources, release, entry, shown=shown)
+        if pinned is not None and entry is not None and entry.tree:
+            note = localtrees.behind_warning(config, env, release, entry.version, entry.digest)
+            warnings += [f"{shown}: {note}"] if note else []
         if pinned is not None:
             resolved.append(pinned)
         elif locked:
@@ -170,20 +198,34 @@ def lock_environment(
     spec: EnvironmentSpec,
     *,
     upgrade: Collection[str] | None,
+    keep_local: bool = False,
 ) -> tuple[Lock | None, Lock]:
     """(the current lock, the lock the environment should have). Entries that still answer
     their release are kept as they are unless `upgrade` names the release (an empty
-    `upgrade` means every release); the others are resolved afresh."""
+    `upgrade` means every release); the others are resolved afresh. A local chart is locked
+    again when the work tree moved on from its tree, unless `keep_local`."""
     config, env = sources.config, spec.environment
     current = read_lock(env.directory, root=config.root)
     entries: list[LockEntry] = []
     for release in spec.releases:
         entry = current.get(release.name) if current is not None else None
         wanted = upgrade is not None and (not upgrade or release.name in upgrade)
-        if not wanted and entry is not None and _staleness(sources, release, entry)[0] is None:
+        fresh = entry is not None and _staleness(sources, release, entry)[0] is None
+        # `lock ENV` moves ENV's tree-pinned local charts to the work tree, as it moves a stale
+        # entry. An entry locked before trees were recorded keeps its bytes until resolved.
+        moved = (
+            not keep_local
+            and fresh
+            and entry is not None
+            and entry.tree is not None
+            and localtrees.behind_warning(config, env, release, entry.version, entry.digest)
+            is not None
+        )
+        if not wanted and fresh and not moved:
+            assert entry is not None
             entries.append(entry)
             continue
-        entries.append(sources.resolve(release).lock_entry())
+        entries.append(_locked_entry(sources, release))
     return current, Lock(tuple(entries))
 
 
@@ -203,7 +245,8 @@ def lock_environments(
     changes: list[LockChange] = []
     wanted: dict[Path, Lock] = {}
     for spec in specs:
-        current, new = lock_environment(sources, spec, upgrade=upgrade)
+        # --locked: a local chart the work tree moved on from is staged, not stale: kept.
+        current, new = lock_environment(sources, spec, upgrade=upgrade, keep_local=locked)
         name = spec.environment.name
         before = {e.release: e for e in (current.entries if current else ())}
         after = {e.release: e for e in new.entries}

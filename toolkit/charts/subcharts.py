@@ -57,11 +57,13 @@ class Subcharts:
     aliases: Mapping[str, str]  # toolkit.yaml's repositories
     source_of: Callable[[ChartRef], ChartSource]
 
-    def wanted(self, directory: Path) -> tuple[Wanted, ...]:
-        """The dependencies of the chart in `directory` that are not vendored in its charts/."""
+    def wanted(self, directory: Path, *, links_from: Path | None = None) -> tuple[Wanted, ...]:
+        """The dependencies of the chart in `directory` that are not vendored in its charts/;
+        file:// paths from `links_from` (the chart's place in the repository) when given."""
         found = []
+        base = links_from or directory
         for dependency in dependencies.read_dependencies(directory, self.root):
-            reference = dependencies.chart_reference(dependency, directory, self.root, self.aliases)
+            reference = dependencies.chart_reference(dependency, base, self.root, self.aliases)
             if reference is None:
                 continue
             what = f"{dependency.where}: dependency {dependency.key}"
@@ -89,13 +91,23 @@ class Subcharts:
         return tuple(resolved)
 
     def fetch(
-        self, directory: Path, pins: tuple[LockedDependency, ...], parent: Requester
+        self,
+        directory: Path,
+        pins: tuple[LockedDependency, ...],
+        parent: Requester,
+        *,
+        links_from: Path | None = None,
     ) -> tuple[ResolvedDependency, ...]:
         """Exactly what releases.lock pins (the caller has checked that it still answers)."""
         by_key = {pin.key: pin for pin in pins}
         resolved = []
-        for item in self.wanted(directory):
-            pin = by_key[item.dependency.key]
+        for item in self.wanted(directory, links_from=links_from):
+            pin = by_key.get(item.dependency.key)
+            if pin is None:  # a lock written before the dependency was
+                raise InputError(
+                    f"{item.dependency.where}: dependency {item.dependency.key} is not in "
+                    f"releases.lock: run `{parent.upgrade}`"
+                )
             chart = item.source.fetch(pin.version, pin.digest, item.requester(parent.upgrade))
             resolved.append(_resolved(item, chart))
         return tuple(resolved)

@@ -10,7 +10,7 @@ import click
 from toolkit.cli.edge import Context, environments_argument, json_option, show
 from toolkit.cli.options import command_body
 from toolkit.config import identity
-from toolkit.diff import formats
+from toolkit.diff import comment, noise
 
 
 @click.command("render")
@@ -187,17 +187,25 @@ def status_command(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "markdown", "json"]),
+    type=click.Choice(["text", "markdown", "json", "html"]),
     default="text",
-    help="text (a terminal), markdown (a PR comment) or json (a CI gate).",
+    help="text (a terminal), markdown (a PR comment), json (a CI gate) or html (one page).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs.")
 @click.option(
+    "--no-fold",
+    "unfolded",
+    multiple=True,
+    type=click.Choice(list(noise.RULES)),
+    help="List the changes this noise rule folds (repeatable; bookkeeping: chart labels).",
+)
+@click.option("--strict", is_flag=True, help="Folded noise counts for --exit-code too.")
+@click.option(
     "--max-bytes",
     metavar="N",
-    type=click.IntRange(min=formats.MIN_MAX_BYTES),
-    default=formats.DEFAULT_MAX_BYTES,
+    type=click.IntRange(min=comment.MIN_MAX_BYTES),
+    default=comment.DEFAULT_MAX_BYTES,
     show_default=True,
     help="Byte budget of the markdown comment.",
 )
@@ -206,6 +214,14 @@ def status_command(
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Also write the uncut diff to FILE.",
+)
+@click.option(
+    "--split",
+    "split_into",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Write the markdown as numbered comments DIR/comment-NNN.md, each within --max-bytes.",
 )
 @click.option("--show-secrets", is_flag=True, help="Print Secret values (local use only).")
 @command_body
@@ -217,14 +233,19 @@ def diff_command(
     fmt: str,
     as_json: bool,
     exit_code: bool,
+    unfolded: tuple[str, ...],
+    strict: bool,
     max_bytes: int,
     output_full: Path | None,
+    split_into: Path | None,
     show_secrets: bool,
 ) -> int:
     """Rendered diff between two revisions, resource by resource."""
     from toolkit.commands import diff
 
     fmt = "json" if as_json else fmt
+    if split_into is not None and fmt != "markdown":
+        raise click.UsageError("--split writes markdown comments: add --format markdown")
     options = diff.DiffOptions(
         environments,
         base=base,
@@ -232,12 +253,18 @@ def diff_command(
         format=fmt,
         color=fmt == "text" and sys.stdout.isatty(),
         exit_code=exit_code,
+        strict=strict,
+        unfolded=unfolded,
         max_bytes=max_bytes,
         output_full=output_full,
+        split_into=split_into,
         show_secrets=show_secrets,
     )
     result = diff.diff(obj.root, options, obj.settings)
-    click.echo(result.text, nl=False)
+    for path in result.comments:
+        click.echo(path)
+    if split_into is None:
+        click.echo(result.text, nl=False)
     return result.exit_code
 
 

@@ -1,5 +1,5 @@
 """The commands that write the repository's sources or the tool cache: init, lock, promote,
-tools."""
+rollback, tools."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import click
 
 from toolkit.cli.edge import Context, json_option, show
 from toolkit.cli.options import command_body
-from toolkit.config import project
+from toolkit.config import identity, project
+from toolkit.infra import git
 
 
 @click.command("init")
@@ -117,6 +118,21 @@ def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
     return 0
 
 
+author_option = click.option(
+    "--author", default=None, metavar="'NAME <EMAIL>'", help="The commit's author."
+)
+push_option = click.option(
+    "--push", is_flag=True, help="Push the commit (retrying on a lost race)."
+)
+remote_option = click.option(
+    "--remote", default="origin", show_default=True, help="The remote --push pushes to."
+)
+
+
+def _identity(author: str | None) -> git.Identity | None:
+    return identity.parse_identity(author, what="--author") if author else None
+
+
 @click.command("promote")
 @click.argument("source", metavar="SRC")
 @click.argument("target", metavar="DST")
@@ -130,7 +146,10 @@ def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing (exit 1 if any).")
 @click.option("--commit", "make_commit", is_flag=True, help="Commit the promoted files.")
 @click.option("--branch", default=None, help="With --commit: commit on this new branch.")
-@click.option("--tag", is_flag=True, help="With --commit: tag the commit <DST>/<n>.")
+@click.option("--tag", is_flag=True, help="With --commit: tag the commit promote/<DST>/<n>.")
+@author_option
+@push_option
+@remote_option
 @click.option("--force", is_flag=True, help="Allow skipping a stage or promoting backwards.")
 @click.option("--allow-dirty", is_flag=True, help="Promote over uncommitted edits in DST.")
 @json_option
@@ -145,6 +164,9 @@ def promote_command(
     make_commit: bool,
     branch: str | None,
     tag: bool,
+    author: str | None,
+    push: bool,
+    remote: str,
     force: bool,
     allow_dirty: bool,
     as_json: bool,
@@ -153,8 +175,8 @@ def promote_command(
     # Imported here: promotion's YAML editor (ruamel.yaml) would slow every other command's start.
     from toolkit.commands import promote
 
-    if (branch or tag) and not make_commit:
-        raise click.UsageError("--branch and --tag go with --commit")
+    if (branch or tag or author or push) and not make_commit:
+        raise click.UsageError("--branch, --tag, --author and --push go with --commit")
     if dry_run and make_commit:
         raise click.UsageError("--dry-run writes nothing, so it cannot --commit")
     options = promote.PromoteOptions(
@@ -166,10 +188,55 @@ def promote_command(
         commit=make_commit,
         branch=branch,
         tag=tag,
+        author=_identity(author),
+        push=remote if push else None,
         force=force,
         allow_dirty=allow_dirty,
     )
     result = promote.promote(obj.load(), options, obj.settings)
+    show(result, as_json)
+    return result.exit_code
+
+
+@click.command("rollback")
+@click.argument("environment", metavar="ENV")
+@click.option("--to", "ref", required=True, metavar="REF", help="The tag or commit to go back to.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and rendered diff; write nothing.")
+@click.option("--allow-dirty", is_flag=True, help="Roll back over uncommitted edits in ENV.")
+@author_option
+@push_option
+@remote_option
+@json_option
+@command_body
+def rollback_command(
+    obj: Context,
+    environment: str,
+    ref: str,
+    dry_run: bool,
+    allow_dirty: bool,
+    author: str | None,
+    push: bool,
+    remote: str,
+    as_json: bool,
+) -> int:
+    """Make ENV's source files what they were at REF (e.g. production/3), as a new commit.
+
+    \b
+    Examples:
+      toolkit rollback production --to production/3 --dry-run
+      toolkit rollback production --to production/3
+    """
+    from toolkit.commands import rollback  # promotion's YAML editor, as for promote
+    from toolkit.promote import writer
+
+    options = rollback.RollbackOptions(
+        environment,
+        ref,
+        dry_run=dry_run,
+        allow_dirty=allow_dirty,
+        publishing=writer.Publishing(author=_identity(author), remote=remote if push else None),
+    )
+    result = rollback.rollback(obj.load(), options, obj.settings)
     show(result, as_json)
     return result.exit_code
 
@@ -192,4 +259,11 @@ def version_command(obj: Context, as_json: bool) -> int:
     return 0
 
 
-COMMANDS = (init_command, tools_group, lock_command, promote_command, version_command)
+COMMANDS = (
+    init_command,
+    tools_group,
+    lock_command,
+    promote_command,
+    rollback_command,
+    version_command,
+)

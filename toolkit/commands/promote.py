@@ -9,6 +9,7 @@ from typing import Any
 
 from toolkit.config.project import Config
 from toolkit.diff import comparison, formats
+from toolkit.infra import git
 from toolkit.promote import dryrun, planning, writer
 from toolkit.render.settings import RenderSettings
 
@@ -22,7 +23,9 @@ class PromoteOptions:
     dry_run: bool = False
     commit: bool = False
     branch: str | None = None  # with commit: on this new branch
-    tag: bool = False  # with commit: tag it <DST>/<n>
+    tag: bool = False  # with commit: tag it promote/<DST>/<n>
+    author: git.Identity | None = None  # with commit: its author (else who git says)
+    push: str | None = None  # with commit: push it to this remote
     force: bool = False  # allow skipping a stage or promoting backwards
     allow_dirty: bool = False
 
@@ -51,6 +54,7 @@ class PromoteResult:
             "commit": self.commit.commit if self.commit else None,
             "branch": self.commit.branch if self.commit else None,
             "tag": self.commit.tag if self.commit else None,
+            "pushedTo": self.commit.pushed_to if self.commit else None,
         }
 
     def lines(self) -> list[str]:
@@ -58,9 +62,7 @@ class PromoteResult:
         if self.diff is not None:
             lines += ["", *dryrun.describe(self.diff)]
         if self.commit is not None:
-            where = f" on branch {self.commit.branch}" if self.commit.branch else ""
-            tagged = f", tagged {self.commit.tag}" if self.commit.tag else ""
-            lines.append(f"committed {self.commit.commit[:12]}{where}{tagged}")
+            lines.append(self.commit.summary())
         return lines
 
 
@@ -79,8 +81,22 @@ def promote(config: Config, options: PromoteOptions, settings: RenderSettings) -
     if options.dry_run:
         report = dryrun.rendered_diff(plan, settings)
         return PromoteResult(plan, True, diff=report)
-    writer.check_branch(config, options.branch if options.commit else None)
+    publishing = writer.check_branch(
+        config,
+        options.branch if options.commit else None,
+        writer.Publishing(author=options.author, remote=options.push),
+    )
     writer.apply(plan)
     settings.reporter.line(f"{options.target}: wrote {len(plan.writes)} file(s)")
-    made = writer.commit(plan, branch=options.branch, tag=options.tag) if options.commit else None
+    made = None
+    if options.commit:
+        message = writer.commit_message(plan)
+        made = writer.commit(
+            plan,
+            message=message,
+            branch=options.branch,
+            tag=options.tag,
+            publishing=publishing,
+            notify=settings.reporter.note,
+        )
     return PromoteResult(plan, False, commit=made)

@@ -22,7 +22,7 @@ from toolkit.hydrate.metadata import Metadata
 from toolkit.infra import git
 from toolkit.infra.errors import ToolkitError
 from toolkit.manifests import model
-from toolkit.promote import planning
+from toolkit.promote import changes, planning
 from toolkit.render import pipeline
 from toolkit.render.settings import RenderSettings
 
@@ -216,10 +216,10 @@ def pending_promotion(config: Config, source: Environment, target: Environment) 
     lines = [
         f"release {r.name}: {r.before or 'new'} -> {r.after}"
         for r in plan.releases
-        if r.status == planning.PromotionStatus.PROMOTED
+        if r.status == changes.PromotionStatus.PROMOTED
     ]
     for image in plan.images:
-        if image.status == planning.PromotionStatus.PROMOTED:
+        if image.status == changes.PromotionStatus.PROMOTED:
             fields = ", ".join(
                 f"{c.field} {c.before or '-'} -> {c.after or '-'}" for c in image.changes
             )

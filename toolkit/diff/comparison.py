@@ -4,18 +4,17 @@ reduced to their keys. revisions.py gathers the two sides; diffreport.py prints 
 from __future__ import annotations
 
 import contextlib
-import copy
 import difflib
-import fnmatch
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolkit.config.checks import DiffIgnore
-from toolkit.config.project import Config, load_config
-from toolkit.diff import revisions
+from toolkit.config.project import CONFIG_FILE, Config, load_config
+from toolkit.diff import noise, revisions, versions
+from toolkit.diff.noise import without_noise as without_noise
+from toolkit.diff.versions import VersionChange
 from toolkit.infra import git, kubeyaml
 from toolkit.manifests import layout, secrets
 from toolkit.manifests.model import ChangeKind, Resource, ResourceId
@@ -45,10 +44,17 @@ class ResourceChange:
     diff: str
     paths: tuple[str, ...]
     secret_keys: tuple[SecretKeyChange, ...]
+    source: str = ""  # the release (or `kustomize`) that renders it
+    folded_by: str | None = None  # the noise rule that folds it (noise.py)
 
     @property
     def secret_data_changed(self) -> bool:
         return any(k.status != ChangeKind.UNCHANGED for k in self.secret_keys)
+
+    @property
+    def rollout_checksums(self) -> tuple[str, ...]:
+        """The pod-template checksum annotations that changed: the pods restart."""
+        return noise.rollout_checksums(self.paths)
 
 
 @dataclass(frozen=True)
@@ -59,9 +65,20 @@ class EnvironmentDiff:
     changes: tuple[ResourceChange, ...]
     base_from: str
     head_from: str
+    charts: tuple[VersionChange, ...] = ()  # chart versions by release
+    images: tuple[VersionChange, ...] = ()  # image tags by repository
 
     def count(self, change: ChangeKind) -> int:
-        return sum(1 for c in self.changes if c.change == change)
+        return sum(1 for c in self.shown if c.change == change)
+
+    @property
+    def shown(self) -> tuple[ResourceChange, ...]:
+        """The changes a noise rule did not fold."""
+        return tuple(c for c in self.changes if c.folded_by is None)
+
+    @property
+    def folded(self) -> int:
+        return len(self.changes) - len(self.shown)
 
     @property
     def added(self) -> int:
@@ -82,72 +99,29 @@ class DiffReport:
     """Every environment compared: what `toolkit diff` prints in each format."""
 
     base: str
-    head: str | None  # None: the work tree
+    head: str | None  # None: the work tree, with uncommitted changes
     environments: tuple[EnvironmentDiff, ...]
     # `toolkit validate`'s findings for the head, per environment (what the change would land).
     validation: tuple[EnvironmentReport, ...] = ()
+    folding: tuple[str, ...] = noise.DEFAULT_FOLDING  # the noise rules that were on
+    base_subject: str = ""
+    head_subject: str = ""
+    work_tree_on: str | None = None  # the commit uncommitted changes sit on
 
     @property
     def differs(self) -> bool:
-        return any(env.changes for env in self.environments)
+        """Whether anything differs that no noise rule folded (what `--exit-code` counts)."""
+        return any(env.shown for env in self.environments)
 
     @property
-    def head_label(self) -> str:
-        return "work tree" if self.head is None else self.head[:12]
+    def differs_at_all(self) -> bool:
+        """Whether anything differs, folded changes included (`--exit-code --strict`)."""
+        return any(env.changes for env in self.environments)
 
-
-# --- noise ----------------------------------------------------------------------------------
-
-
-def _matches(rule: DiffIgnore, rid: ResourceId) -> bool:
-    return (
-        (rule.group is None or rule.group == rid.group)
-        and (rule.kind is None or rule.kind == rid.kind)
-        and (rule.name is None or fnmatch.fnmatchcase(rid.name, rule.name))
-        and (rule.namespace is None or fnmatch.fnmatchcase(rid.namespace, rule.namespace))
-    )
-
-
-def _drop(node: Any, pointer: Sequence[str]) -> None:
-    """Remove what `pointer` names from `node` in place; a missing path is no error."""
-    head, rest = pointer[0], pointer[1:]
-    if isinstance(node, dict):
-        keys = list(node) if head == "*" else [head] if head in node else []
-    elif isinstance(node, list):
-        if head == "*":
-            keys = list(range(len(node)))
-        elif head.isdigit() and int(head) < len(node):
-            keys = [int(head)]
-        else:
-            keys = []
-    else:
-        return
-    if not rest:
-        for key in reversed(keys):
-            del node[key]
-        return
-    for key in keys:
-        _drop(node[key], rest)
-
-
-def without_noise(
-    resources: Iterable[Resource], rules: Sequence[DiffIgnore]
-) -> dict[ResourceId, Resource]:
-    """Resources by identity after the `diff.ignore` rules: matched fields dropped, and
-    resources matched by a rule without pointers left out entirely."""
-    kept: dict[ResourceId, Resource] = {}
-    for resource in resources:
-        matching = [rule for rule in rules if _matches(rule, resource.id)]
-        if any(not rule.pointers for rule in matching):
-            continue
-        if matching:
-            trimmed = copy.deepcopy(dict(resource.body))
-            for rule in matching:
-                for pointer in rule.pointers:
-                    _drop(trimmed, pointer)
-            resource = replace(resource, text=kubeyaml.dump(trimmed))
-        kept[resource.id] = resource
-    return kept
+    def folded_by_rule(self) -> dict[str, int]:
+        """How many changes each rule that was on folded, in the rules' order."""
+        folded = [c.folded_by for env in self.environments for c in env.changes]
+        return {name: folded.count(name) for name in self.folding}
 
 
 # --- comparing ------------------------------------------------------------------------------
@@ -201,20 +175,29 @@ def _unified(old: Resource | None, new: Resource | None, show_secrets: bool) -> 
 
 
 def _change(
-    change: ChangeKind, old: Resource | None, new: Resource | None, show_secrets: bool
+    change: ChangeKind,
+    old: Resource | None,
+    new: Resource | None,
+    show_secrets: bool,
+    fold: Collection[str],
 ) -> ResourceChange:
     either = new or old
     assert either is not None
     old_body, new_body = (old.body if old else None), (new.body if new else None)
+    paths = tuple(changed_paths(old_body, new_body)) if old and new else ()
+    secret_keys = (
+        secrets.secret_key_changes(old_body, new_body) if secrets.is_secret(either.id) else ()
+    )
     return ResourceChange(
         id=either.id,
         change=change,
         renamed_from=old.id if old and change == ChangeKind.RENAMED else None,
         diff=_unified(old, new, show_secrets),
-        paths=tuple(changed_paths(old_body, new_body)) if old and new else (),
-        secret_keys=(
-            secrets.secret_key_changes(old_body, new_body) if secrets.is_secret(either.id) else ()
-        ),
+        paths=paths,
+        secret_keys=secret_keys,
+        source=either.source,
+        # Only a change in place folds: an addition, removal or rename is never bookkeeping.
+        folded_by=noise.folding_rule(paths, fold) if change == ChangeKind.CHANGED else None,
     )
 
 
@@ -250,28 +233,31 @@ def compare(
     head: Mapping[ResourceId, Resource],
     *,
     show_secrets: bool = False,
+    fold: Collection[str] = noise.DEFAULT_FOLDING,
 ) -> tuple[ResourceChange, ...]:
-    """Every resource that differs between two sets, in identity order (bodies compared)."""
+    """Every resource that differs between two sets, in identity order (bodies compared), each
+    marked with the noise rule of `fold` that folds it, if one does."""
     removed = sorted(base.keys() - head.keys())
     added = sorted(head.keys() - base.keys())
     renames = _renames(removed, added)
     paired_old = {old for old, _ in renames}
     paired_new = {new for _, new in renames}
     changes = [
-        _change(ChangeKind.RENAMED, base[old], head[new], show_secrets) for old, new in renames
+        _change(ChangeKind.RENAMED, base[old], head[new], show_secrets, fold)
+        for old, new in renames
     ]
     changes += [
-        _change(ChangeKind.CHANGED, base[rid], head[rid], show_secrets)
+        _change(ChangeKind.CHANGED, base[rid], head[rid], show_secrets, fold)
         for rid in sorted(base.keys() & head.keys())
         if base[rid].body != head[rid].body
     ]
     changes += [
-        _change(ChangeKind.REMOVED, base[rid], None, show_secrets)
+        _change(ChangeKind.REMOVED, base[rid], None, show_secrets, fold)
         for rid in removed
         if rid not in paired_old
     ]
     changes += [
-        _change(ChangeKind.ADDED, None, head[rid], show_secrets)
+        _change(ChangeKind.ADDED, None, head[rid], show_secrets, fold)
         for rid in added
         if rid not in paired_new
     ]
@@ -289,6 +275,7 @@ def diff_revisions(
     head: str | None,
     settings: RenderSettings,
     show_secrets: bool = False,
+    fold: Sequence[str] = noise.DEFAULT_FOLDING,
 ) -> DiffReport:
     """Render (or read) both revisions and compare every environment the head defines.
 
@@ -298,8 +285,11 @@ def diff_revisions(
     repo = git.toplevel(root)
     git.remove_abandoned(repo)  # the worktrees of killed diffs, before making new ones
     root = root.resolve()
-    base_sha = revisions.resolve_base(repo, base)
+    base_sha = revisions.resolve_base(repo, base, (root.relative_to(repo) / CONFIG_FILE).as_posix())
     head_sha = revisions.resolve_head(repo, head)
+    # A work tree without uncommitted changes is its commit (CI's checkout): named so.
+    on, uncommitted = (head_sha, False) if head_sha else revisions.work_tree_commit(repo)
+    head_commit = on if not uncommitted else None
     with revisions.terminate_as_interrupt(), contextlib.ExitStack() as stack:
         head_side = revisions.Side("head", repo, root, head_sha, stack)
         base_side = revisions.Side("base", repo, root, base_sha, stack)
@@ -311,23 +301,31 @@ def diff_revisions(
         # Inside the block: CRD files are read from the head's work tree while it exists.
         validation = validate_head(head_config, names, head_resources.resources)
     rules = head_config.diff_ignore
-    return DiffReport(
-        base=base_sha,
-        head=head_sha,
-        environments=tuple(
+    compared = []
+    for name in names:
+        base_kept = without_noise(base_resources.resources[name], rules)
+        head_kept = without_noise(head_resources.resources[name], rules)
+        compared.append(
             EnvironmentDiff(
                 name=name,
-                changes=compare(
-                    without_noise(base_resources.resources[name], rules),
-                    without_noise(head_resources.resources[name], rules),
-                    show_secrets=show_secrets,
-                ),
+                changes=compare(base_kept, head_kept, show_secrets=show_secrets, fold=fold),
                 base_from=base_resources.origin[name],
                 head_from=head_resources.origin[name],
+                charts=versions.chart_changes(
+                    base_resources.charts[name], head_resources.charts[name]
+                ),
+                images=versions.image_changes(base_kept.values(), head_kept.values()),
             )
-            for name in names
-        ),
+        )
+    return DiffReport(
+        base=base_sha,
+        head=head_commit,
+        environments=tuple(compared),
         validation=validation,
+        folding=tuple(fold),
+        base_subject=git.subject(repo, base_sha),
+        head_subject=git.subject(repo, head_commit) if head_commit else "",
+        work_tree_on=on if uncommitted else None,
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from toolkit.config.project import CONFIG_FILE, Config, load_config
+from toolkit.config.project import Config, load_config
 from toolkit.hydrate import metadata
 from toolkit.infra import git
 from toolkit.infra.errors import InputError, ToolkitError
@@ -31,16 +31,30 @@ FROM_NOWHERE = "absent"
 
 @dataclass(frozen=True)
 class SideResources:
-    """One side's resources by environment, and where each environment's came from."""
+    """One side's resources by environment, where each environment's came from, and the chart
+    version each of its releases rendered (release name -> version)."""
 
     resources: dict[str, tuple[Resource, ...]]
     origin: dict[str, str]
+    charts: dict[str, dict[str, str]]
 
 
-def resolve_base(repo: Path, base: str | None) -> str:
-    """The base commit: `--base`, else where HEAD left the default branch (its merge-base)."""
+@dataclass(frozen=True)
+class BranchRender:
+    """An environment as the rendered branch holds it: its resources and chart versions."""
+
+    resources: tuple[Resource, ...]
+    charts: dict[str, str]
+
+
+def resolve_base(repo: Path, base: str | None, config_path: str) -> str:
+    """The base commit: `--base`, else where HEAD left the default branch (its merge-base).
+    A commit without the configuration (`config_path`, toolkit.yaml from the repository's top)
+    is refused: every resource would show as added, and that is never what was meant."""
     if base is not None:
-        return commit_named(repo, base, "--base")
+        sha = commit_named(repo, base, "--base")
+        _refuse_without_config(repo, sha, f"--base {base} ({sha[:12]})", config_path)
+        return sha
     default = git.default_branch(repo)
     head = git.commit_of(repo, "HEAD")
     found = git.merge_base(repo, "HEAD", default) if default and head else None
@@ -49,12 +63,49 @@ def resolve_base(repo: Path, base: str | None) -> str:
             f"no base revision in {repo}: found no origin/HEAD, origin/main or main sharing "
             "history with HEAD; pass --base REF"
         )
+    _refuse_without_config(
+        repo, found, f"the base, where HEAD left {_short(default)} ({found[:12]}),", config_path
+    )
     return found
+
+
+def _short(ref: str | None) -> str:
+    """`origin/main` for refs/remotes/origin/main, `main` for refs/heads/main."""
+    if ref is None:
+        return "origin/main"
+    return ref.removeprefix("refs/remotes/").removeprefix("refs/heads/")
+
+
+def _refuse_without_config(repo: Path, sha: str, described: str, config_path: str) -> None:
+    if git.read_blob(repo, sha, config_path) is not None:
+        return
+    rendered = any(
+        entry.path.count("/") == 1 and entry.path.endswith(f"/{metadata.FILE_NAME}")
+        for entry in git.list_tree(repo, sha)
+    )
+    if rendered:
+        raise InputError(
+            f"{described} is a commit of a rendered branch (what `toolkit hydrate` writes), "
+            "not of the configuration: every resource would show as added. Pass the branch "
+            f"the change merges into instead, e.g. --base {_short(git.default_branch(repo))}"
+        )
+    raise InputError(
+        f"{described} has no {config_path}: it is from before the repository used toolkit, so "
+        "every resource would show as added. Pass a later commit that has it "
+        f"(`git log --diff-filter=A -- {config_path}` names the one that added it), or review "
+        "the first render with `toolkit render`"
+    )
 
 
 def resolve_head(repo: Path, head: str | None) -> str | None:
     """The head commit, or None for the work tree."""
     return None if head is None else commit_named(repo, head, "--head")
+
+
+def work_tree_commit(repo: Path) -> tuple[str | None, bool]:
+    """The commit the work tree is on (None before the first), and whether it has uncommitted
+    changes or untracked files: without any, the work tree is that commit, and is named so."""
+    return git.commit_of(repo, "HEAD"), bool(git.work_tree_status(repo).changed)
 
 
 def commit_named(repo: Path, ref: str, flag: str) -> str:
@@ -124,9 +175,9 @@ def from_rendered_branch(
     environment: str,
     commit: str,
     declared: Collection[GroupKind] = frozenset(),
-) -> tuple[Resource, ...] | None:
-    """The environment's resources from the rendered branch if it holds `commit`'s render
-    (`declared`: toolkit.yaml's clusterScopedKinds)."""
+) -> BranchRender | None:
+    """The environment from the rendered branch if it holds `commit`'s render (`declared`:
+    toolkit.yaml's clusterScopedKinds)."""
     # One commit for every read below, should the branch move meanwhile.
     tip = next(
         filter(
@@ -140,6 +191,7 @@ def from_rendered_branch(
     recorded = metadata.read(repo, tip, [environment])[environment]
     if recorded is None or recorded.dry_sha != commit:
         return None
+    charts = {r.name: r.version for r in recorded.releases}
     paths = [
         e.path
         for e in git.list_tree(repo, tip, environment)
@@ -162,7 +214,7 @@ def from_rendered_branch(
             cluster_scoped=cluster_scoped,
             where=f"{where}, {path}",
         )
-    return tuple(resources)
+    return BranchRender(tuple(resources), charts)
 
 
 def gather(
@@ -175,6 +227,7 @@ def gather(
     warnings of a side other than the work tree name it."""
     resources: dict[str, tuple[Resource, ...]] = {}
     origin: dict[str, str] = {}
+    charts: dict[str, dict[str, str]] = {name: {} for name in names}
     todo = []
     for name in names:
         found = (
@@ -191,13 +244,7 @@ def gather(
         if found is None:
             todo.append(name)
         else:
-            resources[name], origin[name] = found, FROM_BRANCH
-    if todo and side.commit and not (side.root() / CONFIG_FILE).is_file():
-        # A commit from before the repository used toolkit: nothing was deployed from it.
-        return SideResources(
-            {**resources, **dict.fromkeys(todo, ())},
-            {**origin, **dict.fromkeys(todo, FROM_NOWHERE)},
-        )
+            resources[name], origin[name], charts[name] = found.resources, FROM_BRANCH, found.charts
     if todo:
         config = head_config if side.commit is None else side.config()
         defined = {env.name for env in config.environments}
@@ -211,7 +258,8 @@ def gather(
             raise type(exc)(f"the {side.description} failed to render: {exc}") from exc
         for render in renders:
             resources[render.name], origin[render.name] = render.tree.resources, FROM_RENDER
+            charts[render.name] = {r.release.name: r.version for r in render.releases}
         for name in todo:
             if name not in resources:
                 resources[name], origin[name] = (), FROM_NOWHERE
-    return SideResources(resources, origin)
+    return SideResources(resources, origin, charts)

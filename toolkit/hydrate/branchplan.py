@@ -94,12 +94,17 @@ def _triage(
     recorded: dict[str, str | None] = {}
     verdicts: dict[str, EnvironmentChange | None] = dict.fromkeys(names)
     to_plan = []
+    # Environments hydrated together share their source commit: ask git once per commit, not
+    # once per environment (two processes each, which a fleet of hundreds would feel).
+    newer: dict[str, bool] = {}
     for env in names:
         before = recorded_before[env]
         seen = old_marks.get(env) or (before.dry_sha if before else None)
         recorded[env] = seen
         where = f"environment '{env}' on branch {branch}"
-        if seen and history.newer_than(repo, remote, seen, source.sha, where=where):
+        if seen and seen not in newer:
+            newer[seen] = history.newer_than(repo, remote, seen, source.sha, where=where)
+        if seen and newer[seen]:
             reason = f"the branch holds a render of a newer commit, {seen[:12]}"
             verdicts[env] = EnvironmentChange(env, (), (), (), skipped=reason)
         elif run.options.incremental and _inputs_unchanged(run, env, before, remote):

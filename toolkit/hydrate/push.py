@@ -169,11 +169,13 @@ def push_with_retry(
     *,
     attempts: int = ATTEMPTS,
     notify: Callable[[str], None] = lambda message: None,
+    then: str = "the local branches are unchanged; run hydrate again",
 ) -> Sequence[RefUpdate]:
     """Snapshot the remote, build, push atomically; on a lost race, back off and start over.
 
     Returns the updates that landed. A refusal that is not a race (a hook, a protected branch,
-    no permission) ends at once: retrying cannot change the remote's mind.
+    no permission) ends at once: retrying cannot change the remote's mind. ``then`` says what
+    is left locally and what to do once the cause is fixed.
     """
     for attempt in range(attempts):
         snapshot = remote_snapshot(repo, remote, wanted, fetch=fetch)
@@ -186,8 +188,8 @@ def push_with_retry(
         if not _lost_race(result):
             raise GitError(
                 f"the remote '{remote}' refused the push:\n{_describe(result)}\n"
-                "nothing was pushed and the local branches are unchanged; fix what the remote "
-                "objects to (a hook, branch protection, permissions) and run hydrate again"
+                "nothing was pushed; fix what the remote objects to (a hook, branch protection, "
+                f"permissions): {then}"
             )
         # Full jitter: concurrent runs that collided do not collide again in lockstep.
         delay = random.uniform(0, min(BACKOFF_CAP, BACKOFF_START * 2**attempt))
@@ -198,5 +200,5 @@ def push_with_retry(
         time.sleep(delay)
     raise GitError(
         f"gave up pushing to '{remote}' after {attempts} attempts: other runs kept moving "
-        "the rendered branch; nothing of this run was pushed, run hydrate again"
+        f"the branch; nothing of this run was pushed: {then}"
     )

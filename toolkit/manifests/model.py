@@ -147,26 +147,31 @@ def read_documents(text: str, *, where: str, seen: ReadCache | None = None) -> l
     name the template); typed lists are unpacked into their items. `seen` remembers what was
     read, for the other renders of a run."""
     documents: list[Document] = []
-    for chunk, line in _chunks(text, where):
-        if not _CONTENT.search(chunk):
-            continue
-        # Blank lines at the end are no part of the document, unless a block scalar keeps them.
-        if not _KEEP_CHOMPING.search(chunk):
-            chunk = _without_trailing_blank_lines(chunk)
-        if not chunk.endswith("\n"):
-            chunk += "\n"
-        known = None if seen is None else seen.get(chunk)
+    for raw, line in _chunks(text, where):
+        known = None if seen is None else seen.get(raw)
         if known is not None:
             documents += (replace(document, line=line) for document in known)
             continue
-        try:
-            read = _document(chunk, line, where)
-        except kubeyaml.KubeYamlError as exc:
-            raise _limits_error(exc, where, line) from None
+        read = _read_chunk(raw, line, where)
         if seen is not None:
-            seen[chunk] = read
+            seen[raw] = read
         documents += read
     return documents
+
+
+def _read_chunk(chunk: str, line: int, where: str) -> list[Document]:
+    if not _CONTENT.search(chunk):
+        return []
+    # Blank lines at the end are no part of the document, unless a block scalar keeps them.
+    trimmed = _without_trailing_blank_lines(chunk)
+    if len(trimmed) < len(chunk) and not _KEEP_CHOMPING.search(chunk):
+        chunk = trimmed
+    if not chunk.endswith("\n"):
+        chunk += "\n"
+    try:
+        return _document(chunk, line, where)
+    except kubeyaml.KubeYamlError as exc:
+        raise _limits_error(exc, where, line) from None
 
 
 def _document(chunk: str, line: int, where: str) -> list[Document]:

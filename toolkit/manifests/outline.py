@@ -6,8 +6,7 @@ The scan trusts only the common block style and says None where a document is an
 that the caller parses it in full: a duplicate, quoted-with-escapes, tagged, anchored, merged or
 flow-style field it needs, a multi-line value there, or anywhere a quoted scalar or flow
 collection left open at the end of its line (such text may run over lines that only look like
-keys, since YAML does not check the indentation inside quotes and brackets). Block scalars'
-bodies are skipped by their indentation. For a valid YAML document the outline is what a YAML
+keys; structure.py says where). For a valid YAML document the outline is what a YAML
 parser reads; it does not check that the document is valid YAML (helm and kustomize print
 documents they parsed themselves, but for a chart's crds/ files).
 """
@@ -21,67 +20,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from toolkit.infra import kubescalars, kubeyaml
+from toolkit.manifests import structure
 
-_DQ = r'"(?:[^"\\\n]|\\.)*"'
-_SQ = r"'(?:[^'\n]|'')*'"
-_FLOW_ITEM = rf"""(?:[^\[\]{{}}"'\n#]|{_DQ}|{_SQ})"""
-
-
-def _nested_flow(inner: str) -> str:
-    return rf"(?:\[(?:{inner})*\]|\{{(?:{inner})*\}})"
-
-
-# A flow collection closed on its line, nested up to three levels (deeper ones count as open).
-_FLOW = _nested_flow(f"{_FLOW_ITEM}|{_nested_flow(f'{_FLOW_ITEM}|{_nested_flow(_FLOW_ITEM)}')}")
-_CLOSED = rf"(?:{_DQ}|{_SQ}|{_FLOW})"
-_CLOSED_NODE = re.compile(_CLOSED)
-_PROPERTIES = r"(?:[&!][^ \t\n]*[ \t]+)*"
-# Where a node can start on a line: after its indentation and dashes (or `? `), and anchors or
-# tags; and after a key's colon.
-_NODE_START = re.compile(rf"[ \t]*(?:[-?](?:[ \t]+|(?=\n)|\Z))*{_PROPERTIES}")
-_VALUE_START = re.compile(rf"[ \t]*:(?:[ \t]+|(?=\n)|\Z){_PROPERTIES}")
-_KEY_COLON = re.compile(r":(?:[ \t]|\n|\Z)")
-_FLOW_OPENERS = "\"'[{"
-_FLOW_CHAR = re.compile(r"""["'\[{]""")
-_PLAIN_KEY = r"[^\s\"'\[\]{}#&*!|>%@`,?:-][^\n]*?"
-_KEY = rf"(?P<key>{_PLAIN_KEY}|{_DQ}|{_SQ})"
-_BLOCK_HEADER = re.compile(
-    rf"^(?P<lead>[ ]*(?:-[ ]+)*)(?:{_KEY}[ ]*:[ ]+)?{_PROPERTIES}"
-    r"[|>](?:(?P<indent>[1-9])[-+]?|[-+](?P<indent2>[1-9])?)?[ ]*(?:#[^\n]*)?$",
-    re.M,
-)
-_KEY_LINE = re.compile(rf"{_KEY}[ ]*:(?:[ ]+(?P<value>[^\n]*?))?[ ]*(?:\n|\Z)")
+_KEY_LINE = re.compile(rf"{structure.KEY}[ ]*:(?:[ ]+(?P<value>[^\n]*?))?[ ]*(?:\n|\Z)")
 _VALUE = re.compile(
     r"""(?:(?P<plain>[^\s#'"\[\]{}&*!|>%@`,?:-][^\s#]*)|"(?P<dq>[^"\\\n]*)"|'(?P<sq>[^'\n]*)')"""
     r"(?:[ ]+#[^\n]*)?"
 )
-_HEADER_END = re.compile(r"[|>](?:[1-9][-+]?|[-+][1-9]?)?[ ]*(?:#[^\n]*)?$", re.M)
-_SQ_OVER_LINES = re.compile(r"'(?:[^']|'')*'")
-_DQ_OVER_LINES = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
-_AFTER_QUOTE = re.compile(r"[ \t]*(?:#[^\n]*)?(?:\n|\Z)")
-_LEAD = re.compile(r"[ ]*(?:-[ ]+)*")
 # Patterns that start with a line break find lines fast (re scans for the literal first).
 _TOP_LINE = re.compile(r"\n[^ \t\n#]")
 _FIRST_TOP_LINE = re.compile(r"[^ \t\n#]")
 _CONTENT_LINE = re.compile(r"\n([ ]*)[^ \n#]")
-# A node on a line indented p columns (dashes included) is at most 2p + 2 levels deep (a block
-# sequence may sit at its mapping's column), plus one for a value after its key and three for
-# the flow collections a plain line may hold: lines below this indentation are within the limit.
-_DEEP = re.compile(rf"\n[ ?-]{{{(kubeyaml.MAX_DEPTH - 6) // 2},}}")
-
-
-@functools.cache
-def _block_body(indent: int) -> re.Pattern[str]:
-    """A block scalar's body: blank lines, and lines indented at least `indent` spaces."""
-    return re.compile(rf"(?:[ ]{{{indent}}}[^\n]*(?:\n|\Z)|[ ]*\n)*")
-
-
-@functools.cache
-def _less_indented(indent: int, *, comments: bool = False) -> re.Pattern[str]:
-    """Lines (after a line break) indented less than `indent` spaces that are not blank, nor
-    comments unless `comments` (inside quotes a `#` is text)."""
-    excluded = " \n" if comments else " \n#"
-    return re.compile(rf"\n[ ]{{0,{indent - 1}}}[^{excluded}]")
 
 
 @functools.cache
@@ -119,120 +68,6 @@ class Outline:
         line = f"{' ' * self._metadata_indent}namespace: {shown}\n"
         start, end = self._namespace_line or (self._name_end, self._name_end)
         return text[:start] + line + text[end:]
-
-
-def _open_at(text: str, line_start: int) -> int | None:
-    """Where the line at `line_start` opens a quoted scalar or flow collection (at a node's
-    start) that it does not close, or None. A plain key runs to its first `: `, as in YAML."""
-    line_end = text.find("\n", line_start)
-    line_end = len(text) if line_end < 0 else line_end
-    start = _NODE_START.match(text, line_start, line_end)
-    assert start is not None  # it matches the empty string
-    position = start.end()
-    if position >= line_end:
-        return None
-    if text[position] in _FLOW_OPENERS:
-        closed = _CLOSED_NODE.match(text, position, line_end)
-        if closed is None:
-            return position
-        value = _VALUE_START.match(text, closed.end(), line_end)  # a quoted or flow key
-    else:
-        colon = _KEY_COLON.search(text, position, line_end + 1)
-        value = None if colon is None else _VALUE_START.match(text, colon.start(), line_end)
-    if value is None or value.end() >= line_end or text[value.end()] not in _FLOW_OPENERS:
-        return None
-    return None if _CLOSED_NODE.match(text, value.end(), line_end) else value.end()
-
-
-def _find_header(text: str, start: int) -> re.Match[str] | None:
-    """The next line from `start` that opens a block scalar (`key: |`, `- >-`)."""
-    for candidate in _HEADER_END.finditer(text, start):
-        line_start = text.rfind("\n", 0, candidate.start()) + 1
-        header = _BLOCK_HEADER.match(text, max(line_start, start))
-        if header is not None and header.end() == candidate.end():
-            return header
-    return None
-
-
-def _owner_column(header: re.Match[str]) -> int | None:
-    """The column a block scalar's body must be indented beyond: its key's, or its dash's."""
-    lead = header["lead"]
-    if header["key"] is not None:
-        return len(lead)
-    return len(lead.rstrip()) - 1 if lead.strip() else None
-
-
-def _quoted_end(text: str, line_start: int, opener: int) -> int | None:
-    """Where the line ends that closes a quoted scalar opened at `opener` and left open at its
-    line's end; None unless it is plain to read: every line it goes on over is indented beyond
-    its key (or dash), and nothing but a comment follows it."""
-    if text[opener] not in "'\"":
-        return None  # a flow collection over several lines: not the common style
-    closed = (_SQ_OVER_LINES if text[opener] == "'" else _DQ_OVER_LINES).match(text, opener)
-    if closed is None:
-        return None
-    lead = _LEAD.match(text, line_start)
-    assert lead is not None  # it matches the empty string
-    owner = len(lead[0]) if opener > lead.end() else len(lead[0].rstrip()) - 1
-    after = _AFTER_QUOTE.match(text, closed.end())
-    first_line_end = text.find("\n", opener)
-    if after is None or owner < 0:
-        return None
-    if _less_indented(owner + 1, comments=True).search(text, first_line_end, closed.end()):
-        return None
-    return after.end()
-
-
-def _structure_is_plain(text: str) -> tuple[bool, bool]:
-    """(no quoted scalar or flow collection is open at a line's end in a way the scan cannot
-    follow, some structural line is deep), block scalars' bodies skipped."""
-    # Deep lines are looked for in the whole text first (bodies too): real documents have none.
-    may_be_deep = bool(_DEEP.search(text))
-    position, deep, length = 0, False, len(text)
-    while position < length:
-        header = _find_header(text, position)
-        end = header.start() if header else length
-        if may_be_deep:
-            structural_end = header.end() if header else end
-            deep = deep or bool(_DEEP.search(text, max(position - 1, 0), structural_end))
-        resume = _past_open_quotes(text, position, end)
-        if resume is None:
-            return False, deep
-        if resume > end:  # a quoted scalar ran over the would-be header: look again after it
-            position = resume
-            continue
-        if header is None:
-            break
-        owner = _owner_column(header)
-        if owner is None:
-            return False, deep  # a block scalar on a line of its own: not the common style
-        step = int(header["indent"] or header["indent2"] or 1)
-        body = _block_body(owner + step).match(text, min(header.end() + 1, length))
-        assert body is not None  # it matches the empty string
-        position = body.end()
-    return True, deep
-
-
-def _past_open_quotes(text: str, start: int, end: int) -> int | None:
-    """`end`, or past the last quoted scalar over several lines that starts before it; None
-    where something is open at a line's end that the scan cannot follow."""
-    flow = _FLOW_CHAR.search(text, start, end)
-    while flow is not None:
-        line_start = text.rfind("\n", 0, flow.start()) + 1
-        opener = _open_at(text, line_start)
-        if opener is not None:
-            resume = _quoted_end(text, line_start, opener)
-            if resume is None:
-                return None
-            if resume >= end:
-                return resume
-            flow = _FLOW_CHAR.search(text, resume, end)
-            continue
-        line_end = text.find("\n", flow.start())
-        if line_end < 0 or line_end >= end:
-            break
-        flow = _FLOW_CHAR.search(text, line_end, end)
-    return end
 
 
 def _unquoted_key(raw: str) -> str | None:
@@ -290,7 +125,7 @@ def _children(text: str, key: _Key, end: int, indent: int) -> dict[str, _Key] | 
     if child_indent <= indent:
         return {}
     # A line less indented than the first child but inside the section is not plain block style.
-    if _less_indented(child_indent).search(text, child.start(), end):
+    if structure.less_indented(child_indent).search(text, child.start(), end):
         return None
     return _keys(text, key.end, end, child_indent)
 
@@ -356,7 +191,7 @@ def _indent_of(text: str, line_start: int) -> int:
 
 def scan(text: str) -> Outline | None:
     """The outline of one document, or None where its lines do not settle it."""
-    plain, deep = _structure_is_plain(text)
+    plain, deep = structure.is_plain(text)
     if not plain:
         return None
     end = len(text)

@@ -10,7 +10,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from toolkit.config.project import load_config
+from toolkit.charts import localtrees
+from toolkit.charts.lockfile import parse_lock
+from toolkit.config.project import Config, load_config
+from toolkit.config.releases import LOCK_FILE
 from toolkit.diff import comparison, formats
 from toolkit.diff.revisions import FROM_RENDER
 from toolkit.infra import owned
@@ -38,6 +41,7 @@ def rendered_diff(plan: Plan, settings: RenderSettings) -> comparison.DiffReport
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
+        _export_locked_trees(config, plan)  # the copy has no .git to read them from
         after_config = load_config(copy)
         promoted = after_config.environment(plan.target.name)
         after = pipeline.render_environments(after_config, [promoted], settings)[0]
@@ -52,8 +56,18 @@ def rendered_diff(plan: Plan, settings: RenderSettings) -> comparison.DiffReport
     )
 
 
-def describe(report: comparison.DiffReport) -> list[str]:
+def _export_locked_trees(config: Config, plan: Plan) -> None:
+    """The local chart trees the plan's locks pin, exported into the cache from the repository."""
+    for path, data in plan.writes.items():
+        if path.name == LOCK_FILE and data is not None:
+            lock = parse_lock(data.decode("utf-8"), name=path.name)
+            for entry in lock.entries:
+                if entry.tree:
+                    localtrees.tree_directory(config, entry.tree)
+
+
+def describe(report: comparison.DiffReport, *, after: str = "promotion") -> list[str]:
     """The diff as `toolkit diff` prints it, under a heading that says what is compared."""
     (environment,) = report.environments
     lines = formats.text(report).splitlines()[2:]  # past the base -> head heading
-    return [f"rendered diff of {environment.name}, now -> after promotion:", *lines]
+    return [f"rendered diff of {environment.name}, now -> after {after}:", *lines]

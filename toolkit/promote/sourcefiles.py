@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -109,8 +110,11 @@ def _work_tree_mode(path: Path) -> str:
     return EXECUTABLE if path.stat().st_mode & 0o111 else REGULAR
 
 
-def open_source(config: Config, environment: Environment, ref: str | None) -> SourceEnvironment:
-    """SRC as the work tree has it, or as ``ref`` had it; a ref naming no commit is an error."""
+def open_source(
+    config: Config, environment: Environment, ref: str | None, *, option: str = "--ref"
+) -> SourceEnvironment:
+    """SRC as the work tree has it, or as ``ref`` had it; a ref naming no commit is an error
+    (naming ``option``, the flag that gave it)."""
     repo = config.root
     git.toplevel(repo)
     prefix = git.show_prefix(repo)
@@ -121,14 +125,14 @@ def open_source(config: Config, environment: Environment, ref: str | None) -> So
     commit = git.commit_of(repo, ref) if ref and not ref.startswith("-") else None
     if commit is None:
         raise InputError(
-            f"--ref '{ref}' names no commit in this repository: give a tag, branch or commit "
+            f"{option} '{ref}' names no commit in this repository: give a tag, branch or commit "
             "(`git tag --list` shows the tags; fetch them first with `git fetch --tags`)"
         )
     source = SourceEnvironment(config, environment, ref, commit, prefix)
     if not git.list_tree(repo, commit, f"{prefix}{source.directory}"):
         raise InputError(
             f"{ref} has no {source.directory}/: environment '{environment.name}' did not exist "
-            "there; promote from a later ref"
+            f"there; give a later {option}"
         )
     return source
 
@@ -175,10 +179,23 @@ def promote_files(
     writes: dict[Path, bytes | None],
     modes: dict[Path, int],
 ) -> tuple[FilePromotion, ...]:
-    src_files = {p: m for p, m in source.files().items() if _copied(config, p)}
-    dst_files = {
-        p: m for p, m in work_tree_modes(config, dst.directory).items() if _copied(config, p)
-    }
+    """DST's files matching promotion.copy become SRC's."""
+    return copy_files(source, dst, writes, modes, wanted=lambda relative: _copied(config, relative))
+
+
+def copy_files(
+    source: SourceEnvironment,
+    dst: Environment,
+    writes: dict[Path, bytes | None],
+    modes: dict[Path, int],
+    *,
+    wanted: Callable[[str], bool],
+) -> tuple[FilePromotion, ...]:
+    """DST's ``wanted`` files (relative to its directory) become SRC's: added, updated, or
+    deleted where SRC has none."""
+    config = source.config
+    src_files = {p: m for p, m in source.files().items() if wanted(p)}
+    dst_files = {p: m for p, m in work_tree_modes(config, dst.directory).items() if wanted(p)}
     results = []
     for relative in sorted(src_files.keys() | dst_files.keys()):
         target = dst.directory / relative
@@ -189,8 +206,9 @@ def promote_files(
             continue
         if mode not in (REGULAR, EXECUTABLE):
             raise InputError(
-                f"{source.display(relative)} matches promotion.copy but is a symbolic link or "
-                "submodule; promotion copies regular files only: replace it with a file"
+                f"{source.display(relative)} is to be copied (promotion.copy, or a rollback) but "
+                "is a symbolic link or submodule; toolkit copies regular files only: replace it "
+                "with a file"
             )
         data = source.read(relative)
         assert data is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,14 +11,43 @@ from toolkit.config.project import Config
 from toolkit.hydrate import tags
 from toolkit.infra import atomicfiles, git
 from toolkit.infra.errors import GitError, InputError
-from toolkit.promote.planning import Plan, PromotionStatus
+from toolkit.promote import publish
+from toolkit.promote.changes import PromotionStatus, ReleasePromotion
+from toolkit.promote.planning import Plan
 
 
 @dataclass(frozen=True)
 class CommitResult:
-    commit: str
-    branch: str | None
+    commit: str  # the commit made; with --push, the one on the remote (rebuilt on a newer tip)
+    branch: str | None  # the new branch made with --branch
     tag: str | None
+    pushed_to: str | None = None  # "<remote>/<branch>"
+    local_commit: str | None = None  # when the remote's tip had moved: the local branch's commit
+
+    def summary(self) -> str:
+        where = f" on branch {self.branch}" if self.branch else ""
+        tagged = f", tagged {self.tag}" if self.tag else ""
+        pushed = f", pushed to {self.pushed_to}" if self.pushed_to else ""
+        line = f"committed {self.commit[:12]}{where}{tagged}{pushed}"
+        if self.local_commit:
+            line += (
+                f" (rebuilt on {self.pushed_to}, which had moved; the local branch still has "
+                f"{self.local_commit[:12]}: git pull --rebase)"
+            )
+        return line
+
+
+@dataclass(frozen=True)
+class Publishing:
+    """Where and how a commit goes: its author, and the remote it is pushed to (None: kept
+    local)."""
+
+    author: git.Identity | None = None
+    remote: str | None = None
+    branch: str | None = None  # the remote's branch, which `check_branch` works out
+
+
+LOCAL_ONLY = Publishing()  # git's author, no push
 
 
 # --- applying and committing ----------------------------------------------------------------
@@ -38,13 +69,9 @@ def change_lines(plan: Plan) -> list[str]:
     lines = []
     for release in plan.releases:
         if release.status == PromotionStatus.PROMOTED:
-            pinned = (
-                f" (version {release.constraint!r} -> {release.after!r})"
-                if release.constraint and release.constraint != release.before
-                else ""
-            )
             lines.append(
-                f"release {release.name}: {release.before or '(none)'} -> {release.after}{pinned}"
+                f"release {release.name}: {release.before or '(none)'} -> "
+                f"{release.after or '(removed)'}{_version_note(release)}"
             )
         elif release.status == PromotionStatus.UNCHANGED:
             lines.append(f"release {release.name}: unchanged ({release.after})")
@@ -65,6 +92,16 @@ def change_lines(plan: Plan) -> list[str]:
     if plan.files_skipped:
         lines.append("files: promotion.copy skipped (--only)")
     return lines
+
+
+def _version_note(release: ReleasePromotion) -> str:
+    """What happens to DST's `version:`: kept as written (only the lock moves), or why it must
+    become the exact version."""
+    if release.pinned_because:
+        return f" (version {release.constraint!r} -> {release.after!r}: {release.pinned_because})"
+    if release.constraint and release.constraint != release.after:
+        return f" (version {release.constraint!r} kept: it allows {release.after})"
+    return ""
 
 
 def describe(plan: Plan) -> list[str]:
@@ -94,33 +131,68 @@ def commit_message(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def check_branch(config: Config, branch: str | None) -> None:
-    """Refuse an unusable --branch before anything is written."""
-    if branch is None:
-        return
-    problem = git.branch_name_problem(branch)
-    if problem:
-        raise InputError(f"--branch '{branch}' is not a valid branch name ({problem})")
-    if git.branch_exists(config.root, branch):
-        raise InputError(f"--branch '{branch}' exists already: choose a new branch name")
+def check_branch(
+    config: Config, branch: str | None, publishing: Publishing = LOCAL_ONLY
+) -> Publishing:
+    """Refuse an unusable --branch or --push before anything is written; ``publishing`` with
+    the branch to push (--branch, else the one checked out)."""
+    if branch is not None:
+        problem = git.branch_name_problem(branch)
+        if problem:
+            raise InputError(f"--branch '{branch}' is not a valid branch name ({problem})")
+        if git.branch_exists(config.root, branch):
+            raise InputError(f"--branch '{branch}' exists already: choose a new branch name")
+    if publishing.remote is None:
+        return publishing
+    pushed = publish.check_push(config.root, publishing.remote, branch)
+    return dataclasses.replace(publishing, branch=pushed)
 
 
-def commit(plan: Plan, *, branch: str | None, tag: bool) -> CommitResult:
-    """Commit exactly the plan's files (on a new branch when asked) and tag the result."""
+def commit(
+    plan: Plan,
+    *,
+    message: str,
+    branch: str | None,
+    tag: bool,
+    publishing: Publishing = LOCAL_ONLY,
+    notify: Callable[[str], None] = lambda message: None,
+) -> CommitResult:
+    """Commit exactly the plan's files (on a new branch when asked), tag the result
+    `promote/<DST>/<n>`, and push both when asked (``publishing`` from `check_branch`)."""
     repo = plan.source.config.root
+    push_branch = publishing.branch
     if branch is not None:
         git.switch_to_new_branch(repo, branch)
+    base = git.head_sha(repo)
     paths = sorted(path.relative_to(repo).as_posix() for path in plan.writes)
-    sha = git.commit_paths(repo, paths, commit_message(plan))
+    sha = git.commit_paths(repo, paths, message, author=publishing.author)
+    env = plan.target.name
+    if publishing.remote is not None and push_branch is not None:
+        prefix = git.show_prefix(repo)
+        pushed = publish.push_commit(
+            repo,
+            remote=publishing.remote,
+            branch=push_branch,
+            base=base,
+            commit=sha,
+            paths=[f"{prefix}{path}" for path in paths],
+            tag_environment=env if tag else None,
+            message=message,
+            author=publishing.author,
+            notify=notify,
+        )
+        return CommitResult(
+            pushed.commit,
+            branch,
+            pushed.tag,
+            pushed_to=f"{publishing.remote}/{push_branch}",
+            local_commit=sha if pushed.commit != sha else None,
+        )
     name = None
     if tag:
-        # The same `<env>/<n>` sequence as `hydrate --tag`: both mark a state to promote from.
-        env = plan.target.name
-        name = tags.next_tag(env, git.ref_names(repo, f"{tags.TAGS_PREFIX}{env}/"))
+        name = publish.next_tag(repo, env)
         tagger = git.identity(repo, "committer")
-        tag_object = git.make_tag(
-            repo, name=name, target=sha, tagger=tagger, message=commit_message(plan)
-        )
+        tag_object = git.make_tag(repo, name=name, target=sha, tagger=tagger, message=message)
         if not git.update_ref(repo, f"{tags.TAGS_PREFIX}{name}", tag_object, None):
             raise GitError(f"tag {name} appeared while promoting: tag the commit {sha} by hand")
     return CommitResult(sha, branch, name)
@@ -140,6 +212,8 @@ def as_dict(plan: Plan) -> dict[str, Any]:
                 "from": r.before,
                 "to": r.after,
                 "reason": r.reason or None,
+                "constraint": r.constraint,
+                "pinnedBecause": r.pinned_because or None,
             }
             for r in plan.releases
         ],

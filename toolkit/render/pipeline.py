@@ -105,7 +105,7 @@ def _jobs(
     for r in resolved:
         merged = values.merged_values(r.release, environment, root=config.root)
         reads.update(merged.files)
-        local = [r.path] if r.repository is None else []
+        local = [r.path] if r.repository is None and r.tree is None else []  # a tree: from git
         local += [d.chart.path for d in r.dependencies if d.chart.repository is None]
         for directory in local:
             reads.update(localsource.directory_reads(directory, config.root))

@@ -79,6 +79,18 @@ def merge_base(repo: Path, one: str, other: str) -> str | None:
     return text_of(output) if output.returncode == 0 else None
 
 
+def commits_changing(repo: Path, since: str, until: str, path: str) -> list[tuple[str, str]]:
+    """(sha, subject) of each commit after ``since`` up to ``until`` that changed ``path``
+    (relative to the top of the work tree), newest first."""
+    since, until = checked_ids(since, until)
+    output = run_git(repo, "log", "--format=%H%x00%s", f"{since}..{until}", "--", path)
+    found = []
+    for line in output.stdout.decode(errors="replace").splitlines():
+        sha, _, text = line.partition("\0")
+        found.append((sha, text))
+    return found
+
+
 def paths_between(repo: Path, old: str, new: str) -> list[str] | None:
     """Every path whose content differs between commits `old` and `new` (a rename as both
     paths); None when `old` is not in this clone."""

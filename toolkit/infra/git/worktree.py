@@ -12,7 +12,7 @@ from pathlib import Path
 
 from toolkit.infra import owned
 from toolkit.infra.errors import GitError
-from toolkit.infra.git.repository import head_sha, identity, rev_parse
+from toolkit.infra.git.repository import Identity, head_sha, identity, rev_parse
 from toolkit.infra.git.run import LITERAL_PATHSPECS, run_git, text_of
 
 
@@ -116,11 +116,20 @@ def switch_to_new_branch(repo: Path, name: str) -> None:
     run_git(repo, "switch", "--quiet", "--create", name)
 
 
-def commit_paths(repo: Path, paths: Sequence[str], message: str) -> str:
-    """Commit exactly `paths` (added, changed or deleted) and nothing else that is staged."""
+def current_branch(repo: Path) -> str | None:
+    """The branch HEAD is on (its short name), or None when HEAD is detached."""
+    output = run_git(repo, "symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+    return text_of(output) if output.returncode == 0 else None
+
+
+def commit_paths(
+    repo: Path, paths: Sequence[str], message: str, *, author: Identity | None = None
+) -> str:
+    """Commit exactly `paths` (added, changed or deleted) and nothing else that is staged, by
+    `author` (else who git says)."""
     env = dict(LITERAL_PATHSPECS)
     for role in ("author", "committer"):
-        who = identity(repo, role)
+        who = author if role == "author" and author else identity(repo, role)
         env[f"GIT_{role.upper()}_NAME"] = who.name
         env[f"GIT_{role.upper()}_EMAIL"] = who.email
     run_git(repo, "add", "--all", "--", *paths, env=env)

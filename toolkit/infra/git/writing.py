@@ -10,7 +10,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from toolkit.infra import owned
@@ -119,9 +119,10 @@ def write_commit(
     committer: Identity,
     delete: Sequence[str],
     files: Mapping[str, bytes],
+    executable: Collection[str] = (),
 ) -> str:
-    """Write one commit with fast-import: `parent`'s tree, less `delete`, plus `files`; no ref
-    moves (the caller moves one, compare-and-swap).
+    """Write one commit with fast-import: `parent`'s tree, less `delete`, plus `files` (those in
+    `executable` with mode 100755); no ref moves (the caller moves one, compare-and-swap).
 
     Nothing is checked out and the index is untouched; the blobs go into one pack in one process.
     """
@@ -136,7 +137,8 @@ def write_commit(
         stream.append(f"from {checked_ids(parent)[0]}\n".encode())
     stream.extend(f"D {_stream_path(path)}\n".encode() for path in delete)
     for path in sorted(files):
-        stream.append(f"M 100644 inline {_stream_path(path)}\n".encode())
+        mode = "100755" if path in executable else "100644"
+        stream.append(f"M {mode} inline {_stream_path(path)}\n".encode())
         stream.append(_data(files[path]))
     return _fast_import(repo, stream)
 
