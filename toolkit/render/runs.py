@@ -14,7 +14,7 @@ from typing import Any
 from toolkit.config.project import Environment
 from toolkit.config.releases import Release
 from toolkit.infra import process
-from toolkit.infra.errors import RenderError
+from toolkit.infra.errors import RenderError, ToolkitError
 from toolkit.render.cache import RenderCache, key_of
 from toolkit.render.tools import Tool
 
@@ -162,11 +162,12 @@ def _render_all(
     parallel: int,
     cache: RenderCache | None,
     on_output: Callable[[RenderOutput], None],
+    on_failure: Callable[[RenderJob, ToolkitError], None] | None,
 ) -> list[RenderOutput]:
     """The renders on `parallel` worker threads, each waiting on its process; the cache and
     `on_output` are used from this thread alone. An interruption (or any other exception while
     waiting) ends every running process, and no worker starts another."""
-    results: dict[int, RenderOutput | BaseException] = {}
+    results: dict[int, RenderOutput | ToolkitError] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="render")
     try:
         running: dict[Future[RenderOutput], tuple[int, str | None]] = {}
@@ -184,8 +185,10 @@ def _render_all(
             index, key = running[future]
             try:
                 output = future.result()
-            except Exception as exc:  # kept: the first failure in job order is raised
+            except ToolkitError as exc:  # kept: the first failure in job order is raised
                 results[index] = exc
+                if on_failure is not None:
+                    on_failure(jobs[index], exc)
                 continue
             if cache is not None and key is not None:
                 cache.put(key, output.text)
@@ -199,7 +202,7 @@ def _render_all(
         process.resume_children()
     ordered = [results[index] for index in range(len(jobs))]
     for result in ordered:  # the first failure in job order, so the message is deterministic
-        if isinstance(result, BaseException):
+        if isinstance(result, ToolkitError) and on_failure is None:
             raise result
     return [r for r in ordered if isinstance(r, RenderOutput)]
 
@@ -231,8 +234,10 @@ def render_all(
     parallel: int,
     cache: RenderCache | None = None,
     on_output: Callable[[RenderOutput], None] = lambda output: None,
+    on_failure: Callable[[RenderJob, ToolkitError], None] | None = None,
 ) -> list[RenderOutput]:
-    """Run every render, at most `parallel` at once; raise the first failure in job order.
+    """Run every render, at most `parallel` at once; raise the first failure in job order, or
+    with `on_failure`, tell it of each failure as it comes and return what rendered.
 
     With a cache, a job whose key is stored is answered from it without starting a process,
     and every successful render is stored. `on_output` hears of each output as it arrives.
@@ -240,4 +245,4 @@ def render_all(
     if not jobs:
         return []
     with go_runtime_defaults():
-        return _render_all(jobs, helm, kustomize, parallel, cache, on_output)
+        return _render_all(jobs, helm, kustomize, parallel, cache, on_output, on_failure)

@@ -1,0 +1,31 @@
+"""--keep-going: the environments that failed to render, reported once the others are written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from toolkit.infra import process
+from toolkit.infra.errors import RenderError, ToolkitError
+
+
+@dataclass
+class RenderFailures:
+    """Each failed environment's first error, in the order they were found."""
+
+    errors: dict[str, ToolkitError] = field(default_factory=dict)
+
+    def add(self, environment: str, error: ToolkitError) -> None:
+        self.errors.setdefault(environment, error)
+
+    def raise_any(self, *, done: str) -> None:
+        """A RenderError (exit 3) naming every failure, if there was one; `done` says what
+        became of the other environments."""
+        if not self.errors:
+            return
+        count = len(self.errors)
+        names = ", ".join(self.errors)
+        lines = [
+            f"{count} environment{'s' if count > 1 else ''} failed to render ({names}); {done}:"
+        ]
+        lines += [process.indent(str(error)) for error in self.errors.values()]
+        raise RenderError("\n".join(lines))
