@@ -28,4 +28,8 @@ class RenderFailures:
             f"{count} environment{'s' if count > 1 else ''} failed to render ({names}); {done}:"
         ]
         lines += [process.indent(str(error)) for error in self.errors.values()]
-        raise RenderError("\n".join(lines))
+        raise RenderError("\n".join(lines), debug=self._debug_output)
+
+    def _debug_output(self) -> str:
+        outputs = [e.debug_output() for e in self.errors.values() if isinstance(e, RenderError)]
+        return "\n".join(output for output in outputs if output)

@@ -15,6 +15,7 @@ from toolkit.config.project import Environment
 from toolkit.config.releases import Release
 from toolkit.infra import process
 from toolkit.infra.errors import RenderError, ToolkitError
+from toolkit.render import failure
 from toolkit.render.cache import RenderCache, key_of
 from toolkit.render.tools import Tool
 
@@ -121,13 +122,12 @@ def job_key(job: RenderJob, tool: Tool) -> str:
 
 def _render_helm(job: HelmRender, helm: Tool) -> RenderOutput:
     args = (str(helm.path), *helm_template_args(job))
+    values = helm_values_input(job)
     try:
-        output = process.run(args, input=helm_values_input(job))
+        output = process.run(args, input=values)
     except process.ProcessError as exc:
-        stderr = exc.output.stderr.decode(errors="replace").strip()
-        raise RenderError(
-            f"{job.describe()}: helm template failed:\n{process.indent(stderr)}"
-        ) from exc
+        stderr = exc.output.stderr.decode(errors="replace")
+        raise failure.helm_failure(job, args, values, stderr) from exc
     return RenderOutput(job, output.stdout.decode())
 
 
