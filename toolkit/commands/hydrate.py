@@ -16,6 +16,7 @@ from toolkit.hydrate.rendered import HydrateResult
 from toolkit.infra import git
 from toolkit.infra.errors import CheckFailed
 from toolkit.render import pipeline
+from toolkit.render.progress import Progress
 from toolkit.render.settings import RenderSettings
 from toolkit.validate.findings import Severity
 from toolkit.validate.report import ValidateResult, check_renders
@@ -132,7 +133,8 @@ def hydrate(
     source = envdir.current_source(config.root)
     planner = pipeline.Planner(config, selected, settings)
     cache = pipeline.default_cache(settings)
-    failures = RenderFailures()
+    progress = Progress(report)
+    failures = RenderFailures(notify=progress.failed)
 
     def render(names: Collection[str]) -> list[pipeline.EnvironmentRender]:
         plan = planner.run_plan(names)
@@ -142,14 +144,12 @@ def hydrate(
             cache=cache,
             only=names,
             failed=failures.add if options.keep_going else None,
+            on_environment=progress.rendered,
         )
         names = [done.name for done in renders]  # --keep-going: what rendered goes on
         for done in renders:
             for note in done.tree.notes:
                 report.note(note)
-            report.line(
-                f"{done.name}: {done.renders} renders, {done.cached} from the cache", level=1
-            )
         if options.validate:
             again = None
             if config.validate.determinism != "off":

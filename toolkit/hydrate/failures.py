@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from toolkit.infra import process
@@ -12,10 +13,13 @@ from toolkit.infra.errors import RenderError, ToolkitError
 class RenderFailures:
     """Each failed environment's first error, in the order they were found."""
 
+    notify: Callable[[str, ToolkitError], None] = lambda environment, error: None
     errors: dict[str, ToolkitError] = field(default_factory=dict)
 
     def add(self, environment: str, error: ToolkitError) -> None:
-        self.errors.setdefault(environment, error)
+        if environment not in self.errors:
+            self.errors[environment] = error
+            self.notify(environment, error)
 
     def raise_any(self, *, done: str) -> None:
         """A RenderError (exit 3) naming every failure, if there was one; `done` says what

@@ -28,9 +28,18 @@ class RenderError(ToolkitError):
 
     exit_code = 3
 
-    def __init__(self, message: str, *, debug: Callable[[], str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        debug: Callable[[], str] | None = None,
+        file: str | None = None,
+        line: int | None = None,
+    ) -> None:
         super().__init__(message)
         self._debug = debug
+        self.file = file  # where it broke, repository-relative where it can be: a template
+        self.line = line
 
     def debug_output(self) -> str:
         """What --debug shows for it instead of a traceback: the tool's own debug output,

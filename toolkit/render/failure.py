@@ -85,4 +85,9 @@ def helm_failure(
         output = process.run([*rerun, "--debug"], check=False)
         return (output.stderr + output.stdout).decode(errors="replace").rstrip()
 
-    return RenderError(message, debug=debug_output)
+    return RenderError(
+        message,
+        debug=debug_output,
+        file=where.file if where else None,
+        line=where.line if where else None,
+    )

@@ -400,11 +400,14 @@ def render_plan(
     cache: RenderCache | None = None,
     only: Collection[str] | None = None,
     failed: Callable[[str, ToolkitError], None] | None = None,
+    on_environment: Callable[[str, int, int], None] | None = None,
 ) -> list[EnvironmentRender]:
     """Render the planned environments (or `only` those named), all renders of the run in
     parallel (answered from `cache` where it holds them). The first failure is raised; with
     `failed` (--keep-going), it is told of each environment that fails to render or to lay
     out, with the first error of that environment, and the others are returned.
+    `on_environment` hears of each environment as soon as its last render is done: its name,
+    how many renders it took and how many of them the cache answered.
 
     Each environment's outputs are parsed and laid out on a worker thread as soon as its last
     render is done, while the others' renders go on, rather than all of them at the end.
@@ -425,6 +428,8 @@ def render_plan(
             if len(outputs) == len(by_name[env].jobs):
                 outputs.sort(key=lambda o: position[id(o.job)])  # in job order, as planned
                 trees[env] = worker.submit(_tree, by_name[env], list(outputs), seen)
+                if on_environment is not None:
+                    on_environment(env, len(outputs), sum(1 for o in outputs if o.cached))
 
         failures: dict[str, ToolkitError] = {}
 
