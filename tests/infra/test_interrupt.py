@@ -241,7 +241,9 @@ def _moments(kit: Kit, base: Path) -> Iterator[Moment]:
         spawns = reference.spawns()
         shutil.rmtree(reference.base)
         count = share + (1 if number < extra else 0)
-        at_spawns = sorted(rng.sample(range(1, spawns + 1), min(spawns, count * 2 // 3)))
+        # The last spawn always: for diff, the cleanup removing its worktree, which must go on.
+        sampled = rng.sample(range(1, spawns), min(spawns - 1, count * 2 // 3 - 1))
+        at_spawns = sorted([*sampled, spawns])
         for index, stop_at in enumerate(at_spawns):
             yield Moment(command, signals[index % 2], stop_at=stop_at)
         for index in range(count - len(at_spawns)):

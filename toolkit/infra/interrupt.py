@@ -1,9 +1,9 @@
 """Ctrl-C and SIGTERM (a cancelled CI job): both unwind the run once, as `Interrupted`.
 
 The entry point installs the handlers before anything else is imported. The first signal ends
-every child process (process.py registers that) and raises `Interrupted` in the main thread, so
-that nothing waits on a child; the signals after it are ignored, so that the cleanups it sets
-off (killing children, removing temporary worktrees) are not cut short by an impatient second
+every child process at once (process.py registers that), so that nothing waits on a child, and
+raises `Interrupted` in the main thread. The signals after it are ignored, so that the
+cleanups it sets off (removing temporary worktrees) are not cut short by an impatient second
 Ctrl-C. `Interrupted` is not a KeyboardInterrupt, so that click's own handling of one (a blank
 line, "Aborted!", exit 1) never sees it: the entry point prints the one line and exits 130.
 """
@@ -36,21 +36,17 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     if _State.received:
         return
     _State.received = True
+    for stopper in _State.stoppers:
+        stopper()
     if _State.holding:
         _State.pending = True
         return
-    _stop()
-
-
-def _stop() -> None:
-    for stopper in _State.stoppers:
-        stopper()
     raise Interrupted
 
 
 def on_interrupt(stopper: Callable[[], None]) -> None:
-    """Have `stopper` called when the signal comes, before anything unwinds (in the main
-    thread, outside held() blocks): what it ends, no one waits for."""
+    """Have `stopper` called the moment the signal comes (in the main thread, also inside a
+    held() block), before anything unwinds: what it ends, no one waits for."""
     _State.stoppers.append(stopper)
 
 
@@ -76,8 +72,9 @@ def settle() -> None:
 
 @contextlib.contextmanager
 def held() -> Iterator[None]:
-    """A block a signal cannot cut in two (starting a process and recording it, a cleanup): a
-    signal that comes inside it is raised when it ends."""
+    """A block a signal cannot cut in two (starting a process and recording it, a cleanup):
+    the children still end at once (a cleanup's own git call too: a cleanup goes on when one
+    fails), but Interrupted is raised when the block ends, not inside it."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -88,4 +85,4 @@ def held() -> Iterator[None]:
         _State.holding -= 1
         if not _State.holding and _State.pending:
             _State.pending = False
-            _stop()
+            raise Interrupted

@@ -148,7 +148,7 @@ def temporary_worktree(repo: Path, commit: str) -> Iterator[Path]:
             _check_out_submodules(repo, path, commit)
             yield path
         finally:
-            with interrupt.held():  # a signal now waits: it would kill these git calls
+            with interrupt.held():  # a signal now cannot skip the steps after the one it cuts
                 # Twice forced: an add cut short leaves the worktree locked ("initializing").
                 run_git(repo, "worktree", "remove", "--force", "--force", str(path), check=False)
                 shutil.rmtree(path, ignore_errors=True)
