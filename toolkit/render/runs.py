@@ -1,10 +1,11 @@
-"""helm (through pyhelm3) and kustomize runs, all of a run's renders in parallel."""
+"""helm and kustomize runs, all of a run's renders in parallel."""
 
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,8 @@ from typing import Any
 from toolkit.config.project import Environment
 from toolkit.config.releases import Release
 from toolkit.infra import process
-from toolkit.infra.errors import RenderError
+from toolkit.infra.errors import RenderError, ToolkitError
+from toolkit.render import failure
 from toolkit.render.cache import RenderCache, key_of
 from toolkit.render.tools import Tool
 
@@ -64,7 +66,7 @@ class RenderOutput:
     """What one render printed."""
 
     job: RenderJob
-    text: str = field(repr=False)  # megabytes: asyncio's task reprs would print them whole
+    text: str = field(repr=False)  # megabytes: a repr in an error would print them whole
     cached: bool = False
 
 
@@ -118,29 +120,32 @@ def job_key(job: RenderJob, tool: Tool) -> str:
     return key_of(identity, *job_inputs(job))
 
 
-async def _render_helm(job: HelmRender, helm: Tool) -> RenderOutput:
-    import pyhelm3  # here, not at the top: a run that renders nothing skips its slow import
-
-    command = pyhelm3.Command(executable=str(helm.path))
+def _render_helm(job: HelmRender, helm: Tool) -> RenderOutput:
+    args = (str(helm.path), *helm_template_args(job))
+    values = helm_values_input(job)
     try:
-        stdout: bytes = await command.run(helm_template_args(job), helm_values_input(job))
-    except pyhelm3.errors.Error as exc:
-        stderr = exc.stderr.decode(errors="replace").strip()
-        raise RenderError(
-            f"{job.describe()}: helm template failed:\n{process.indent(stderr)}"
-        ) from exc
-    return RenderOutput(job, stdout.decode())
+        output = process.run(args, input=values)
+    except process.ProcessError as exc:
+        stderr = exc.output.stderr.decode(errors="replace")
+        raise failure.helm_failure(job, args, values, stderr) from exc
+    return RenderOutput(job, output.stdout.decode())
 
 
-async def _render_kustomize(job: KustomizeRender, kustomize: Tool) -> RenderOutput:
+def _render_kustomize(job: KustomizeRender, kustomize: Tool) -> RenderOutput:
     try:
-        output = await process.run_async((*kustomize.command, str(job.directory)))
+        output = process.run((*kustomize.command, str(job.directory)))
     except process.ProcessError as exc:
         stderr = exc.output.stderr.decode(errors="replace").strip()
         raise RenderError(
             f"{job.describe()}: kustomize build failed:\n{process.indent(stderr)}"
         ) from exc
     return RenderOutput(job, output.stdout.decode())
+
+
+def _render(job: RenderJob, tool: Tool) -> RenderOutput:
+    if isinstance(job, HelmRender):
+        return _render_helm(job, tool)
+    return _render_kustomize(job, tool)
 
 
 def tool_for(job: RenderJob, helm: Tool | None, kustomize: Tool | None) -> Tool:
@@ -150,43 +155,56 @@ def tool_for(job: RenderJob, helm: Tool | None, kustomize: Tool | None) -> Tool:
     return tool
 
 
-async def _render_all(
+def _render_all(
     jobs: Sequence[RenderJob],
     helm: Tool | None,
     kustomize: Tool | None,
     parallel: int,
     cache: RenderCache | None,
     on_output: Callable[[RenderOutput], None],
+    on_failure: Callable[[RenderJob, ToolkitError], None] | None,
 ) -> list[RenderOutput]:
-    import asyncio  # here, not above: a run that renders nothing never loads the event loop
-
-    limit = asyncio.Semaphore(max(1, parallel))
-
-    async def one(job: RenderJob) -> RenderOutput:
-        tool = tool_for(job, helm, kustomize)
-        key = job_key(job, tool) if cache is not None else None
-        if cache is not None and key is not None:
-            hit = cache.get(key)
+    """The renders on `parallel` worker threads, each waiting on its process; the cache and
+    `on_output` are used from this thread alone. An interruption (or any other exception while
+    waiting) ends every running process, and no worker starts another."""
+    results: dict[int, RenderOutput | ToolkitError] = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="render")
+    try:
+        running: dict[Future[RenderOutput], tuple[int, str | None]] = {}
+        for index, job in enumerate(jobs):
+            tool = tool_for(job, helm, kustomize)
+            key = job_key(job, tool) if cache is not None else None
+            hit = cache.get(key) if cache is not None and key is not None else None
             if hit is not None:
-                output = RenderOutput(job, hit, cached=True)
-                on_output(output)
-                return output
-        async with limit:
-            if isinstance(job, HelmRender):
-                output = await _render_helm(job, tool)
+                cached = RenderOutput(job, hit, cached=True)
+                results[index] = cached
+                on_output(cached)
             else:
-                assert isinstance(job, KustomizeRender)
-                output = await _render_kustomize(job, tool)
-        if cache is not None and key is not None:
-            cache.put(key, output.text)
-        on_output(output)
-        return output
-
-    results = await asyncio.gather(*(one(job) for job in jobs), return_exceptions=True)
-    for result in results:  # the first failure in job order, so the message is deterministic
-        if isinstance(result, BaseException):
+                running[pool.submit(_render, job, tool)] = (index, key)
+        for future in as_completed(running):
+            index, key = running[future]
+            try:
+                output = future.result()
+            except ToolkitError as exc:  # kept: the first failure in job order is raised
+                results[index] = exc
+                if on_failure is not None:
+                    on_failure(jobs[index], exc)
+                continue
+            if cache is not None and key is not None:
+                cache.put(key, output.text)
+            results[index] = output
+            on_output(output)
+    except BaseException:
+        process.stop_children()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        process.resume_children()
+    ordered = [results[index] for index in range(len(jobs))]
+    for result in ordered:  # the first failure in job order, so the message is deterministic
+        if isinstance(result, ToolkitError) and on_failure is None:
             raise result
-    return [r for r in results if isinstance(r, RenderOutput)]
+    return [r for r in ordered if isinstance(r, RenderOutput)]
 
 
 # helm and kustomize are Go programs that live a fraction of a second: their garbage collector
@@ -216,15 +234,15 @@ def render_all(
     parallel: int,
     cache: RenderCache | None = None,
     on_output: Callable[[RenderOutput], None] = lambda output: None,
+    on_failure: Callable[[RenderJob, ToolkitError], None] | None = None,
 ) -> list[RenderOutput]:
-    """Run every render, at most `parallel` at once; raise the first failure in job order.
+    """Run every render, at most `parallel` at once; raise the first failure in job order, or
+    with `on_failure`, tell it of each failure as it comes and return what rendered.
 
     With a cache, a job whose key is stored is answered from it without starting a process,
     and every successful render is stored. `on_output` hears of each output as it arrives.
     """
     if not jobs:
         return []
-    import asyncio  # see _render_all
-
     with go_runtime_defaults():
-        return asyncio.run(_render_all(jobs, helm, kustomize, parallel, cache, on_output))
+        return _render_all(jobs, helm, kustomize, parallel, cache, on_output, on_failure)
