@@ -181,7 +181,7 @@ def test_recipes_install_toolkit_by_its_own_distribution_name() -> None:
     name pyproject.toml gives) from the repository, the command staying `toolkit`."""
     project = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]
     assert project["name"] == "gitops-toolkit"
-    assert project["scripts"] == {"toolkit": "toolkit.cli:main"}
+    assert project["scripts"] == {"toolkit": "toolkit.__main__:main"}
     for name, variables in (("github-actions.yml", "env"), ("gitlab-ci.yml", "variables")):
         (document,) = load(name)
         package = document[variables]["TOOLKIT_PACKAGE"]

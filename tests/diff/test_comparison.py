@@ -397,18 +397,15 @@ def test_interrupt_removes_the_temporary_worktree(
     and nothing left behind."""
     marker = tmp_path / "helm-template-started"
     wrapper = tmp_path / "helm"
-    # helm that stops in `helm template` (the render in the base worktree) until toolkit gives
-    # up on it: it exits once the shell pyhelm3 runs it from (terminated on cancel) is gone. A
-    # shell already gone when it starts (cancelled while it was starting) leaves it an orphan.
+    # helm that stops in `helm template` (the render in the base worktree) until toolkit ends
+    # it (or, should it not, until toolkit is gone).
     wrapper.write_text(
         f"#!{sys.executable}\n"
         "import os, sys, time\n"
         "if 'template' in sys.argv:\n"
         f"    open({str(marker)!r}, 'w').close()\n"
         "    parent = os.getppid()\n"
-        "    with open(f'/proc/{parent}/cmdline', 'rb') as cmdline:\n"
-        "        from_shell = b'template' in cmdline.read()\n"
-        "    while from_shell and os.getppid() == parent:\n"
+        "    while os.getppid() == parent:\n"
         "        time.sleep(0.05)\n"
         "    sys.exit(1)\n"
         f"os.execv({str(helm_tool.path)!r}, [{str(helm_tool.path)!r}, *sys.argv[1:]])\n"

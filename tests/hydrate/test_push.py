@@ -177,3 +177,33 @@ def test_gives_up_after_the_last_attempt_with_exit_4(tiny_remote: Remote) -> Non
         )
     assert caught.value.exit_code == 4
     assert git(tiny_remote.bare, "log", "--format=%s", "rendered").split() == ["rival"] * 3
+
+
+def test_in_a_fresh_clone_push_then_check_agree(tiny_remote: Remote, run_cli: Cli) -> None:
+    """A CI clone whose remote branch is current: `hydrate --push` pushes nothing, and the
+    local branch then stands where the remote's does, so `hydrate --check` finds nothing stale."""
+    first = tiny_remote.clone("first")
+    assert run_cli(first, "hydrate", "--push").exit_code == 0
+    tip = tiny_remote.rendered()
+    ci = tiny_remote.clone("ci")
+    pushed = run_cli(ci, "hydrate", "--push")
+    assert pushed.exit_code == 0, pushed.stderr
+    assert "rendered: nothing to commit" in pushed.stderr
+    assert git(ci, "rev-parse", "refs/heads/rendered") == tip
+    checked = run_cli(ci, "hydrate", "--check")
+    assert checked.exit_code == 0, checked.stderr
+    assert tiny_remote.rendered() == tip
+
+
+def test_check_in_a_fresh_clone_reads_the_remote_branch(tiny_remote: Remote, run_cli: Cli) -> None:
+    """No local rendered branch yet: `--check` judges origin/rendered, as `diff` does."""
+    assert run_cli(tiny_remote.clone("first"), "hydrate", "--push").exit_code == 0
+    fresh = tiny_remote.clone("fresh")
+    assert git(fresh, "branch", "--list", "rendered") == ""
+    checked = run_cli(fresh, "hydrate", "--check")
+    assert checked.exit_code == 0, checked.stderr
+    tiny_remote.commit(tiny_overlay("dev", "v1"), "change dev")
+    git(fresh, "pull", "-q")
+    stale = run_cli(fresh, "hydrate", "--check")
+    assert stale.exit_code == 1
+    assert "stale: dev" in stale.stderr

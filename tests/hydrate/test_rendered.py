@@ -573,7 +573,10 @@ def test_check_against_the_remote(tiny_remote: Remote, run_cli: Cli) -> None:
     assert run_cli(clone, "hydrate", "--push").exit_code == 0
     git(clone, "branch", "-q", "-D", "rendered")
     assert run_cli(clone, "hydrate", "--check", "--remote", "origin").exit_code == 0
-    assert run_cli(clone, "hydrate", "--check").exit_code == 1  # no local branch
+    # No local branch: the remote-tracking one (origin/rendered, which the push moved) is read.
+    assert run_cli(clone, "hydrate", "--check").exit_code == 0
+    git(clone, "update-ref", "-d", "refs/remotes/origin/rendered")
+    assert run_cli(clone, "hydrate", "--check").exit_code == 1  # neither: all stale
 
 
 def test_no_git_identity_anywhere_uses_the_default(

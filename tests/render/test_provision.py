@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import shutil
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ import pytest
 import toolkit
 from tests.fixtures.pinned import HELM3, HELM4, KUBECTL133, KUBECTL135, renders
 from toolkit.infra.errors import InputError, ToolkitError
-from toolkit.infra.process import Output, run, run_async
+from toolkit.infra.process import run
 from toolkit.render import tools
 
 pytestmark = pytest.mark.usefixtures("isolated")
@@ -113,10 +113,8 @@ def test_two_processes_installing_into_one_empty_cache_both_succeed(
     monkeypatch.setenv("PYTHONPATH", str(Path(toolkit.__file__).parents[1]))
     script = "from toolkit.render.tools import install; print(install()[0].version)"
 
-    async def both() -> list[Output]:
-        return await asyncio.gather(*(run_async([sys.executable, "-c", script]) for _ in "ab"))
-
-    outputs = asyncio.run(both())
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outputs = list(pool.map(lambda _: run([sys.executable, "-c", script]), "ab"))
     assert [out.stdout for out in outputs] == [b"v3.18.0\n", b"v3.18.0\n"]
     # Besides the probe memo (tool-probes.json), only the two binaries: no temporary files.
     listing = sorted(p.relative_to(isolated).as_posix() for p in isolated.rglob("*"))

@@ -15,8 +15,9 @@ import click
 
 from toolkit.config import project
 from toolkit.infra import atomicfiles
-from toolkit.infra.errors import ToolkitError
+from toolkit.infra.errors import RenderError, ToolkitError
 from toolkit.infra.reporter import Reporter
+from toolkit.render.progress import annotation
 from toolkit.render.settings import RenderSettings
 
 
@@ -67,7 +68,11 @@ def run_guarded(debug: bool, call: Callable[[], int | None]) -> None:
     try:
         code = call()
     except ToolkitError as exc:
-        if debug:
+        if (note := annotation(exc)) is not None:
+            click.echo(note, err=True)  # GitHub Actions shows it on the file and line
+        if debug and isinstance(exc, RenderError):
+            click.echo(exc.debug_output(), err=True)  # the tool's debug output, not our stack
+        elif debug:
             traceback.print_exc()
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)

@@ -57,7 +57,12 @@ def global_options(*, hidden: bool) -> list[click.Option]:
         ),
         click.Option(["-v", "--verbose"], count=True, help="Say more.", **common),
         click.Option(["-q", "--quiet"], count=True, help="Say less.", **common),
-        click.Option(["--debug"], is_flag=True, help="Show tracebacks.", **common),
+        click.Option(
+            ["--debug"],
+            is_flag=True,
+            help="Show tracebacks; for a failed render, helm's debug output.",
+            **common,
+        ),
         click.Option(
             ["--no-cache"],
             is_flag=True,

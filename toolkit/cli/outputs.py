@@ -62,6 +62,11 @@ def render_command(obj: Context, environments: tuple[str, ...], output: Path | N
     is_flag=True,
     help="Validate what renders first; commit nothing when it has errors.",
 )
+@click.option(
+    "--keep-going",
+    is_flag=True,
+    help="Commit the environments that render, then report those that failed (exit 3).",
+)
 @json_option
 @command_body
 def hydrate_command(
@@ -77,6 +82,7 @@ def hydrate_command(
     tag: bool,
     allow_prune: bool,
     validate_output: bool,
+    keep_going: bool,
     as_json: bool,
 ) -> int:
     """Render and commit to the rendered branch (and push it with --push)."""
@@ -96,6 +102,7 @@ def hydrate_command(
         check=check,
         shard=shard,
         validate=validate_output,
+        keep_going=keep_going,
     )
     result = hydrate.hydrate(obj.load(), options, obj.settings)
     show(result, as_json, obj.reporter.line)

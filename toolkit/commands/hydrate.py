@@ -11,10 +11,12 @@ from toolkit.config.project import Config
 from toolkit.diff import determinism
 from toolkit.hydrate import branchplan, envdir, rendered, shard
 from toolkit.hydrate.envdir import EnvironmentChange
+from toolkit.hydrate.failures import RenderFailures
 from toolkit.hydrate.rendered import HydrateResult
 from toolkit.infra import git
 from toolkit.infra.errors import CheckFailed
 from toolkit.render import pipeline
+from toolkit.render.progress import Progress
 from toolkit.render.settings import RenderSettings
 from toolkit.validate.findings import Severity
 from toolkit.validate.report import ValidateResult, check_renders
@@ -33,6 +35,7 @@ class HydrateCommandOptions:
     check: bool = False  # list the stale environments, write nothing
     shard: str | None = None  # "K/N": only the K-th of N shares of the environments
     validate: bool = False  # validate what renders first; commit nothing on an error
+    keep_going: bool = False  # commit what renders, then fail (exit 3) naming what did not
 
 
 @dataclass(frozen=True)
@@ -130,16 +133,23 @@ def hydrate(
     source = envdir.current_source(config.root)
     planner = pipeline.Planner(config, selected, settings)
     cache = pipeline.default_cache(settings)
+    progress = Progress(report)
+    failures = RenderFailures(notify=progress.failed)
 
     def render(names: Collection[str]) -> list[pipeline.EnvironmentRender]:
         plan = planner.run_plan(names)
-        renders = pipeline.render_plan(plan, parallel=settings.jobs, cache=cache, only=names)
+        renders = pipeline.render_plan(
+            plan,
+            parallel=settings.jobs,
+            cache=cache,
+            only=names,
+            failed=failures.add if options.keep_going else None,
+            on_environment=progress.rendered,
+        )
+        names = [done.name for done in renders]  # --keep-going: what rendered goes on
         for done in renders:
             for note in done.tree.notes:
                 report.note(note)
-            report.line(
-                f"{done.name}: {done.renders} renders, {done.cached} from the cache", level=1
-            )
         if options.validate:
             again = None
             if config.validate.determinism != "off":
@@ -182,4 +192,10 @@ def hydrate(
     why = " (nothing they read changed since their render)"
     rest = f"; {settled} settled from git{why}" if settled else ""
     report.line(f"loaded {len(planner.planned)} of {len(selected)} environments{rest}", level=1)
+    if failures.errors:  # what was done is said first, then the failures (exit 3)
+        for line in outcome.lines():
+            report.line(line)
+        failures.raise_any(
+            done="the others were checked" if options.check else "the others were hydrated"
+        )
     return outcome

@@ -290,7 +290,7 @@ def diff_revisions(
     # A work tree without uncommitted changes is its commit (CI's checkout): named so.
     on, uncommitted = (head_sha, False) if head_sha else revisions.work_tree_commit(repo)
     head_commit = on if not uncommitted else None
-    with revisions.terminate_as_interrupt(), contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack:
         head_side = revisions.Side("head", repo, root, head_sha, stack)
         base_side = revisions.Side("base", repo, root, base_sha, stack)
         head_config = head_side.config() if head_sha else load_config(root)

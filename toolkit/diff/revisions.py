@@ -8,9 +8,7 @@ that is removed on every way out, Ctrl-C included.
 from __future__ import annotations
 
 import contextlib
-import signal
-import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -117,23 +115,6 @@ def commit_named(repo: Path, ref: str, flag: str) -> str:
             "exists (fetch it first if it is only on the remote)"
         )
     return sha
-
-
-@contextlib.contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a cancelled CI job) unwinds like Ctrl-C, so temporary worktrees are removed."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 class Side:

@@ -34,7 +34,9 @@ class HydrateOptions:
     allow_prune: bool = False  # write an environment even where it loses a whole source
 
 
+# Renders the environments named; one it leaves out (--keep-going) failed to render.
 Renderer = Callable[[Collection[str]], Sequence[EnvironmentRender]]
+FAILED = "it failed to render (see the error); the branch keeps its last render"
 
 
 @dataclass
@@ -44,11 +46,14 @@ class Renders:
 
     renderer: Renderer
     done: dict[str, EnvironmentRender] = field(default_factory=dict)
+    # Those the renderer did not return (--keep-going): the branch keeps their last render.
+    failed: set[str] = field(default_factory=set)
 
     def ensure(self, names: Collection[str]) -> None:
-        missing = [name for name in names if name not in self.done]
+        missing = [name for name in names if name not in self.done and name not in self.failed]
         if missing:
             self.done.update((r.name, r) for r in self.renderer(missing))
+            self.failed.update(name for name in missing if name not in self.done)
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,9 @@ def _plan_branch(run: Run, triage: Triage) -> BranchPlan:
     for env, verdict in triage.verdicts.items():
         if verdict is not None and verdict.skipped:
             changes.append(verdict)
+            continue
+        if verdict is None and env in run.renders.failed:
+            changes.append(EnvironmentChange(env, (), (), (), skipped=FAILED))
             continue
         change = verdict
         if change is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from toolkit.infra import git
@@ -104,6 +104,24 @@ def local_snapshot(
     snapshot = Snapshot(refs, remote)
     _refuse_non_commits(repo, snapshot, tips)
     return snapshot
+
+
+def with_remote_tracking(
+    repo: Path, snapshot: Snapshot, tips: Sequence[str], remote: str | None
+) -> Snapshot:
+    """`snapshot`, with each branch among `tips` that it lacks taken from `remote`'s tracking
+    ref (refs/remotes/<remote>/<branch>, as a clone fetched it) where there is one: a fresh
+    clone is judged against the rendered branch it was cloned with, as `diff` reads it."""
+    if remote is None:
+        return snapshot
+    added = {
+        tip: sha
+        for tip in tips
+        if tip.startswith("refs/heads/")
+        and tip not in snapshot.refs
+        and (sha := git.commit_of(repo, f"refs/remotes/{remote}/{tip.removeprefix('refs/heads/')}"))
+    }
+    return replace(snapshot, refs={**snapshot.refs, **added}) if added else snapshot
 
 
 def remote_snapshot(

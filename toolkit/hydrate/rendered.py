@@ -189,9 +189,11 @@ def hydrate(
     git.remove_abandoned(config.root)  # what killed runs left: scratch repositories, worktrees
     run = _new_run(config, planner, renderer, source, work_tree, options)
     outcome: list[list[HydrateResult]] = [[]]
+    last: list[push.Snapshot] = []  # the snapshot of the attempt that ended the push
     remote = _fetch_remote(config.root, options.remote)
 
     def build(snapshot: push.Snapshot) -> list[push.RefUpdate]:
+        last[:] = [snapshot]
         outcome[0], updates = _attempt(run, snapshot, remote)
         return updates
 
@@ -199,7 +201,15 @@ def hydrate(
         landed = push.push_with_retry(
             config.root, options.remote, run.wanted(), run.tips(), build, notify=notify
         )
-        left = push.follow_locally(config.root, landed)
+        # The tips nothing was pushed to follow the remote's too: a later --check (or hydrate
+        # without --push) in this clone starts where the remote stands, not from nothing.
+        moved = {u.ref for u in landed}
+        current = [
+            push.RefUpdate(ref, sha, None)
+            for ref in run.tips()
+            if ref not in moved and (sha := last[0].get(ref)) is not None
+        ]
+        left = push.follow_locally(config.root, [*landed, *current])
         return [replace(r, pushed=True, left_behind=tuple(left)) for r in outcome[0]]
     snapshot = push.local_snapshot(config.root, run.wanted(), tips=run.tips())
     push.apply_locally(config.root, build(snapshot))
@@ -227,9 +237,10 @@ def check(
         author=nobody, committer=nobody, incremental=incremental, allow_prune=allow_prune
     )
     run = _new_run(config, planner, renderer, source, work_tree, options)
+    fetch_from = remote or _fetch_remote(config.root, "origin")
     if remote is not None:
         snapshot = push.remote_snapshot(config.root, remote, run.wanted(), fetch=run.tips())
     else:
         snapshot = push.local_snapshot(config.root, run.wanted(), tips=run.tips())
-    fetch_from = remote or _fetch_remote(config.root, "origin")
+        snapshot = push.with_remote_tracking(config.root, snapshot, run.tips(), fetch_from)
     return [c for plan in branchplan.plan_branches(run, snapshot, fetch_from) for c in plan.changes]

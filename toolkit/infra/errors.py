@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class ToolkitError(Exception):
     """An expected failure a user can act on; its message is shown without a traceback."""
@@ -25,6 +27,24 @@ class RenderError(ToolkitError):
     """helm or kustomize failed (exit 3); the message carries the tool's stderr."""
 
     exit_code = 3
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        debug: Callable[[], str] | None = None,
+        file: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self._debug = debug
+        self.file = file  # where it broke, repository-relative where it can be: a template
+        self.line = line
+
+    def debug_output(self) -> str:
+        """What --debug shows for it instead of a traceback: the tool's own debug output,
+        from running the failed command again with its debug flag (empty when it has none)."""
+        return self._debug() if self._debug is not None else ""
 
 
 class GitError(ToolkitError):

@@ -15,6 +15,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from toolkit.infra import interrupt
+
 # Written once the lock is held. A directory without it and with a free lock is a run that has
 # only just made it (and is about to lock it), unless it is older than this.
 _MARK = ".owner"
@@ -37,17 +39,23 @@ def _lock(path: Path, *, wait: bool) -> int | None:
 
 @contextlib.contextmanager
 def owned_directory(parent: Path, prefix: str) -> Iterator[Path]:
-    """A new directory `parent/<prefix>…`, this process's until the block ends; then removed."""
+    """A new directory `parent/<prefix>…`, this process's until the block ends; then removed.
+    Neither its making nor its removal is cut in two by Ctrl-C."""
     parent.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
-    fd = _lock(path, wait=True)
-    assert fd is not None
+    made: tuple[Path, int] | None = None
     try:
-        (path / _MARK).touch()
+        with interrupt.held():
+            path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+            fd = _lock(path, wait=True)
+            assert fd is not None
+            made = (path, fd)
+            (path / _MARK).touch()
         yield path
     finally:
-        shutil.rmtree(path, ignore_errors=True)
-        os.close(fd)
+        with interrupt.held():
+            if made is not None:
+                shutil.rmtree(made[0], ignore_errors=True)
+                os.close(made[1])
 
 
 @contextlib.contextmanager

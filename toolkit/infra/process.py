@@ -1,4 +1,5 @@
-"""The one place that starts processes (pyhelm3 starts helm itself)."""
+"""The one place that starts processes, each in a process group of its own that an
+interruption ends."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import os
 import shlex
 import signal
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
+from toolkit.infra import interrupt
 from toolkit.infra.errors import InputError
 
 
@@ -72,6 +76,60 @@ def _environ(env: Mapping[str, str] | None) -> dict[str, str] | None:
     return None if env is None else {**os.environ, **env}
 
 
+class _Children:
+    """The process groups this run started and has not yet seen end, so that an interruption
+    can end them all, and whatever they started, wherever the run is waiting."""
+
+    # Reentrant: the signal handler stops them from the main thread, which may hold it.
+    lock: ClassVar[threading.RLock] = threading.RLock()
+    live: ClassVar[dict[int, subprocess.Popen[bytes]]] = {}
+    stopping: ClassVar[bool] = False  # after stop_children(): worker threads start nothing more
+
+
+def _start(argv: tuple[str, ...], **options: Any) -> subprocess.Popen[bytes]:
+    """Popen in a session (so a process group) of its own, recorded as live. A signal cannot
+    fall between the start and the record: the child could never be ended then."""
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        with interrupt.held(), _Children.lock:
+            if _Children.stopping and threading.current_thread() is not threading.main_thread():
+                output = Output(argv, -signal.SIGKILL, b"", b"not started: interrupted")
+                raise ProcessError(output)
+            proc = subprocess.Popen(argv, start_new_session=True, **options)
+            _Children.live[proc.pid] = proc
+    except interrupt.Interrupted:  # the signal came while it started: it ends with the rest
+        if proc is not None:
+            _kill_group(proc)
+            proc.communicate()  # closes the pipes, and reaps it
+            _ended(proc)
+        raise
+    return proc
+
+
+def _ended(proc: subprocess.Popen[bytes]) -> None:
+    with _Children.lock:
+        _Children.live.pop(proc.pid, None)
+
+
+def stop_children() -> None:
+    """End every process group still running (SIGKILL: a render or a git call cut short has
+    nothing to save), and start no more from worker threads until resume_children()."""
+    with _Children.lock:
+        _Children.stopping = True
+        for proc in _Children.live.values():
+            _kill_group(proc)
+
+
+def resume_children() -> None:
+    """Worker threads may start processes again (the batch that was stopped is over), unless
+    the run was interrupted."""
+    with _Children.lock:
+        _Children.stopping = interrupt.received()
+
+
+interrupt.on_interrupt(stop_children)
+
+
 def run(
     args: Sequence[str | Path],
     *,
@@ -83,38 +141,36 @@ def run(
 ) -> Output:
     """Run a command to completion; raise ProcessError on a non-zero exit when check.
 
-    With a `timeout`, a process still running after that many seconds is killed with all it
-    started (it runs in a session of its own, without a terminal: nothing it starts can stop to
-    prompt) and ProcessTimeout is raised, whatever `check` says."""
+    The command runs in a session of its own, without a terminal (nothing it starts can stop to
+    prompt), so that its whole process group can be ended: on a timeout (ProcessTimeout is
+    raised then, whatever `check` says), on Ctrl-C or SIGTERM, or from stop_children(). git's
+    remote helpers and ssh would otherwise hold the pipes open, and us waiting."""
     argv = tuple(str(a) for a in args)
     try:
-        # A session of its own, so that a timeout (or Ctrl-C) also stops what it started: git's
-        # remote helpers and ssh would otherwise hold the pipes open and us waiting.
-        proc = subprocess.Popen(
+        proc = _start(
             argv,
             cwd=cwd,
             env=_environ(env),
             stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            start_new_session=timeout is not None,
         )
     except FileNotFoundError as exc:
         output = Output(argv, 127, b"", f"{argv[0]}: not found ({exc.strerror})".encode())
         raise ProcessError(output) from exc
-    with proc:
-        try:
-            stdout, stderr = proc.communicate(input, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            stdout, stderr = proc.communicate()
-            raise ProcessTimeout(Output(argv, -9, stdout, stderr), timeout or 0) from None
-        except BaseException:  # Ctrl-C, or SIGTERM turned into it
-            if timeout is None:
-                proc.kill()
-            else:
-                _kill_group(proc)  # in a session of its own, the Ctrl-C did not reach it
-            raise
+    try:
+        with proc:
+            try:
+                stdout, stderr = proc.communicate(input, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                stdout, stderr = proc.communicate()
+                raise ProcessTimeout(Output(argv, -9, stdout, stderr), timeout or 0) from None
+            except BaseException:  # interrupted: the group ends with us (the pipes close)
+                _kill_group(proc)
+                raise
+    finally:
+        _ended(proc)
     output = Output(argv, proc.returncode, stdout, stderr)
     if check and proc.returncode != 0:
         raise ProcessError(output)
@@ -122,35 +178,5 @@ def run(
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-
-
-async def run_async(
-    args: Sequence[str | Path],
-    *,
-    cwd: Path | None = None,
-    env: Mapping[str, str] | None = None,
-) -> Output:
-    """Run a command on the event loop so several can go at once; raise ProcessError on failure."""
-    import asyncio  # here, not above: a run that renders nothing never loads the event loop
-
-    argv = tuple(str(a) for a in args)
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        cwd=cwd,
-        env=_environ(env),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        stdout, stderr = await proc.communicate()
-    except asyncio.CancelledError:
-        proc.kill()
-        await proc.wait()
-        raise
-    output = Output(argv, proc.returncode or 0, stdout, stderr)
-    if output.returncode != 0:
-        raise ProcessError(output)
-    return output

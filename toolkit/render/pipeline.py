@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,7 @@ from toolkit.charts import chartsource, localsource, locking
 from toolkit.config.project import Config, Environment
 from toolkit.config.releases import EnvironmentSpec, load_environment
 from toolkit.infra import kubeyaml, paths, runmemo
+from toolkit.infra.errors import ToolkitError
 from toolkit.manifests import layout, model
 from toolkit.manifests.layout import RenderedTree
 from toolkit.manifests.scopes import GroupKind
@@ -412,9 +413,15 @@ def render_plan(
     parallel: int,
     cache: RenderCache | None = None,
     only: Collection[str] | None = None,
+    failed: Callable[[str, ToolkitError], None] | None = None,
+    on_environment: Callable[[str, int, int], None] | None = None,
 ) -> list[EnvironmentRender]:
     """Render the planned environments (or `only` those named), all renders of the run in
-    parallel (answered from `cache` where it holds them).
+    parallel (answered from `cache` where it holds them). The first failure is raised; with
+    `failed` (--keep-going), it is told of each environment that fails to render or to lay
+    out, with the first error of that environment, and the others are returned.
+    `on_environment` hears of each environment as soon as its last render is done: its name,
+    how many renders it took and how many of them the cache answered.
 
     Each environment's outputs are parsed and laid out on a worker thread as soon as its last
     render is done, while the others' renders go on, rather than all of them at the end.
@@ -435,6 +442,13 @@ def render_plan(
             if len(outputs) == len(by_name[env].jobs):
                 outputs.sort(key=lambda o: position[id(o.job)])  # in job order, as planned
                 trees[env] = worker.submit(_tree, by_name[env], list(outputs), seen)
+                if on_environment is not None:
+                    on_environment(env, len(outputs), sum(1 for o in outputs if o.cached))
+
+        failures: dict[str, ToolkitError] = {}
+
+        def broke(job: runs.RenderJob, error: ToolkitError) -> None:
+            failures.setdefault(job.environment.name, error)
 
         try:
             runs.render_all(
@@ -444,6 +458,7 @@ def render_plan(
                 parallel=parallel,
                 cache=cache,
                 on_output=done,
+                on_failure=None if failed is None else broke,
             )
         except BaseException:  # a failed render, or Ctrl-C: no use laying out the rest
             worker.shutdown(cancel_futures=True)
@@ -451,7 +466,19 @@ def render_plan(
         results = []
         for p in wanted:
             env_outputs = by_env[p.name]
-            tree = trees[p.name].result() if p.name in trees else _tree(p, env_outputs, seen)
+            error = failures.get(p.name)
+            if error is None:
+                try:
+                    tree = (
+                        trees[p.name].result() if p.name in trees else _tree(p, env_outputs, seen)
+                    )
+                except ToolkitError as exc:
+                    if failed is None:
+                        raise
+                    error = exc
+            if error is not None and failed is not None:
+                failed(p.name, error)
+                continue
             results.append(
                 EnvironmentRender(
                     p.spec,

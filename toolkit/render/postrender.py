@@ -40,7 +40,7 @@ def kustomization(patches: Sequence[ReleasePatch]) -> str | None:
     return json.dumps(document, sort_keys=True, indent=1) + "\n"  # JSON is YAML, and stable
 
 
-async def apply(text: str, kustomization_text: str, kustomize: Tool, *, what: str) -> str:
+def apply(text: str, kustomization_text: str, kustomize: Tool, *, what: str) -> str:
     """`kustomize build` of helm's output with the release's patches."""
     if not text.strip():
         return text
@@ -48,7 +48,7 @@ async def apply(text: str, kustomization_text: str, kustomize: Tool, *, what: st
         (Path(directory) / _OUTPUT).write_text(text, encoding="utf-8")
         (Path(directory) / "kustomization.yaml").write_text(kustomization_text, encoding="utf-8")
         try:
-            output = await process.run_async((*kustomize.command, directory))
+            output = process.run((*kustomize.command, directory))
         except process.ProcessError as exc:
             stderr = exc.output.stderr.decode(errors="replace").strip()
             stderr = stderr.replace(directory, "<patches>")  # no machine path in the message

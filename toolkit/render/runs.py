@@ -1,10 +1,11 @@
-"""helm (through pyhelm3) and kustomize runs, all of a run's renders in parallel."""
+"""helm and kustomize runs, all of a run's renders in parallel."""
 
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +14,8 @@ from typing import Any
 from toolkit.config.project import Environment
 from toolkit.config.releases import Release
 from toolkit.infra import process
-from toolkit.infra.errors import RenderError
-from toolkit.render import helmcharts, postrender
+from toolkit.infra.errors import RenderError, ToolkitError
+from toolkit.render import failure, helmcharts, postrender
 from toolkit.render.cache import RenderCache, key_of
 from toolkit.render.helmcharts import InflatedChart
 from toolkit.render.tools import Tool
@@ -72,7 +73,7 @@ class RenderOutput:
     """What one render printed."""
 
     job: RenderJob
-    text: str = field(repr=False)  # megabytes: asyncio's task reprs would print them whole
+    text: str = field(repr=False)  # megabytes: a repr in an error would print them whole
     cached: bool = False
 
 
@@ -134,36 +135,29 @@ def job_key(
     job: RenderJob, tool: Tool, kustomize: Tool | None = None, helm: Tool | None = None
 ) -> str:
     """The render cache key of a job: its inputs and the tools that render them."""
-    used = [tool] + (
-        [kustomize] if isinstance(job, HelmRender) and job.post_render and kustomize else []
-    )
+    used = [tool, *extra_tools(job, helm, kustomize)]
     identity = "\0".join(f"{t.name}\0{t.version}\0{' '.join(t.command[1:])}" for t in used)
     return key_of(identity.encode(), *job_inputs(job))
 
 
-async def _render_helm(job: HelmRender, helm: Tool, kustomize: Tool | None) -> RenderOutput:
-    import pyhelm3  # here, not at the top: a run that renders nothing skips its slow import
-
-    command = pyhelm3.Command(executable=str(helm.path))
+def _render_helm(job: HelmRender, helm: Tool, kustomize: Tool | None) -> RenderOutput:
+    args = (str(helm.path), *helm_template_args(job))
+    values = helm_values_input(job)
     try:
-        stdout: bytes = await command.run(helm_template_args(job), helm_values_input(job))
-    except pyhelm3.errors.Error as exc:
-        stderr = exc.stderr.decode(errors="replace").strip()
-        raise RenderError(
-            f"{job.describe()}: helm template failed:\n{process.indent(stderr)}"
-        ) from exc
-    text = stdout.decode()
+        output = process.run(args, input=values)
+    except process.ProcessError as exc:
+        stderr = exc.output.stderr.decode(errors="replace")
+        raise failure.helm_failure(job, args, values, stderr) from exc
+    text = output.stdout.decode()
     if job.post_render is not None:
         assert kustomize is not None, "the pipeline finds kustomize for a release with patches"
-        text = await postrender.apply(text, job.post_render, kustomize, what=job.describe())
+        text = postrender.apply(text, job.post_render, kustomize, what=job.describe())
     return RenderOutput(job, text)
 
 
-async def _render_kustomize(
-    job: KustomizeRender, kustomize: Tool, helm: Tool | None
-) -> RenderOutput:
+def _render_kustomize(job: KustomizeRender, kustomize: Tool, helm: Tool | None) -> RenderOutput:
     if not job.helm_charts:
-        return await _kustomize_build(job, kustomize, (), job.directory, None)
+        return _kustomize_build(job, kustomize, (), job.directory, None)
     assert helm is not None and job.root is not None, "the pipeline finds helm for helmCharts"
     env = job.environment
     flags = ["--enable-helm", "--helm-command", str(helmcharts.helm_shim(helm))]
@@ -172,10 +166,10 @@ async def _render_kustomize(
     flags += [f"--helm-api-versions={version}" for version in env.api_versions]
     with helmcharts.build_tree(job.root, job.inputs, job.helm_charts) as top:
         directory = top / job.directory.relative_to(job.root)
-        return await _kustomize_build(job, kustomize, flags, directory, top)
+        return _kustomize_build(job, kustomize, flags, directory, top)
 
 
-async def _kustomize_build(
+def _kustomize_build(
     job: KustomizeRender,
     kustomize: Tool,
     flags: Sequence[str],
@@ -183,15 +177,22 @@ async def _kustomize_build(
     copy: Path | None,
 ) -> RenderOutput:
     try:
-        output = await process.run_async((*kustomize.command, *flags, str(directory)))
+        output = process.run((*kustomize.command, *flags, str(directory)))
     except process.ProcessError as exc:
         stderr = exc.output.stderr.decode(errors="replace").strip()
-        if copy is not None and job.root is not None:  # the copy's path is this machine's
+        if copy is not None:  # the copy's path is this machine's
             stderr = stderr.replace(str(copy), ".")
         raise RenderError(
             f"{job.describe()}: kustomize build failed:\n{process.indent(stderr)}"
         ) from exc
     return RenderOutput(job, output.stdout.decode())
+
+
+def _render(job: RenderJob, helm: Tool | None, kustomize: Tool | None) -> RenderOutput:
+    tool = tool_for(job, helm, kustomize)
+    if isinstance(job, HelmRender):
+        return _render_helm(job, tool, kustomize)
+    return _render_kustomize(job, tool, helm)
 
 
 def tool_for(job: RenderJob, helm: Tool | None, kustomize: Tool | None) -> Tool:
@@ -201,43 +202,56 @@ def tool_for(job: RenderJob, helm: Tool | None, kustomize: Tool | None) -> Tool:
     return tool
 
 
-async def _render_all(
+def _render_all(
     jobs: Sequence[RenderJob],
     helm: Tool | None,
     kustomize: Tool | None,
     parallel: int,
     cache: RenderCache | None,
     on_output: Callable[[RenderOutput], None],
+    on_failure: Callable[[RenderJob, ToolkitError], None] | None,
 ) -> list[RenderOutput]:
-    import asyncio  # here, not above: a run that renders nothing never loads the event loop
-
-    limit = asyncio.Semaphore(max(1, parallel))
-
-    async def one(job: RenderJob) -> RenderOutput:
-        tool = tool_for(job, helm, kustomize)
-        key = job_key(job, tool, kustomize, helm) if cache is not None else None
-        if cache is not None and key is not None:
-            hit = cache.get(key)
+    """The renders on `parallel` worker threads, each waiting on its process; the cache and
+    `on_output` are used from this thread alone. An interruption (or any other exception while
+    waiting) ends every running process, and no worker starts another."""
+    results: dict[int, RenderOutput | ToolkitError] = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="render")
+    try:
+        running: dict[Future[RenderOutput], tuple[int, str | None]] = {}
+        for index, job in enumerate(jobs):
+            tool = tool_for(job, helm, kustomize)
+            key = job_key(job, tool, kustomize, helm) if cache is not None else None
+            hit = cache.get(key) if cache is not None and key is not None else None
             if hit is not None:
-                output = RenderOutput(job, hit, cached=True)
-                on_output(output)
-                return output
-        async with limit:
-            if isinstance(job, HelmRender):
-                output = await _render_helm(job, tool, kustomize)
+                cached = RenderOutput(job, hit, cached=True)
+                results[index] = cached
+                on_output(cached)
             else:
-                assert isinstance(job, KustomizeRender)
-                output = await _render_kustomize(job, tool, helm)
-        if cache is not None and key is not None:
-            cache.put(key, output.text)
-        on_output(output)
-        return output
-
-    results = await asyncio.gather(*(one(job) for job in jobs), return_exceptions=True)
-    for result in results:  # the first failure in job order, so the message is deterministic
-        if isinstance(result, BaseException):
+                running[pool.submit(_render, job, helm, kustomize)] = (index, key)
+        for future in as_completed(running):
+            index, key = running[future]
+            try:
+                output = future.result()
+            except ToolkitError as exc:  # kept: the first failure in job order is raised
+                results[index] = exc
+                if on_failure is not None:
+                    on_failure(jobs[index], exc)
+                continue
+            if cache is not None and key is not None:
+                cache.put(key, output.text)
+            results[index] = output
+            on_output(output)
+    except BaseException:
+        process.stop_children()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        process.resume_children()
+    ordered = [results[index] for index in range(len(jobs))]
+    for result in ordered:  # the first failure in job order, so the message is deterministic
+        if isinstance(result, ToolkitError) and on_failure is None:
             raise result
-    return [r for r in results if isinstance(r, RenderOutput)]
+    return [r for r in ordered if isinstance(r, RenderOutput)]
 
 
 # helm and kustomize are Go programs that live a fraction of a second: their garbage collector
@@ -267,15 +281,15 @@ def render_all(
     parallel: int,
     cache: RenderCache | None = None,
     on_output: Callable[[RenderOutput], None] = lambda output: None,
+    on_failure: Callable[[RenderJob, ToolkitError], None] | None = None,
 ) -> list[RenderOutput]:
-    """Run every render, at most `parallel` at once; raise the first failure in job order.
+    """Run every render, at most `parallel` at once; raise the first failure in job order, or
+    with `on_failure`, tell it of each failure as it comes and return what rendered.
 
     With a cache, a job whose key is stored is answered from it without starting a process,
     and every successful render is stored. `on_output` hears of each output as it arrives.
     """
     if not jobs:
         return []
-    import asyncio  # see _render_all
-
     with go_runtime_defaults():
-        return asyncio.run(_render_all(jobs, helm, kustomize, parallel, cache, on_output))
+        return _render_all(jobs, helm, kustomize, parallel, cache, on_output, on_failure)

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.infra import owned
+from toolkit.infra import interrupt, owned
 from toolkit.infra.errors import GitError
 from toolkit.infra.git.repository import Identity, head_sha, identity, rev_parse
 from toolkit.infra.git.run import LITERAL_PATHSPECS, run_git, text_of
@@ -175,9 +175,11 @@ def temporary_worktree(repo: Path, commit: str) -> Iterator[Path]:
             _check_out_submodules(repo, path, commit)
             yield path
         finally:
-            run_git(repo, "worktree", "remove", "--force", str(path), check=False)
-            shutil.rmtree(path, ignore_errors=True)
-            run_git(repo, "worktree", "prune", check=False)
+            with interrupt.held():  # a signal now cannot skip the steps after the one it cuts
+                # Twice forced: an add cut short leaves the worktree locked ("initializing").
+                run_git(repo, "worktree", "remove", "--force", "--force", str(path), check=False)
+                shutil.rmtree(path, ignore_errors=True)
+                run_git(repo, "worktree", "prune", check=False)
 
 
 def _check_out_submodules(repo: Path, tree: Path, commit: str) -> None:

@@ -1,0 +1,67 @@
+"""`hydrate --keep-going`: what renders is committed, what fails is reported, exit 3."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Cli, branch_files, commit_all, git
+
+BREAK = '{{ if .Values.brokenOnPurpose }}{{ fail "broken on purpose" }}{{ end }}\n'
+
+
+def _break_staging(repo: Path) -> None:
+    """staging's api release fails in `helm template`; dev and production render."""
+    template = repo / "charts/api/templates/configmap.yaml"
+    template.write_text(template.read_text() + BREAK)
+    releases = repo / "overlays/staging/releases.yaml"
+    releases.write_text(
+        releases.read_text().replace(
+            "    values: [values/common/api.yaml, values/api.yaml, values/api.yaml.j2]\n",
+            "    values: [values/common/api.yaml, values/api.yaml, values/api.yaml.j2]\n"
+            "    set: {brokenOnPurpose: true}\n",
+            1,
+        )
+    )
+    commit_all(repo, "break staging")
+
+
+def test_keep_going_commits_the_environments_that_render_and_exits_3(
+    example_repo: Path, run_cli: Cli
+) -> None:
+    _break_staging(example_repo)
+    result = run_cli(example_repo, "hydrate", "--keep-going")
+    assert result.exit_code == 3
+    files = branch_files(example_repo)
+    assert any(f.startswith("dev/") for f in files)
+    assert any(f.startswith("production/") for f in files)
+    assert not any(f.startswith("staging/") for f in files)
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert error == ("error: 1 environment failed to render (staging); the others were hydrated:")
+    assert "environment staging, release api" in result.stderr
+    assert "broken on purpose" in result.stderr
+    assert "staging: skipped: it failed to render" in result.stderr
+    assert "Traceback" not in result.stderr
+    # The next run, still broken, has nothing more to commit; the branch keeps its commit.
+    tip = git(example_repo, "rev-parse", "rendered")
+    again = run_cli(example_repo, "hydrate", "--keep-going")
+    assert again.exit_code == 3
+    assert git(example_repo, "rev-parse", "rendered") == tip
+
+
+def test_without_keep_going_one_failure_commits_nothing(example_repo: Path, run_cli: Cli) -> None:
+    _break_staging(example_repo)
+    result = run_cli(example_repo, "hydrate")
+    assert result.exit_code == 3
+    assert "broken on purpose" in result.stderr
+    assert git(example_repo, "branch", "--list", "rendered") == ""
+
+
+@pytest.mark.parametrize("flags", [["--check"], ["--check", "--keep-going"]])
+def test_check_reports_the_failure(example_repo: Path, run_cli: Cli, flags: list[str]) -> None:
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    _break_staging(example_repo)
+    result = run_cli(example_repo, "hydrate", *flags)
+    assert result.exit_code == 3
+    assert "broken on purpose" in result.stderr
