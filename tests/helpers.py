@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -78,6 +80,19 @@ class CliResult:
 
 
 Cli = Callable[..., CliResult]
+
+
+def json_result(stdout: str) -> Any:
+    """The `result` of the JSON document a command's --json printed (its envelope checked)."""
+    document = json.loads(stdout)
+    assert set(document) == {"schemaVersion", "command", "result"}
+    assert document["schemaVersion"] == 1
+    return document["result"]
+
+
+def hydrated_environments(stdout: str) -> dict[str, dict[str, Any]]:
+    """`hydrate --json`'s environments by name."""
+    return {env["name"]: env for env in json_result(stdout)["environments"]}
 
 
 def write_config(

@@ -3,7 +3,6 @@ failure becomes a message and an exit code, and how a result is printed."""
 
 from __future__ import annotations
 
-import json
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping
@@ -14,7 +13,7 @@ from typing import Any, Protocol
 import click
 
 from toolkit.config import project
-from toolkit.infra import atomicfiles
+from toolkit.infra import atomicfiles, jsondoc
 from toolkit.infra.errors import ToolkitError
 from toolkit.infra.reporter import Reporter
 from toolkit.render.settings import RenderSettings
@@ -53,10 +52,20 @@ class Shown(Protocol):
     def lines(self) -> Iterable[str]: ...
 
 
+def command_name() -> str:
+    """The running command's name as typed after `toolkit` (`lock`, `tools status`)."""
+    return " ".join(click.get_current_context().command_path.split()[1:])
+
+
+def print_json(result: Any) -> None:
+    """A command's result (its `as_dict()`) as the one JSON document, on stdout."""
+    click.echo(jsondoc.document(command_name(), result), nl=False)
+
+
 def show(result: Shown, as_json: bool, say: Callable[[str], None] = click.echo) -> None:
-    """The result as JSON on stdout, or its lines through `say`."""
+    """The result as the JSON document on stdout, or its lines through `say`."""
     if as_json:
-        click.echo(json.dumps(result.as_dict(), indent=2))
+        print_json(result.as_dict())
     else:
         for line in result.lines():
             say(line)

@@ -77,7 +77,7 @@ def json_before_the_command() -> click.Option:
         is_flag=True,
         expose_value=False,
         callback=_remember,
-        help="Print the result as JSON (the commands that have --json).",
+        help="Print the result as JSON (the same as the command's --json).",
     )
 
 
@@ -132,15 +132,12 @@ def current_context() -> Context:
 
 def command_body(func: F) -> F:
     """A command's body, called with the Context first; a ToolkitError becomes one message
-    and its exit code. `toolkit --json CMD` is `CMD --json`."""
+    and its exit code. `toolkit --json CMD` is `CMD --json` (every command has --json)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         flags = given()
         if flags.get("json"):
-            if "as_json" not in kwargs:
-                words = click.get_current_context().command_path.split()[1:]
-                raise click.UsageError(f"`toolkit {' '.join(words)}` has no --json output")
             kwargs["as_json"] = True
         run_guarded(bool(flags.get("debug")), lambda: func(current_context(), *args, **kwargs))
 

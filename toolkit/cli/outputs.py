@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from toolkit.cli.edge import Context, environments_argument, json_option, show
+from toolkit.cli.edge import Context, environments_argument, json_option, print_json, show
 from toolkit.cli.options import command_body
 from toolkit.config import identity
 from toolkit.diff import comment, noise
@@ -22,13 +22,19 @@ from toolkit.diff import comment, noise
     default=None,
     help="Write `<DIR>/<env>/…` instead of printing to stdout.",
 )
+@json_option
 @command_body
-def render_command(obj: Context, environments: tuple[str, ...], output: Path | None) -> int:
+def render_command(
+    obj: Context, environments: tuple[str, ...], output: Path | None, as_json: bool
+) -> int:
     """Render environments to a directory or stdout; touches nothing else."""
     from toolkit.commands import render
 
     options = render.RenderOptions(environments, output)
     result = render.render(obj.load(), options, obj.settings)
+    if as_json:
+        show(result, as_json)
+        return 0
     if output is None:
         click.echo(result.stream, nl=False)
     for line in result.lines():
@@ -152,7 +158,7 @@ def validate_command(
     default="text",
     help="A listing for a terminal, a markdown table (PR, wiki), or JSON.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@json_option
 @click.option(
     "--remote", default="origin", help="Read its rendered branch when there is no local one."
 )
@@ -172,9 +178,11 @@ def status_command(
     from toolkit.commands import status  # only this command reads every manifest on the branch
 
     report = status.status(obj.load(), status.StatusOptions(environments, remote), obj.settings)
-    chosen = "json" if as_json else output_format
-    text = {"json": report.as_json, "markdown": report.as_markdown, "text": report.as_text}[chosen]
-    click.echo(text(), nl=False)
+    if as_json or output_format == "json":
+        print_json(report.as_dict())
+    else:
+        text = report.as_markdown if output_format == "markdown" else report.as_text
+        click.echo(text(), nl=False)
     return 0
 
 
@@ -191,7 +199,7 @@ def status_command(
     default="text",
     help="text (a terminal), markdown (a PR comment), json (a CI gate) or html (one page).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@json_option
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs.")
 @click.option(
     "--no-fold",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from toolkit.cli.edge import Context, json_option, show
+from toolkit.cli.edge import Context, json_option, print_json, show
 from toolkit.cli.options import command_body
 from toolkit.config import identity, project
 from toolkit.infra import git
@@ -30,9 +30,15 @@ from toolkit.infra import git
     is_flag=True,
     help="Adopt the layout DIR has: its kustomization directories become environments.",
 )
+@json_option
 @command_body
 def init_command(
-    obj: Context, directory: Path | None, operator: str, chart: str | None, adopt: bool
+    obj: Context,
+    directory: Path | None,
+    operator: str,
+    chart: str | None,
+    adopt: bool,
+    as_json: bool,
 ) -> int:
     """Scaffold a config repository in DIR (default: -C), or adopt the one there (--from)."""
     from toolkit.commands import init  # the templates load only for init
@@ -40,7 +46,11 @@ def init_command(
     if chart is not None and not project.DNS_LABEL.pattern.fullmatch(chart):
         raise click.BadParameter(project.DNS_LABEL.description, param_hint="--chart")
     options = init.InitOptions((directory or obj.start).absolute(), operator, chart, adopt)
-    for line in init.init(options, obj.settings).lines(Path.cwd()):
+    result = init.init(options, obj.settings)
+    if as_json:
+        print_json(result.as_dict())
+        return 0
+    for line in result.lines(Path.cwd()):
         obj.reporter.line(line)
     return 0
 
