@@ -8,10 +8,11 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 import click
 
+from toolkit.cli import color
 from toolkit.config import project
 from toolkit.infra import atomicfiles, jsondoc
 from toolkit.infra.errors import ToolkitError
@@ -26,6 +27,11 @@ class Context:
     start: Path  # where toolkit runs (-C, else the current directory)
     root: Path  # the repository root: the nearest directory from `start` up with toolkit.yaml
     settings: RenderSettings
+    color: str = "auto"  # --color: auto, always or never
+
+    def colored(self, stream: TextIO) -> bool:
+        """Whether what goes to `stream` is coloured (see color.py)."""
+        return color.wants_color(self.color, stream)
 
     @property
     def reporter(self) -> Reporter:

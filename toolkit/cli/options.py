@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from toolkit.cli import color
 from toolkit.cli.edge import Context, run_guarded
 from toolkit.config.project import CONFIG_FILE
 from toolkit.infra.reporter import Reporter
@@ -63,6 +64,13 @@ def global_options(*, hidden: bool) -> list[click.Option]:
             is_flag=True,
             help="Run every helm and kustomize render (bypass the render cache and incremental "
             "hydrate).",
+            **common,
+        ),
+        click.Option(
+            ["--color"],
+            type=click.Choice(color.CHOICES),
+            help="Colour the output: auto (a terminal, unless NO_COLOR or TERM=dumb), always "
+            "or never.",
             **common,
         ),
         click.Option(["--helm"], help="The helm binary to use.", **common),
@@ -125,7 +133,12 @@ def current_context() -> Context:
                 flags.get("verbose", 0) - flags.get("quiet", 0),
             ),
         )
-        meta[_CONTEXT] = Context(start=start, root=find_root(start), settings=settings)
+        meta[_CONTEXT] = Context(
+            start=start,
+            root=find_root(start),
+            settings=settings,
+            color=flags.get("color") or "auto",
+        )
     context: Context = meta[_CONTEXT]
     return context
 

@@ -259,7 +259,7 @@ def diff_command(
         base=base,
         head=head,
         format=fmt,
-        color=fmt == "text" and sys.stdout.isatty(),
+        color=fmt == "text" and obj.colored(sys.stdout),
         exit_code=exit_code,
         strict=strict,
         unfolded=unfolded,
@@ -271,8 +271,8 @@ def diff_command(
     result = diff.diff(obj.root, options, obj.settings)
     for path in result.comments:
         click.echo(path)
-    if split_into is None:
-        click.echo(result.text, nl=False)
+    if split_into is None:  # click drops colour off a terminal unless told
+        click.echo(result.text, nl=False, color=options.color)
     return result.exit_code
 
 
