@@ -7,6 +7,7 @@ import click
 
 from toolkit import __version__
 from toolkit.cli import outputs, sources
+from toolkit.cli.completion import completion_command
 from toolkit.cli.options import add_global_options, global_options, json_before_the_command
 
 
@@ -26,3 +27,4 @@ def main() -> None:
 for command in (*outputs.COMMANDS, *sources.COMMANDS):
     add_global_options(command)
     main.add_command(command)
+main.add_command(completion_command)  # prints a script: no global options, no repository

@@ -92,5 +92,4 @@ def run_guarded(debug: bool, call: Callable[[], int | None]) -> None:
     sys.exit(code or 0)
 
 
-environments_argument = click.argument("environments", metavar="[ENV]...", nargs=-1)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

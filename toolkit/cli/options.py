@@ -110,10 +110,14 @@ def find_root(start: Path) -> Path:
     return start
 
 
-def given() -> dict[str, Any]:
-    meta = click.get_current_context().find_root().meta
-    values: dict[str, Any] = meta.setdefault(_GIVEN, {})
+def given_in(ctx: click.Context) -> dict[str, Any]:
+    """The global options given to `ctx`'s run, wherever on the command line."""
+    values: dict[str, Any] = ctx.find_root().meta.setdefault(_GIVEN, {})
     return values
+
+
+def given() -> dict[str, Any]:
+    return given_in(click.get_current_context())
 
 
 def current_context() -> Context:

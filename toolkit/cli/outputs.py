@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from toolkit.cli.edge import Context, environments_argument, json_option, print_json, show
+from toolkit.cli.completion import complete_refs, environments_argument
+from toolkit.cli.edge import Context, json_option, print_json, show
 from toolkit.cli.options import command_body
 from toolkit.config import identity
 from toolkit.diff import comment, noise
@@ -114,7 +115,11 @@ def hydrate_command(
 @click.command("validate")
 @environments_argument
 @click.option(
-    "--ref", default=None, metavar="REF", help="Validate this revision, not the work tree."
+    "--ref",
+    default=None,
+    metavar="REF",
+    shell_complete=complete_refs,
+    help="Validate this revision, not the work tree.",
 )
 @click.option("--strict", is_flag=True, help="A custom kind without a schema is an error.")
 @click.option(
@@ -189,9 +194,19 @@ def status_command(
 @click.command("diff")
 @environments_argument
 @click.option(
-    "--base", metavar="REF", default=None, help="Base revision (default: merge-base with main)."
+    "--base",
+    metavar="REF",
+    default=None,
+    shell_complete=complete_refs,
+    help="Base revision (default: merge-base with main).",
 )
-@click.option("--head", metavar="REF", default=None, help="Head revision (default: work tree).")
+@click.option(
+    "--head",
+    metavar="REF",
+    default=None,
+    shell_complete=complete_refs,
+    help="Head revision (default: work tree).",
+)
 @click.option(
     "--format",
     "fmt",

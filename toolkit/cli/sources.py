@@ -7,6 +7,12 @@ from pathlib import Path
 
 import click
 
+from toolkit.cli.completion import (
+    complete_environments,
+    complete_lock_words,
+    complete_refs,
+    complete_releases,
+)
 from toolkit.cli.edge import Context, json_option, print_json, show
 from toolkit.cli.options import command_body
 from toolkit.config import identity, project
@@ -110,7 +116,11 @@ def _split_upgrade(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, 
     short_help="Resolve chart constraints and write releases.lock.",
 )
 @click.argument(
-    "words", metavar="[ENV]... [--upgrade [RELEASE]...]", nargs=-1, type=click.UNPROCESSED
+    "words",
+    metavar="[ENV]... [--upgrade [RELEASE]...]",
+    nargs=-1,
+    type=click.UNPROCESSED,
+    shell_complete=complete_lock_words,
 )
 @json_option
 @command_body
@@ -144,13 +154,19 @@ def _identity(author: str | None) -> git.Identity | None:
 
 
 @click.command("promote")
-@click.argument("source", metavar="SRC")
-@click.argument("target", metavar="DST")
-@click.option("--ref", default=None, help="Read SRC as it was at this tag or commit.")
+@click.argument("source", metavar="SRC", shell_complete=complete_environments)
+@click.argument("target", metavar="DST", shell_complete=complete_environments)
+@click.option(
+    "--ref",
+    default=None,
+    shell_complete=complete_refs,
+    help="Read SRC as it was at this tag or commit.",
+)
 @click.option(
     "--only",
     multiple=True,
     metavar="NAME",
+    shell_complete=complete_releases,
     help="Promote only this release or image (repeatable, or comma-separated).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing (exit 1 if any).")
