@@ -21,6 +21,13 @@ def main() -> None:
 
     The options below go before the command or after it (`toolkit hydrate -v --check`); run
     anywhere in the repository, toolkit finds toolkit.yaml in the directory or above it.
+
+    \b
+    Examples:
+      toolkit render dev
+      toolkit hydrate --push
+      toolkit diff --format markdown
+      toolkit promote staging production --dry-run
     """
 
 

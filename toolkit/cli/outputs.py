@@ -28,7 +28,14 @@ from toolkit.diff import comment, noise
 def render_command(
     obj: Context, environments: tuple[str, ...], output: Path | None, as_json: bool
 ) -> int:
-    """Render environments to a directory or stdout; touches nothing else."""
+    """Render environments to a directory or stdout; touches nothing else.
+
+    \b
+    Examples:
+      toolkit render dev
+      toolkit render -o ../render-check
+      toolkit render production --json
+    """
     from toolkit.commands import render
 
     options = render.RenderOptions(environments, output)
@@ -86,7 +93,15 @@ def hydrate_command(
     validate_output: bool,
     as_json: bool,
 ) -> int:
-    """Render and commit to the rendered branch (and push it with --push)."""
+    """Render and commit to the rendered branch (and push it with --push).
+
+    \b
+    Examples:
+      toolkit hydrate
+      toolkit hydrate --push --validate      # in CI, on main
+      toolkit hydrate --check               # exit 1 when the branch is stale
+      toolkit hydrate --shard 1/3 --push
+    """
     from toolkit.commands import hydrate
 
     if check and (push or tag):
@@ -263,7 +278,15 @@ def diff_command(
     split_into: Path | None,
     show_secrets: bool,
 ) -> int:
-    """Rendered diff between two revisions, resource by resource."""
+    """Rendered diff between two revisions, resource by resource.
+
+    \b
+    Examples:
+      toolkit diff
+      toolkit diff staging --base main~1 --head HEAD
+      toolkit diff --format markdown > comment.md
+      toolkit diff --json --exit-code        # a CI gate
+    """
     from toolkit.commands import diff
 
     fmt = "json" if as_json else fmt

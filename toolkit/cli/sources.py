@@ -46,7 +46,14 @@ def init_command(
     adopt: bool,
     as_json: bool,
 ) -> int:
-    """Scaffold a config repository in DIR (default: -C), or adopt the one there (--from)."""
+    """Scaffold a config repository in DIR (default: -C), or adopt the one there (--from).
+
+    \b
+    Examples:
+      toolkit init my-config --chart web
+      toolkit init --flux
+      toolkit init --from
+    """
     from toolkit.commands import init  # the templates load only for init
 
     if chart is not None and not project.DNS_LABEL.pattern.fullmatch(chart):
@@ -63,7 +70,13 @@ def init_command(
 
 @click.group("tools")
 def tools_group() -> None:
-    """Provision or show helm and kustomize."""
+    """Provision or show helm and kustomize.
+
+    \b
+    Examples:
+      toolkit tools install
+      toolkit tools status
+    """
 
 
 @tools_group.command("install")
@@ -76,7 +89,13 @@ def tools_group() -> None:
 @json_option
 @command_body
 def tools_install_command(obj: Context, helm_major: str | None, as_json: bool) -> int:
-    """Download the pinned helm and kubectl (kustomize) into toolkit's cache."""
+    """Download the pinned helm and kubectl (kustomize) into toolkit's cache.
+
+    \b
+    Examples:
+      toolkit tools install
+      toolkit tools install --helm-major 4 --json
+    """
     from toolkit.commands import tools
 
     major = int(helm_major) if helm_major else None
@@ -89,7 +108,13 @@ def tools_install_command(obj: Context, helm_major: str | None, as_json: bool) -
 @json_option
 @command_body
 def tools_status_command(obj: Context, as_json: bool) -> int:
-    """Show which helm and kustomize toolkit would use, and why."""
+    """Show which helm and kustomize toolkit would use, and why.
+
+    \b
+    Examples:
+      toolkit tools status
+      toolkit tools status --helm ./bin/helm
+    """
     from toolkit.commands import tools
 
     result = tools.status(obj.tool_pins(), obj.settings.tools)
@@ -129,6 +154,12 @@ def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
 
     Entries that still satisfy their release are kept; `--upgrade` re-resolves every
     release, `--upgrade RELEASE...` only the named ones.
+
+    \b
+    Examples:
+      toolkit lock
+      toolkit lock staging --upgrade api
+      toolkit --locked lock --json           # CI: exit 2 when a lock is stale
     """
     from toolkit.commands import lock
 
@@ -197,7 +228,14 @@ def promote_command(
     allow_dirty: bool,
     as_json: bool,
 ) -> int:
-    """Make DST run what SRC runs: chart versions, image tags and promotion.copy files."""
+    """Make DST run what SRC runs: chart versions, image tags and promotion.copy files.
+
+    \b
+    Examples:
+      toolkit promote staging production --dry-run
+      toolkit promote staging production --ref staging/12 --commit --tag
+      toolkit promote dev staging --only api
+    """
     # Imported here: promotion's YAML editor (ruamel.yaml) would slow every other command's start.
     from toolkit.commands import promote
 
