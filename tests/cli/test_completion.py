@@ -57,6 +57,8 @@ def test_environments_releases_and_refs(repo: Path) -> None:
     assert complete(f"{at} diff --base ") == ["feature", "main", "staging/1"]
     assert complete(f"{at} validate --ref st") == ["staging/1"]
     assert complete(f"{at} promote staging production --ref ") == ["feature", "main", "staging/1"]
+    assert complete(f"{at} rollback p") == ["production"]
+    assert complete(f"{at} rollback production --to s") == ["staging/1"]
 
 
 def test_toolkit_yaml_is_found_from_a_subdirectory(

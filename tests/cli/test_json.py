@@ -1,44 +1,18 @@
 """One JSON contract: every `--json` prints `{"schemaVersion": 1, "command", "result"}`, and
-each command's real output is valid against its schema in schemas/."""
+each command's real output is valid against its schema in schemas/ (json_result checks it, for
+every test that reads --json)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 import jsonschema_rs
 import pytest
 
-from tests.helpers import Cli, commit_all, git
+from tests.helpers import Cli, commit_all, git, json_result, json_schemas
 from toolkit import cli
-
-SCHEMAS = Path(__file__).parents[2] / "schemas"
-
-
-def _schemas() -> dict[str, Any]:
-    return {
-        path.name: json.loads(path.read_text()) for path in sorted(SCHEMAS.glob("*.schema.json"))
-    }
-
-
-def _registry() -> jsonschema_rs.Registry:
-    return jsonschema_rs.Registry([(schema["$id"], schema) for schema in _schemas().values()])
-
-
-def valid(stdout: str) -> dict[str, Any]:
-    """The document `stdout` holds, once it is checked against its command's schema."""
-    document: dict[str, Any] = json.loads(stdout)
-    assert document["schemaVersion"] == 1
-    schema = _schemas()[f"{document['command'].replace(' ', '-')}.schema.json"]
-    errors = [
-        f"{'/'.join(map(str, error.instance_path))}: {error.message}"
-        for error in jsonschema_rs.validator_for(schema, registry=_registry()).iter_errors(document)
-    ]
-    assert errors == []
-    result: dict[str, Any] = document["result"]
-    return result
 
 
 def _json_commands(group: click.Group, prefix: str = "") -> list[str]:
@@ -52,7 +26,7 @@ def _json_commands(group: click.Group, prefix: str = "") -> list[str]:
 
 
 def test_every_schema_is_a_valid_schema() -> None:
-    for name, schema in _schemas().items():
+    for name, schema in json_schemas().items():
         assert jsonschema_rs.meta.is_valid(schema), name
 
 
@@ -61,20 +35,21 @@ def test_every_command_has_json_and_a_schema() -> None:
     assert sorted(commands) == sorted(
         [
             *("render", "hydrate", "validate", "status", "diff", "init", "lock", "promote"),
+            "rollback",
             *("tools install", "tools status", "version"),
         ]
     )
     names = {f"{command.replace(' ', '-')}.schema.json" for command in commands}
-    assert names | {"common.schema.json"} == set(_schemas())
+    assert names | {"common.schema.json"} == set(json_schemas())
 
 
 def test_render_validate_status_diff(example_repo: Path, run_cli: Cli) -> None:
-    render = valid(run_cli(example_repo, "render", "dev", "--json").stdout)
+    render = json_result(run_cli(example_repo, "render", "dev", "--json").stdout)
     paths = [file["path"] for file in render["environments"][0]["files"]]
     assert "dev/api/deployment-api.yaml" in paths
 
-    assert valid(run_cli(example_repo, "validate", "--json").stdout)["errors"] == 0
-    status = valid(run_cli(example_repo, "status", "--json").stdout)
+    assert json_result(run_cli(example_repo, "validate", "--json").stdout)["errors"] == 0
+    status = json_result(run_cli(example_repo, "status", "--json").stdout)
     assert [env["name"] for env in status["environments"]] == ["dev", "staging", "production"]
     assert (
         run_cli(example_repo, "status", "--format", "json").stdout
@@ -82,16 +57,16 @@ def test_render_validate_status_diff(example_repo: Path, run_cli: Cli) -> None:
     )
 
     diff = run_cli(example_repo, "diff", "dev", "--json")
-    assert valid(diff.stdout)["differs"] is False
+    assert json_result(diff.stdout)["differs"] is False
     assert run_cli(example_repo, "diff", "dev", "--format", "json").stdout == diff.stdout
 
 
 def test_hydrate_and_check_have_one_shape(example_repo: Path, run_cli: Cli) -> None:
-    stale = valid(run_cli(example_repo, "hydrate", "--check", "--json").stdout)
+    stale = json_result(run_cli(example_repo, "hydrate", "--check", "--json").stdout)
     assert stale["check"] is True and stale["stale"] == ["dev", "staging", "production"]
     assert stale["branches"] == []
 
-    hydrated = valid(run_cli(example_repo, "hydrate", "--json").stdout)
+    hydrated = json_result(run_cli(example_repo, "hydrate", "--json").stdout)
     assert hydrated["stale"] == ["dev", "staging", "production"]
     (branch,) = hydrated["branches"]
     assert branch["name"] == "rendered" and branch["commit"] == git(
@@ -99,7 +74,7 @@ def test_hydrate_and_check_have_one_shape(example_repo: Path, run_cli: Cli) -> N
     )
     assert branch["environments"] == ["dev", "staging", "production"]
 
-    fresh = valid(run_cli(example_repo, "hydrate", "--check", "--json").stdout)
+    fresh = json_result(run_cli(example_repo, "hydrate", "--check", "--json").stdout)
     assert fresh["stale"] == [] and [env["stale"] for env in fresh["environments"]] == [False] * 3
 
 
@@ -109,10 +84,10 @@ def test_a_push_that_sends_nothing_says_so(
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))
     git(example_repo, "remote", "add", "origin", str(remote))
-    first = valid(run_cli(example_repo, "hydrate", "--push", "--json").stdout)
+    first = json_result(run_cli(example_repo, "hydrate", "--push", "--json").stdout)
     assert first["branches"][0]["pushed"] is True and first["branches"][0]["commit"]
 
-    again = valid(run_cli(example_repo, "hydrate", "--push", "--json").stdout)
+    again = json_result(run_cli(example_repo, "hydrate", "--push", "--json").stdout)
     assert again["branches"][0]["commit"] is None
     assert again["branches"][0]["pushed"] is False
 
@@ -121,7 +96,7 @@ def test_lock_reports_every_pin(example_repo: Path, run_cli: Cli) -> None:
     """dev's lock is written anew; staging's and production's pins stay as they are."""
     (example_repo / "overlays/dev/releases.lock").unlink()
     commit_all(example_repo, "dev unlocked")
-    first = valid(run_cli(example_repo, "lock", "--json").stdout)
+    first = json_result(run_cli(example_repo, "lock", "--json").stdout)
     assert {
         (pin["environment"], pin["changed"], pin["previousVersion"] == pin["version"])
         for pin in first["pins"]
@@ -129,7 +104,7 @@ def test_lock_reports_every_pin(example_repo: Path, run_cli: Cli) -> None:
     assert {pin["previousVersion"] for pin in first["pins"] if pin["changed"]} == {None}
     commit_all(example_repo, "lock")
 
-    again = valid(run_cli(example_repo, "lock", "--json").stdout)
+    again = json_result(run_cli(example_repo, "lock", "--json").stdout)
     assert again["pins"] == [
         {**pin, "changed": False, "previousVersion": pin["version"]} for pin in first["pins"]
     ]
@@ -138,14 +113,16 @@ def test_lock_reports_every_pin(example_repo: Path, run_cli: Cli) -> None:
 
 def test_promote_init_and_tools(locked_repo: Path, run_cli: Cli, tmp_path: Path) -> None:
     promote = run_cli(locked_repo, "promote", "dev", "staging", "--dry-run", "--json")
-    assert valid(promote.stdout)["target"] == "staging"
-    init = valid(run_cli(tmp_path, "init", str(tmp_path / "new"), "--json").stdout)
+    assert json_result(promote.stdout)["target"] == "staging"
+    init = json_result(run_cli(tmp_path, "init", str(tmp_path / "new"), "--json").stdout)
     assert "toolkit.yaml" in init["written"]
-    valid(run_cli(locked_repo, "tools", "status", "--json").stdout)
-    assert valid(run_cli(locked_repo, "version", "--json").stdout)["toolkit"]
+    json_result(run_cli(locked_repo, "tools", "status", "--json").stdout)
+    assert json_result(run_cli(locked_repo, "version", "--json").stdout)["toolkit"]
 
 
 @pytest.mark.usefixtures("use_cache")
 def test_tools_install(tmp_path: Path, run_cli: Cli) -> None:
-    installed = valid(run_cli(tmp_path, "tools", "install", "--helm-major", "3", "--json").stdout)
+    installed = json_result(
+        run_cli(tmp_path, "tools", "install", "--helm-major", "3", "--json").stdout
+    )
     assert Path(installed["helm"]).is_file()

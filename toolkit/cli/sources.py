@@ -263,8 +263,15 @@ def promote_command(
 
 
 @click.command("rollback")
-@click.argument("environment", metavar="ENV")
-@click.option("--to", "ref", required=True, metavar="REF", help="The tag or commit to go back to.")
+@click.argument("environment", metavar="ENV", shell_complete=complete_environments)
+@click.option(
+    "--to",
+    "ref",
+    required=True,
+    metavar="REF",
+    shell_complete=complete_refs,
+    help="The tag or commit to go back to.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan and rendered diff; write nothing.")
 @click.option("--allow-dirty", is_flag=True, help="Roll back over uncommitted edits in ENV.")
 @author_option
