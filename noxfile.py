@@ -21,7 +21,7 @@ def _tool_env(session: nox.Session, helm_major: str) -> dict[str, str]:
     out = session.run(
         "toolkit", "tools", "install", "--helm-major", helm_major, "--json", silent=True
     )
-    paths = json.loads(str(out))
+    paths = json.loads(str(out))["result"]  # the --json document's envelope
     return {"TOOLKIT_HELM": paths["helm"], "TOOLKIT_KUSTOMIZE": paths["kustomize"]}
 
 
