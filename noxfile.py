@@ -21,32 +21,40 @@ def _tool_env(session: nox.Session, helm_major: str) -> dict[str, str]:
     out = session.run(
         "toolkit", "tools", "install", "--helm-major", helm_major, "--json", silent=True
     )
-    paths = json.loads(str(out))
+    paths = json.loads(str(out))["result"]  # the --json document's envelope
     return {"TOOLKIT_HELM": paths["helm"], "TOOLKIT_KUSTOMIZE": paths["kustomize"]}
 
 
-REGISTRY_PACKAGE = "docker-registry"  # Debian's distribution 2.x: the OCI tests' real registry
+# Debian packages the suite runs for real, each with the marker that leaves its tests out:
+# distribution 2.x is the OCI tests' registry; Chromium opens the diff's HTML page.
+SYSTEM_PACKAGES = {
+    "docker-registry": ("docker-registry", "oci", "the OCI tests"),
+    "chromium": ("chromium", "browser", "the HTML report's test"),
+}
 
 
-def _provision_registry(session: nox.Session) -> None:
-    """Install Debian's docker-registry when it is missing and this user may install packages;
-    otherwise stop with the command that would."""
-    if shutil.which(REGISTRY_PACKAGE) or Path("/usr/bin", REGISTRY_PACKAGE).is_file():
+def _provision(session: nox.Session, package: str) -> None:
+    """Install a Debian package the tests need when it is missing and this user may install
+    packages; otherwise stop with the command that would."""
+    binary, marker, needed_by = SYSTEM_PACKAGES[package]
+    if f"not {marker}" in " ".join(session.posargs):
+        return
+    if shutil.which(binary) or Path("/usr/bin", binary).is_file():
         return
     missing = (
-        f"the OCI tests need Debian's {REGISTRY_PACKAGE}: run `sudo apt-get install "
-        f'{REGISTRY_PACKAGE}`, or `nox -- -m "not oci"` to leave those tests out'
+        f"{needed_by} need Debian's {package}: run `sudo apt-get install {package}`, "
+        f'or `nox -- -m "not {marker}"` to leave those tests out'
     )
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
     if not shutil.which("apt-get") or (sudo and not shutil.which("sudo")):
         session.error(missing)
     env = {"DEBIAN_FRONTEND": "noninteractive"}
-    session.log(f"installing {REGISTRY_PACKAGE} for the OCI tests")
+    session.log(f"installing {package} for {needed_by}")
     try:
         session.run(*sudo, "apt-get", "update", "-qq", external=True, env=env)
         session.run(
             *sudo,
-            *("apt-get", "install", "-y", "-qq", "--no-install-recommends", REGISTRY_PACKAGE),
+            *("apt-get", "install", "-y", "-qq", "--no-install-recommends", package),
             external=True,
             env=env,
             silent=True,
@@ -60,8 +68,8 @@ def _provision_registry(session: nox.Session) -> None:
 def tests(session: nox.Session, helm: str) -> None:
     """The test suite against the real helm (3.x or 4.x), kustomize, git and registries."""
     session.install("-e", ".", *TEST_DEPS)
-    if "not oci" not in " ".join(session.posargs):
-        _provision_registry(session)
+    for package in SYSTEM_PACKAGES:
+        _provision(session, package)
     env = _tool_env(session, helm)
     # The other major too: a helm upgrade must invalidate the render cache (test_pipeline).
     env["TOOLKIT_HELM_OTHER"] = _tool_env(session, "4" if helm == "3" else "3")["TOOLKIT_HELM"]

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import jsonschema_rs
 import yaml
 
 from toolkit.infra import process
 
 PROJECT = Path(__file__).resolve().parents[1]
+SCHEMAS = PROJECT / "schemas"  # the --json documents' schemas
 EXAMPLE_PATHS = ("toolkit.yaml", "charts", "crds", "overlays")
 
 
@@ -78,6 +83,35 @@ class CliResult:
 
 
 Cli = Callable[..., CliResult]
+
+
+@functools.cache
+def json_schemas() -> dict[str, Any]:
+    """schemas/*.schema.json by file name."""
+    return {p.name: json.loads(p.read_text()) for p in sorted(SCHEMAS.glob("*.schema.json"))}
+
+
+def json_result(stdout: str) -> Any:
+    """The `result` of the JSON document a command's --json printed, once the document is
+    checked against its command's schema (schemas/<command>.schema.json)."""
+    document = json.loads(stdout)
+    assert set(document) == {"schemaVersion", "command", "result"}
+    assert document["schemaVersion"] == 1
+    schemas = json_schemas()
+    registry = jsonschema_rs.Registry([(schema["$id"], schema) for schema in schemas.values()])
+    schema = schemas[f"{document['command'].replace(' ', '-')}.schema.json"]
+    validator = jsonschema_rs.validator_for(schema, registry=registry)
+    errors = [
+        f"{'/'.join(map(str, error.instance_path))}: {error.message}"
+        for error in validator.iter_errors(document)
+    ]
+    assert errors == []
+    return document["result"]
+
+
+def hydrated_environments(stdout: str) -> dict[str, dict[str, Any]]:
+    """`hydrate --json`'s environments by name."""
+    return {env["name"]: env for env in json_result(stdout)["environments"]}
 
 
 def write_config(

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.ci import Remote, tiny_overlay
-from tests.helpers import PROJECT, Cli, commit_all, git, make_repo
+from tests.helpers import PROJECT, Cli, commit_all, git, json_result, make_repo
 from toolkit.infra import git as git_module
 from toolkit.infra import process
 from toolkit.infra.errors import GitError
@@ -401,7 +401,7 @@ def test_diff_renders_a_base_whose_chart_is_in_a_submodule(tmp_path: Path, run_c
     result = run_cli(repo, "diff", "dev", "--format", "json")
 
     assert result.exit_code == 0, result.stderr
-    (dev,) = json.loads(result.stdout)["environments"]
+    (dev,) = json_result(result.stdout)["environments"]
     assert dev["baseFrom"] == "render" and dev["changed"] >= 1, dev
 
 

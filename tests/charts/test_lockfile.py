@@ -13,7 +13,7 @@ import yaml
 from tests.fixtures.charts import ChartRepo
 from tests.fixtures.ci import ToolkitProcesses
 from tests.fixtures.promote import unwritable
-from tests.helpers import Cli, commit_all, git, write_config
+from tests.helpers import Cli, commit_all, git, json_result, write_config
 from toolkit.charts import lockfile
 from toolkit.charts.lockfile import Lock, LockEntry
 from toolkit.infra import process
@@ -426,9 +426,10 @@ def test_lock_drops_removed_releases_and_reports_json(
         },
     )
     result = run_cli(root, "lock", "--json")
-    assert json.loads(result.stdout) == [
-        {"environment": "dev", "release": "old", "from": None, "to": "2.0.0"},
-        {"environment": "dev", "release": "web", "from": None, "to": "1.0.0"},
+    pins = json_result(result.stdout)["pins"]
+    assert [(p["release"], p["version"], p["changed"], p["previousVersion"]) for p in pins] == [
+        ("old", "2.0.0", True, None),
+        ("web", "1.0.0", True, None),
     ]
     releases = root / "overlays" / "dev" / "releases.yaml"
     kept = {"name": "web", "namespace": "demo", "chart": "charts/demo", "version": "~1.0"}

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.fixtures.pinned import HELM3, HELM4, KUBECTL133, KUBECTL135, install_into, pip_from
-from tests.helpers import commit_all, git, make_repo, show
+from tests.helpers import commit_all, git, hydrated_environments, make_repo, show
 from toolkit import cli
 from toolkit.render import provision, tools
 
@@ -90,8 +90,7 @@ def test_the_pinned_helm_renders_and_a_new_pin_with_the_same_output_adds_nothing
     code, stdout, stderr = toolkit(repo, "hydrate", "--tag", "--json")
 
     assert code == 0, stderr
-    (branch,) = json.loads(stdout)
-    dev = branch["environments"]["dev"]
+    dev = hydrated_environments(stdout)["dev"]
     assert (dev["renders"], dev["rendersFromCache"]) == (1, 0)  # rendered to see
     assert git(repo, "rev-parse", "rendered") == rendered
     assert git(repo, "tag", "--list") == tags

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from tests.helpers import Cli
+from tests.helpers import Cli, json_result
 from toolkit import __version__
 from toolkit.render import tools
 
@@ -21,8 +20,8 @@ def test_version_names_toolkit_helm_and_kustomize(
     assert helm_line.startswith(f"helm: {helm_tool.version} at {helm_tool.path} (")
     assert kustomize_line.startswith(f"kustomize: {kustomize_tool.version} at ")
 
-    document = json.loads(run_cli(example_repo, "version", "--json").stdout)
-    status = json.loads(run_cli(example_repo, "tools", "status", "--json").stdout)
+    document = json_result(run_cli(example_repo, "version", "--json").stdout)
+    status = json_result(run_cli(example_repo, "tools", "status", "--json").stdout)
     assert document == {"toolkit": __version__, **status}
 
 

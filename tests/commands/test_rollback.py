@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.promote import release_chart
-from tests.helpers import Cli, commit_all, git
+from tests.helpers import Cli, commit_all, git, json_result
 from toolkit.hydrate.metadata import FILE_NAME as METADATA
 
 PRODUCTION = "overlays/production"
@@ -98,7 +98,7 @@ def check_dry_run(deployed: Path, run_cli: Cli) -> None:
     as_json = run_cli(
         deployed, "rollback", "production", "--to", "production/2", "--json", "--dry-run"
     )
-    document = json.loads(as_json.stdout)
+    document = json_result(as_json.stdout)
     assert (document["written"], document["commit"]) == (False, None)
     assert document["diff"]["environments"][0]["name"] == "production"
 

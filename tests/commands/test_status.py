@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from tests.fixtures.charts import ChartRepo
 from tests.golden import assert_golden
-from tests.helpers import Cli, commit_all, git, make_repo
+from tests.helpers import Cli, commit_all, git, json_result, make_repo
 
 
 def stage(name: str, version: str, tag: str) -> dict[str, str]:
@@ -58,8 +57,7 @@ def test_status_json_reports_each_version_image_and_pending_promotion(
 ) -> None:
     result = run_cli(staged_repo, "status", "--json")
     assert result.exit_code == 0, result.stderr
-    report = json.loads(result.stdout)
-    assert (report["schemaVersion"], report["command"]) == (1, "status")
+    report = json_result(result.stdout)
     head = git(staged_repo, "rev-parse", "HEAD")
     by_name = {env["name"]: env for env in report["environments"]}
     assert list(by_name) == ["dev", "staging", "production"]
@@ -108,7 +106,7 @@ def test_status_says_stale_once_the_work_tree_moves_on(run_cli: Cli, staged_repo
     path = staged_repo / "overlays/staging/kustomization.yaml"
     path.write_text(path.read_text().replace('"2.0.0"', '"2.0.1"'))
     commit_all(staged_repo, "staging: web 2.0.1")
-    report = json.loads(run_cli(staged_repo, "status", "--json").stdout)
+    report = json_result(run_cli(staged_repo, "status", "--json").stdout)
     assert [(env["name"], env["stale"]) for env in report["environments"]] == [
         ("dev", False),
         ("staging", True),
@@ -124,7 +122,7 @@ def test_status_reads_the_remotes_branch_in_a_fresh_clone(
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(remote), str(clone))
     assert git(clone, "branch", "--list", "rendered") == ""
-    report = json.loads(run_cli(clone, "status", "production", "--json").stdout)
+    report = json_result(run_cli(clone, "status", "production", "--json").stdout)
     (production,) = report["environments"]
     assert production["images"] == ["ghcr.io/acme/web:1.0.0"]
     assert production["renderedCommit"] == git(clone, "rev-parse", "origin/rendered")
@@ -144,7 +142,7 @@ def test_an_environment_the_shared_branch_does_not_hold_is_not_hydrated(
     run_cli: Cli, example_repo: Path
 ) -> None:
     assert run_cli(example_repo, "hydrate", "dev", "staging").exit_code == 0
-    report = json.loads(run_cli(example_repo, "status", "--json").stdout)
+    report = json_result(run_cli(example_repo, "status", "--json").stdout)
     production = report["environments"][2]
     assert (production["name"], production["renderedCommit"], production["stale"]) == (
         "production",
@@ -168,7 +166,7 @@ def test_status_reads_the_remotes_branch_when_it_is_ahead_of_the_local_one(
     git(staged_repo, "push", "-q", "origin", "main")
     assert run_cli(staged_repo, "hydrate", "production", "--push").exit_code == 0
     git(clone, "fetch", "-q")
-    report = json.loads(run_cli(clone, "status", "production", "--json").stdout)
+    report = json_result(run_cli(clone, "status", "production", "--json").stdout)
     (production,) = report["environments"]
     assert production["branchRef"] == "refs/remotes/origin/rendered"
     assert production["images"] == ["ghcr.io/acme/web:1.0.1"]

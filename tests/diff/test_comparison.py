@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -18,7 +17,7 @@ import pytest
 
 from tests.fixtures.diffrepos import PLANTED, PLANTED_PLAIN, commit_known_change_set
 from tests.golden import assert_golden
-from tests.helpers import EXAMPLE_PATHS, PROJECT, Cli, commit_all, git, make_repo
+from tests.helpers import EXAMPLE_PATHS, PROJECT, Cli, commit_all, git, json_result, make_repo
 from toolkit.config.checks import DiffIgnore
 from toolkit.diff import comparison
 from toolkit.infra import kubeyaml
@@ -30,7 +29,7 @@ WORKTREE_PREFIX = "toolkit-worktree-"
 
 def changes_of(result_json: str) -> dict[str, set[tuple[str, str, str, str]]]:
     """Per environment: (change, kind, namespace, name) with kustomize hash suffixes masked."""
-    report = json.loads(result_json)
+    report = json_result(result_json)
     return {
         env["name"]: {
             (r["change"], r["kind"], r["namespace"], re.sub(r"-[a-z0-9]{10}$", "-*", r["name"]))
@@ -69,7 +68,7 @@ def test_json_shows_exactly_the_known_change_set(changed_example_repo: Path, run
     result = run_cli(changed_example_repo, "diff", "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert changes_of(result.stdout) == KNOWN_CHANGES
-    report = json.loads(result.stdout)
+    report = json_result(result.stdout)
     staging = {r["name"]: r for r in report["environments"][1]["resources"]}
     assert staging["cert-rotator"]["paths"] == ["/spec/replicas"]
     renamed = next(r for r in staging.values() if r["change"] == "renamed")
@@ -165,7 +164,7 @@ def test_head_ref_is_rendered_from_the_commit_not_the_work_tree(
     result = run_cli(example_repo, "diff", "--base", base, "--head", "HEAD", "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert changes_of(result.stdout) == KNOWN_CHANGES
-    assert json.loads(result.stdout)["head"] == head
+    assert json_result(result.stdout)["head"] == head
     assert worktrees(example_repo) == [f"worktree {example_repo}"]
 
 
@@ -175,7 +174,7 @@ def test_base_defaults_to_where_the_branch_left_main(example_repo: Path, run_cli
     commit_known_change_set(example_repo)
     result = run_cli(example_repo, "diff", "--format", "json", "production")
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["base"] == main
+    assert json_result(result.stdout)["base"] == main
     assert changes_of(result.stdout) == {"production": KNOWN_CHANGES["production"]}
 
 
@@ -188,7 +187,7 @@ def test_base_is_read_from_the_rendered_branch_when_it_holds_that_commit(
     assert from_branch.exit_code == 0, from_branch.stderr
     git(example_repo, "branch", "-D", "rendered")
     rendering = run_cli(example_repo, "diff", "--base", "main~1", "--format", "json")
-    branch_report, render_report = json.loads(from_branch.stdout), json.loads(rendering.stdout)
+    branch_report, render_report = json_result(from_branch.stdout), json_result(rendering.stdout)
     assert [e["baseFrom"] for e in branch_report["environments"]] == ["rendered branch"] * 3
     assert [e["baseFrom"] for e in render_report["environments"]] == ["render"] * 3
     for env in (*branch_report["environments"], *render_report["environments"]):
@@ -250,7 +249,7 @@ def test_the_head_is_named_by_its_commit_unless_changes_are_uncommitted(
         f"base `{base[:12]}` (initial configuration) → head `{head[:12]}` (known change set)\n"
         in clean.stdout
     )
-    plan = json.loads(run_cli(example_repo, "diff", "--base", base, "--format", "json").stdout)
+    plan = json_result(run_cli(example_repo, "diff", "--base", base, "--format", "json").stdout)
     assert plan["head"] == head
     (example_repo / "overlays/dev/notes.txt").write_text("untracked\n")
     dirty = run_cli(example_repo, "diff", "--base", base, "dev")
@@ -259,9 +258,9 @@ def test_the_head_is_named_by_its_commit_unless_changes_are_uncommitted(
         f"(uncommitted changes on {head[:12]})\n"
     )
     assert (
-        json.loads(run_cli(example_repo, "diff", "--base", base, "--format", "json", "dev").stdout)[
-            "head"
-        ]
+        json_result(
+            run_cli(example_repo, "diff", "--base", base, "--format", "json", "dev").stdout
+        )["head"]
         is None
     )
 
@@ -334,7 +333,7 @@ def test_planted_secret_values_appear_in_no_format(
     for value in PLANTED:
         assert value not in everything, value
     if fmt == "json":
-        (env,) = json.loads(result.stdout)["environments"]
+        (env,) = json_result(result.stdout)["environments"]
         by_name = {
             r["name"].rsplit("-", 1)[0] if r["change"] == "renamed" else r["name"]: r
             for r in env["resources"]

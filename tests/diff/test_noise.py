@@ -3,13 +3,12 @@ bookkeeping labels of every resource folds into one line, and only a real change
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 from tests.fixtures.diffrepos import bump_chart
 from tests.golden import assert_golden
-from tests.helpers import Cli
+from tests.helpers import Cli, json_result
 from toolkit.diff import noise
 
 FOLDED = "- `api`: {} resources changed only in chart bookkeeping labels (noise rule `bookkeeping`)"
@@ -36,7 +35,7 @@ def test_a_bump_changing_only_bookkeeping_labels_is_one_line_and_exit_0(
     assert strict.exit_code == 1, strict.stderr
     listed = run_cli(chart_bump_repo, "diff", "--format", "markdown", "--no-fold", "bookkeeping")
     assert listed.stdout.count("```diff") == 51 and "folded" not in listed.stdout
-    plan = json.loads(run_cli(chart_bump_repo, "diff", "--format", "json").stdout)
+    plan = json_result(run_cli(chart_bump_repo, "diff", "--format", "json").stdout)
     assert plan["differs"] is False and plan["differsAtAll"] is True
     assert plan["noise"] == {"bookkeeping": 51}
     (env,) = plan["environments"]
@@ -70,7 +69,9 @@ def test_a_bump_with_one_real_change_shows_it_beside_the_folded_line(
     page = run_cli(chart_bump_repo, "diff", "--format", "html")
     assert_golden("diff-chart-bump.html", masked(page.stdout))
     assert "\ndev image ghcr.io/acme/api: 3.12.4 -> 3.12.5\n" in text.stdout
-    (env,) = json.loads(run_cli(chart_bump_repo, "diff", "--format", "json").stdout)["environments"]
+    (env,) = json_result(run_cli(chart_bump_repo, "diff", "--format", "json").stdout)[
+        "environments"
+    ]
     assert env["charts"] == [{"name": "api", "from": ["1.4.0"], "to": ["1.5.0"]}]
     assert env["images"] == [{"name": "ghcr.io/acme/api", "from": ["3.12.4"], "to": ["3.12.5"]}]
 

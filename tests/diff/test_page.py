@@ -61,6 +61,7 @@ def dump_dom(page: Path, profile: Path, fragment: str = "") -> str:
     return result.stdout
 
 
+@pytest.mark.browser
 @needs_chromium
 def test_the_page_opens_in_chromium_sections_expand_and_no_secret_is_in_it(
     secrets_repo: Path, run_cli: Cli, tmp_path: Path

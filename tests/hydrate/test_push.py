@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from tests.fixtures.ci import Remote, ToolkitProcesses, tiny_overlay, write_files
-from tests.helpers import Cli, git
+from tests.helpers import Cli, git, hydrated_environments
 from toolkit.hydrate import push
 from toolkit.infra.errors import GitError
 
@@ -125,8 +125,7 @@ def test_a_shallow_clone_settles_untouched_environments_from_git(
     result = run_cli(third, "hydrate", "--push", "--json")
 
     assert result.exit_code == 0, result.stderr
-    (branch,) = json.loads(result.stdout)
-    environments = branch["environments"]
+    environments = hydrated_environments(result.stdout)
     assert (environments["dev"]["loaded"], environments["prod"]["loaded"]) == (True, False)
     assert environments["prod"]["added"] == environments["prod"]["changed"] == []
     assert "value: v3" in tiny_remote.show("dev/kustomize/configmap-settings.yaml")

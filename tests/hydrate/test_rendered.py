@@ -5,13 +5,22 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 from tests.fixtures.ci import TINY_CONFIG, TINY_FILES, Remote, tiny_overlay, write_files
-from tests.helpers import Cli, CliResult, branch_files, commit_all, git, make_repo, show
+from tests.helpers import (
+    Cli,
+    CliResult,
+    branch_files,
+    commit_all,
+    git,
+    hydrated_environments,
+    json_result,
+    make_repo,
+    show,
+)
 from toolkit.infra import git as git_module
 from toolkit.infra import process
 from toolkit.render import tools
@@ -116,31 +125,22 @@ def test_render_to_stdout_is_a_yaml_stream(example_repo: Path, run_cli: Cli) -> 
     assert "# dev/api/deployment-api.yaml" in result.stdout
 
 
-def hydrated(stdout: str) -> dict[str, dict[str, Any]]:
-    """`hydrate --json`'s environments by name, over every branch."""
-    return {
-        env: fields
-        for branch in json.loads(stdout)
-        for env, fields in branch["environments"].items()
-    }
-
-
 def renders_reported(stdout: str) -> dict[str, tuple[int, int]]:
     """(renders, answered by the cache) of each environment `hydrate --json` rendered."""
     return {
         env: (fields["renders"], fields["rendersFromCache"])
-        for env, fields in hydrated(stdout).items()
+        for env, fields in hydrated_environments(stdout).items()
         if fields["renders"]
     }
 
 
 def loaded(stdout: str) -> int:
     """How many environments `hydrate --json` says it loaded and hashed."""
-    return sum(fields["loaded"] for fields in hydrated(stdout).values())
+    return sum(fields["loaded"] for fields in hydrated_environments(stdout).values())
 
 
 def unchanged(stdout: str, env: str) -> bool:
-    fields = hydrated(stdout)[env]
+    fields = hydrated_environments(stdout)[env]
     return not (fields["added"] or fields["changed"] or fields["removed"] or fields["skipped"])
 
 
@@ -158,10 +158,12 @@ def test_hydrate_renders_only_the_environments_whose_inputs_changed(
     # cert-rotator render comes from the cache; staging and production are not rendered at all.
     assert renders_reported(result.stdout) == {"dev": (3, 1)}
     assert loaded(result.stdout) == 1  # only overlays/dev changed: the others were not read
-    (branch,) = json.loads(result.stdout)
-    assert "dev/api/configmap-api.yaml" in branch["environments"]["dev"]["changed"]
+    environments = hydrated_environments(result.stdout)
+    assert "dev/api/configmap-api.yaml" in environments["dev"]["changed"]
     for env in ("staging", "production"):
-        assert branch["environments"][env] == {
+        assert environments[env] == {
+            "name": env,
+            "stale": False,
             "added": [],
             "changed": [],
             "removed": [],
@@ -561,7 +563,7 @@ def test_check_is_0_when_fresh_1_after_a_change_and_writes_nothing(
     state = (git(clone, "for-each-ref"), git(clone, "count-objects", "-v"))
     stale = run_cli(clone, "hydrate", "--check", "--json")
     assert stale.exit_code == 1
-    assert json.loads(stale.stdout) == {"stale": ["prod"]}
+    assert json_result(stale.stdout)["stale"] == ["prod"]
     assert "stale: prod" in stale.stderr and "stale: dev" not in stale.stderr
     assert (git(clone, "for-each-ref"), git(clone, "count-objects", "-v")) == state
     assert git(clone, "status", "--porcelain") == ""

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Cli, branch_files, commit_all, make_repo, show
+from tests.helpers import (
+    Cli,
+    branch_files,
+    commit_all,
+    hydrated_environments,
+    json_result,
+    make_repo,
+    show,
+)
 
 CHART = {
     "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 1.2.0\n",
@@ -106,8 +114,8 @@ def test_a_change_in_one_environment_path_loads_that_environment_alone(
     result = run_cli(repo, "hydrate", "--json")
 
     assert result.exit_code == 0, result.stderr
-    (branch,) = json.loads(result.stdout)
-    assert {env: fields["loaded"] for env, fields in branch["environments"].items()} == {
+    environments = hydrated_environments(result.stdout)
+    assert {env: fields["loaded"] for env, fields in environments.items()} == {
         "dev": False,
         "prod": True,
     }
@@ -147,7 +155,7 @@ def test_promote_and_diff_use_the_environment_paths(
     assert not (repo / "overlays").exists()
     diff = run_cli(repo, "diff", "--base", "HEAD", "--format", "json")
     assert diff.exit_code == 0, diff.stderr
-    changes = {e["name"]: e for e in json.loads(diff.stdout)["environments"]}
+    changes = {e["name"]: e for e in json_result(diff.stdout)["environments"]}
     assert [(r["kind"], r["name"]) for r in changes["prod"]["resources"]] == [("Deployment", "web")]
     assert changes["dev"]["resources"] == []
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from tests.helpers import Cli, git
+from tests.helpers import Cli, git, json_result
 
 
 def test_dry_run_shows_dst_rendered_diff_and_writes_nothing(
@@ -35,7 +34,7 @@ def test_dry_run_json_carries_the_diff(locked_repo: Path, run_cli: Cli) -> None:
         "ghcr.io/example/web",
     )
     assert result.exit_code == 1, result.stderr
-    document = json.loads(result.stdout)
+    document = json_result(result.stdout)
     (environment,) = document["diff"]["environments"]
     assert environment["name"] == "staging"
     assert [(r["kind"], r["name"], r["change"]) for r in environment["resources"]] == [

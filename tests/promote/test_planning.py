@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from hypothesis import strategies as st
 from ruamel.yaml.nodes import MappingNode
 
 from tests.fixtures.promote import release_chart, unwritable, write_locks
-from tests.helpers import Cli, commit_all, git
+from tests.helpers import Cli, commit_all, git, json_result
 from toolkit.charts import lockfile
 from toolkit.infra import yamledit
 from toolkit.promote.images import IMAGE_FIELDS, edit_image
@@ -150,7 +149,7 @@ def test_a_version_dst_does_not_allow_is_pinned_and_the_plan_says_why(
     )
     git(locked_repo, "checkout", "--", ".")
     as_json = run_cli(locked_repo, "promote", "dev", "staging", "--json")
-    (api,) = [r for r in json.loads(as_json.stdout)["releases"] if r["name"] == "api"]
+    (api,) = [r for r in json_result(as_json.stdout)["releases"] if r["name"] == "api"]
     assert (api["constraint"], api["pinnedBecause"]) == ("~1.4", "1.5.0 does not satisfy '~1.4'")
 
 
@@ -289,7 +288,7 @@ def test_what_only_src_has_is_listed_as_not_promoted_with_why(
     commit_all(locked_repo, "dev-only release and image")
     result = run_cli(locked_repo, "promote", "dev", "staging", "--json", "--dry-run")
     assert result.exit_code == 1, result.stderr
-    plan = json.loads(result.stdout)
+    plan = json_result(result.stdout)
     releases = {r["name"]: r for r in plan["releases"]}
     images = {i["name"]: i for i in plan["images"]}
     assert releases["extra"]["status"] == "not promoted"
@@ -329,7 +328,7 @@ def test_dry_run_prints_the_plan_writes_nothing_and_exits_1(
     assert "image ghcr.io/example/web: newTag 3.12.4 -> 3.13.0-rc.2" in result.stdout
     assert snapshot(locked_repo) == before
 
-    document = json.loads(
+    document = json_result(
         run_cli(locked_repo, "promote", "dev", "staging", "--dry-run", "--json").stdout
     )
     assert document["written"] is False and document["changesAnything"] is True

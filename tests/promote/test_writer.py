@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from tests.fixtures.promote import release_chart
-from tests.helpers import Cli, commit_all, git
+from tests.helpers import Cli, commit_all, git, json_result
 
 
 def test_commit_lists_every_change_and_names_source_ref_and_commit(
@@ -82,7 +81,7 @@ def test_an_existing_branch_is_refused_before_anything_is_written(
 def test_json_reports_the_commit(locked_repo: Path, run_cli: Cli) -> None:
     result = run_cli(locked_repo, "promote", "dev", "staging", "--commit", "--json")
     assert result.exit_code == 0, result.stderr
-    document = json.loads(result.stdout)
+    document = json_result(result.stdout)
     assert document["written"] is True
     assert document["commit"] == git(locked_repo, "rev-parse", "HEAD")
     assert document["source"] == "dev" and document["target"] == "staging"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from tests.golden import assert_golden
-from tests.helpers import Cli, commit_all, git, make_repo
+from tests.helpers import Cli, commit_all, git, json_result, make_repo
 
 CHART = {
     "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 1.0.0\n",
@@ -200,7 +199,7 @@ def test_each_violation_is_reported_exactly_once_in_json(
 ) -> None:
     result = run_cli(violations_repo, "validate", "--json")
     assert result.exit_code == 1, result.stderr
-    report = json.loads(result.stdout)
+    report = json_result(result.stdout)
     found = [
         (env["name"], f["rule"], f["severity"], f["resource"])
         for env in report["environments"]
@@ -230,7 +229,7 @@ def test_no_finding_quotes_a_secret_value(run_cli: Cli, violations_repo: Path) -
 def test_strict_makes_a_custom_kind_without_a_schema_an_error(
     run_cli: Cli, violations_repo: Path
 ) -> None:
-    report = json.loads(
+    report = json_result(
         run_cli(violations_repo, "validate", "current", "--strict", "--json").stdout
     )
     (gadget,) = [f for f in report["environments"][0]["findings"] if f["rule"] == "no-schema"]
@@ -240,7 +239,7 @@ def test_strict_makes_a_custom_kind_without_a_schema_an_error(
 def test_the_example_repository_validates_clean(run_cli: Cli, example_repo: Path) -> None:
     result = run_cli(example_repo, "validate", "--json")
     assert result.exit_code == 0, result.stdout
-    report = json.loads(result.stdout)
+    report = json_result(result.stdout)
     assert [f for env in report["environments"] for f in env["findings"]] == []
 
 
@@ -264,7 +263,7 @@ def test_determinism_names_the_resource_and_template_that_vary(
     run_cli: Cli, tmp_path: Path
 ) -> None:
     repo = make_repo(tmp_path / "config", RANDOM_CHART, example=False)
-    report = json.loads(run_cli(repo, "validate", "--determinism", "--json").stdout)
+    report = json_result(run_cli(repo, "validate", "--determinism", "--json").stdout)
     (finding,) = report["environments"][0]["findings"]
     assert finding["rule"] == "nondeterministic"
     assert finding["resource"] == "ConfigMap default/generated"
@@ -286,7 +285,7 @@ def test_determinism_ignore_accepts_the_fields_meant_to_vary(run_cli: Cli, tmp_p
 def test_the_example_repository_is_deterministic(run_cli: Cli, example_repo: Path) -> None:
     result = run_cli(example_repo, "validate", "--determinism", "--json")
     assert result.exit_code == 0, result.stdout
-    assert json.loads(result.stdout)["errors"] == 0
+    assert json_result(result.stdout)["errors"] == 0
 
 
 def test_an_unknown_policy_in_toolkit_yaml_is_an_input_error(run_cli: Cli, tmp_path: Path) -> None:
@@ -341,8 +340,10 @@ def test_validate_ref_checks_that_revision_not_the_work_tree(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fixed\n  namespace: default\n"
     )
     commit_all(violations_repo, "replace the PSP")
-    now = json.loads(run_cli(violations_repo, "validate", "old", "--json").stdout)
-    then = json.loads(run_cli(violations_repo, "validate", "old", "--ref", before, "--json").stdout)
+    now = json_result(run_cli(violations_repo, "validate", "old", "--json").stdout)
+    then = json_result(
+        run_cli(violations_repo, "validate", "old", "--ref", before, "--json").stdout
+    )
     assert now["environments"][0]["findings"] == []
     assert [f["rule"] for f in then["environments"][0]["findings"]] == ["deprecated-api"]
     assert then["ref"] == before
@@ -367,7 +368,7 @@ def test_diff_reports_the_heads_findings_above_the_resource_diffs(
     section = markdown.index("**Validation of the head**: 0 errors, 1 warning")
     assert section < markdown.index("<details>")
     assert "`dev/kustomize/pod-web.yaml:8` `Pod default/web`" in markdown
-    report = json.loads(run_cli(repo, "diff", "--base", base, "--format", "json").stdout)
+    report = json_result(run_cli(repo, "diff", "--base", base, "--format", "json").stdout)
     (env,) = report["validation"]
     assert [f["rule"] for f in env["findings"]] == ["policy/image-tag"]
 
@@ -436,7 +437,7 @@ def test_dates_crd_metadata_and_nullable_objects_are_read_as_the_api_server_read
     repo = make_repo(tmp_path / "config", files, example=False)
     result = run_cli(repo, "validate", "--json")
     assert result.exit_code == 1, result.stderr
-    findings = json.loads(result.stdout)["environments"][0]["findings"]
+    findings = json_result(result.stdout)["environments"][0]["findings"]
     assert [(f["resource"], f["message"]) for f in findings] == [
         ("Thing.example.com default/labelled", "spec.o: unknown field 'x'")
     ]

@@ -7,6 +7,7 @@ import click
 
 from toolkit import __version__
 from toolkit.cli import outputs, sources
+from toolkit.cli.completion import completion_command
 from toolkit.cli.options import add_global_options, global_options, json_before_the_command
 
 
@@ -20,9 +21,17 @@ def main() -> None:
 
     The options below go before the command or after it (`toolkit hydrate -v --check`); run
     anywhere in the repository, toolkit finds toolkit.yaml in the directory or above it.
+
+    \b
+    Examples:
+      toolkit render dev
+      toolkit hydrate --push
+      toolkit diff --format markdown
+      toolkit promote staging production --dry-run
     """
 
 
 for command in (*outputs.COMMANDS, *sources.COMMANDS):
     add_global_options(command)
     main.add_command(command)
+main.add_command(completion_command)  # prints a script: no global options, no repository

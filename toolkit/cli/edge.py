@@ -3,18 +3,18 @@ failure becomes a message and an exit code, and how a result is printed."""
 
 from __future__ import annotations
 
-import json
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 import click
 
+from toolkit.cli import color
 from toolkit.config import project
-from toolkit.infra import atomicfiles
+from toolkit.infra import atomicfiles, jsondoc
 from toolkit.infra.errors import RenderError, ToolkitError
 from toolkit.infra.reporter import Reporter
 from toolkit.render.progress import annotation
@@ -28,6 +28,11 @@ class Context:
     start: Path  # where toolkit runs (-C, else the current directory)
     root: Path  # the repository root: the nearest directory from `start` up with toolkit.yaml
     settings: RenderSettings
+    color: str = "auto"  # --color: auto, always or never
+
+    def colored(self, stream: TextIO) -> bool:
+        """Whether what goes to `stream` is coloured (see color.py)."""
+        return color.wants_color(self.color, stream)
 
     @property
     def reporter(self) -> Reporter:
@@ -54,10 +59,20 @@ class Shown(Protocol):
     def lines(self) -> Iterable[str]: ...
 
 
+def command_name() -> str:
+    """The running command's name as typed after `toolkit` (`lock`, `tools status`)."""
+    return " ".join(click.get_current_context().command_path.split()[1:])
+
+
+def print_json(result: Any) -> None:
+    """A command's result (its `as_dict()`) as the one JSON document, on stdout."""
+    click.echo(jsondoc.document(command_name(), result), nl=False)
+
+
 def show(result: Shown, as_json: bool, say: Callable[[str], None] = click.echo) -> None:
-    """The result as JSON on stdout, or its lines through `say`."""
+    """The result as the JSON document on stdout, or its lines through `say`."""
     if as_json:
-        click.echo(json.dumps(result.as_dict(), indent=2))
+        print_json(result.as_dict())
     else:
         for line in result.lines():
             say(line)
@@ -82,5 +97,4 @@ def run_guarded(debug: bool, call: Callable[[], int | None]) -> None:
     sys.exit(code or 0)
 
 
-environments_argument = click.argument("environments", metavar="[ENV]...", nargs=-1)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from toolkit.cli import color
 from toolkit.cli.edge import Context, run_guarded
 from toolkit.config.project import CONFIG_FILE
 from toolkit.infra.reporter import Reporter
@@ -70,6 +71,13 @@ def global_options(*, hidden: bool) -> list[click.Option]:
             "hydrate).",
             **common,
         ),
+        click.Option(
+            ["--color"],
+            type=click.Choice(color.CHOICES),
+            help="Colour the output: auto (a terminal, unless NO_COLOR or TERM=dumb), always "
+            "or never.",
+            **common,
+        ),
         click.Option(["--helm"], help="The helm binary to use.", **common),
         click.Option(["--kustomize"], help="The kustomize (or kubectl) binary to use.", **common),
     ]
@@ -82,7 +90,7 @@ def json_before_the_command() -> click.Option:
         is_flag=True,
         expose_value=False,
         callback=_remember,
-        help="Print the result as JSON (the commands that have --json).",
+        help="Print the result as JSON (the same as the command's --json).",
     )
 
 
@@ -107,10 +115,14 @@ def find_root(start: Path) -> Path:
     return start
 
 
-def given() -> dict[str, Any]:
-    meta = click.get_current_context().find_root().meta
-    values: dict[str, Any] = meta.setdefault(_GIVEN, {})
+def given_in(ctx: click.Context) -> dict[str, Any]:
+    """The global options given to `ctx`'s run, wherever on the command line."""
+    values: dict[str, Any] = ctx.find_root().meta.setdefault(_GIVEN, {})
     return values
+
+
+def given() -> dict[str, Any]:
+    return given_in(click.get_current_context())
 
 
 def current_context() -> Context:
@@ -130,22 +142,24 @@ def current_context() -> Context:
                 flags.get("verbose", 0) - flags.get("quiet", 0),
             ),
         )
-        meta[_CONTEXT] = Context(start=start, root=find_root(start), settings=settings)
+        meta[_CONTEXT] = Context(
+            start=start,
+            root=find_root(start),
+            settings=settings,
+            color=flags.get("color") or "auto",
+        )
     context: Context = meta[_CONTEXT]
     return context
 
 
 def command_body(func: F) -> F:
     """A command's body, called with the Context first; a ToolkitError becomes one message
-    and its exit code. `toolkit --json CMD` is `CMD --json`."""
+    and its exit code. `toolkit --json CMD` is `CMD --json` (every command has --json)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         flags = given()
         if flags.get("json"):
-            if "as_json" not in kwargs:
-                words = click.get_current_context().command_path.split()[1:]
-                raise click.UsageError(f"`toolkit {' '.join(words)}` has no --json output")
             kwargs["as_json"] = True
         run_guarded(bool(flags.get("debug")), lambda: func(current_context(), *args, **kwargs))
 

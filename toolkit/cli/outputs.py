@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from toolkit.cli.edge import Context, environments_argument, json_option, show
+from toolkit.cli.completion import complete_refs, environments_argument
+from toolkit.cli.edge import Context, json_option, print_json, show
 from toolkit.cli.options import command_body
 from toolkit.config import identity
 from toolkit.diff import comment, noise
@@ -22,13 +23,26 @@ from toolkit.diff import comment, noise
     default=None,
     help="Write `<DIR>/<env>/…` instead of printing to stdout.",
 )
+@json_option
 @command_body
-def render_command(obj: Context, environments: tuple[str, ...], output: Path | None) -> int:
-    """Render environments to a directory or stdout; touches nothing else."""
+def render_command(
+    obj: Context, environments: tuple[str, ...], output: Path | None, as_json: bool
+) -> int:
+    """Render environments to a directory or stdout; touches nothing else.
+
+    \b
+    Examples:
+      toolkit render dev
+      toolkit render -o ../render-check
+      toolkit render production --json
+    """
     from toolkit.commands import render
 
     options = render.RenderOptions(environments, output)
     result = render.render(obj.load(), options, obj.settings)
+    if as_json:
+        show(result, as_json)
+        return 0
     if output is None:
         click.echo(result.stream, nl=False)
     for line in result.lines():
@@ -85,7 +99,15 @@ def hydrate_command(
     keep_going: bool,
     as_json: bool,
 ) -> int:
-    """Render and commit to the rendered branch (and push it with --push)."""
+    """Render and commit to the rendered branch (and push it with --push).
+
+    \b
+    Examples:
+      toolkit hydrate
+      toolkit hydrate --push --validate      # in CI, on main
+      toolkit hydrate --check               # exit 1 when the branch is stale
+      toolkit hydrate --shard 1/3 --push
+    """
     from toolkit.commands import hydrate
 
     if check and (push or tag):
@@ -115,7 +137,11 @@ def hydrate_command(
 @click.command("validate")
 @environments_argument
 @click.option(
-    "--ref", default=None, metavar="REF", help="Validate this revision, not the work tree."
+    "--ref",
+    default=None,
+    metavar="REF",
+    shell_complete=complete_refs,
+    help="Validate this revision, not the work tree.",
 )
 @click.option("--strict", is_flag=True, help="A custom kind without a schema is an error.")
 @click.option(
@@ -159,7 +185,7 @@ def validate_command(
     default="text",
     help="A listing for a terminal, a markdown table (PR, wiki), or JSON.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@json_option
 @click.option(
     "--remote", default="origin", help="Read its rendered branch when there is no local one."
 )
@@ -179,18 +205,30 @@ def status_command(
     from toolkit.commands import status  # only this command reads every manifest on the branch
 
     report = status.status(obj.load(), status.StatusOptions(environments, remote), obj.settings)
-    chosen = "json" if as_json else output_format
-    text = {"json": report.as_json, "markdown": report.as_markdown, "text": report.as_text}[chosen]
-    click.echo(text(), nl=False)
+    if as_json or output_format == "json":
+        print_json(report.as_dict())
+    else:
+        text = report.as_markdown if output_format == "markdown" else report.as_text
+        click.echo(text(), nl=False)
     return 0
 
 
 @click.command("diff")
 @environments_argument
 @click.option(
-    "--base", metavar="REF", default=None, help="Base revision (default: merge-base with main)."
+    "--base",
+    metavar="REF",
+    default=None,
+    shell_complete=complete_refs,
+    help="Base revision (default: merge-base with main).",
 )
-@click.option("--head", metavar="REF", default=None, help="Head revision (default: work tree).")
+@click.option(
+    "--head",
+    metavar="REF",
+    default=None,
+    shell_complete=complete_refs,
+    help="Head revision (default: work tree).",
+)
 @click.option(
     "--format",
     "fmt",
@@ -198,7 +236,7 @@ def status_command(
     default="text",
     help="text (a terminal), markdown (a PR comment), json (a CI gate) or html (one page).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@json_option
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs.")
 @click.option(
     "--no-fold",
@@ -247,7 +285,15 @@ def diff_command(
     split_into: Path | None,
     show_secrets: bool,
 ) -> int:
-    """Rendered diff between two revisions, resource by resource."""
+    """Rendered diff between two revisions, resource by resource.
+
+    \b
+    Examples:
+      toolkit diff
+      toolkit diff staging --base main~1 --head HEAD
+      toolkit diff --format markdown > comment.md
+      toolkit diff --json --exit-code        # a CI gate
+    """
     from toolkit.commands import diff
 
     fmt = "json" if as_json else fmt
@@ -258,7 +304,7 @@ def diff_command(
         base=base,
         head=head,
         format=fmt,
-        color=fmt == "text" and sys.stdout.isatty(),
+        color=fmt == "text" and obj.colored(sys.stdout),
         exit_code=exit_code,
         strict=strict,
         unfolded=unfolded,
@@ -270,8 +316,8 @@ def diff_command(
     result = diff.diff(obj.root, options, obj.settings)
     for path in result.comments:
         click.echo(path)
-    if split_into is None:
-        click.echo(result.text, nl=False)
+    if split_into is None:  # click drops colour off a terminal unless told
+        click.echo(result.text, nl=False, color=options.color)
     return result.exit_code
 
 

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from toolkit.cli.edge import Context, json_option, show
+from toolkit.cli.completion import (
+    complete_environments,
+    complete_lock_words,
+    complete_refs,
+    complete_releases,
+)
+from toolkit.cli.edge import Context, json_option, print_json, show
 from toolkit.cli.options import command_body
 from toolkit.config import identity, project
 from toolkit.infra import git
@@ -30,24 +36,47 @@ from toolkit.infra import git
     is_flag=True,
     help="Adopt the layout DIR has: its kustomization directories become environments.",
 )
+@json_option
 @command_body
 def init_command(
-    obj: Context, directory: Path | None, operator: str, chart: str | None, adopt: bool
+    obj: Context,
+    directory: Path | None,
+    operator: str,
+    chart: str | None,
+    adopt: bool,
+    as_json: bool,
 ) -> int:
-    """Scaffold a config repository in DIR (default: -C), or adopt the one there (--from)."""
+    """Scaffold a config repository in DIR (default: -C), or adopt the one there (--from).
+
+    \b
+    Examples:
+      toolkit init my-config --chart web
+      toolkit init --flux
+      toolkit init --from
+    """
     from toolkit.commands import init  # the templates load only for init
 
     if chart is not None and not project.DNS_LABEL.pattern.fullmatch(chart):
         raise click.BadParameter(project.DNS_LABEL.description, param_hint="--chart")
     options = init.InitOptions((directory or obj.start).absolute(), operator, chart, adopt)
-    for line in init.init(options, obj.settings).lines(Path.cwd()):
+    result = init.init(options, obj.settings)
+    if as_json:
+        print_json(result.as_dict())
+        return 0
+    for line in result.lines(Path.cwd()):
         obj.reporter.line(line)
     return 0
 
 
 @click.group("tools")
 def tools_group() -> None:
-    """Provision or show helm and kustomize."""
+    """Provision or show helm and kustomize.
+
+    \b
+    Examples:
+      toolkit tools install
+      toolkit tools status
+    """
 
 
 @tools_group.command("install")
@@ -60,7 +89,13 @@ def tools_group() -> None:
 @json_option
 @command_body
 def tools_install_command(obj: Context, helm_major: str | None, as_json: bool) -> int:
-    """Download the pinned helm and kubectl (kustomize) into toolkit's cache."""
+    """Download the pinned helm and kubectl (kustomize) into toolkit's cache.
+
+    \b
+    Examples:
+      toolkit tools install
+      toolkit tools install --helm-major 4 --json
+    """
     from toolkit.commands import tools
 
     major = int(helm_major) if helm_major else None
@@ -73,7 +108,13 @@ def tools_install_command(obj: Context, helm_major: str | None, as_json: bool) -
 @json_option
 @command_body
 def tools_status_command(obj: Context, as_json: bool) -> int:
-    """Show which helm and kustomize toolkit would use, and why."""
+    """Show which helm and kustomize toolkit would use, and why.
+
+    \b
+    Examples:
+      toolkit tools status
+      toolkit tools status --helm ./bin/helm
+    """
     from toolkit.commands import tools
 
     result = tools.status(obj.tool_pins(), obj.settings.tools)
@@ -100,7 +141,11 @@ def _split_upgrade(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, 
     short_help="Resolve chart constraints and write releases.lock.",
 )
 @click.argument(
-    "words", metavar="[ENV]... [--upgrade [RELEASE]...]", nargs=-1, type=click.UNPROCESSED
+    "words",
+    metavar="[ENV]... [--upgrade [RELEASE]...]",
+    nargs=-1,
+    type=click.UNPROCESSED,
+    shell_complete=complete_lock_words,
 )
 @json_option
 @command_body
@@ -109,6 +154,12 @@ def lock_command(obj: Context, words: tuple[str, ...], as_json: bool) -> int:
 
     Entries that still satisfy their release are kept; `--upgrade` re-resolves every
     release, `--upgrade RELEASE...` only the named ones.
+
+    \b
+    Examples:
+      toolkit lock
+      toolkit lock staging --upgrade api
+      toolkit --locked lock --json           # CI: exit 2 when a lock is stale
     """
     from toolkit.commands import lock
 
@@ -134,13 +185,19 @@ def _identity(author: str | None) -> git.Identity | None:
 
 
 @click.command("promote")
-@click.argument("source", metavar="SRC")
-@click.argument("target", metavar="DST")
-@click.option("--ref", default=None, help="Read SRC as it was at this tag or commit.")
+@click.argument("source", metavar="SRC", shell_complete=complete_environments)
+@click.argument("target", metavar="DST", shell_complete=complete_environments)
+@click.option(
+    "--ref",
+    default=None,
+    shell_complete=complete_refs,
+    help="Read SRC as it was at this tag or commit.",
+)
 @click.option(
     "--only",
     multiple=True,
     metavar="NAME",
+    shell_complete=complete_releases,
     help="Promote only this release or image (repeatable, or comma-separated).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing (exit 1 if any).")
@@ -171,7 +228,14 @@ def promote_command(
     allow_dirty: bool,
     as_json: bool,
 ) -> int:
-    """Make DST run what SRC runs: chart versions, image tags and promotion.copy files."""
+    """Make DST run what SRC runs: chart versions, image tags and promotion.copy files.
+
+    \b
+    Examples:
+      toolkit promote staging production --dry-run
+      toolkit promote staging production --ref staging/12 --commit --tag
+      toolkit promote dev staging --only api
+    """
     # Imported here: promotion's YAML editor (ruamel.yaml) would slow every other command's start.
     from toolkit.commands import promote
 
@@ -199,8 +263,15 @@ def promote_command(
 
 
 @click.command("rollback")
-@click.argument("environment", metavar="ENV")
-@click.option("--to", "ref", required=True, metavar="REF", help="The tag or commit to go back to.")
+@click.argument("environment", metavar="ENV", shell_complete=complete_environments)
+@click.option(
+    "--to",
+    "ref",
+    required=True,
+    metavar="REF",
+    shell_complete=complete_refs,
+    help="The tag or commit to go back to.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan and rendered diff; write nothing.")
 @click.option("--allow-dirty", is_flag=True, help="Roll back over uncommitted edits in ENV.")
 @author_option

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from toolkit.diff import comment, comparison, formats, noise, split
+from toolkit.infra import jsondoc
 from toolkit.render.settings import RenderSettings
 
 
@@ -32,6 +34,9 @@ class DiffResult:
     exit_code: int
     comments: tuple[Path, ...] = ()  # the comment files --split wrote, in order
 
+    def as_dict(self) -> dict[str, Any]:
+        return formats.as_dict(self.report)
+
 
 def diff(root: Path, options: DiffOptions, settings: RenderSettings) -> DiffResult:
     report = comparison.diff_revisions(
@@ -44,15 +49,21 @@ def diff(root: Path, options: DiffOptions, settings: RenderSettings) -> DiffResu
         fold=[rule for rule in noise.DEFAULT_FOLDING if rule not in options.unfolded],
     )
     if options.output_full is not None:
-        full = formats.formatted(report, options.format, max_bytes=None, color=False)
+        full = _formatted(report, options.format, max_bytes=None, color=False)
         formats.write_full(options.output_full, full)
     comments: tuple[Path, ...] = ()
     text = ""
     if options.split_into is not None:
         comments = tuple(split.write_comments(options.split_into, report, options.max_bytes))
     else:
-        text = formats.formatted(
-            report, options.format, max_bytes=options.max_bytes, color=options.color
-        )
+        text = _formatted(report, options.format, max_bytes=options.max_bytes, color=options.color)
     differs = report.differs_at_all if options.strict else report.differs
     return DiffResult(report, text, 1 if options.exit_code and differs else 0, comments)
+
+
+def _formatted(
+    report: comparison.DiffReport, fmt: str, *, max_bytes: int | None, color: bool
+) -> str:
+    if fmt == "json":  # the document every --json prints (JSON has no byte budget)
+        return jsondoc.document("diff", formats.as_dict(report))
+    return formats.formatted(report, fmt, max_bytes=max_bytes, color=color)

@@ -54,10 +54,28 @@ class HydrateOutcome:
     def exit_code(self) -> int:
         return 1 if self.stale else 0
 
-    def as_dict(self) -> Any:
-        if self.check:
-            return {"stale": [c.environment for c in self.stale]}
-        return [_result_as_dict(result) for result in self.results]
+    def as_dict(self) -> dict[str, Any]:
+        """One shape for a hydrate and a check: every environment (stale or not), and the
+        branches written (none for a check)."""
+        changes = self.changes or tuple(c for r in self.results for c in r.changes)
+        work = {c.environment: _work(r, c.environment) for r in self.results for c in r.changes}
+        return {
+            "check": self.check,
+            "stale": [c.environment for c in changes if c.changed_anything],
+            "environments": [
+                {
+                    "name": c.environment,
+                    "stale": c.changed_anything,
+                    "added": list(c.added),
+                    "changed": list(c.changed),
+                    "removed": list(c.removed),
+                    "skipped": c.skipped,
+                    **work.get(c.environment, {}),
+                }
+                for c in changes
+            ],
+            "branches": [_result_as_dict(result) for result in self.results],
+        }
 
     def lines(self) -> list[str]:
         """One line per environment and one per branch, for people."""
@@ -82,24 +100,26 @@ class HydrateOutcome:
         return lines
 
 
+def _work(result: HydrateResult, environment: str) -> dict[str, Any]:
+    """What a hydrate (not a check) did for an environment: loaded it (else settled it from
+    git), and its helm and kustomize renders, how many from the cache."""
+    renders, cached = result.renders.get(environment, (0, 0))
+    return {
+        "loaded": environment in result.loaded,
+        "renders": renders,
+        "rendersFromCache": cached,
+    }
+
+
 def _result_as_dict(result: HydrateResult) -> dict[str, Any]:
     return {
-        "branch": result.branch,
+        "name": result.branch,
         "commit": result.commit,
-        "pushed": result.pushed,
+        # A --push run marks every branch pushed; one it made no commit for sent nothing.
+        "pushed": result.pushed and result.commit is not None,
+        "environments": [c.environment for c in result.changes],
         "tags": list(result.tags),
-        "environments": {
-            c.environment: {
-                "added": c.added,
-                "changed": c.changed,
-                "removed": c.removed,
-                "skipped": c.skipped,
-                "loaded": c.environment in result.loaded,
-                "renders": result.renders.get(c.environment, (0, 0))[0],
-                "rendersFromCache": result.renders.get(c.environment, (0, 0))[1],
-            }
-            for c in result.changes
-        },
+        "leftBehind": list(result.left_behind),
     }
 
 

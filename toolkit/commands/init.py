@@ -57,6 +57,14 @@ class InitResult:
     written: tuple[str, ...]  # paths from the root
     notes: tuple[str, ...]  # what the user should know or do next
 
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "root": str(self.root),
+            "adopted": self.adopted,
+            "written": list(self.written),
+            "notes": list(self.notes),
+        }
+
     def lines(self, cwd: Path) -> list[str]:
         """What was written, the notes, and the next step (from `cwd`, where the user is)."""
         where = "" if self.root == cwd else f"cd {self.root} && "

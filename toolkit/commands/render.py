@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from toolkit.config.project import Config
 from toolkit.hydrate import envdir, outputdir
@@ -27,6 +28,23 @@ class RenderResult:
     def stream(self) -> str:
         """Every environment's manifests as one YAML stream (when there is no output)."""
         return outputdir.as_stream(self.renders)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Each environment's files by path (as `render -o` writes them and the stream heads
+        them), with their contents, and where they were written."""
+        return {
+            "output": str(self.output) if self.output is not None else None,
+            "environments": [
+                {
+                    "name": render.name,
+                    "files": [
+                        {"path": f"{render.name}/{path}", "content": data.decode()}
+                        for path, data in render.tree.files.items()
+                    ],
+                }
+                for render in self.renders
+            ],
+        }
 
     def lines(self) -> list[str]:
         if self.output is None:

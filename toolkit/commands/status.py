@@ -9,7 +9,6 @@ to the next one in promotion order: release versions, images and `promotion.copy
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ from toolkit.promote import changes, planning
 from toolkit.render import pipeline
 from toolkit.render.settings import RenderSettings
 
-SCHEMA_VERSION = 1
 _TAG_NUMBER = re.compile(r"/([0-9]+)$")
 
 
@@ -84,14 +82,7 @@ class StatusReport:
     environments: tuple[EnvironmentStatus, ...]
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "schemaVersion": SCHEMA_VERSION,
-            "command": "status",
-            "environments": [env.as_dict() for env in self.environments],
-        }
-
-    def as_json(self) -> str:
-        return json.dumps(self.as_dict(), indent=2) + "\n"
+        return {"environments": [env.as_dict() for env in self.environments]}
 
     def as_text(self) -> str:
         lines: list[str] = []
