@@ -13,10 +13,6 @@ GIT_PACKAGE = PACKAGE / "infra" / "git"
 MAX_LINES = 400
 # Over the limit, and each in another piece of work that splits it: no module joins this list.
 KNOWN_LONG = {
-    "toolkit/cli.py",
-    "toolkit/charts/chartsource.py",
-    "toolkit/charts/lockfile.py",
-    "toolkit/promote/planning.py",
     "toolkit/render/pipeline.py",
     "toolkit/render/tools.py",
 }
@@ -60,7 +56,7 @@ def test_no_module_is_over_the_line_limit() -> None:
         for path in _modules()
         if len(path.read_text(encoding="utf-8").splitlines()) > MAX_LINES
     }
-    assert long - KNOWN_LONG == set()
+    assert long == KNOWN_LONG  # a module split below the line leaves this list too
 
 
 def test_every_package_says_what_it_owns() -> None:
