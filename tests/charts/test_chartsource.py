@@ -321,7 +321,8 @@ def test_an_oci_chart_locks_renders_and_is_verified(
     assert f"{base}/ocidemo --version 0.4.0" in metadata["commands"][0]
 
     # The tag is pushed again with other content: a machine without the cache refuses it.
-    oci_registry.push(package_chart(helm_tool, work, "ocidemo", "0.4.0", work / "again"), "e2e")
+    again = package_chart(helm_tool, work, "ocidemo", "0.4.0", work / "again", greeting="hi")
+    oci_registry.push(again, "e2e")
     monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "another-cache"))
     result = run_cli(root, "render")
     assert result.exit_code == 2
