@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import http.server
 import json
 import shutil
 import sys
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,19 @@ from toolkit.infra import process
 PROJECT = Path(__file__).resolve().parents[1]
 SCHEMAS = PROJECT / "schemas"  # the --json documents' schemas
 EXAMPLE_PATHS = ("toolkit.yaml", "charts", "crds", "overlays")
+
+
+@contextlib.contextmanager
+def serving(server: http.server.ThreadingHTTPServer) -> Iterator[None]:
+    """`server` answering on a thread of its own until the block ends, then closed."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 def write_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
