@@ -470,3 +470,31 @@ def test_a_file_dependency_of_a_tree_pinned_chart_renders_its_locked_tree(
         f"git tree {missing}, which this clone does not have: commit and push charts/common/ as "
         "it was locked, or lock again\n"
     )
+
+
+def test_a_file_dependency_moved_in_the_work_tree_leaves_its_locked_tree_rendering(
+    tmp_path: Path, run_cli: Cli, chart_repo: ChartRepo
+) -> None:
+    """charts/common renamed to charts/lib and locked in dev: staging, locked before, renders
+    the trees it pins until it is promoted, with no need of the old directory."""
+    chart_repo.add("demo", "1.2.5", "1.3.0")
+    root = make_repo(tmp_path / "config", demo_umbrella(chart_repo), example=False)
+    assert run_cli(root, "lock").exit_code == 0
+    commit_all(root, "locked")
+    git(root, "mv", "charts/common", "charts/lib")
+    chart = root / "charts/umbrella/Chart.yaml"
+    chart.write_text(chart.read_text().replace("file://../common", "file://../lib"))
+    assert run_cli(root, "lock", "dev").exit_code == 0, "dev locks the new place"
+    commit_all(root, "common moved to charts/lib")
+
+    result = run_cli(root, "--locked", "render", "staging")
+
+    assert result.exit_code == 0, result.stderr
+    assert configmap_data(result, "app-common") == {"version": "1.4.0", "greeting": "hello"}
+    assert result.stderr == (
+        "warning: overlays/staging/releases.lock: release app: charts/umbrella/ changed in the "
+        "work tree since it was locked (0.1.0 locked, 0.1.0 now), not locked in staging: staging "
+        "renders the locked git tree until `toolkit lock staging` or a promotion moves it\n"
+    )
+    assert run_cli(root, "promote", "dev", "staging").exit_code == 0
+    assert pins(root, "staging")["common"][1] == git(root, "rev-parse", "HEAD:charts/lib")

@@ -171,10 +171,16 @@ def _aliased(dependency: Dependency, aliases: Mapping[str, str]) -> str | None:
 
 
 def chart_reference(
-    dependency: Dependency, directory: Path, root: Path, aliases: Mapping[str, str]
+    dependency: Dependency,
+    directory: Path,
+    root: Path,
+    aliases: Mapping[str, str],
+    *,
+    present: bool = True,
 ) -> ChartRef | None:
     """Where a dependency comes from, as a release's chart would (None: vendored); `aliases`
-    are toolkit.yaml's repositories."""
+    are toolkit.yaml's repositories. A file:// chart must be there unless `present` is False
+    (a chart locked at a git tree may pin it at its own tree: see `require_chart`)."""
     if dependency.vendored:
         return None
     alias = repository_alias(dependency)
@@ -189,8 +195,8 @@ def chart_reference(
     label = alias or repository
     path = file_directory(dependency.repository, directory, root, aliases, where=where)
     if path is not None:
-        if not (path / "Chart.yaml").is_file():
-            raise InputError(f"{where}: {repository} is not a chart directory (no Chart.yaml)")
+        if present:
+            require_chart(dependency, path)
         return LocalChart(path=path)
     if repository.startswith(("oci://", "https://", "http://")):
         return chart_at(repository, dependency.name, label=label)
@@ -198,6 +204,15 @@ def chart_reference(
         f"{dependency.where}: dependency {dependency.key}: repository '{dependency.repository}' "
         "is not one helm reads; write https://host/path, oci://host/path, file://DIR or @alias"
     )
+
+
+def require_chart(dependency: Dependency, path: Path) -> None:
+    """A file:// dependency's directory must hold a chart."""
+    if not (path / "Chart.yaml").is_file():
+        raise InputError(
+            f"{dependency.where}: dependency {dependency.key}: {dependency.repository} is not a "
+            "chart directory (no Chart.yaml)"
+        )
 
 
 def file_directory(

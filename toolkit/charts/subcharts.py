@@ -64,7 +64,11 @@ class Subcharts:
         found = []
         base = links_from or directory
         for dependency in dependencies.read_dependencies(directory, self.root):
-            reference = dependencies.chart_reference(dependency, base, self.root, self.aliases)
+            # From a locked tree, a file:// chart pinned at its own tree need not be in the
+            # work tree any more (renamed since, say): `_work_tree_chart` checks the others.
+            reference = dependencies.chart_reference(
+                dependency, base, self.root, self.aliases, present=links_from is None
+            )
             if reference is None:
                 continue
             what = f"{dependency.where}: dependency {dependency.key}"
@@ -122,6 +126,7 @@ class Subcharts:
                     what=requester.what,
                 )
             else:
+                _work_tree_chart(item)
                 chart = item.source.fetch(pin.version, pin.digest, requester)
             resolved.append(_resolved(item, chart))
         return tuple(resolved)
@@ -157,6 +162,7 @@ class Subcharts:
                 )
             if pin.tree is not None and item.directory is not None:
                 continue  # the work tree moving on is news (localtrees.behind_warnings)
+            _work_tree_chart(item)
             present = item.source.present(None, item.requester("toolkit lock"))
             if present is not None and present.digest != pin.digest:
                 return f"its dependency {key} ({item.repository}) changed since it was locked"
@@ -176,6 +182,12 @@ class Subcharts:
                 "commit Chart.lock, or delete Chart.lock to resolve the constraints afresh"
             )
         return {d.key: version for d, (_, _, version) in zip(declared, lock.versions, strict=True)}
+
+
+def _work_tree_chart(item: Wanted) -> None:
+    """A file:// chart that renders from the work tree must be there."""
+    if item.directory is not None:
+        dependencies.require_chart(item.dependency, item.directory)
 
 
 def _resolved(item: Wanted, chart: ChartVersion) -> ResolvedDependency:
