@@ -431,7 +431,7 @@ def test_a_file_dependency_of_a_tree_pinned_chart_renders_its_locked_tree(
     commit_all(root, "locked")
     common_tree = git(root, "rev-parse", "HEAD:charts/common")
     assert pins(root, "dev") == {"common": ("1.4.0", common_tree), "demo": ("1.3.0", None)}
-    assert f"      tree: {common_tree}\n" in (root / "overlays/dev/releases.lock").read_text()
+    assert f"        tree: {common_tree}\n" in (root / "overlays/dev/releases.lock").read_text()
     umbrella_chart = root / "charts" / "umbrella"
     expected = helm_build_and_template(helm_tool, umbrella_chart, tmp_path, chart_repo.url)
 
