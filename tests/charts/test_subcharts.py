@@ -498,3 +498,30 @@ def test_a_file_dependency_moved_in_the_work_tree_leaves_its_locked_tree_renderi
     )
     assert run_cli(root, "promote", "dev", "staging").exit_code == 0
     assert pins(root, "staging")["common"][1] == git(root, "rev-parse", "HEAD:charts/lib")
+
+
+def test_a_file_dependency_git_cannot_hold_is_pinned_by_digest_and_stale_once_it_changes(
+    tmp_path: Path, run_cli: Cli, chart_repo: ChartRepo
+) -> None:
+    """A symbolic link in charts/common: git's tree would not hold what helm reads, so the
+    dependency is locked without a tree (its parent keeps its own) and renders from the work
+    tree, stale once that changes."""
+    chart_repo.add("demo", "1.2.5", "1.3.0")
+    files = demo_umbrella(chart_repo) | {"shared/values.yaml": "greeting: linked\n"}
+    files.pop("charts/common/values.yaml")
+    root = write_tree(tmp_path / "config", files)
+    (root / "charts/common/values.yaml").symlink_to("../../shared/values.yaml")
+    root = make_repo(root, {}, example=False)
+    assert run_cli(root, "lock").exit_code == 0
+    commit_all(root, "locked")
+    assert pins(root, "dev")["common"] == ("1.4.0", None)
+    lock = lockfile.read_lock(root / "overlays/dev", root=root)
+    assert lock is not None and lock.entries[0].tree is not None
+
+    write_tree(root, {"shared/values.yaml": "greeting: changed\n"})
+    result = run_cli(root, "--locked", "render", "dev")
+
+    assert result.exit_code == 2
+    assert "release app: its dependency common (file://../common) changed since it was locked" in (
+        result.stderr
+    )
