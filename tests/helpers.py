@@ -120,7 +120,9 @@ def counting_bin(directory: Path, *, trial: str, action: str, helm: Path, kustom
     return directory
 
 
-def make_repo(path: Path, files: dict[str, str] | None = None, *, example: bool = True) -> Path:
+def make_repo(
+    path: Path, files: Mapping[str, str | bytes] | None = None, *, example: bool = True
+) -> Path:
     """A real git repository holding the example configuration (and/or `files`), committed."""
     path.mkdir(parents=True, exist_ok=True)
     if example:

@@ -143,6 +143,8 @@ def describe(error: Any) -> str:
         return f"{where}: must be one of {', '.join(map(json.dumps, detail['options']))}"
     if kind in ("oneOf", "anyOf"):
         return f"{where}: matches none of the schema's alternatives ({kind})"
+    if "keyword" in detail and "message" in detail:  # one of toolkit's own keywords
+        return f"{where}: {detail['message']}"
     return f"{where}: breaks the schema's {kind!r} rule"
 
 
