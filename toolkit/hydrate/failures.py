@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from toolkit.infra import process
 from toolkit.infra.errors import RenderError, ToolkitError
@@ -21,18 +22,29 @@ class RenderFailures:
             self.errors[environment] = error
             self.notify(environment, error)
 
-    def raise_any(self, *, done: str) -> None:
+    def error(self, *, done: str) -> RenderError | None:
         """A RenderError (exit 3) naming every failure, if there was one; `done` says what
         became of the other environments."""
         if not self.errors:
-            return
+            return None
         count = len(self.errors)
         names = ", ".join(self.errors)
         lines = [
             f"{count} environment{'s' if count > 1 else ''} failed to render ({names}); {done}:"
         ]
         lines += [process.indent(str(error)) for error in self.errors.values()]
-        raise RenderError("\n".join(lines), debug=self._debug_output)
+        return RenderError("\n".join(lines), debug=self._debug_output)
+
+    def as_dicts(self) -> list[dict[str, Any]]:
+        """Each failure as `--json` lists it: the environment, and the release, message, file
+        and line of its first error (null where not known)."""
+        return [
+            {
+                "environment": environment,
+                **{key: error.as_dict()[key] for key in ("release", "message", "file", "line")},
+            }
+            for environment, error in self.errors.items()
+        ]
 
     def _debug_output(self) -> str:
         outputs = [e.debug_output() for e in self.errors.values() if isinstance(e, RenderError)]
