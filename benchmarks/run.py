@@ -45,7 +45,7 @@ from benchmarks.fleet import Fleet, git
 from toolkit import __version__
 from toolkit.config import project
 from toolkit.infra import process
-from toolkit.render import pipeline, tools
+from toolkit.render import pipeline, rendering, tools
 from toolkit.render.cache import RenderCache
 from toolkit.render.settings import RenderSettings, ToolChoice
 
@@ -239,7 +239,7 @@ def run_validate(setup: Setup, cache: Path) -> dict[str, float]:
     cfg = project.load_config(setup.fleet.root)
     settings = RenderSettings(ToolChoice(str(setup.helm.path), str(setup.kustomize.path)))
     plan = pipeline.plan_environments(cfg, cfg.environments, settings)
-    renders = pipeline.render_plan(plan, parallel=setup.jobs, cache=RenderCache(cache / "renders"))
+    renders = rendering.render_plan(plan, parallel=setup.jobs, cache=RenderCache(cache / "renders"))
     seconds, cpu = [], []
     for _ in range(setup.repeat):
         for cached in (schemas.shipped_minors, schemas.built_in_groups):

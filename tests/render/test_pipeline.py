@@ -11,7 +11,7 @@ import pytest
 from tests.helpers import Cli
 from toolkit.config.project import load_config
 from toolkit.infra.errors import RenderError
-from toolkit.render import pipeline, runs, tools
+from toolkit.render import pipeline, rendering, runs, tools
 from toolkit.render.cache import RenderCache
 from toolkit.render.settings import RenderSettings, ToolChoice
 
@@ -27,7 +27,7 @@ def render_files(
     use_cache: bool = True,
 ) -> tuple[Files, list[pipeline.EnvironmentRender]]:
     config = load_config(root)
-    renders = pipeline.render_environments(
+    renders = rendering.render_environments(
         config,
         config.select(envs),
         RenderSettings(ToolChoice(str(helm.path), str(kustomize.path)), 2, use_cache=use_cache),

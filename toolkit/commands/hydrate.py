@@ -15,7 +15,7 @@ from toolkit.hydrate.failures import RenderFailures
 from toolkit.hydrate.rendered import HydrateResult
 from toolkit.infra import git
 from toolkit.infra.errors import CheckFailed, RenderError
-from toolkit.render import pipeline
+from toolkit.render import pipeline, rendering
 from toolkit.render.progress import Progress
 from toolkit.render.settings import RenderSettings
 from toolkit.validate.findings import Severity
@@ -159,13 +159,13 @@ def hydrate(
     work_tree = envdir.refuse_dirty(config.root, allow_dirty=options.allow_dirty)
     source = envdir.current_source(config.root)
     planner = pipeline.Planner(config, selected, settings)
-    cache = pipeline.default_cache(settings)
+    cache = rendering.default_cache(settings)
     progress = Progress(report)
     failures = RenderFailures(notify=progress.failed)
 
     def render(names: Collection[str]) -> list[pipeline.EnvironmentRender]:
         plan = planner.run_plan(names)
-        renders = pipeline.render_plan(
+        renders = rendering.render_plan(
             plan,
             parallel=settings.jobs,
             cache=cache,
@@ -180,7 +180,7 @@ def hydrate(
         if options.validate:
             again = None
             if config.validate.determinism != "off":
-                again = pipeline.render_plan(plan, parallel=settings.jobs, cache=None, only=names)
+                again = rendering.render_plan(plan, parallel=settings.jobs, cache=None, only=names)
             result = gate(config, renders, again)
             for line in result.lines():
                 # Findings that stop the commit are shown even with -q.

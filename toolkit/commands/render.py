@@ -9,7 +9,7 @@ from typing import Any
 
 from toolkit.config.project import Config
 from toolkit.hydrate import envdir, outputdir
-from toolkit.render import pipeline
+from toolkit.render import pipeline, rendering
 from toolkit.render.settings import RenderSettings
 
 
@@ -56,7 +56,7 @@ class RenderResult:
 
 
 def render(config: Config, options: RenderOptions, settings: RenderSettings) -> RenderResult:
-    renders = pipeline.render_environments(config, config.select(options.environments), settings)
+    renders = rendering.render_environments(config, config.select(options.environments), settings)
     for done in renders:
         for note in done.tree.notes:
             settings.reporter.note(note)

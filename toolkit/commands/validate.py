@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from toolkit.config.project import Config
 from toolkit.diff import determinism, revisions
 from toolkit.infra import git
-from toolkit.render import pipeline
+from toolkit.render import rendering
 from toolkit.render.settings import RenderSettings
 from toolkit.validate.findings import Severity
 from toolkit.validate.report import ValidateResult, check_renders
@@ -33,10 +33,12 @@ def validate(config: Config, options: ValidateOptions, settings: RenderSettings)
             config = revisions.Side("ref", repo, config.root, commit, stack).config()
         chosen = config.select(options.environments)
         first = replace(settings, use_cache=settings.use_cache and not options.determinism)
-        renders = pipeline.render_environments(config, chosen, first)
+        renders = rendering.render_environments(config, chosen, first)
         reports = check_renders(config, renders, strict=options.strict)
         if options.determinism:
-            again = pipeline.render_environments(config, chosen, replace(settings, use_cache=False))
+            again = rendering.render_environments(
+                config, chosen, replace(settings, use_cache=False)
+            )
             reports = determinism.with_findings(
                 reports, determinism.determinism_findings(config, renders, again, Severity.ERROR)
             )

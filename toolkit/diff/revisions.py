@@ -19,7 +19,7 @@ from toolkit.infra.errors import InputError, ToolkitError
 from toolkit.manifests import model
 from toolkit.manifests.model import Resource
 from toolkit.manifests.scopes import GroupKind
-from toolkit.render import pipeline
+from toolkit.render import rendering
 from toolkit.render.settings import RenderSettings
 
 FROM_RENDER = "render"
@@ -232,7 +232,7 @@ def gather(
         try:
             if side.commit is not None:
                 settings = replace(settings, reporter=settings.reporter.within(side.description))
-            renders = pipeline.render_environments(
+            renders = rendering.render_environments(
                 config, [config.environment(name) for name in todo if name in defined], settings
             )
         except ToolkitError as exc:

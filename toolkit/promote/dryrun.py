@@ -18,7 +18,7 @@ from toolkit.diff import comparison, formats
 from toolkit.diff.revisions import FROM_RENDER
 from toolkit.infra import owned
 from toolkit.promote.planning import Plan
-from toolkit.render import pipeline
+from toolkit.render import rendering
 from toolkit.render.settings import RenderSettings
 
 _COPY_PREFIX = "toolkit-promote-"
@@ -28,7 +28,7 @@ def rendered_diff(plan: Plan, settings: RenderSettings) -> comparison.DiffReport
     """DST rendered as it is, against DST rendered as the plan would leave it, with the run's
     settings (with --locked a stale lock is an error; with --no-cache everything renders)."""
     config = plan.source.config
-    before = pipeline.render_environments(config, [plan.target], settings)[0]
+    before = rendering.render_environments(config, [plan.target], settings)[0]
     temporary = Path(tempfile.gettempdir())
     owned.remove_abandoned(temporary, _COPY_PREFIX)  # the copies of killed dry runs
     with owned.owned_directory(temporary, _COPY_PREFIX) as scratch:
@@ -44,7 +44,7 @@ def rendered_diff(plan: Plan, settings: RenderSettings) -> comparison.DiffReport
         _export_locked_trees(config, plan)  # the copy has no .git to read them from
         after_config = load_config(copy)
         promoted = after_config.environment(plan.target.name)
-        after = pipeline.render_environments(after_config, [promoted], settings)[0]
+        after = rendering.render_environments(after_config, [promoted], settings)[0]
     rules = config.diff_ignore
     changes = comparison.compare(
         comparison.without_noise(before.tree.resources, rules),

@@ -1,0 +1,190 @@
+"""Render a planned run: every render of the run in parallel, each environment laid out as its
+file tree as soon as its last render is done."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from toolkit.config.project import Config, Environment
+from toolkit.infra import kubeyaml, paths
+from toolkit.infra.errors import ToolkitError
+from toolkit.manifests import layout, model
+from toolkit.manifests.layout import RenderedTree
+from toolkit.manifests.scopes import GroupKind
+from toolkit.render import runs
+from toolkit.render.cache import RenderCache
+from toolkit.render.pipeline import EnvironmentPlan, EnvironmentRender, RunPlan, plan_environments
+from toolkit.render.settings import RenderSettings
+
+
+def default_cache(settings: RenderSettings) -> RenderCache | None:
+    """The render cache under toolkit's cache directory, or None when `settings` turn it off;
+    each damaged entry discarded is a note for -v."""
+    if not settings.use_cache:
+        return None
+    return RenderCache(
+        paths.cache_dir() / "renders", lambda message: settings.reporter.note(message, level=1)
+    )
+
+
+def _tree(
+    plan: EnvironmentPlan,
+    outputs: Sequence[runs.RenderOutput],
+    seen: model.ReadCache | None = None,
+) -> RenderedTree:
+    """An environment's outputs as its file tree (`seen`: documents the run has read)."""
+    name = plan.name
+    read = []
+    # A CRD in one source decides the scope of its kind in every source of the environment.
+    cluster_scoped: set[GroupKind] = set(plan.cluster_scoped)
+    for output in outputs:
+        where = f"environment {name}, {output.job.source}"
+        documents = model.read_documents(output.text, where=where, seen=seen)
+        cluster_scoped |= model.cluster_scoped_crds(documents)
+        read.append((output, documents, where))
+    resources = []
+    for output, documents, where in read:
+        resources += model.resources(
+            documents,
+            source=output.job.source,
+            namespace=output.job.namespace,
+            cluster_scoped=cluster_scoped,
+            where=where,
+        )
+    resources += _created_namespaces(plan, resources)
+    return layout.layout(name, resources)
+
+
+# A Namespace toolkit adds for `createNamespace: true` is never pruned, as helm never deletes
+# the namespace --create-namespace made nor Argo CD the one CreateNamespace=true made: taking
+# a release away must not delete everything else that lives in its namespace.
+_KEPT_NAMESPACE = {
+    "argocd.argoproj.io/sync-options": "Prune=false",
+    "kustomize.toolkit.fluxcd.io/prune": "disabled",
+}
+
+
+def _created_namespaces(
+    plan: EnvironmentPlan, rendered: Sequence[model.Resource]
+) -> list[model.Resource]:
+    """The Namespace of each release with `createNamespace: true`, under that release, where
+    no source of the environment renders it already (the first such release adds it)."""
+    present = {r.id.name for r in rendered if (r.id.group, r.id.kind) == ("", "Namespace")}
+    added: list[model.Resource] = []
+    for r in plan.releases:
+        namespace = r.release.namespace
+        if not r.release.create_namespace or namespace in present:
+            continue
+        present.add(namespace)
+        document = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": namespace, "annotations": dict(_KEPT_NAMESPACE)},
+        }
+        added += model.parse(
+            kubeyaml.dump(document),
+            source=r.release.name,
+            namespace=None,
+            where=f"release {r.release.name}",
+        )
+    return added
+
+
+def render_plan(
+    plan: RunPlan,
+    *,
+    parallel: int,
+    cache: RenderCache | None = None,
+    only: Collection[str] | None = None,
+    failed: Callable[[str, ToolkitError], None] | None = None,
+    on_environment: Callable[[str, int, int], None] | None = None,
+) -> list[EnvironmentRender]:
+    """Render the planned environments (or `only` those named), all renders of the run in
+    parallel (answered from `cache` where it holds them). The first failure is raised; with
+    `failed` (--keep-going), it is told of each environment that fails to render or to lay
+    out, with the first error of that environment, and the others are returned.
+    `on_environment` hears of each environment as soon as its last render is done: its name,
+    how many renders it took and how many of them the cache answered.
+
+    Each environment's outputs are parsed and laid out on a worker thread as soon as its last
+    render is done, while the others' renders go on, rather than all of them at the end.
+    """
+    wanted = [p for p in plan.environments if only is None or p.name in only]
+    by_name = {p.name: p for p in wanted}
+    all_jobs = [job for p in wanted for job in p.jobs]
+    position = {id(job): index for index, job in enumerate(all_jobs)}
+    by_env: dict[str, list[runs.RenderOutput]] = defaultdict(list)
+    trees: dict[str, Future[RenderedTree]] = {}
+    seen: model.ReadCache = {}  # a document read in one environment is not read again
+    with ThreadPoolExecutor(max_workers=1) as worker:
+
+        def done(output: runs.RenderOutput) -> None:
+            env = output.job.environment.name
+            outputs = by_env[env]
+            outputs.append(output)
+            if len(outputs) == len(by_name[env].jobs):
+                outputs.sort(key=lambda o: position[id(o.job)])  # in job order, as planned
+                trees[env] = worker.submit(_tree, by_name[env], list(outputs), seen)
+                if on_environment is not None:
+                    on_environment(env, len(outputs), sum(1 for o in outputs if o.cached))
+
+        failures: dict[str, ToolkitError] = {}
+
+        def broke(job: runs.RenderJob, error: ToolkitError) -> None:
+            failures.setdefault(job.environment.name, error)
+
+        try:
+            runs.render_all(
+                all_jobs,
+                helm=plan.helm,
+                kustomize=plan.kustomize,
+                parallel=parallel,
+                cache=cache,
+                on_output=done,
+                on_failure=None if failed is None else broke,
+            )
+        except BaseException:  # a failed render, or Ctrl-C: no use laying out the rest
+            worker.shutdown(cancel_futures=True)
+            raise
+        results = []
+        for p in wanted:
+            env_outputs = by_env[p.name]
+            error = failures.get(p.name)
+            if error is None:
+                try:
+                    tree = (
+                        trees[p.name].result() if p.name in trees else _tree(p, env_outputs, seen)
+                    )
+                except ToolkitError as exc:
+                    if failed is None:
+                        raise
+                    error = exc
+            if error is not None and failed is not None:
+                failed(p.name, error)
+                continue
+            results.append(
+                EnvironmentRender(
+                    p.spec,
+                    p.releases,
+                    tree,
+                    p.commands,
+                    p.tool_versions,
+                    p.input_hash,
+                    renders=len(env_outputs),
+                    cached=sum(1 for o in env_outputs if o.cached),
+                    environments_read=p.environments_read,
+                )
+            )
+    return results
+
+
+def render_environments(
+    config: Config,
+    environments: Sequence[Environment],
+    settings: RenderSettings,
+) -> list[EnvironmentRender]:
+    """Render every environment asked for, all renders of the run in parallel."""
+    plan = plan_environments(config, environments, settings)
+    return render_plan(plan, parallel=settings.jobs, cache=default_cache(settings))
