@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PROJECT, Cli, commit_all
+from tests.helpers import PROJECT, Cli, break_staging_api
 from toolkit.infra.errors import InputError, RenderError
 from toolkit.render import progress, tools
 
@@ -109,20 +109,10 @@ def test_a_log_that_is_no_terminal_gets_no_control_characters(
     assert not [c for c in output.decode() if ord(c) < 32 and c != "\n"]
 
 
-BREAK = '{{ if .Values.brokenOnPurpose }}{{ fail "broken on purpose" }}{{ end }}\n'
-
-
 def test_github_actions_gets_a_group_per_environment_and_an_annotation(
     example_repo: Path, run_cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    template = example_repo / "charts/api/templates/service.yaml"
-    template.write_text(BREAK + template.read_text())
-    releases = example_repo / "overlays/staging/releases.yaml"
-    first = "    values: [values/common/api.yaml, values/api.yaml, values/api.yaml.j2]\n"
-    releases.write_text(
-        releases.read_text().replace(first, first + "    set: {brokenOnPurpose: true}\n", 1)
-    )
-    commit_all(example_repo, "break staging")
+    break_staging_api(example_repo)
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     result = run_cli(example_repo, "hydrate", "--keep-going")
     assert result.exit_code == 3

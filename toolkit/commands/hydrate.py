@@ -172,6 +172,7 @@ def hydrate(
             only=names,
             failed=failures.add if options.keep_going else None,
             on_environment=progress.rendered,
+            watcher=settings.watcher,
         )
         names = [done.name for done in renders]  # --keep-going: what rendered goes on
         for done in renders:
@@ -180,7 +181,9 @@ def hydrate(
         if options.validate:
             again = None
             if config.validate.determinism != "off":
-                again = rendering.render_plan(plan, parallel=settings.jobs, cache=None, only=names)
+                again = rendering.render_plan(
+                    plan, parallel=settings.jobs, cache=None, only=names, watcher=settings.watcher
+                )
             result = gate(config, renders, again)
             for line in result.lines():
                 # Findings that stop the commit are shown even with -q.
