@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,22 +31,13 @@ exit $status
 """
 
 
-def _command(repo: Path, helm: Path, kustomize: tools.Tool) -> list[str]:
+def _command(
+    repo: Path, helm: Path, kustomize: tools.Tool, *args: str, verbose: bool = True
+) -> list[str]:
     return [
-        sys.executable,
-        "-m",
-        "toolkit",
-        "-C",
-        str(repo),
-        "-v",
-        "-j",
-        "1",
-        "--helm",
-        str(helm),
-        "--kustomize",
-        str(kustomize.path),
-        "--no-cache",
-        "hydrate",
+        *(sys.executable, "-m", "toolkit", "-C", str(repo), *(["-v"] if verbose else [])),
+        *("-j", "1", "--helm", str(helm), "--kustomize", str(kustomize.path), "--no-cache"),
+        *(args or ["hydrate"]),
     ]
 
 
@@ -56,22 +49,26 @@ def slow_helm(tmp_path: Path, helm_tool: tools.Tool) -> Path:
     return wrapper
 
 
-def test_a_terminal_sees_each_environment_before_the_run_ends(
-    example_repo: Path, slow_helm: Path, kustomize_tool: tools.Tool, tmp_path: Path
-) -> None:
+def _environ(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A run's environment: neither CI nor a colour choice but what the test sets."""
     env = {**os.environ, "PYTHONPATH": str(PROJECT), "TOOLKIT_CACHE_DIR": str(tmp_path / "c")}
-    env.pop("GITHUB_ACTIONS", None)
+    for name in ("GITHUB_ACTIONS", "GITLAB_CI", "NO_COLOR", "TERM"):
+        env.pop(name, None)
+    return {"TERM": "xterm-256color", **env, **extra}
+
+
+def _on_a_terminal(
+    argv: list[str], env: dict[str, str], *, when: re.Pattern[bytes], probe: Callable[[], int]
+) -> tuple[bytes, int | None]:
+    """What `argv` prints with its stdout and stderr on a pseudo-terminal, and what `probe`
+    said the first time that output, rid of colour codes, matched `when` (None: it never did)."""
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
-        _command(example_repo, slow_helm, kustomize_tool),
-        stdin=subprocess.DEVNULL,
-        stdout=follower,
-        stderr=follower,
-        env=env,
+        argv, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower, env=env
     )
     os.close(follower)
     seen = b""
-    renders_when_seen = None
+    probed = None
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline:
@@ -84,28 +81,141 @@ def test_a_terminal_sees_each_environment_before_the_run_ends(
                 if not chunk:
                     break
                 seen += chunk
-                if renders_when_seen is None and b"dev: 3 renders" in seen:
-                    renders_when_seen = len(Path(f"{slow_helm}.log").read_text().splitlines())
+                if probed is None and when.search(_uncoloured(seen)):
+                    probed = probe()
     finally:
         proc.wait(timeout=60)
         os.close(leader)
     assert proc.returncode == 0, seen.decode()
+    return seen, probed
+
+
+_SGR = re.compile(rb"\x1b\[[0-9;]*m")  # a colour or style: the display's cursor moves are others
+
+
+def _uncoloured(output: bytes) -> bytes:
+    return _SGR.sub(b"", output)
+
+
+def test_a_terminal_sees_each_environment_before_the_run_ends(
+    example_repo: Path, slow_helm: Path, kustomize_tool: tools.Tool, tmp_path: Path
+) -> None:
+    helm_log = Path(f"{slow_helm}.log")
+    seen, renders_when_seen = _on_a_terminal(
+        _command(example_repo, slow_helm, kustomize_tool),
+        _environ(tmp_path),
+        when=re.compile(rb"dev: 3 renders"),
+        probe=lambda: len(helm_log.read_text().splitlines()),
+    )
     # dev's line came while the others still rendered: 2 of the 6 helm renders were done.
     assert renders_when_seen == 2, seen.decode()
-    assert len(Path(f"{slow_helm}.log").read_text().splitlines()) == 6
+    assert len(helm_log.read_text().splitlines()) == 6
     assert b"production: 3 renders" in seen
 
 
-def test_a_log_that_is_no_terminal_gets_no_control_characters(
+# A row of the live display: the environment, its bar (in colour), renders done of its total.
+_ROW = re.compile(rb"(dev|staging|production) +[^\r\n]*?(\d)/3 renders")
+
+
+def test_a_terminal_gets_a_live_display_of_renders_per_environment(
     example_repo: Path, slow_helm: Path, kustomize_tool: tools.Tool, tmp_path: Path
 ) -> None:
-    env = {**os.environ, "PYTHONPATH": str(PROJECT), "TOOLKIT_CACHE_DIR": str(tmp_path / "c")}
-    result = subprocess.run(
-        _command(example_repo, slow_helm, kustomize_tool), capture_output=True, env=env
+    """Without -v: rows of renders done per environment, drawn while helm still renders, then
+    erased, leaving the lines a log gets."""
+    helm_log = Path(f"{slow_helm}.log")
+    seen, renders_when_seen = _on_a_terminal(
+        _command(example_repo, slow_helm, kustomize_tool, verbose=False),
+        _environ(tmp_path),
+        when=re.compile(rb"dev +[^\r\n]*?[12]/3 renders"),
+        probe=lambda: len(helm_log.read_text().splitlines()),
     )
+    assert renders_when_seen is not None and renders_when_seen < 6, seen.decode()
+    rows = {(name, int(done)) for name, done in _ROW.findall(_uncoloured(seen))}
+    assert {(name, done) for name in (b"dev", b"staging", b"production") for done in (0, 3)} <= rows
+    assert _SGR.search(seen)  # in colour on a terminal
+    # The display is gone before the result: the last lines are the result's, as in a log.
+    tail = _uncoloured(seen).rsplit(b"renders", 1)[1]
+    assert b"rendered: committed " in tail and not _ROW.search(tail)
+    assert b"dev: 3 renders" not in seen  # the per-environment lines stay for -v
+
+
+@pytest.mark.parametrize(
+    ("args", "extra"),
+    [
+        ((), {"NO_COLOR": "1"}),
+        (("--color", "never"), {}),
+    ],
+)
+def test_the_live_display_without_colour(
+    example_repo: Path,
+    helm_tool: tools.Tool,
+    kustomize_tool: tools.Tool,
+    tmp_path: Path,
+    args: tuple[str, ...],
+    extra: dict[str, str],
+) -> None:
+    out = tmp_path / "out"
+    seen, drawn = _on_a_terminal(
+        _command(
+            example_repo,
+            helm_tool.path,
+            kustomize_tool,
+            *args,
+            "render",
+            "-o",
+            str(out),
+            verbose=False,
+        ),
+        _environ(tmp_path, **extra),
+        when=_ROW,
+        probe=lambda: 1,
+    )
+    assert drawn == 1, seen.decode()
+    assert not _SGR.search(seen), seen.decode()
+    assert seen.endswith(f"production: 25 files in {out / 'production'}\r\n".encode())
+
+
+@pytest.mark.parametrize(
+    ("args", "extra"),
+    [
+        (("-q",), {}),
+        ((), {"TERM": "dumb"}),  # a terminal that cannot redraw a line
+    ],
+)
+def test_no_live_display(
+    example_repo: Path,
+    helm_tool: tools.Tool,
+    kustomize_tool: tools.Tool,
+    tmp_path: Path,
+    args: tuple[str, ...],
+    extra: dict[str, str],
+) -> None:
+    out = tmp_path / "out"
+    argv = _command(
+        example_repo, helm_tool.path, kustomize_tool, *args, "render", "-o", str(out), verbose=False
+    )
+    seen, drawn = _on_a_terminal(argv, _environ(tmp_path, **extra), when=_ROW, probe=lambda: 1)
+    assert drawn is None and b"\x1b" not in seen, seen.decode()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("hydrate",), ("-v", "hydrate"), ("render", "staging"), ("diff", "--base", "HEAD")],
+)
+def test_a_log_that_is_no_terminal_gets_no_control_characters(
+    example_repo: Path,
+    slow_helm: Path,
+    kustomize_tool: tools.Tool,
+    tmp_path: Path,
+    args: tuple[str, ...],
+) -> None:
+    argv = _command(example_repo, slow_helm, kustomize_tool, *args, verbose=False)
+    result = subprocess.run(argv, capture_output=True, env=_environ(tmp_path))
     assert result.returncode == 0, result.stderr.decode()
-    assert b"dev: 3 renders" in result.stderr
+    if "-v" in args:
+        assert b"dev: 3 renders" in result.stderr
     output = result.stdout + result.stderr
+    assert b"\x1b" not in output
     assert not [c for c in output.decode() if ord(c) < 32 and c != "\n"]
 
 
