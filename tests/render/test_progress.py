@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PROJECT, Cli, break_staging_api
+from tests.helpers import PROJECT, Cli, break_staging_api, git
 from toolkit.infra.errors import InputError, RenderError
 from toolkit.render import progress, tools
 
@@ -252,3 +252,42 @@ def test_an_annotation_is_one_line_with_its_properties_escaped(
     assert progress.annotation(InputError("not a render")) is None
     monkeypatch.setenv("GITHUB_ACTIONS", "false")
     assert progress.annotation(error) is None
+
+
+def test_gitlab_ci_gets_a_collapsed_section_per_environment(
+    example_repo: Path, run_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The markers GitLab's job log folds on (its parser: `section_(start|end):<digits>:<name
+    of [a-zA-Z0-9_.-]>`, options in brackets, then `\\r\\e[0K`); the time is only there."""
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.setenv("GITLAB_CI", "true")
+    before = int(time.time())
+    result = run_cli(example_repo, "hydrate")
+    after = int(time.time())
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.split("\n")
+    for name in ("dev", "staging", "production"):
+        start = re.compile(
+            rf"\x1b\[0Ksection_start:(\d+):toolkit-{name}\[collapsed=true\]\r\x1b\[0K{name}"
+        )
+        (at,) = [index for index, line in enumerate(lines) if start.fullmatch(line)]
+        assert lines[at + 1].startswith(f"{name}: 3 renders, ")
+        end = re.fullmatch(rf"\x1b\[0Ksection_end:(\d+):toolkit-{name}\r\x1b\[0K", lines[at + 2])
+        assert end is not None
+        started = start.fullmatch(lines[at])
+        assert started is not None
+        assert before <= int(started[1]) <= int(end[1]) <= after
+    # The branch holds the tree a run outside GitLab's log writes from the same source.
+    in_gitlab = git(example_repo, "rev-parse", "rendered^{tree}")
+    git(example_repo, "branch", "-D", "rendered")
+    monkeypatch.delenv("GITLAB_CI")
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    assert git(example_repo, "rev-parse", "rendered^{tree}") == in_gitlab
+
+
+def test_a_gitlab_section_name_is_one_gitlab_reads() -> None:
+    assert progress.gitlab_section("eu west/1", ["a line"], 1700000000) == [
+        "\x1b[0Ksection_start:1700000000:toolkit-eu_west_1[collapsed=true]\r\x1b[0Keu west/1",
+        "a line",
+        "\x1b[0Ksection_end:1700000000:toolkit-eu_west_1\r\x1b[0K",
+    ]
