@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
+
+E = TypeVar("E", bound="ToolkitError")
 
 
 class ToolkitError(Exception):
     """An expected failure a user can act on; its message is shown without a traceback."""
 
     exit_code = 2
+
+    def reworded(self: E, message: str) -> E:
+        """This error with `message` in place of its own, keeping all else it knows (a
+        render's file and line, its debug output)."""
+        error = copy.copy(self)
+        error.args = (message,)
+        return error
 
     def as_dict(self) -> dict[str, Any]:
         """The error as a `--json` run prints it: what a script can act on, with the render's
