@@ -291,3 +291,10 @@ def test_a_gitlab_section_name_is_one_gitlab_reads() -> None:
         "a line",
         "\x1b[0Ksection_end:1700000000:toolkit-eu_west_1\r\x1b[0K",
     ]
+
+
+def test_rich_loads_only_for_a_display() -> None:
+    """Importing the CLI (every command's start) does not import rich."""
+    code = "import sys, toolkit.cli; print('rich' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout == "False\n"

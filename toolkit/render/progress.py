@@ -138,10 +138,10 @@ class LiveDisplay(Watcher):
         )
         width = max((len(name) for name in totals), default=0) + len(" (failed)")
         columns = [
-            TextColumn(f"{{task.description:<{width}}}"),
+            TextColumn(f"{{task.description:<{width}}}", markup=False),
             *([BarColumn()] if self._color else []),
             MofNCompleteColumn(),
-            TextColumn("renders"),
+            TextColumn("renders", markup=False),
         ]
         progress = Progress(
             *columns,
