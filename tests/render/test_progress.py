@@ -175,27 +175,42 @@ def test_the_live_display_without_colour(
     assert seen.endswith(f"production: 25 files in {out / 'production'}\r\n".encode())
 
 
-@pytest.mark.parametrize(
-    ("args", "extra"),
-    [
-        (("-q",), {}),
-        ((), {"TERM": "dumb"}),  # a terminal that cannot redraw a line
-    ],
-)
-def test_no_live_display(
-    example_repo: Path,
-    helm_tool: tools.Tool,
-    kustomize_tool: tools.Tool,
-    tmp_path: Path,
-    args: tuple[str, ...],
-    extra: dict[str, str],
+def test_no_live_display_with_quiet(
+    example_repo: Path, helm_tool: tools.Tool, kustomize_tool: tools.Tool, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
     argv = _command(
-        example_repo, helm_tool.path, kustomize_tool, *args, "render", "-o", str(out), verbose=False
+        example_repo, helm_tool.path, kustomize_tool, "-q", "render", "-o", str(out), verbose=False
     )
-    seen, drawn = _on_a_terminal(argv, _environ(tmp_path, **extra), when=_ROW, probe=lambda: 1)
-    assert drawn is None and b"\x1b" not in seen, seen.decode()
+    seen, drawn = _on_a_terminal(argv, _environ(tmp_path), when=_ROW, probe=lambda: 1)
+    assert drawn is None and b"\x1b" not in seen and b"\r" not in seen.replace(b"\r\n", b"")
+
+
+FILES = {"dev": 20, "staging": 22, "production": 25}  # what the example renders to
+
+
+def test_a_dumb_terminal_gets_one_status_line_without_escape_codes(
+    example_repo: Path, slow_helm: Path, kustomize_tool: tools.Tool, tmp_path: Path
+) -> None:
+    """TERM=dumb cannot move its cursor: the display is one line rewritten after a carriage
+    return, blanked before the result's lines."""
+    out = tmp_path / "out"
+    helm_log = Path(f"{slow_helm}.log")
+    argv = _command(
+        example_repo, slow_helm, kustomize_tool, "render", "-o", str(out), verbose=False
+    )
+    seen, renders_when_seen = _on_a_terminal(
+        argv,
+        _environ(tmp_path, TERM="dumb"),
+        when=re.compile(rb"\rrenders: dev 3/3, staging [0-2]/3, production 0/3"),
+        probe=lambda: len(helm_log.read_text().splitlines()),
+    )
+    assert renders_when_seen is not None and renders_when_seen < 6, seen.decode()
+    assert b"\x1b" not in seen
+    assert b"\rrenders: dev 0/3, staging 0/3, production 0/3" in seen
+    blank = b"\r" + b" " * len(b"renders: dev 3/3, staging 3/3, production 3/3") + b"\r"
+    lines = [f"{env}: {count} files in {out / env}\r\n" for env, count in FILES.items()]
+    assert seen.split(blank)[-1] == "".join(lines).encode()
 
 
 @pytest.mark.parametrize(

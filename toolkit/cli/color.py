@@ -20,9 +20,11 @@ def wants_color(choice: str, stream: TextIO, environ: Mapping[str, str] = os.env
     return stream.isatty()
 
 
-def wants_live_display(
-    verbosity: int, stream: TextIO, environ: Mapping[str, str] = os.environ
-) -> bool:
-    """Whether `stream` gets the live display of renders: a terminal that can redraw lines
-    (not TERM=dumb, which shows the cursor's escape codes as text), unless -q."""
-    return verbosity >= 0 and environ.get("TERM") != "dumb" and stream.isatty()
+def wants_live_display(verbosity: int, stream: TextIO) -> bool:
+    """Whether `stream` gets the live display of renders: a terminal, unless -q."""
+    return verbosity >= 0 and stream.isatty()
+
+
+def redraws(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the terminal can move its cursor to redraw lines: not TERM=dumb."""
+    return environ.get("TERM") != "dumb"

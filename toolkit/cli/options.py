@@ -142,7 +142,9 @@ def current_context() -> Context:
         display = None
         if color.wants_live_display(verbosity, sys.stderr):
             colored = color.wants_color(choice, sys.stderr)
-            display = progress.LiveDisplay(sys.stderr, color=colored, plain=plain)
+            display = progress.terminal_display(
+                sys.stderr, color=colored, redraws=color.redraws(), plain=plain
+            )
         settings = RenderSettings(
             tools=ToolChoice(flags.get("helm"), flags.get("kustomize")),
             jobs=flags.get("jobs") or os.cpu_count() or 1,

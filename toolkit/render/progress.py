@@ -2,7 +2,8 @@
 all at the end); in GitHub Actions (GITHUB_ACTIONS=true) a collapsible group per environment
 and an error annotation, on the file and line, for each error that has them; in GitLab CI
 (GITLAB_CI=true) a collapsed section per environment; and on a terminal, a live display of
-each environment's renders done of its total while they run."""
+each environment's renders done of its total while they run (rich's, or one status line where
+the terminal cannot redraw)."""
 
 from __future__ import annotations
 
@@ -106,7 +107,24 @@ class Watcher:
 UNWATCHED = Watcher()
 
 
-class LiveDisplay(Watcher):
+class Display(Watcher):
+    """A display on a terminal: the run's lines go through `write`, above it while drawn."""
+
+    def write(self, line: str) -> None:
+        raise NotImplementedError
+
+
+def terminal_display(
+    stream: TextIO, *, color: bool, redraws: bool, plain: Callable[[str], None]
+) -> Display:
+    """The live display for a terminal `stream`: rows redrawn in place where the terminal can
+    move its cursor (`redraws`), else one status line rewritten after a carriage return."""
+    if redraws:
+        return LiveDisplay(stream, color=color, plain=plain)
+    return StatusLine(stream, plain=plain)
+
+
+class LiveDisplay(Display):
     """A terminal's live display (rich): a row per environment with its renders done of its
     total, drawn on `stream` while renders run and erased when they end, so what stays on
     the screen is the same lines as in a log. The run's lines go through `write`, which
@@ -126,6 +144,8 @@ class LiveDisplay(Watcher):
             self._progress.console.out(line)
 
     def planned(self, totals: Mapping[str, int]) -> None:
+        if not totals:
+            return
         # Imported here: only a terminal's runs pay for loading rich.
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -168,3 +188,67 @@ class LiveDisplay(Watcher):
             self._progress.stop()
             self._progress = None
             self._tasks = {}
+
+
+class StatusLine(Display):
+    """The live display for a terminal that cannot move its cursor (TERM=dumb): one line of
+    each environment's renders done of its total, rewritten after a carriage return (no escape
+    code), cut to the terminal's width so that it never wraps, blanked when renders end."""
+
+    def __init__(self, stream: TextIO, *, plain: Callable[[str], None]) -> None:
+        self._stream = stream
+        self._plain = plain
+        self._totals: dict[str, int] = {}
+        self._done: dict[str, int] = {}
+        self._failed: set[str] = set()
+        self._shown = 0  # the length of the line on the screen
+
+    def write(self, line: str) -> None:
+        self._blank()
+        self._plain(line)
+        self._draw()
+
+    def planned(self, totals: Mapping[str, int]) -> None:
+        self._totals = dict(totals)
+        self._done = dict.fromkeys(totals, 0)
+        self._failed = set()
+        self._draw()
+
+    def advanced(self, environment: str) -> None:
+        if environment in self._done:
+            self._done[environment] += 1
+            self._draw()
+
+    def failed(self, environment: str) -> None:
+        self._failed.add(environment)
+        self.advanced(environment)
+
+    def stopped(self) -> None:
+        self._blank()
+        self._totals = {}
+
+    def _draw(self) -> None:
+        if not self._totals:
+            return
+        rows = [
+            f"{name}{' (failed)' if name in self._failed else ''} {self._done[name]}/{total}"
+            for name, total in self._totals.items()
+        ]
+        text = f"renders: {', '.join(rows)}"[: _width(self._stream) - 1]
+        self._stream.write("\r" + text.ljust(self._shown))
+        self._stream.flush()
+        self._shown = len(text)
+
+    def _blank(self) -> None:
+        if self._shown:
+            self._stream.write("\r" + " " * self._shown + "\r")
+            self._stream.flush()
+            self._shown = 0
+
+
+def _width(stream: TextIO) -> int:
+    """The terminal's width in columns (80 where it does not say, as a pseudo-terminal may)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or 80
+    except (OSError, ValueError):
+        return 80
