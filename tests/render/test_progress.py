@@ -3,6 +3,7 @@ in a CI log; GitHub Actions groups and error annotations."""
 
 from __future__ import annotations
 
+import io
 import os
 import pty
 import re
@@ -313,3 +314,19 @@ def test_rich_loads_only_for_a_display() -> None:
     code = "import sys, toolkit.cli; print('rich' in sys.modules)"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout == "False\n"
+
+
+def test_a_status_line_never_wraps_and_is_blanked_for_each_line_written() -> None:
+    stream = io.StringIO()  # no terminal to ask: 80 columns
+    written: list[str] = []
+    line = progress.StatusLine(stream, plain=written.append)
+    line.planned({f"environment-{n}": 2 for n in range(10)})
+    line.advanced("environment-0")
+    line.write("a note")
+    line.stopped()
+    drawn = stream.getvalue().split("\r")
+    assert drawn[1].startswith("renders: environment-0 0/2, environment-1 0/2")
+    assert max(len(text) for text in drawn) == 79
+    assert "renders: environment-0 1/2, " in stream.getvalue()
+    assert written == ["a note"]
+    assert stream.getvalue().endswith("\r" + " " * 79 + "\r")

@@ -11,10 +11,10 @@ from toolkit.config.project import Config
 from toolkit.diff import determinism
 from toolkit.hydrate import branchplan, envdir, rendered, shard
 from toolkit.hydrate.envdir import EnvironmentChange
-from toolkit.hydrate.failures import RenderFailures
+from toolkit.hydrate.failures import RenderFailures, failure_as_dict
 from toolkit.hydrate.rendered import HydrateResult
 from toolkit.infra import git
-from toolkit.infra.errors import CheckFailed, RenderError
+from toolkit.infra.errors import CheckFailed, RenderError, ToolkitError
 from toolkit.render import pipeline, rendering
 from toolkit.render.progress import Progress
 from toolkit.render.settings import RenderSettings
@@ -46,7 +46,7 @@ class HydrateOutcome:
     results: tuple[HydrateResult, ...] = ()
     changes: tuple[EnvironmentChange, ...] = ()
     # --keep-going: the environments that failed, and the error (exit 3) that names them all
-    failed: tuple[dict[str, Any], ...] = ()
+    failed: tuple[tuple[str, ToolkitError], ...] = ()
     error: RenderError | None = None
 
     @property
@@ -80,7 +80,7 @@ class HydrateOutcome:
                 for c in changes
             ],
             "branches": [_result_as_dict(result) for result in self.results],
-            "failed": list(self.failed),
+            "failed": [failure_as_dict(name, error) for name, error in self.failed],
             "exitCode": self.exit_code,
         }
 
@@ -226,4 +226,4 @@ def hydrate(
     error = failures.error(
         done="the others were checked" if options.check else "the others were hydrated"
     )
-    return replace(outcome, failed=tuple(failures.as_dicts()), error=error)
+    return replace(outcome, failed=tuple(failures.errors.items()), error=error)

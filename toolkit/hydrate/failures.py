@@ -35,17 +35,16 @@ class RenderFailures:
         lines += [process.indent(str(error)) for error in self.errors.values()]
         return RenderError("\n".join(lines), debug=self._debug_output)
 
-    def as_dicts(self) -> list[dict[str, Any]]:
-        """Each failure as `--json` lists it: the environment, and the release, message, file
-        and line of its first error (null where not known)."""
-        return [
-            {
-                "environment": environment,
-                **{key: error.as_dict()[key] for key in ("release", "message", "file", "line")},
-            }
-            for environment, error in self.errors.items()
-        ]
-
     def _debug_output(self) -> str:
         outputs = [e.debug_output() for e in self.errors.values() if isinstance(e, RenderError)]
         return "\n".join(output for output in outputs if output)
+
+
+def failure_as_dict(environment: str, error: ToolkitError) -> dict[str, Any]:
+    """A failed environment as `--json` lists it: its name, and the release, message, file and
+    line of its first error (null where not known)."""
+    said = error.as_dict()
+    return {"environment": environment, **{key: said[key] for key in _FAILURE_KEYS}}
+
+
+_FAILURE_KEYS = ("release", "message", "file", "line")
