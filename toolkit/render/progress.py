@@ -7,6 +7,7 @@ the terminal cannot redraw)."""
 
 from __future__ import annotations
 
+import abc
 import os
 import re
 import time
@@ -107,11 +108,11 @@ class Watcher:
 UNWATCHED = Watcher()
 
 
-class Display(Watcher):
+class Display(Watcher, abc.ABC):
     """A display on a terminal: the run's lines go through `write`, above it while drawn."""
 
-    def write(self, line: str) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def write(self, line: str) -> None: ...
 
 
 def terminal_display(
