@@ -32,6 +32,7 @@ class Context:
     root: Path  # the repository root: the nearest directory from `start` up with toolkit.yaml
     settings: RenderSettings
     color: str = "auto"  # --color: auto, always or never
+    debug: bool = False
 
     def colored(self, stream: TextIO) -> bool:
         """Whether what goes to `stream` is coloured (see color.py)."""
@@ -88,21 +89,31 @@ def show(result: Shown, as_json: bool, say: Callable[[str], None] = click.echo) 
             say(line)
 
 
-def run_guarded(debug: bool, call: Callable[[], int | None]) -> None:
-    """The one place expected failures become a message and an exit code."""
+def report_failure(exc: ToolkitError, *, debug: bool) -> int:
+    """A failure as the user reads it on stderr; its exit code."""
+    from toolkit.render.progress import annotation
+
+    if (note := annotation(exc)) is not None:
+        click.echo(note, err=True)  # GitHub Actions shows it on the file and line
+    if debug and isinstance(exc, RenderError):
+        click.echo(exc.debug_output(), err=True)  # the tool's debug output, not our stack
+    elif debug:
+        traceback.print_exc()
+    click.echo(f"error: {exc}", err=True)
+    return exc.exit_code
+
+
+def run_guarded(debug: bool, call: Callable[[], int | None], *, as_json: bool = False) -> None:
+    """The one place expected failures become a message and an exit code (and, for --json,
+    the JSON document of the error on stdout)."""
     try:
         code = call()
     except ToolkitError as exc:
-        from toolkit.render.progress import annotation
+        if as_json:
+            from toolkit.infra import jsondoc
 
-        if (note := annotation(exc)) is not None:
-            click.echo(note, err=True)  # GitHub Actions shows it on the file and line
-        if debug and isinstance(exc, RenderError):
-            click.echo(exc.debug_output(), err=True)  # the tool's debug output, not our stack
-        elif debug:
-            traceback.print_exc()
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+            click.echo(jsondoc.document(command_name(), exc.as_dict(), key="error"), nl=False)
+        sys.exit(report_failure(exc, debug=debug))
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from toolkit.cli.completion import complete_refs, environments_argument
-from toolkit.cli.edge import Context, json_option, print_json, show
+from toolkit.cli.edge import Context, json_option, print_json, report_failure, show
 from toolkit.cli.options import command_body
 
 
@@ -132,6 +132,8 @@ def hydrate_command(
     if check and as_json:  # the listing on stderr as well, the stale ones named in the JSON
         for line in result.lines():
             obj.reporter.line(line)
+    if result.error is not None:  # --keep-going: the failures after what was done (exit 3)
+        return report_failure(result.error, debug=obj.debug)
     return result.exit_code
 
 
@@ -181,7 +183,7 @@ def validate_command(
 @environments_argument
 @click.option(
     "--format",
-    "output_format",
+    "fmt",
     type=click.Choice(["text", "markdown", "json"]),
     default="text",
     help="A listing for a terminal, a markdown table (PR, wiki), or JSON.",
@@ -192,7 +194,7 @@ def validate_command(
 )
 @command_body
 def status_command(
-    obj: Context, environments: tuple[str, ...], output_format: str, as_json: bool, remote: str
+    obj: Context, environments: tuple[str, ...], fmt: str, as_json: bool, remote: str
 ) -> int:
     """What runs where: per environment, the source commit, tag, releases and images on the
     rendered branch, whether the work tree has moved on, and what the next promotion moves.
@@ -206,10 +208,10 @@ def status_command(
     from toolkit.commands import status  # only this command reads every manifest on the branch
 
     report = status.status(obj.load(), status.StatusOptions(environments, remote), obj.settings)
-    if as_json or output_format == "json":
+    if as_json or fmt == "json":
         print_json(report.as_dict())
     else:
-        text = report.as_markdown if output_format == "markdown" else report.as_text
+        text = report.as_markdown if fmt == "markdown" else report.as_text
         click.echo(text(), nl=False)
     return 0
 

@@ -4,16 +4,16 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from toolkit.config.project import Config
 from toolkit.hydrate import branchplan, envdir, rendered, shard
 from toolkit.hydrate.envdir import EnvironmentChange
-from toolkit.hydrate.failures import RenderFailures
+from toolkit.hydrate.failures import RenderFailures, failure_as_dict
 from toolkit.hydrate.rendered import HydrateResult
 from toolkit.infra import git
-from toolkit.infra.errors import CheckFailed
+from toolkit.infra.errors import CheckFailed, RenderError, ToolkitError
 from toolkit.render import pipeline
 from toolkit.render.progress import Progress
 from toolkit.render.settings import RenderSettings
@@ -45,6 +45,9 @@ class HydrateOutcome:
     check: bool
     results: tuple[HydrateResult, ...] = ()
     changes: tuple[EnvironmentChange, ...] = ()
+    # --keep-going: the environments that failed, and the error (exit 3) that names them all
+    failed: tuple[tuple[str, ToolkitError], ...] = ()
+    error: RenderError | None = None
 
     @property
     def stale(self) -> tuple[EnvironmentChange, ...]:
@@ -52,6 +55,8 @@ class HydrateOutcome:
 
     @property
     def exit_code(self) -> int:
+        if self.error is not None:
+            return self.error.exit_code
         return 1 if self.stale else 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -75,6 +80,8 @@ class HydrateOutcome:
                 for c in changes
             ],
             "branches": [_result_as_dict(result) for result in self.results],
+            "failed": [failure_as_dict(name, error) for name, error in self.failed],
+            "exitCode": self.exit_code,
         }
 
     def lines(self) -> list[str]:
@@ -172,6 +179,7 @@ def hydrate(
             only=names,
             failed=failures.add if options.keep_going else None,
             on_environment=progress.rendered,
+            watcher=settings.watcher,
         )
         names = [done.name for done in renders]  # --keep-going: what rendered goes on
         for done in renders:
@@ -180,7 +188,9 @@ def hydrate(
         if options.validate:
             again = None
             if config.validate.determinism != "off":
-                again = rendering.render_plan(plan, parallel=settings.jobs, cache=None, only=names)
+                again = rendering.render_plan(
+                    plan, parallel=settings.jobs, cache=None, only=names, watcher=settings.watcher
+                )
             result = gate(config, renders, again)
             for line in result.lines():
                 # Findings that stop the commit are shown even with -q.
@@ -219,10 +229,8 @@ def hydrate(
     why = " (nothing they read changed since their render)"
     rest = f"; {settled} settled from git{why}" if settled else ""
     report.line(f"loaded {len(planner.planned)} of {len(selected)} environments{rest}", level=1)
-    if failures.errors:  # what was done is said first, then the failures (exit 3)
-        for line in outcome.lines():
-            report.line(line)
-        failures.raise_any(
-            done="the others were checked" if options.check else "the others were hydrated"
-        )
-    return outcome
+    # What was done is said first, then the failures (exit 3).
+    error = failures.error(
+        done="the others were checked" if options.check else "the others were hydrated"
+    )
+    return replace(outcome, failed=tuple(failures.errors.items()), error=error)

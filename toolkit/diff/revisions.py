@@ -147,7 +147,7 @@ class Side:
         try:
             return load_config(self.root())
         except ToolkitError as exc:
-            raise type(exc)(f"{self.description}: {exc}") from exc
+            raise exc.reworded(f"{self.description}: {exc}") from exc
 
 
 def from_rendered_branch(
@@ -236,7 +236,7 @@ def gather(
                 config, [config.environment(name) for name in todo if name in defined], settings
             )
         except ToolkitError as exc:
-            raise type(exc)(f"the {side.description} failed to render: {exc}") from exc
+            raise exc.reworded(f"the {side.description} failed to render: {exc}") from exc
         for render in renders:
             resources[render.name], origin[render.name] = render.tree.resources, FROM_RENDER
             charts[render.name] = {r.release.name: r.version for r in render.releases}
