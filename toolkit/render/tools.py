@@ -114,6 +114,13 @@ _KUSTOMIZE = _Kind(
 _KINDS = {kind.name: kind for kind in (_HELM, _KUSTOMIZE)}
 
 
+def kustomize_command_line(kustomize: Tool, directory: str) -> str:
+    """The command line a kustomize render of `directory` (relative to the repository) is
+    recorded under, as the found tool spells it."""
+    prefix = "kustomize build" if kustomize.command[-1] == "build" else "kubectl kustomize"
+    return f"{prefix} {directory}"
+
+
 def same_version(tool: Tool, pin: ToolPin) -> bool:
     """Whether `tool` is the version `pin` names (`v3.18.0` is 3.18.0)."""
     return tool.version.removeprefix("v") == pin.version
