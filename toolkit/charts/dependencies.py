@@ -2,7 +2,10 @@
 
 Each dependency names a repository: an HTTP repository URL, `oci://host/path`, `file://DIR`
 (a chart directory relative to the chart), a repository alias (`@name` or `alias:name`, from
-toolkit.yaml's `repositories:`), or nothing (then it is vendored in the chart's `charts/`).
+toolkit.yaml's `repositories:`), or nothing (then it is vendored in the chart's `charts/`). A
+dependency whose chart is in `charts/` (a directory or an archive, known by the name its
+Chart.yaml gives) is vendored too, whatever repository it names: helm renders that copy and
+never fetches, so toolkit does not either.
 Conditions, tags, aliases and import-values stay helm's job: toolkit only puts each chart
 where `helm dependency build` would.
 """
@@ -19,7 +22,7 @@ from typing import Any
 from toolkit.charts import localsource
 from toolkit.config.project import CONFIG_FILE
 from toolkit.config.releases import ChartRef, LocalChart, chart_at
-from toolkit.infra import git, paths, runmemo, yamlfile
+from toolkit.infra import git, kubeyaml, paths, runmemo, yamlfile
 from toolkit.infra.errors import InputError
 from toolkit.infra.yamlfile import YamlDocument, describe
 
@@ -37,6 +40,7 @@ class Dependency:
     repository: str  # as written ("" for a vendored chart)
     where: str  # Chart.yaml:line, for messages
     fields: tuple[tuple[str, Any], ...]  # the entry as helm reads it, for Chart.lock's digest
+    in_charts: bool = False  # a chart of its name is in the chart's charts/
 
     @property
     def key(self) -> str:
@@ -45,7 +49,7 @@ class Dependency:
 
     @property
     def vendored(self) -> bool:
-        return not self.repository
+        return not self.repository or self.in_charts
 
 
 @dataclass(frozen=True)
@@ -68,9 +72,10 @@ def read_dependencies(directory: Path, root: Path) -> tuple[Dependency, ...]:
 def _read_dependencies(directory: Path, root: Path) -> tuple[Dependency, ...]:
     doc = localsource.chart_metadata(directory, root)
     _refuse_ignored_subcharts(directory, root)
+    raw_dependencies = doc.sequence(("dependencies",), doc.data.get("dependencies"))
+    present = _subchart_names(directory, root) if raw_dependencies else frozenset()
     dependencies = tuple(
-        _dependency(doc, index, raw)
-        for index, raw in enumerate(doc.sequence(("dependencies",), doc.data.get("dependencies")))
+        _dependency(doc, index, raw, present) for index, raw in enumerate(raw_dependencies)
     )
     seen: dict[str, Dependency] = {}
     for dependency in dependencies:
@@ -83,7 +88,7 @@ def _read_dependencies(directory: Path, root: Path) -> tuple[Dependency, ...]:
     return dependencies
 
 
-def _dependency(doc: YamlDocument, index: int, raw: Any) -> Dependency:
+def _dependency(doc: YamlDocument, index: int, raw: Any, present: frozenset[str]) -> Dependency:
     path = ("dependencies", index)
     fields = doc.mapping(path, raw, required=("name",))
 
@@ -105,6 +110,48 @@ def _dependency(doc: YamlDocument, index: int, raw: Any) -> Dependency:
         repository=text("repository") or "",
         where=doc.where(*path),
         fields=tuple((key, fields[key]) for key in _KEYS if key in fields),
+        in_charts=name in present,
+    )
+
+
+def _subchart_names(directory: Path, root: Path) -> frozenset[str]:
+    """The names of the charts in `directory`'s charts/, as their Chart.yaml gives them: helm
+    matches a dependency to a subchart by that name."""
+    charts = directory / "charts"
+    if not charts.is_dir():
+        return frozenset()
+    names = set()
+    for entry in sorted(charts.iterdir()):
+        if entry.is_dir() and (entry / "Chart.yaml").is_file():
+            names.add(localsource.chart_identity(entry, root)[0])
+        elif entry.name.endswith(".tgz") and entry.is_file():
+            names.add(_archive_chart_name(entry, root))
+    return frozenset(names)
+
+
+_MAX_CHART_YAML = 1 << 20
+
+
+def _archive_chart_name(archive: Path, root: Path) -> str:
+    """The name in a chart archive's top-level Chart.yaml (`<dir>/Chart.yaml`)."""
+    import tarfile  # only charts with archives in charts/ pay for it
+
+    problem = "no Chart.yaml naming the chart"
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar:
+                rest = member.name.partition("/")[2]
+                if rest != "Chart.yaml" or not member.isfile() or member.size > _MAX_CHART_YAML:
+                    continue
+                extracted = tar.extractfile(member)
+                data = kubeyaml.load(extracted.read().decode()) if extracted else None
+                if isinstance(data, dict) and isinstance(data.get("name"), str):
+                    return str(data["name"])
+                break
+    except (OSError, tarfile.TarError, UnicodeDecodeError, kubeyaml.KubeYamlError) as exc:
+        problem = str(exc)
+    raise InputError(
+        f"{yamlfile.relative_name(archive, root)} is not a chart archive helm can read: {problem}"
     )
 
 
@@ -113,7 +160,9 @@ def read_chart_lock(directory: Path, root: Path) -> ChartLock | None:
     path = directory / CHART_LOCK
     if not path.is_file():
         return None
-    doc = yamlfile.load(path, root=root, last_key_wins=True)
+    doc = yamlfile.load(
+        path, root=root, last_key_wins=True, name=localsource.shown_name(path, root)
+    )
     top = doc.mapping((), doc.data)
     versions = []
     for index, raw in enumerate(doc.sequence(("dependencies",), top.get("dependencies"))):
@@ -153,9 +202,13 @@ def chart_lock_digest(
 
 def repository_alias(dependency: Dependency) -> str | None:
     """The alias a dependency's repository names (`@name`, `alias:name`), or None."""
+    return _alias_of(dependency.repository)
+
+
+def _alias_of(repository: str) -> str | None:
     for prefix in ("@", "alias:"):
-        if dependency.repository.startswith(prefix):
-            return dependency.repository.removeprefix(prefix)
+        if repository.startswith(prefix):
+            return repository.removeprefix(prefix)
     return None
 
 
@@ -165,28 +218,32 @@ def _aliased(dependency: Dependency, aliases: Mapping[str, str]) -> str | None:
 
 
 def chart_reference(
-    dependency: Dependency, directory: Path, root: Path, aliases: Mapping[str, str]
+    dependency: Dependency,
+    directory: Path,
+    root: Path,
+    aliases: Mapping[str, str],
+    *,
+    present: bool = True,
 ) -> ChartRef | None:
     """Where a dependency comes from, as a release's chart would (None: vendored); `aliases`
-    are toolkit.yaml's repositories."""
+    are toolkit.yaml's repositories. A file:// chart must be there unless `present` is False
+    (a chart locked at a git tree may pin it at its own tree: see `require_chart`)."""
     if dependency.vendored:
         return None
-    repository = dependency.repository.rstrip("/")
     alias = repository_alias(dependency)
+    where = f"{dependency.where}: dependency {dependency.key}"
+    if alias is not None and alias not in aliases:
+        raise InputError(
+            f"{where}: no repository '{alias}' under repositories: in {CONFIG_FILE}"
+            f"{yamlfile.did_you_mean(alias, aliases)}; add it there (toolkit reads aliases "
+            "from toolkit.yaml, not from helm's repositories.yaml)"
+        )
+    repository = _repository_url(dependency.repository, aliases)
     label = alias or repository
-    if alias is not None:
-        if alias not in aliases:
-            raise InputError(
-                f"{dependency.where}: dependency {dependency.key}: no repository '{alias}' under "
-                f"repositories: in {CONFIG_FILE}{yamlfile.did_you_mean(alias, aliases)}; add it "
-                "there (toolkit reads aliases from toolkit.yaml, not from helm's repositories.yaml)"
-            )
-        repository = aliases[alias]
-    if repository.startswith("file://"):
-        where = f"{dependency.where}: dependency {dependency.key}"
-        path = paths.safe_path(root, directory, repository.removeprefix("file://"), where=where)
-        if not (path / "Chart.yaml").is_file():
-            raise InputError(f"{where}: {repository} is not a chart directory (no Chart.yaml)")
+    path = file_directory(dependency.repository, directory, root, aliases, where=where)
+    if path is not None:
+        if present:
+            require_chart(dependency, path)
         return LocalChart(path=path)
     if repository.startswith(("oci://", "https://", "http://")):
         return chart_at(repository, dependency.name, label=label)
@@ -194,6 +251,32 @@ def chart_reference(
         f"{dependency.where}: dependency {dependency.key}: repository '{dependency.repository}' "
         "is not one helm reads; write https://host/path, oci://host/path, file://DIR or @alias"
     )
+
+
+def require_chart(dependency: Dependency, path: Path) -> None:
+    """A file:// dependency's directory must hold a chart."""
+    if not (path / "Chart.yaml").is_file():
+        raise InputError(
+            f"{dependency.where}: dependency {dependency.key}: {dependency.repository} is not a "
+            "chart directory (no Chart.yaml)"
+        )
+
+
+def file_directory(
+    repository: str, directory: Path, root: Path, aliases: Mapping[str, str], *, where: str
+) -> Path | None:
+    """The directory a dependency's `file://` repository (or an alias of one) names, from the
+    chart in `directory`; None for a repository of any other kind."""
+    url = _repository_url(repository, aliases)
+    if not url.startswith("file://"):
+        return None
+    return paths.safe_path(root, directory, url.removeprefix("file://"), where=where)
+
+
+def _repository_url(repository: str, aliases: Mapping[str, str]) -> str:
+    """A dependency's repository with an alias replaced by its URL, without a trailing `/`."""
+    alias = _alias_of(repository)
+    return (repository if alias is None else aliases.get(alias, "")).rstrip("/")
 
 
 def _go_dependency(fields: dict[str, Any]) -> dict[str, Any]:
