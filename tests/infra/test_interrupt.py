@@ -10,6 +10,7 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -291,3 +292,34 @@ def test_a_helm_stopped_with_its_values_unread_ends_with_toolkit(
     assert (run.returncode, run.stderr, run.survivors) == (interrupt.EXIT_CODE, "interrupted\n", [])
     assert trial.leftovers() == []
     assert git(trial.repo, "worktree", "list").count("\n") == 0
+
+
+# A finished run whose interpreter is shutting down (an object freed then sends the signal):
+# Python has put its default handlers back by then, so without settle()'s ignoring it the
+# finished run would be killed (exit -2) instead of exiting 0.
+_SIGNAL_WHILE_SHUTTING_DOWN = """
+import os, signal, sys
+from toolkit.infra import interrupt
+interrupt.install()
+class FreedLast:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIG{name})
+freed_last = FreedLast()
+interrupt.settle()
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_after_the_run_is_over_does_not_cut_the_exit_short(
+    signum: signal.Signals,
+) -> None:
+    script = _SIGNAL_WHILE_SHUTTING_DOWN.format(name=signum.name.removeprefix("SIG"))
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        # An xdist worker ignores SIGINT, and an ignored signal is inherited: undo that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        capture_output=True,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, b"")

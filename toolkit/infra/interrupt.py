@@ -66,8 +66,15 @@ def received() -> bool:
 
 
 def settle() -> None:
-    """The run is over: a signal from now on is ignored (it would only cut the exit short)."""
+    """The run is over: a signal from now on is ignored (it would only cut the exit short).
+
+    Ignored by the process itself, not only by the handler: the interpreter puts the default
+    handlers back while it shuts down, and a signal then would end a finished run (exit -2)."""
     _State.received = True
+    if threading.current_thread() is threading.main_thread():
+        for signum in SIGNALS:
+            if signal.getsignal(signum) is _handler:
+                signal.signal(signum, signal.SIG_IGN)
 
 
 @contextlib.contextmanager
