@@ -1,5 +1,8 @@
 """What every command of the CLI shares: the context the global options make, the one place a
-failure becomes a message and an exit code, and how a result is printed."""
+failure becomes a message and an exit code, and how a result is printed.
+
+Defining the commands imports little (`toolkit --help`, a completion and `version` start fast):
+what a command needs is imported when it runs, here as in the commands' own bodies."""
 
 from __future__ import annotations
 
@@ -8,17 +11,17 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 import click
 
 from toolkit.cli import color
-from toolkit.config import project
-from toolkit.infra import atomicfiles, jsondoc
 from toolkit.infra.errors import RenderError, ToolkitError
-from toolkit.infra.reporter import Reporter
-from toolkit.render.progress import annotation
-from toolkit.render.settings import RenderSettings
+
+if TYPE_CHECKING:
+    from toolkit.config import project
+    from toolkit.infra.reporter import Reporter
+    from toolkit.render.settings import RenderSettings
 
 
 @dataclass(frozen=True)
@@ -40,12 +43,17 @@ class Context:
 
     def load(self) -> project.Config:
         """The configuration, once a write that a killed run left half done is put back."""
+        from toolkit.config import project
+        from toolkit.infra import atomicfiles
+
         for path in atomicfiles.recover(self.root):
             self.reporter.note(f"{path}: put back as it was (a toolkit run was killed writing it)")
         return project.load_config(self.root)
 
     def tool_pins(self) -> Mapping[str, project.ToolPin]:
         """toolkit.yaml's `tools:` pins, where the root has a toolkit.yaml."""
+        from toolkit.config import project
+
         if not (self.root / project.CONFIG_FILE).is_file():
             return {}
         return self.load().tool_pins
@@ -66,6 +74,8 @@ def command_name() -> str:
 
 def print_json(result: Any) -> None:
     """A command's result (its `as_dict()`) as the one JSON document, on stdout."""
+    from toolkit.infra import jsondoc
+
     click.echo(jsondoc.document(command_name(), result), nl=False)
 
 
@@ -83,6 +93,8 @@ def run_guarded(debug: bool, call: Callable[[], int | None]) -> None:
     try:
         code = call()
     except ToolkitError as exc:
+        from toolkit.render.progress import annotation
+
         if (note := annotation(exc)) is not None:
             click.echo(note, err=True)  # GitHub Actions shows it on the file and line
         if debug and isinstance(exc, RenderError):

@@ -14,9 +14,6 @@ from click.core import ParameterSource
 
 from toolkit.cli import color
 from toolkit.cli.edge import Context, run_guarded
-from toolkit.config.project import CONFIG_FILE
-from toolkit.infra.reporter import Reporter
-from toolkit.render.settings import RenderSettings, ToolChoice
 
 F = TypeVar("F", bound=Callable[..., Any])
 _GIVEN = "toolkit.given"  # the root context's meta: the global options given, wherever
@@ -106,6 +103,8 @@ def add_global_options(command: click.Command) -> None:
 def find_root(start: Path) -> Path:
     """The nearest directory from `start` up holding toolkit.yaml, as git finds `.git`; the
     search stops at a repository's top. `start` itself when there is none."""
+    from toolkit.config.project import CONFIG_FILE
+
     start = start.absolute()
     for directory in (start, *start.parents):
         if (directory / CONFIG_FILE).is_file():
@@ -128,6 +127,9 @@ def given() -> dict[str, Any]:
 def current_context() -> Context:
     """The Context of the global options given (made on first use, after every option is
     parsed)."""
+    from toolkit.infra.reporter import Reporter
+    from toolkit.render.settings import RenderSettings, ToolChoice
+
     meta = click.get_current_context().find_root().meta
     if _CONTEXT not in meta:
         flags = given()

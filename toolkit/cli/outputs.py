@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from toolkit.cli.completion import complete_refs, environments_argument
 from toolkit.cli.edge import Context, json_option, print_json, show
 from toolkit.cli.options import command_body
-from toolkit.config import identity
-from toolkit.diff import comment, noise
 
 
 @click.command("render")
@@ -109,6 +109,7 @@ def hydrate_command(
       toolkit hydrate --shard 1/3 --push
     """
     from toolkit.commands import hydrate
+    from toolkit.config import identity
 
     if check and (push or tag):
         raise click.UsageError("--check writes nothing: it cannot be combined with --push or --tag")
@@ -213,7 +214,50 @@ def status_command(
     return 0
 
 
-@click.command("diff")
+class _LateOptions(click.Command):
+    """A command some of whose options are made when first needed (its run, its help, a
+    completion), placed before the parameter named `before`: their choices and defaults come
+    from a package that defining them up front would import for every command."""
+
+    def __init__(
+        self, *args: Any, late: Callable[[], list[click.Parameter]], before: str, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._late: Callable[[], list[click.Parameter]] | None = late
+        self._before = before
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        if self._late is not None:
+            at = [param.name for param in self.params].index(self._before)
+            self.params[at:at] = self._late()
+            self._late = None
+        return super().get_params(ctx)
+
+
+def _diff_folding_options() -> list[click.Parameter]:
+    """diff's noise folding and comment budget, from the diff package."""
+    from toolkit.diff import comment, noise
+
+    return [
+        click.Option(
+            ["--no-fold", "unfolded"],
+            multiple=True,
+            type=click.Choice(list(noise.RULES)),
+            help="List the changes this noise rule folds (repeatable; bookkeeping: chart labels).",
+        ),
+        click.Option(["--strict"], is_flag=True, help="Folded noise counts for --exit-code too."),
+        click.Option(
+            ["--max-bytes"],
+            metavar="N",
+            type=click.IntRange(min=comment.MIN_MAX_BYTES),
+            default=comment.DEFAULT_MAX_BYTES,
+            show_default=True,
+            help="Byte budget of the markdown comment.",
+        ),
+    ]
+
+
+@click.command("diff", cls=_LateOptions, late=_diff_folding_options, before="output_full")
 @environments_argument
 @click.option(
     "--base",
@@ -238,22 +282,6 @@ def status_command(
 )
 @json_option
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs.")
-@click.option(
-    "--no-fold",
-    "unfolded",
-    multiple=True,
-    type=click.Choice(list(noise.RULES)),
-    help="List the changes this noise rule folds (repeatable; bookkeeping: chart labels).",
-)
-@click.option("--strict", is_flag=True, help="Folded noise counts for --exit-code too.")
-@click.option(
-    "--max-bytes",
-    metavar="N",
-    type=click.IntRange(min=comment.MIN_MAX_BYTES),
-    default=comment.DEFAULT_MAX_BYTES,
-    show_default=True,
-    help="Byte budget of the markdown comment.",
-)
 @click.option(
     "--output-full",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolkit.config.project import Config
-from toolkit.diff import determinism
 from toolkit.hydrate import branchplan, envdir, rendered, shard
 from toolkit.hydrate.envdir import EnvironmentChange
 from toolkit.hydrate.failures import RenderFailures
 from toolkit.hydrate.rendered import HydrateResult
 from toolkit.infra import git
 from toolkit.infra.errors import CheckFailed
-from toolkit.render import pipeline, rendering
+from toolkit.render import pipeline
 from toolkit.render.progress import Progress
 from toolkit.render.settings import RenderSettings
-from toolkit.validate.findings import Severity
-from toolkit.validate.report import ValidateResult, check_renders
+
+if TYPE_CHECKING:
+    from toolkit.validate.report import ValidateResult
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,10 @@ def gate(
 ) -> ValidateResult:
     """`hydrate --validate`: the findings of what is about to be committed; `again`, a second
     uncached render, when `validate.determinism` asks for reproducible output."""
+    from toolkit.diff import determinism
+    from toolkit.validate.findings import Severity
+    from toolkit.validate.report import ValidateResult, check_renders
+
     reports = check_renders(config, renders)
     if again is not None:
         severity = Severity(config.validate.determinism)
@@ -152,16 +156,19 @@ def hydrate(
     work_tree = envdir.refuse_dirty(config.root, allow_dirty=options.allow_dirty)
     source = envdir.current_source(config.root)
     planner = pipeline.Planner(config, selected, settings)
-    cache = rendering.default_cache(settings)
     progress = Progress(report)
     failures = RenderFailures(notify=progress.failed)
 
     def render(names: Collection[str]) -> list[pipeline.EnvironmentRender]:
+        # Imported here, as the validation's checks in `gate`: a run with nothing to render
+        # (most, in CI) spends its time starting, so it imports only what decides that.
+        from toolkit.render import rendering
+
         plan = planner.run_plan(names)
         renders = rendering.render_plan(
             plan,
             parallel=settings.jobs,
-            cache=cache,
+            cache=rendering.default_cache(settings),
             only=names,
             failed=failures.add if options.keep_going else None,
             on_environment=progress.rendered,
