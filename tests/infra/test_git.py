@@ -96,3 +96,41 @@ def test_commit_of_and_read_blobs(repo: Path) -> None:
     blob = git(repo, "rev-parse", "HEAD:a.txt")
     assert gitmod.read_objects(repo, [blob, blob]) == [b"one\n", b"one\n"]
     assert gitmod.read_objects(repo, []) == []
+
+
+def test_write_commit_streams_each_distinct_content_once(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chart's CRDs are the same in every environment: fast-import is given each distinct
+    content once, and every file holding it is on the branch, byte for byte, with its mode."""
+    crd = b"kind: CustomResourceDefinition\n" + b"x" * 100_000 + b"\n"
+    files = {f"env-{i}/monitoring/crd.yaml": crd for i in range(20)}
+    files["env-0/run.sh"] = crd
+    files["env-0/other.yaml"] = b"kind: ConfigMap\n"
+    streams: list[int] = []
+    run_git = gitmod.writing.run_git
+
+    def recording(repo: Path, *args: str, **options: object) -> object:
+        if args[0] == "fast-import":
+            streams.append(len(options["input"]))  # type: ignore[arg-type]
+        return run_git(repo, *args, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gitmod.writing, "run_git", recording)
+    who = gitmod.Identity("T", "t@example.com")
+    parent = git(repo, "rev-parse", "HEAD")
+    commit = gitmod.write_commit(
+        repo,
+        parent=parent,
+        message="m",
+        author=who,
+        committer=who,
+        delete=["a.txt"],
+        files=files,
+        executable={"env-0/run.sh"},
+    )
+    assert streams and streams[0] < 2 * len(crd)
+    for path, data in files.items():
+        assert gitmod.read_objects(repo, [git(repo, "rev-parse", f"{commit}:{path}")]) == [data]
+    listing = git(repo, "ls-tree", "-r", commit)
+    assert "100755 blob" in next(line for line in listing.splitlines() if "run.sh" in line)
+    assert "a.txt" not in listing

@@ -114,9 +114,10 @@ def environment_files(
 
 
 def _blob_sha(data: bytes) -> str:
-    return hashlib.sha1(
-        b"blob %d\0" % len(data) + data
-    ).hexdigest()  # git's object name, not a secret
+    """git's object name for `data` (not a secret), without copying it behind its header."""
+    digest = hashlib.sha1(b"blob %d\0" % len(data))
+    digest.update(data)
+    return digest.hexdigest()
 
 
 def _without_provenance(files: Mapping[str, str], env: str) -> dict[str, str]:

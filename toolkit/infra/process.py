@@ -8,11 +8,12 @@ import os
 import shlex
 import signal
 import subprocess
+import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 from toolkit.infra import interrupt
 from toolkit.infra.errors import InputError
@@ -130,6 +131,9 @@ def resume_children() -> None:
 interrupt.on_interrupt(stop_children)
 
 
+_PIPE_CAPACITY = 64 * 1024  # what a pipe holds on Linux: a larger input goes through a file
+
+
 def run(
     args: Sequence[str | Path],
     *,
@@ -138,43 +142,69 @@ def run(
     env: Mapping[str, str] | None = None,
     check: bool = True,
     timeout: float | None = None,
+    spool_stdout: bool = False,
 ) -> Output:
     """Run a command to completion; raise ProcessError on a non-zero exit when check.
+
+    An `input` larger than a pipe holds reaches the command as an unnamed temporary file. With
+    `spool_stdout` its standard output goes to one, read whole once it exits: a command that
+    prints megabytes (a render) then never waits on a full pipe for this process to read it,
+    which a busy interpreter (other threads holding the GIL) is slow to do, and the output is
+    read in one call rather than in thousands of small ones.
 
     The command runs in a session of its own, without a terminal (nothing it starts can stop to
     prompt), so that its whole process group can be ended: on a timeout (ProcessTimeout is
     raised then, whatever `check` says), on Ctrl-C or SIGTERM, or from stop_children(). git's
     remote helpers and ssh would otherwise hold the pipes open, and us waiting."""
     argv = tuple(str(a) for a in args)
-    try:
-        proc = _start(
-            argv,
-            cwd=cwd,
-            env=_environ(env),
-            stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-    except FileNotFoundError as exc:
-        output = Output(argv, 127, b"", f"{argv[0]}: not found ({exc.strerror})".encode())
-        raise ProcessError(output) from exc
-    try:
-        with proc:
-            try:
-                stdout, stderr = proc.communicate(input, timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _kill_group(proc)
-                stdout, stderr = proc.communicate()
-                raise ProcessTimeout(Output(argv, -9, stdout, stderr), timeout or 0) from None
-            except BaseException:  # interrupted: the group ends with us (the pipes close)
-                _kill_group(proc)
-                raise
-    finally:
-        _ended(proc)
-    output = Output(argv, proc.returncode, stdout, stderr)
+    with contextlib.ExitStack() as stack:
+        spool = stack.enter_context(tempfile.TemporaryFile()) if spool_stdout else None
+        stdin: int | IO[bytes] = subprocess.DEVNULL if input is None else subprocess.PIPE
+        if input is not None and len(input) > _PIPE_CAPACITY:
+            # Written in one call to a file the command reads, rather than through the pipe in
+            # thousands of small writes, each waiting for the command to take the last.
+            stdin = stack.enter_context(tempfile.TemporaryFile())
+            stdin.write(input)
+            stdin.seek(0)
+            input = None
+        try:
+            proc = _start(
+                argv,
+                cwd=cwd,
+                env=_environ(env),
+                stdin=stdin,
+                stdout=subprocess.PIPE if spool is None else spool,
+                stderr=subprocess.PIPE,
+            )
+        except FileNotFoundError as exc:
+            output = Output(argv, 127, b"", f"{argv[0]}: not found ({exc.strerror})".encode())
+            raise ProcessError(output) from exc
+        try:
+            with proc:
+                try:
+                    stdout, stderr = proc.communicate(input, timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    _kill_group(proc)
+                    stdout, stderr = proc.communicate()
+                    stdout = _spooled(spool, stdout)
+                    raise ProcessTimeout(Output(argv, -9, stdout, stderr), timeout or 0) from None
+                except BaseException:  # interrupted: the group ends with us (the pipes close)
+                    _kill_group(proc)
+                    raise
+        finally:
+            _ended(proc)
+        output = Output(argv, proc.returncode, _spooled(spool, stdout), stderr)
     if check and proc.returncode != 0:
         raise ProcessError(output)
     return output
+
+
+def _spooled(spool: IO[bytes] | None, stdout: bytes | None) -> bytes:
+    """What the command printed: from its pipe, or read whole from its spool file."""
+    if spool is None:
+        return stdout or b""
+    spool.seek(0)
+    return spool.read()
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

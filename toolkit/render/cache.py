@@ -33,9 +33,8 @@ def key_of(*parts: bytes) -> str:
     return digest.hexdigest()
 
 
-def _entry(text: str) -> bytes:
-    body = text.encode()
-    return b"%s%d %s\n%s" % (_MAGIC, len(body), hashlib.sha256(body).hexdigest().encode(), body)
+def _header(body: bytes) -> bytes:
+    return b"%s%d %s\n" % (_MAGIC, len(body), hashlib.sha256(body).hexdigest().encode())
 
 
 def _body(entry: bytes) -> str | None:
@@ -87,5 +86,8 @@ class RenderCache:
     def put(self, key: str, text: str) -> None:
         """Store `text` under `key` atomically; a cache that cannot be written is not an error,
         since the render it would have saved has already succeeded."""
-        with contextlib.suppress(atomicfiles.WriteError):
-            atomicfiles.replace_file(self._path(key), _entry(text))
+        body, path = text.encode(), self._path(key)
+        # The header and the body are written apart: the body is not copied again behind it.
+        with contextlib.suppress(atomicfiles.WriteError), atomicfiles.replacing(path) as out:
+            out.write(_header(body))
+            out.write(body)

@@ -144,7 +144,7 @@ def _render_helm(job: HelmRender, helm: Tool, kustomize: Tool | None) -> RenderO
     args = (str(helm.path), *helm_template_args(job))
     values = helm_values_input(job)
     try:
-        output = process.run(args, input=values)
+        output = process.run(args, input=values, spool_stdout=True)
     except process.ProcessError as exc:
         stderr = exc.output.stderr.decode(errors="replace")
         raise failure.helm_failure(job, args, values, stderr) from exc
@@ -177,7 +177,7 @@ def _kustomize_build(
     copy: Path | None,
 ) -> RenderOutput:
     try:
-        output = process.run((*kustomize.command, *flags, str(directory)))
+        output = process.run((*kustomize.command, *flags, str(directory)), spool_stdout=True)
     except process.ProcessError as exc:
         stderr = exc.output.stderr.decode(errors="replace").strip()
         if copy is not None:  # the copy's path is this machine's

@@ -125,22 +125,30 @@ def write_commit(
     `executable` with mode 100755); no ref moves (the caller moves one, compare-and-swap).
 
     Nothing is checked out and the index is untouched; the blobs go into one pack in one process.
+    Each distinct content is in the stream once, as a blob with a mark that every file holding
+    it names (a chart's CRDs and dashboards are the same in every environment).
     """
     when = "now"
-    stream = [
+    stream: list[bytes] = []
+    marks: dict[bytes, int] = {}
+    changes = [f"D {_stream_path(path)}\n".encode() for path in delete]
+    for path in sorted(files):
+        data = files[path]
+        mark = marks.get(data)
+        if mark is None:
+            mark = marks[data] = len(marks) + 1
+            stream += (b"blob\nmark :%d\n" % mark, _data(data))
+        mode = "100755" if path in executable else "100644"
+        changes.append(f"M {mode} :{mark} {_stream_path(path)}\n".encode())
+    stream += (
         f"commit {_SCRATCH_REF}\n".encode(),
         _person("author", author, when),
         _person("committer", committer, when),
         _data(message.encode()),
-    ]
+    )
     if parent:
         stream.append(f"from {checked_ids(parent)[0]}\n".encode())
-    stream.extend(f"D {_stream_path(path)}\n".encode() for path in delete)
-    for path in sorted(files):
-        mode = "100755" if path in executable else "100644"
-        stream.append(f"M {mode} inline {_stream_path(path)}\n".encode())
-        stream.append(_data(files[path]))
-    return _fast_import(repo, stream)
+    return _fast_import(repo, stream + changes)
 
 
 def write_notes(
