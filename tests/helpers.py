@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import http.server
 import json
 import shutil
-from collections.abc import Callable, Mapping
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,19 @@ from toolkit.infra import process
 PROJECT = Path(__file__).resolve().parents[1]
 SCHEMAS = PROJECT / "schemas"  # the --json documents' schemas
 EXAMPLE_PATHS = ("toolkit.yaml", "charts", "crds", "overlays")
+
+
+@contextlib.contextmanager
+def serving(server: http.server.ThreadingHTTPServer) -> Iterator[None]:
+    """`server` answering on a thread of its own until the block ends, then closed."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 def write_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
@@ -59,7 +76,53 @@ def commit_all(repo: Path, message: str = "change") -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
-def make_repo(path: Path, files: dict[str, str] | None = None, *, example: bool = True) -> Path:
+def push_to_bare_remote(repo: Path) -> None:
+    """A bare `remote.git` beside `repo`, named `origin` by the relative URL `../remote.git` (the
+    same in every copy of the two), with main pushed to it."""
+    git(repo.parent, "init", "-q", "--bare", "-b", "main", "remote.git")
+    git(repo, "remote", "add", "origin", "../remote.git")
+    git(repo, "push", "-q", "origin", "main")
+
+
+_COUNTING_WRAPPER = """#!/bin/bash
+# Counts the processes toolkit starts (not git's own children), then acts at a chosen one.
+dir=${trial}
+if [ "$PPID" = "$(cat "$dir/toolkit.pid" 2>/dev/null)" ]; then
+    exec 9>>"$dir/count.lock"
+    flock 9
+    n=$(( $(cat "$dir/count" 2>/dev/null || echo 0) + 1 ))
+    echo "$n" > "$dir/count"
+    exec 9>&-
+{action}
+fi
+exec {real} "$@"
+"""
+_PID_LAUNCHER = """#!/bin/bash
+echo $$ > "${trial}/toolkit.pid"
+exec {python} -m toolkit "$@"
+"""
+
+
+def counting_bin(directory: Path, *, trial: str, action: str, helm: Path, kustomize: Path) -> Path:
+    """`directory` made a bin of `toolkit` (recording its pid in the directory named by
+    `$<trial>`) and wrapped git, helm and kustomize that count each process toolkit starts in
+    `$dir/count` and run the bash `action` (with the count in `$n`) before the real tool."""
+    directory.mkdir()
+    real_git = shutil.which("git")
+    assert real_git
+    for name, real in (("git", Path(real_git)), ("helm", helm), ("kustomize", kustomize)):
+        text = _COUNTING_WRAPPER.replace("{trial}", trial).replace("{action}", action)
+        (directory / name).write_text(text.replace("{real}", str(real)))
+        (directory / name).chmod(0o755)
+    launcher = _PID_LAUNCHER.replace("{trial}", trial).replace("{python}", sys.executable)
+    (directory / "toolkit").write_text(launcher)
+    (directory / "toolkit").chmod(0o755)
+    return directory
+
+
+def make_repo(
+    path: Path, files: Mapping[str, str | bytes] | None = None, *, example: bool = True
+) -> Path:
     """A real git repository holding the example configuration (and/or `files`), committed."""
     path.mkdir(parents=True, exist_ok=True)
     if example:

@@ -23,7 +23,7 @@ import cmarkgfm
 import pytest
 from cmarkgfm.cmark import Options
 
-from tests.helpers import Cli, commit_all, git, make_repo
+from tests.helpers import Cli, commit_all, counting_bin, git, make_repo, push_to_bare_remote
 from toolkit.infra import process
 from toolkit.render import tools
 
@@ -312,26 +312,11 @@ def test_a_hostile_template_is_one_error_line_naming_its_file(
 # at seeded random moments. After each kill the next run must succeed and leave exactly what a
 # run that was never killed leaves, with nothing half-written for git or the operator to see.
 
-WRAPPER = """#!/bin/bash
-# Counts the processes toolkit starts (not git's own children) and kills toolkit at one.
-dir=$FAULT_TRIAL
-if [ "$PPID" = "$(cat "$dir/toolkit.pid" 2>/dev/null)" ]; then
-    exec 9>>"$dir/count.lock"
-    flock 9
-    n=$(( $(cat "$dir/count" 2>/dev/null || echo 0) + 1 ))
-    echo "$n" > "$dir/count"
-    exec 9>&-
-    if [ "$n" = "$(cat "$dir/kill-at" 2>/dev/null)" ]; then
+# The wrapped tools' action: kill toolkit as it starts the chosen process.
+KILL = """    if [ "$n" = "$(cat "$dir/kill-at" 2>/dev/null)" ]; then
         kill -KILL "$PPID"
         exit 137
-    fi
-fi
-exec {real} "$@"
-"""
-LAUNCHER = """#!/bin/bash
-echo $$ > "$FAULT_TRIAL/toolkit.pid"
-exec {python} -m toolkit "$@"
-"""
+    fi"""
 KILL_FILES = {
     "toolkit.yaml": (
         "environments:\n  - name: dev\n  - name: prod\npromotion:\n  copy: ['values/common/**']\n"
@@ -399,22 +384,14 @@ def kill_kit(
     write_locks(repo)
     (repo / "overlays/prod/values/common/greeting.yaml").write_text("greeting: hi prod\n")
     commit_all(repo, "lock both environments")
-    git(template, "init", "-q", "--bare", "-b", "main", "remote.git")
-    git(repo, "remote", "add", "origin", "../remote.git")
-    git(repo, "push", "-q", "origin", "main")
-    shared_bin = base / "bin"
-    shared_bin.mkdir()
-    real_git = shutil.which("git")
-    assert real_git
-    for name, real in (
-        ("git", Path(real_git)),
-        ("helm", helm_tool.path),
-        ("kustomize", kustomize_tool.path),
-    ):
-        (shared_bin / name).write_text(WRAPPER.format(real=real))
-        (shared_bin / name).chmod(0o755)
-    (shared_bin / "toolkit").write_text(LAUNCHER.format(python=sys.executable))
-    (shared_bin / "toolkit").chmod(0o755)
+    push_to_bare_remote(repo)
+    shared_bin = counting_bin(
+        base / "bin",
+        trial="FAULT_TRIAL",
+        action=KILL,
+        helm=helm_tool.path,
+        kustomize=kustomize_tool.path,
+    )
     kit = _KillKit(template, shared_bin, base / "cache")
     for number, args in enumerate(KILLED_COMMANDS.values()):
         warming = _trial(kit, base / f"warming-{number}", cold=False)

@@ -14,7 +14,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from tests.helpers import serving
 from toolkit import cli
 from toolkit.commands import init
 from toolkit.config import project
@@ -279,14 +279,8 @@ def review_api(flavour: str) -> Iterator[ReviewApi]:
     api = ReviewApi(flavour)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _api_handler(api))
     api.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield api
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def sticky_script(flavour: str) -> str:

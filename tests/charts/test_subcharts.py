@@ -274,6 +274,53 @@ def test_a_vendored_subchart_git_ignores_is_an_error_naming_the_rule(
     )
 
 
+@pytest.mark.parametrize("form", ["archive", "directory"])
+def test_a_committed_subchart_renders_in_place_of_its_repository_as_helm_does(
+    tmp_path: Path, run_cli: Cli, helm_tool: tools.Tool, form: str
+) -> None:
+    """helm renders a dependency from charts/ when a chart of its name is there, whatever
+    repository Chart.yaml names, and fetches nothing: toolkit neither fetches nor pins it (the
+    repository here does not answer), and renders what helm renders."""
+    archive = package(helm_tool, tmp_path / "work", "demo", "1.2.0", tmp_path)
+    vendored: dict[str, str | bytes] = (
+        {"charts/app/charts/demo-1.2.0.tgz": archive.read_bytes()}
+        if form == "archive"
+        else {
+            f"charts/app/charts/demo/{path.relative_to(tmp_path / 'work' / 'demo-1.2.0')}": (
+                path.read_text()
+            )
+            for path in (tmp_path / "work" / "demo-1.2.0").rglob("*")
+            if path.is_file()
+        }
+    )
+    files = {
+        "charts/app/Chart.yaml": (
+            "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: demo\n"
+            "    version: ^1.2.0\n    repository: https://127.0.0.1:9/unreachable\n"
+        ),
+        "charts/app/templates/cm.yaml": SUB,
+        "toolkit.yaml": "environments:\n  - name: dev\n",
+        "overlays/dev/releases.yaml": yaml.safe_dump(
+            {"releases": [{"name": "app", "namespace": "demo", "chart": "../../charts/app"}]}
+        ),
+        **vendored,
+    }
+    root = make_repo(tmp_path / "config", files, example=False)
+    result = run_cli(root, "lock")
+    assert result.exit_code == 0, result.stderr
+    lock = lockfile.read_lock(root / "overlays" / "dev", root=root)
+    assert lock is not None
+    assert [entry.dependencies for entry in lock.entries] == [()]
+    commit_all(root, "lock")
+    out = tmp_path / "out"
+    result = run_cli(root, "render", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    args = ["template", "app", root / "charts" / "app", "--namespace", "demo", "--include-crds"]
+    expected = process.run([helm_tool.path, *args, "--skip-tests"]).stdout.decode()
+    assert documents(rendered(root, out)) == documents(expected)
+    assert documents(expected)[("ConfigMap", "app-demo")]["data"]["version"] == "1.2.0"
+
+
 RICH = """\
 apiVersion: v2
 name: rich

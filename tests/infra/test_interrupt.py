@@ -10,7 +10,6 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PROJECT, commit_all, git, make_repo
+from tests.helpers import PROJECT, commit_all, counting_bin, git, make_repo, push_to_bare_remote
 from toolkit.infra import interrupt
 from toolkit.render import tools
 
@@ -26,26 +25,13 @@ from toolkit.render import tools
 # one the test picks (by number, or the first with a given subcommand) it stops where it is
 # (helm with its values on stdin unread) and waits to be ended, as a hung tool would: if
 # toolkit did not end it, it would outlive toolkit.
-WRAPPER = """#!/bin/bash
-dir=$INTERRUPT_TRIAL
-if [ "$PPID" = "$(cat "$dir/toolkit.pid" 2>/dev/null)" ]; then
-    exec 9>>"$dir/count.lock"
-    flock 9
-    n=$(( $(cat "$dir/count" 2>/dev/null || echo 0) + 1 ))
-    echo "$n" > "$dir/count"
-    exec 9>&-
-    if [ "$n" = "$(cat "$dir/stop-at" 2>/dev/null)" ] ||
+# The wrapped tools' action: stand still at the chosen process (or the first of a tool), so the
+# trial can interrupt toolkit there.
+STOP = """    if [ "$n" = "$(cat "$dir/stop-at" 2>/dev/null)" ] ||
         { [ "$1" = "$(cat "$dir/stop-on" 2>/dev/null)" ] && mkdir "$dir/first" 2>/dev/null; }; then
         echo "$*" > "$dir/stopped"
         while :; do sleep 0.05; done
-    fi
-fi
-exec {real} "$@"
-"""
-LAUNCHER = """#!/bin/bash
-echo $$ > "$INTERRUPT_TRIAL/toolkit.pid"
-exec {python} -m toolkit "$@"
-"""
+    fi"""
 COMMANDS = {
     "diff": ["--no-cache", "diff", "--base", "HEAD~1"],
     "hydrate": ["--no-cache", "hydrate"],
@@ -75,22 +61,14 @@ def kit(
     values = repo / "overlays/staging/releases.yaml"
     values.write_text(values.read_text().replace("replicaCount: 2", "replicaCount: 3"))
     commit_all(repo, "a change to diff")
-    git(template, "init", "-q", "--bare", "-b", "main", "remote.git")
-    git(repo, "remote", "add", "origin", "../remote.git")
-    git(repo, "push", "-q", "origin", "main")
-    shared_bin = base / "bin"
-    shared_bin.mkdir()
-    real_git = shutil.which("git")
-    assert real_git
-    for name, real in (
-        ("git", Path(real_git)),
-        ("helm", helm_tool.path),
-        ("kustomize", kustomize_tool.path),
-    ):
-        (shared_bin / name).write_text(WRAPPER.replace("{real}", str(real)))
-        (shared_bin / name).chmod(0o755)
-    (shared_bin / "toolkit").write_text(LAUNCHER.replace("{python}", sys.executable))
-    (shared_bin / "toolkit").chmod(0o755)
+    push_to_bare_remote(repo)
+    shared_bin = counting_bin(
+        base / "bin",
+        trial="INTERRUPT_TRIAL",
+        action=STOP,
+        helm=helm_tool.path,
+        kustomize=kustomize_tool.path,
+    )
     return Kit(template, shared_bin)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.helpers import write_tree
 from toolkit.infra import kubeyaml, yamlfile
 from toolkit.infra.errors import InputError
 
@@ -21,13 +22,7 @@ rendered:
 
 
 def write(root: Path, name: str, content: str | bytes) -> Path:
-    path = root / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content, encoding="utf-8")
-    return path
+    return write_tree(root, {name: content}) / name
 
 
 def load_error(root: Path, content: str | bytes, name: str = "overlays/dev/values.yaml") -> str:

@@ -10,6 +10,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.helpers import write_tree
 from toolkit.config.project import Environment, Location
 from toolkit.config.releases import LocalChart, Release
 from toolkit.infra import process
@@ -19,16 +20,6 @@ from toolkit.render.values import (
     deep_merge,
     merged_values,
 )
-
-
-def write(root: Path, files: dict[str, str | bytes]) -> None:
-    for name, content in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
 
 
 def environment(root: Path, **vars: Any) -> Environment:
@@ -55,7 +46,7 @@ def release(root: Path, *values: str, set: Mapping[str, Any] | None = None) -> R
 
 
 def values_of(root: Path, files: dict[str, str | bytes], **kwargs: Any) -> dict[str, Any]:
-    write(root, {f"overlays/production/{name}": text for name, text in files.items()})
+    write_tree(root, {f"overlays/production/{name}": text for name, text in files.items()})
     env = environment(root, domain="example.com", tier="gold")
     return merged_values(release(root, *files, **kwargs), env, root=root).values
 
@@ -147,7 +138,7 @@ def test_merging_a_map_onto_itself_is_idempotent(a: dict[str, Any], b: dict[str,
 def test_merged_values_match_helm_own_merging(tmp_path: Path, helm_tool: tools.Tool) -> None:
     """What helm renders from our one merged file equals what it renders from the same files
     given as -f ... --set: null deletes the chart's default in both."""
-    write(
+    write_tree(
         tmp_path,
         {
             "chart/Chart.yaml": "apiVersion: v2\nname: c\nversion: 1.0.0\n",
@@ -276,7 +267,9 @@ def test_template_non_utf8_is_refused(tmp_path: Path) -> None:
 
 
 def test_template_cannot_change_the_environment_vars(tmp_path: Path) -> None:
-    write(tmp_path, {"overlays/production/values/a.yaml.j2": "n: {{ vars.hosts.append(1) }}\n"})
+    write_tree(
+        tmp_path, {"overlays/production/values/a.yaml.j2": "n: {{ vars.hosts.append(1) }}\n"}
+    )
     env = environment(tmp_path, hosts=[])
 
     merged_values(release(tmp_path, "values/a.yaml.j2"), env, root=tmp_path)
@@ -344,7 +337,7 @@ def test_template_output_is_bounded(tmp_path: Path) -> None:
 
 
 def test_include_inside_the_repository_works(tmp_path: Path) -> None:
-    write(
+    write_tree(
         tmp_path,
         {
             "overlays/production/common.j2": "shared: {{ vars.tier }}\n",
@@ -364,8 +357,8 @@ def test_include_inside_the_repository_works(tmp_path: Path) -> None:
 
 def test_include_leaving_the_repository_is_refused(tmp_path: Path) -> None:
     root = tmp_path / "repo"
-    write(tmp_path, {"secret.txt": "password: x\n"})
-    write(root, {"overlays/production/values/a.yaml.j2": "{% include '../secret.txt' %}\n"})
+    write_tree(tmp_path, {"secret.txt": "password: x\n"})
+    write_tree(root, {"overlays/production/values/a.yaml.j2": "{% include '../secret.txt' %}\n"})
 
     with pytest.raises(InputError, match=r"^template '\.\./secret\.txt': .* leads outside"):
         merged_values(release(root, "values/a.yaml.j2"), environment(root), root=root)

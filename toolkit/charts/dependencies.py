@@ -2,7 +2,10 @@
 
 Each dependency names a repository: an HTTP repository URL, `oci://host/path`, `file://DIR`
 (a chart directory relative to the chart), a repository alias (`@name` or `alias:name`, from
-toolkit.yaml's `repositories:`), or nothing (then it is vendored in the chart's `charts/`).
+toolkit.yaml's `repositories:`), or nothing (then it is vendored in the chart's `charts/`). A
+dependency whose chart is in `charts/` (a directory or an archive, known by the name its
+Chart.yaml gives) is vendored too, whatever repository it names: helm renders that copy and
+never fetches, so toolkit does not either.
 Conditions, tags, aliases and import-values stay helm's job: toolkit only puts each chart
 where `helm dependency build` would.
 """
@@ -19,7 +22,7 @@ from typing import Any
 from toolkit.charts import localsource
 from toolkit.config.project import CONFIG_FILE
 from toolkit.config.releases import ChartRef, LocalChart, chart_at
-from toolkit.infra import git, paths, runmemo, yamlfile
+from toolkit.infra import git, kubeyaml, paths, runmemo, yamlfile
 from toolkit.infra.errors import InputError
 from toolkit.infra.yamlfile import YamlDocument, describe
 
@@ -37,6 +40,7 @@ class Dependency:
     repository: str  # as written ("" for a vendored chart)
     where: str  # Chart.yaml:line, for messages
     fields: tuple[tuple[str, Any], ...]  # the entry as helm reads it, for Chart.lock's digest
+    in_charts: bool = False  # a chart of its name is in the chart's charts/
 
     @property
     def key(self) -> str:
@@ -45,7 +49,7 @@ class Dependency:
 
     @property
     def vendored(self) -> bool:
-        return not self.repository
+        return not self.repository or self.in_charts
 
 
 @dataclass(frozen=True)
@@ -68,9 +72,10 @@ def read_dependencies(directory: Path, root: Path) -> tuple[Dependency, ...]:
 def _read_dependencies(directory: Path, root: Path) -> tuple[Dependency, ...]:
     doc = localsource.chart_metadata(directory, root)
     _refuse_ignored_subcharts(directory, root)
+    raw_dependencies = doc.sequence(("dependencies",), doc.data.get("dependencies"))
+    present = _subchart_names(directory, root) if raw_dependencies else frozenset()
     dependencies = tuple(
-        _dependency(doc, index, raw)
-        for index, raw in enumerate(doc.sequence(("dependencies",), doc.data.get("dependencies")))
+        _dependency(doc, index, raw, present) for index, raw in enumerate(raw_dependencies)
     )
     seen: dict[str, Dependency] = {}
     for dependency in dependencies:
@@ -83,7 +88,7 @@ def _read_dependencies(directory: Path, root: Path) -> tuple[Dependency, ...]:
     return dependencies
 
 
-def _dependency(doc: YamlDocument, index: int, raw: Any) -> Dependency:
+def _dependency(doc: YamlDocument, index: int, raw: Any, present: frozenset[str]) -> Dependency:
     path = ("dependencies", index)
     fields = doc.mapping(path, raw, required=("name",))
 
@@ -105,6 +110,48 @@ def _dependency(doc: YamlDocument, index: int, raw: Any) -> Dependency:
         repository=text("repository") or "",
         where=doc.where(*path),
         fields=tuple((key, fields[key]) for key in _KEYS if key in fields),
+        in_charts=name in present,
+    )
+
+
+def _subchart_names(directory: Path, root: Path) -> frozenset[str]:
+    """The names of the charts in `directory`'s charts/, as their Chart.yaml gives them: helm
+    matches a dependency to a subchart by that name."""
+    charts = directory / "charts"
+    if not charts.is_dir():
+        return frozenset()
+    names = set()
+    for entry in sorted(charts.iterdir()):
+        if entry.is_dir() and (entry / "Chart.yaml").is_file():
+            names.add(localsource.chart_identity(entry, root)[0])
+        elif entry.name.endswith(".tgz") and entry.is_file():
+            names.add(_archive_chart_name(entry, root))
+    return frozenset(names)
+
+
+_MAX_CHART_YAML = 1 << 20
+
+
+def _archive_chart_name(archive: Path, root: Path) -> str:
+    """The name in a chart archive's top-level Chart.yaml (`<dir>/Chart.yaml`)."""
+    import tarfile  # only charts with archives in charts/ pay for it
+
+    problem = "no Chart.yaml naming the chart"
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar:
+                rest = member.name.partition("/")[2]
+                if rest != "Chart.yaml" or not member.isfile() or member.size > _MAX_CHART_YAML:
+                    continue
+                extracted = tar.extractfile(member)
+                data = kubeyaml.load(extracted.read().decode()) if extracted else None
+                if isinstance(data, dict) and isinstance(data.get("name"), str):
+                    return str(data["name"])
+                break
+    except (OSError, tarfile.TarError, UnicodeDecodeError, kubeyaml.KubeYamlError) as exc:
+        problem = str(exc)
+    raise InputError(
+        f"{yamlfile.relative_name(archive, root)} is not a chart archive helm can read: {problem}"
     )
 
 

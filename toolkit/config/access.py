@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from toolkit.infra.paths import safe_path
-from toolkit.infra.yamlfile import KeyPath, YamlDocument, describe
+from toolkit.infra.yamlfile import KeyPath, YamlDocument, describe, dotted
 
 ACCESS_KEYS = (
     "url",
@@ -112,7 +112,7 @@ def _env_name(doc: YamlDocument, path: KeyPath, value: Any) -> str | None:
     if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
         doc.fail(
             path,
-            f"{'.'.join(map(str, path))} must name an environment variable (letters, digits, "
+            f"{dotted(path)} must name an environment variable (letters, digits, "
             f"_), found {describe(value)}; the secret itself never goes in toolkit.yaml",
         )
     return value
@@ -123,15 +123,15 @@ def _file(doc: YamlDocument, root: Path, path: KeyPath, value: Any) -> Path | No
         return None
     where = doc.where(*path)
     if not isinstance(value, str):
-        doc.fail(path, f"{'.'.join(map(str, path))} must be a path, found {describe(value)}")
+        doc.fail(path, f"{dotted(path)} must be a path, found {describe(value)}")
     # An absolute path is the machine's (a CA bundle under /etc): CI images carry them there.
     found = Path(value) if Path(value).is_absolute() else safe_path(root, root, value, where=where)
     if not found.is_file():
-        doc.fail(path, f"{'.'.join(map(str, path))}: no file {value} (paths are from the root)")
+        doc.fail(path, f"{dotted(path)}: no file {value} (paths are from the root)")
     return found
 
 
 def _flag(doc: YamlDocument, path: KeyPath, value: Any) -> bool | None:
     if value is not None and not isinstance(value, bool):
-        doc.fail(path, f"{'.'.join(map(str, path))} must be true or false, found {describe(value)}")
+        doc.fail(path, f"{dotted(path)} must be true or false, found {describe(value)}")
     return value

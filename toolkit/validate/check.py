@@ -207,6 +207,14 @@ def _resource_findings(
                 f"its CRD serves {kind} only in version {', '.join(served)}, not {version}",
                 _API,
             )
+        elif (reason := custom.unusable_reason(group, kind, version)) is not None:
+            yield finding(
+                "crd-schema",
+                Severity.WARNING,
+                f"its CRD's schema of {version} cannot be checked against ({reason}): its fields "
+                "were not checked",
+                _API,
+            )
         else:
             for problem in custom.problems(group, version, resource.body):
                 yield finding("crd-schema", Severity.ERROR, problem.message, problem.path)

@@ -3,11 +3,13 @@
 A CRD's schema is OpenAPI 3.0 with Kubernetes extensions; it is turned into the JSON Schema
 (draft 4) the API server in effect applies: `nullable` admits null, `x-kubernetes-int-or-string`
 admits both, and an object that lists its properties and does not preserve unknown fields
-refuses others (strict field validation, as `kubectl apply` asks for by default).
+refuses others (strict field validation, as `kubectl apply` asks for by default), and
+`pattern` is matched as Go's RE2 syntax, as the API server matches it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +19,8 @@ import jsonschema_rs
 from toolkit.validate.schemas import SchemaProblem, errors_of
 
 _NESTED = ("allOf", "anyOf", "oneOf")
+_GO_PATTERN = "x-toolkit-go-pattern"
+_KEYWORD_FAILED = re.compile(r"^Failed to instantiate keyword class '[^']*': (ValueError: )?")
 # The API server checks these itself for every object; CRD schemas rarely describe them.
 _OBJECT_FIELDS = {"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {}}
 
@@ -27,6 +31,8 @@ class CustomSchemas:  # filled as CRDs are found, so not frozen
 
     versions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     compiled: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    # Why a served version's schema cannot be compiled, where it cannot (none of it is checked).
+    unusable: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     def add(self, crd: Mapping[str, Any]) -> None:
         spec = crd.get("spec")
@@ -55,20 +61,52 @@ class CustomSchemas:  # filled as CRDs are found, so not frozen
     def problems(
         self, group: str, version: str, body: Mapping[str, Any]
     ) -> Iterator[SchemaProblem]:
-        schema = self.versions[group, str(body.get("kind"))].get(version)
-        if schema is None:  # a version served without a schema accepts anything
-            return
-        compiled = self._compiled(group, str(body.get("kind")), version, schema)
-        yield from errors_of(compiled, body)
+        """Each way `body` breaks its CRD's schema; call `unusable_reason` first."""
+        compiled = self._compiled(group, str(body.get("kind")), version)
+        if compiled is not None:
+            yield from errors_of(compiled, body)
 
-    def _compiled(self, group: str, kind: str, version: str, schema: Mapping[str, Any]) -> Any:
+    def unusable_reason(self, group: str, kind: str, version: str) -> str | None:
+        """Why the CRD's schema of `version` cannot be checked against, if it cannot."""
+        self._compiled(group, kind, version)
+        return self.unusable.get((group, kind, version))
+
+    def _compiled(self, group: str, kind: str, version: str) -> Any:
         key = (group, kind, version)
-        if key not in self.compiled:
+        schema = self.versions[group, kind].get(version)
+        if schema is None:  # a version served without a schema accepts anything
+            return None
+        if key not in self.compiled and key not in self.unusable:
             root = json_schema(schema)
             # The API server checks metadata as ObjectMeta itself, whatever the CRD says of it.
             root.setdefault("properties", {}).update(_OBJECT_FIELDS)
-            self.compiled[key] = jsonschema_rs.Draft4Validator(root, validate_formats=False)
-        return self.compiled[key]
+            try:
+                self.compiled[key] = jsonschema_rs.Draft4Validator(
+                    root, validate_formats=False, keywords={_GO_PATTERN: _GoPattern}
+                )
+            except (jsonschema_rs.ValidationError, ValueError) as exc:
+                reason = str(exc).splitlines()[0]
+                self.unusable[key] = _KEYWORD_FAILED.sub("", reason)[:200]
+        return self.compiled.get(key)
+
+
+class _GoPattern:
+    """`pattern` as the API server matches it: Go's RE2 syntax (e.g. kube-prometheus-stack's
+    `^(?i)(abort|warn)?$`), by the RE2-like regex engine of jsonschema-rs. Draft 4's own
+    `pattern` takes ECMA 262 regexes, whose check refuses such a schema whole."""
+
+    def __init__(self, parent: Mapping[str, Any], value: Any, path: Any) -> None:
+        self.pattern = str(value)
+        try:
+            self.matcher = jsonschema_rs.Draft202012Validator(
+                {"pattern": self.pattern}, pattern_options=jsonschema_rs.RegexOptions()
+            )
+        except (jsonschema_rs.ValidationError, ValueError):
+            raise ValueError(f"the pattern {self.pattern} is not a regular expression") from None
+
+    def validate(self, instance: Any) -> None:
+        if isinstance(instance, str) and not self.matcher.is_valid(instance):
+            raise ValueError(f"does not match the pattern {self.pattern}")
 
 
 def custom_schemas(crds: Iterable[Mapping[str, Any]]) -> CustomSchemas:
@@ -91,6 +129,8 @@ def json_schema(openapi: Mapping[str, Any]) -> dict[str, Any]:
     }
     out.pop("nullable", None)
     out.pop("format", None)
+    if "pattern" in out:
+        out[_GO_PATTERN] = out.pop("pattern")
     if isinstance(openapi.get("properties"), Mapping):
         out["properties"] = {k: json_schema(v) for k, v in openapi["properties"].items()}
     if isinstance(openapi.get("items"), Mapping):

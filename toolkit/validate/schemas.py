@@ -17,6 +17,8 @@ from typing import Any
 
 import jsonschema_rs
 
+from toolkit.infra.yamlfile import dotted
+
 _VERSION_DIR = re.compile(r"v(\d+)\.(\d+)\.\d+-local-strict")
 _KUBE_MINOR = re.compile(r"v?(\d+)\.(\d+)")
 
@@ -141,14 +143,9 @@ def describe(error: Any) -> str:
         return f"{where}: must be one of {', '.join(map(json.dumps, detail['options']))}"
     if kind in ("oneOf", "anyOf"):
         return f"{where}: matches none of the schema's alternatives ({kind})"
+    if "keyword" in detail and "message" in detail:  # one of toolkit's own keywords
+        return f"{where}: {detail['message']}"
     return f"{where}: breaks the schema's {kind!r} rule"
-
-
-def dotted(path: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def _json_type(value: Any) -> str:
