@@ -114,11 +114,14 @@ def gather(
     tools: Planner,
     names: Sequence[str],
     settings: RenderSettings,
+    *,
+    named: bool = True,
 ) -> Gathered:
     """Each named environment of this side: from the branch where it holds the side's render
     (`config`: the side's configuration, None to load it only if something renders; `tools`: a
     planner of the head, for the tools at hand), rendered otherwise (absent where the side
-    lacks it). The warnings of a side other than the work tree name it."""
+    lacks it). The warnings of a side other than the work tree name it, and so do its errors,
+    unless not `named`."""
     remote = "origin" if git.remote_url(side.repo, "origin") is not None else None
     origin: dict[str, str] = {}
     todo = []
@@ -155,6 +158,8 @@ def gather(
                 )
                 renders = {render.name: render for render in found}
         except ToolkitError as exc:
+            if not named:
+                raise
             raise type(exc)(f"the {side.description} failed to render: {exc}") from exc
         origin.update(dict.fromkeys(renders, FROM_RENDER))
         origin.update((name, FROM_NOWHERE) for name in todo if name not in origin)
@@ -173,4 +178,5 @@ def of_work_tree(
         branches = read_branches(repo, config, names)
         changes = source_changes(side, config, status)
         tools = Planner(config, (), settings)
-        return gather(side, config, branches, changes, tools, names, settings), branches
+        gathered = gather(side, config, branches, changes, tools, names, settings, named=False)
+        return gathered, branches
