@@ -81,6 +81,26 @@ def test_round_trip_keeps_every_field_and_bytes() -> None:
     assert parsed.get("b") is not None and parsed.get("b").version == "1.0"  # type: ignore[union-attr]
 
 
+def test_a_file_dependency_s_tree_reads_back_and_a_bad_one_names_its_line() -> None:
+    common = lockfile.LockedDependency(
+        "common", "common", "file://../common", "1.x", "1.4.0", DIGEST_B, tree="c" * 40
+    )
+    demo = lockfile.LockedDependency("demo", "demo", "https://c.example", "^1", "1.3.0", DIGEST_B)
+    original = Lock(
+        (dataclasses.replace(entry("app"), tree="d" * 40, dependencies=(demo, common)),)
+    )
+    text = lockfile.dump_lock(original)
+    assert f"        tree: {'c' * 40}\n" in text and text.count("tree:") == 2  # none for demo
+    assert lockfile.parse_lock(text, name="x.lock") == original
+    bad = text.replace("c" * 40, "HEAD")
+    with pytest.raises(InputError) as caught:
+        lockfile.parse_lock(bad, name="x.lock")
+    line = bad.splitlines().index("        tree: HEAD") + 1
+    assert str(caught.value).startswith(
+        f"x.lock:{line}: release app: dependency common: tree 'HEAD' is not a git object name"
+    )
+
+
 def test_entries_stay_sorted_and_with_entry_replaces() -> None:
     locked = Lock((entry("web"), entry("api")))
     assert [e.release for e in locked.entries] == ["api", "web"]

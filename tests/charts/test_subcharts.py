@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests.fixtures.charts import ChartRepo, Registry
-from tests.helpers import Cli, commit_all, git, make_repo, write_tree
+from tests.helpers import Cli, CliResult, commit_all, git, make_repo, write_tree
 from toolkit.charts import lockfile
 from toolkit.infra import process
 from toolkit.render import tools
@@ -374,3 +374,201 @@ def test_chart_lock_digest_is_the_one_helm_writes(
     shutil.copytree(root / "charts", copy)
     refused = process.run([helm_tool.path, "dependency", "build", copy / "rich"], check=False)
     assert refused.returncode != 0 and b"out of sync" in refused.stderr
+
+
+# --- charts locked at their git trees, with file:// dependencies ----------------------------
+
+
+def demo_umbrella(
+    repo: ChartRepo, *, demo: str = "^1.2.0", common: str = "1.4.0", greeting: str = "hello"
+) -> dict[str, str]:
+    """An umbrella chart over `demo` from `repo` and charts/common by file://, released as
+    `app` in dev and staging."""
+    releases = yaml.safe_dump(
+        {"releases": [{"name": "app", "namespace": "demo", "chart": "../../charts/umbrella"}]}
+    )
+    return {
+        "charts/umbrella/Chart.yaml": f"""\
+apiVersion: v2
+name: umbrella
+version: 0.1.0
+dependencies:
+  - name: demo
+    version: "{demo}"
+    repository: {repo.url}
+  - name: common
+    version: 1.x
+    repository: file://../common
+""",
+        "charts/umbrella/values.yaml": "other:\n  greeting: from-umbrella\n",
+        "charts/umbrella/templates/cm.yaml": UMBRELLA_TEMPLATE,
+        "charts/common/Chart.yaml": f"apiVersion: v2\nname: common\nversion: {common}\n",
+        "charts/common/values.yaml": f"greeting: {greeting}\n",
+        "charts/common/templates/cm.yaml": SUB,
+        "toolkit.yaml": "environments: [{name: dev}, {name: staging}]\n",
+        "overlays/dev/releases.yaml": releases,
+        "overlays/staging/releases.yaml": releases,
+    }
+
+
+def pins(root: Path, env: str) -> dict[str, tuple[str, str | None]]:
+    """Each dependency's locked version and git tree in `env`."""
+    lock = lockfile.read_lock(root / "overlays" / env, root=root)
+    assert lock is not None
+    return {d.key: (d.version, d.tree) for d in lock.entries[0].dependencies}
+
+
+def configmap_data(result: CliResult, name: str) -> dict[str, str]:
+    data: dict[str, str] = documents(result.stdout)[("ConfigMap", name)]["data"]
+    return data
+
+
+def test_dependency_pins_that_do_not_answer_the_locked_tree_are_stale(
+    tmp_path: Path, run_cli: Cli, chart_repo: ChartRepo
+) -> None:
+    """A chart locked at its git tree renders that tree's Chart.yaml: dependency pins made for
+    another Chart.yaml (a hand-merged lock, a promotion that moved the tree alone) are stale,
+    as a release's changed constraint is; the work tree moving on is news, not staleness (see
+    the test above)."""
+    chart_repo.add("demo", "1.2.5", "1.3.0")
+    root = make_repo(tmp_path / "config", demo_umbrella(chart_repo), example=False)
+    assert run_cli(root, "lock").exit_code == 0
+    commit_all(root, "locked")
+    write_tree(root, demo_umbrella(chart_repo, demo="~1.2.0"))
+    assert run_cli(root, "lock", "dev").exit_code == 0
+    commit_all(root, "demo ~1.2.0 in dev")
+    dev = lockfile.read_lock(root / "overlays/dev", root=root)
+    staging_lock = root / "overlays/staging/releases.lock"
+    staging = lockfile.read_lock(staging_lock.parent, root=root)
+    assert dev is not None and staging is not None
+    (old_tree,) = {e.tree for e in staging.entries}
+    (new_tree,) = {e.tree for e in dev.entries}
+    staging_lock.write_text(staging_lock.read_text().replace(f"{old_tree}", f"{new_tree}"))
+
+    result = run_cli(root, "--locked", "render", "staging")
+
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: overlays/staging/releases.lock is stale and --locked forbids resolving: release "
+        "app: the constraint of its dependency demo changed from '^1.2.0' to '~1.2.0'; run "
+        "`toolkit lock staging` and commit overlays/staging/releases.lock\n"
+    )
+    result = run_cli(root, "render", "staging")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == (
+        "warning: overlays/staging/releases.lock: release app: the constraint of its dependency "
+        "demo changed from '^1.2.0' to '~1.2.0'; using 0.1.0 in memory; run `toolkit lock "
+        "staging` and commit overlays/staging/releases.lock\n"
+    )
+    assert configmap_data(result, "app-demo")["chartVersion"] == "1.2.5"
+    result = run_cli(root, "lock", "staging")
+    assert result.exit_code == 0
+    assert result.stderr == "staging/app: umbrella 0.1.0, dependency demo 1.3.0 -> 1.2.5\n"
+
+
+def test_a_file_dependency_of_a_tree_pinned_chart_renders_its_locked_tree(
+    tmp_path: Path, run_cli: Cli, helm_tool: tools.Tool, chart_repo: ChartRepo
+) -> None:
+    """A file:// dependency lies outside its parent's directory, so it is pinned by its own git
+    tree beside the parent's: a change in the work tree waits for `toolkit lock`, as the
+    parent's own does, and never reaches an environment by itself."""
+    chart_repo.add("demo", "1.2.5", "1.3.0")
+    root = make_repo(tmp_path / "config", demo_umbrella(chart_repo), example=False)
+    assert run_cli(root, "lock").exit_code == 0
+    commit_all(root, "locked")
+    common_tree = git(root, "rev-parse", "HEAD:charts/common")
+    assert pins(root, "dev") == {"common": ("1.4.0", common_tree), "demo": ("1.3.0", None)}
+    assert f"        tree: {common_tree}\n" in (root / "overlays/dev/releases.lock").read_text()
+    umbrella_chart = root / "charts" / "umbrella"
+    expected = helm_build_and_template(helm_tool, umbrella_chart, tmp_path, chart_repo.url)
+
+    write_tree(root, demo_umbrella(chart_repo, common="1.4.1", greeting="changed"))
+    commit_all(root, "common 1.4.1, not locked")
+    result = run_cli(root, "--locked", "render", "dev")
+
+    assert result.exit_code == 0, result.stderr
+    assert documents(result.stdout) == documents(expected)
+    assert configmap_data(result, "app-common") == {"version": "1.4.0", "greeting": "hello"}
+    assert result.stderr == (
+        "warning: overlays/dev/releases.lock: release app: dependency common: charts/common/ "
+        "changed in the work tree since it was locked (1.4.0 locked, 1.4.1 now), not locked in "
+        "dev: dev renders the locked git tree until `toolkit lock dev` or a promotion moves it\n"
+    )
+    assert run_cli(root, "--locked", "lock").exit_code == 0  # staged, not stale
+    result = run_cli(root, "lock", "dev")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == "dev/app: umbrella 0.1.0, dependency common 1.4.0 -> 1.4.1\n"
+    moved = git(root, "rev-parse", "HEAD:charts/common")
+    assert pins(root, "dev")["common"] == ("1.4.1", moved)
+    assert pins(root, "staging")["common"] == ("1.4.0", common_tree)
+    dev = run_cli(root, "--locked", "render", "dev")
+    assert configmap_data(dev, "app-common") == {"version": "1.4.1", "greeting": "changed"}
+    staging = run_cli(root, "--locked", "render", "staging")
+    assert configmap_data(staging, "app-common") == {"version": "1.4.0", "greeting": "hello"}
+    # A dependency tree this clone lacks: one error, naming the trees as git does.
+    staging_lock = root / "overlays/staging/releases.lock"
+    missing = "deadbeef" * 5
+    staging_lock.write_text(staging_lock.read_text().replace(common_tree, missing))
+    result = run_cli(root, "render", "staging")
+    assert result.exit_code == 2
+    umbrella_tree = git(root, "rev-parse", "HEAD:charts/umbrella")
+    assert result.stderr == (
+        f"error: {umbrella_tree}:Chart.yaml:8: dependency common: the lock pins charts/common/ at "
+        f"git tree {missing}, which this clone does not have: commit and push charts/common/ as "
+        "it was locked, or lock again\n"
+    )
+
+
+def test_a_file_dependency_moved_in_the_work_tree_leaves_its_locked_tree_rendering(
+    tmp_path: Path, run_cli: Cli, chart_repo: ChartRepo
+) -> None:
+    """charts/common renamed to charts/lib and locked in dev: staging, locked before, renders
+    the trees it pins until it is promoted, with no need of the old directory."""
+    chart_repo.add("demo", "1.2.5", "1.3.0")
+    root = make_repo(tmp_path / "config", demo_umbrella(chart_repo), example=False)
+    assert run_cli(root, "lock").exit_code == 0
+    commit_all(root, "locked")
+    git(root, "mv", "charts/common", "charts/lib")
+    chart = root / "charts/umbrella/Chart.yaml"
+    chart.write_text(chart.read_text().replace("file://../common", "file://../lib"))
+    assert run_cli(root, "lock", "dev").exit_code == 0, "dev locks the new place"
+    commit_all(root, "common moved to charts/lib")
+
+    result = run_cli(root, "--locked", "render", "staging")
+
+    assert result.exit_code == 0, result.stderr
+    assert configmap_data(result, "app-common") == {"version": "1.4.0", "greeting": "hello"}
+    assert result.stderr == (
+        "warning: overlays/staging/releases.lock: release app: charts/umbrella/ changed in the "
+        "work tree since it was locked (0.1.0 locked, 0.1.0 now), not locked in staging: staging "
+        "renders the locked git tree until `toolkit lock staging` or a promotion moves it\n"
+    )
+    assert run_cli(root, "promote", "dev", "staging").exit_code == 0
+    assert pins(root, "staging")["common"][1] == git(root, "rev-parse", "HEAD:charts/lib")
+
+
+def test_a_file_dependency_git_cannot_hold_is_pinned_by_digest_and_stale_once_it_changes(
+    tmp_path: Path, run_cli: Cli, chart_repo: ChartRepo
+) -> None:
+    """A symbolic link in charts/common: git's tree would not hold what helm reads, so the
+    dependency is locked without a tree (its parent keeps its own) and renders from the work
+    tree, stale once that changes."""
+    chart_repo.add("demo", "1.2.5", "1.3.0")
+    files = demo_umbrella(chart_repo) | {"shared/values.yaml": "greeting: linked\n"}
+    files.pop("charts/common/values.yaml")
+    root = write_tree(tmp_path / "config", files)
+    (root / "charts/common/values.yaml").symlink_to("../../shared/values.yaml")
+    root = make_repo(root, {}, example=False)
+    assert run_cli(root, "lock").exit_code == 0
+    commit_all(root, "locked")
+    assert pins(root, "dev")["common"] == ("1.4.0", None)
+    lock = lockfile.read_lock(root / "overlays/dev", root=root)
+    assert lock is not None and lock.entries[0].tree is not None
+
+    write_tree(root, {"shared/values.yaml": "greeting: changed\n"})
+    result = run_cli(root, "--locked", "render", "dev")
+
+    assert result.exit_code == 2
+    assert "release app: its dependency common (file://../common) changed since it was locked" in (
+        result.stderr
+    )

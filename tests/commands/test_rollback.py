@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.charts.test_subcharts import demo_umbrella
+from tests.fixtures.charts import ChartRepo
 from tests.fixtures.promote import release_chart
-from tests.helpers import Cli, commit_all, git, json_result
+from tests.helpers import Cli, commit_all, git, json_result, make_repo, write_tree
 from toolkit.hydrate.metadata import FILE_NAME as METADATA
 
 PRODUCTION = "overlays/production"
@@ -212,3 +214,25 @@ def test_uncommitted_edits_in_env_are_refused(locked_repo: Path, run_cli: Cli) -
     result = run_cli(locked_repo, "rollback", "production", "--to", "before")
     assert result.exit_code == 2
     assert "overlays/production/ has uncommitted changes" in result.stderr
+
+
+def test_a_rollback_names_the_dependencies_it_moves_back(
+    tmp_path: Path, run_cli: Cli, chart_repo: ChartRepo
+) -> None:
+    """The chart's version is the same at both ends: the plan says which dependencies move
+    (not "unchanged"), and the lock is the one REF had."""
+    chart_repo.add("demo", "1.2.5", "1.3.0")
+    root = make_repo(tmp_path / "config", demo_umbrella(chart_repo), example=False)
+    assert run_cli(root, "lock").exit_code == 0
+    commit_all(root, "locked")
+    before = git(root, "rev-parse", "HEAD")
+    locked = (root / "overlays/dev/releases.lock").read_bytes()
+    write_tree(root, demo_umbrella(chart_repo, demo="~1.2.0"))
+    assert run_cli(root, "lock", "dev").exit_code == 0
+    commit_all(root, "demo ~1.2.0")
+
+    result = run_cli(root, "rollback", "dev", "--to", before)
+
+    assert result.exit_code == 0, result.stderr
+    assert "release app: 0.1.0, dependency demo 1.2.5 -> 1.3.0" in result.stdout
+    assert (root / "overlays/dev/releases.lock").read_bytes() == locked

@@ -12,11 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml.nodes import MappingNode
 
+from tests.charts.test_subcharts import demo_umbrella, documents, helm_build_and_template
+from tests.fixtures.charts import ChartRepo
 from tests.fixtures.promote import release_chart, unwritable, write_locks
-from tests.helpers import Cli, commit_all, git, json_result
+from tests.helpers import Cli, commit_all, git, json_result, make_repo, write_tree
 from toolkit.charts import lockfile
 from toolkit.infra import yamledit
 from toolkit.promote.images import IMAGE_FIELDS, edit_image
+from toolkit.render import tools
 
 STAGING = Path("overlays/staging")
 
@@ -569,3 +572,41 @@ def test_outside_a_git_repository_is_a_git_error(locked_repo: Path, run_cli: Cli
     result = run_cli(locked_repo, "promote", "dev", "staging")
     assert result.exit_code == 4
     assert "is not inside a git repository" in result.stderr
+
+
+def test_an_umbrella_chart_s_dependency_pins_are_promoted_with_its_tree(
+    tmp_path: Path, run_cli: Cli, helm_tool: tools.Tool, chart_repo: ChartRepo
+) -> None:
+    """DST renders SRC's git tree of the chart with SRC's dependencies (a repository chart's
+    version, a file:// chart's own tree), equal to what helm builds from SRC's chart."""
+    chart_repo.add("demo", "1.2.5", "1.3.0")
+    root = make_repo(tmp_path / "config", demo_umbrella(chart_repo), example=False)
+    assert run_cli(root, "lock").exit_code == 0
+    commit_all(root, "locked")
+    write_tree(root, demo_umbrella(chart_repo, demo="~1.2.0", common="1.4.1", greeting="dev"))
+    assert run_cli(root, "lock", "dev").exit_code == 0
+    commit_all(root, "demo ~1.2.0 and common 1.4.1 in dev")
+    dev_lock = (root / "overlays/dev/releases.lock").read_bytes()
+    assert dev_lock != (root / "overlays/staging/releases.lock").read_bytes()
+
+    dry_run = run_cli(root, "promote", "dev", "staging", "--dry-run")
+
+    assert dry_run.exit_code == 1, dry_run.stderr
+    for line in ('-  chartVersion: "1.3.0"', '+  chartVersion: "1.2.5"', '+  greeting: "dev"'):
+        assert line in dry_run.stdout
+    result = run_cli(root, "promote", "dev", "staging", "--commit")
+
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "release app: 0.1.0, dependency common 1.4.0 -> 1.4.1, dependency demo 1.3.0 -> 1.2.5"
+        in result.stdout
+    )
+    # Both environments now run the same chart: their locks are the same bytes.
+    assert (root / "overlays/staging/releases.lock").read_bytes() == dev_lock
+    staging = run_cli(root, "--locked", "render", "staging")
+    assert (staging.exit_code, staging.stderr) == (0, "")
+    expected = helm_build_and_template(
+        helm_tool, root / "charts" / "umbrella", tmp_path, chart_repo.url
+    )
+    assert documents(staging.stdout) == documents(expected)
+    assert documents(expected)[("ConfigMap", "app-demo")]["data"]["chartVersion"] == "1.2.5"

@@ -4,11 +4,10 @@ registry client."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from toolkit.charts import chartcopy
+from toolkit.charts import chartcopy, localtrees
 from toolkit.charts.contentcache import ChartCache
 from toolkit.charts.credentials import AccessBook
 from toolkit.charts.localsource import LocalSource
@@ -135,19 +134,52 @@ class ChartSources:
         )
         return _resolved(release, source, chart, subcharts)
 
-    def with_dependencies(
-        self, pinned: ResolvedRelease, entry: LockEntry, directory: Path
+    def at_tree(
+        self, release: Release, chart: LocalChart, tree: str, entry: LockEntry, *, shown: str
     ) -> ResolvedRelease:
-        """A local chart rendered from its locked git tree, with the dependencies the lock
-        pins (file:// ones found from the chart's `directory`, where Chart.yaml names them)."""
-        subcharts = self.subcharts.fetch(
-            pinned.path, entry.dependencies, requester_of(pinned.release), links_from=directory
+        """A local chart as the git `tree` its lock entry (in `shown`) pins (see localtrees.py),
+        with the dependencies the entry pins: file:// ones found from the chart's directory,
+        where Chart.yaml names them, at their own trees where the entry has them."""
+        requester = requester_of(release)
+        check_constraint(release.version, requester.what)
+        pinned = localtrees.exported_chart(
+            self.config.root,
+            chart.path,
+            tree,
+            constraint=release.version,
+            what=f"{shown}: release {release.name}",
         )
-        return dataclasses.replace(pinned, dependencies=subcharts)
+        subcharts = self.subcharts.fetch(
+            pinned.path, entry.dependencies, requester, links_from=chart.path
+        )
+        # Named as what was exported: the chart's path and its tree, never the cache's path.
+        argument = f"{chart.path.relative_to(self.config.root).as_posix()} (git tree {tree})"
+        return ResolvedRelease(
+            release,
+            pinned.name,
+            pinned.version,
+            pinned.digest,
+            pinned.path,
+            None,
+            argument,
+            subcharts,
+            tree=tree,
+        )
 
     def dependencies_stale_reason(self, present: ResolvedRelease, entry: LockEntry) -> str | None:
         """Why a local chart's locked dependencies no longer answer its Chart.yaml, or None."""
         return self.subcharts.stale_reason(present.path, entry.dependencies)
+
+    def tree_dependencies_stale_reason(
+        self, chart: LocalChart, tree: str, entry: LockEntry
+    ) -> str | None:
+        """Why the dependencies `entry` pins do not answer the Chart.yaml of the git `tree` it
+        renders (a promotion or a merge that moved one but not the other), or None; None too
+        when this clone lacks the tree (rendering it says so)."""
+        exported = localtrees.tree_directory(self.config.root, tree)
+        if exported is None:
+            return None
+        return self.subcharts.stale_reason(exported, entry.dependencies, links_from=chart.path)
 
 
 def _local(chart: ChartVersion) -> bool:

@@ -160,7 +160,9 @@ def read_chart_lock(directory: Path, root: Path) -> ChartLock | None:
     path = directory / CHART_LOCK
     if not path.is_file():
         return None
-    doc = yamlfile.load(path, root=root, last_key_wins=True)
+    doc = yamlfile.load(
+        path, root=root, last_key_wins=True, name=localsource.shown_name(path, root)
+    )
     top = doc.mapping((), doc.data)
     versions = []
     for index, raw in enumerate(doc.sequence(("dependencies",), top.get("dependencies"))):
@@ -200,9 +202,13 @@ def chart_lock_digest(
 
 def repository_alias(dependency: Dependency) -> str | None:
     """The alias a dependency's repository names (`@name`, `alias:name`), or None."""
+    return _alias_of(dependency.repository)
+
+
+def _alias_of(repository: str) -> str | None:
     for prefix in ("@", "alias:"):
-        if dependency.repository.startswith(prefix):
-            return dependency.repository.removeprefix(prefix)
+        if repository.startswith(prefix):
+            return repository.removeprefix(prefix)
     return None
 
 
@@ -212,28 +218,32 @@ def _aliased(dependency: Dependency, aliases: Mapping[str, str]) -> str | None:
 
 
 def chart_reference(
-    dependency: Dependency, directory: Path, root: Path, aliases: Mapping[str, str]
+    dependency: Dependency,
+    directory: Path,
+    root: Path,
+    aliases: Mapping[str, str],
+    *,
+    present: bool = True,
 ) -> ChartRef | None:
     """Where a dependency comes from, as a release's chart would (None: vendored); `aliases`
-    are toolkit.yaml's repositories."""
+    are toolkit.yaml's repositories. A file:// chart must be there unless `present` is False
+    (a chart locked at a git tree may pin it at its own tree: see `require_chart`)."""
     if dependency.vendored:
         return None
-    repository = dependency.repository.rstrip("/")
     alias = repository_alias(dependency)
+    where = f"{dependency.where}: dependency {dependency.key}"
+    if alias is not None and alias not in aliases:
+        raise InputError(
+            f"{where}: no repository '{alias}' under repositories: in {CONFIG_FILE}"
+            f"{yamlfile.did_you_mean(alias, aliases)}; add it there (toolkit reads aliases "
+            "from toolkit.yaml, not from helm's repositories.yaml)"
+        )
+    repository = _repository_url(dependency.repository, aliases)
     label = alias or repository
-    if alias is not None:
-        if alias not in aliases:
-            raise InputError(
-                f"{dependency.where}: dependency {dependency.key}: no repository '{alias}' under "
-                f"repositories: in {CONFIG_FILE}{yamlfile.did_you_mean(alias, aliases)}; add it "
-                "there (toolkit reads aliases from toolkit.yaml, not from helm's repositories.yaml)"
-            )
-        repository = aliases[alias]
-    if repository.startswith("file://"):
-        where = f"{dependency.where}: dependency {dependency.key}"
-        path = paths.safe_path(root, directory, repository.removeprefix("file://"), where=where)
-        if not (path / "Chart.yaml").is_file():
-            raise InputError(f"{where}: {repository} is not a chart directory (no Chart.yaml)")
+    path = file_directory(dependency.repository, directory, root, aliases, where=where)
+    if path is not None:
+        if present:
+            require_chart(dependency, path)
         return LocalChart(path=path)
     if repository.startswith(("oci://", "https://", "http://")):
         return chart_at(repository, dependency.name, label=label)
@@ -241,6 +251,32 @@ def chart_reference(
         f"{dependency.where}: dependency {dependency.key}: repository '{dependency.repository}' "
         "is not one helm reads; write https://host/path, oci://host/path, file://DIR or @alias"
     )
+
+
+def require_chart(dependency: Dependency, path: Path) -> None:
+    """A file:// dependency's directory must hold a chart."""
+    if not (path / "Chart.yaml").is_file():
+        raise InputError(
+            f"{dependency.where}: dependency {dependency.key}: {dependency.repository} is not a "
+            "chart directory (no Chart.yaml)"
+        )
+
+
+def file_directory(
+    repository: str, directory: Path, root: Path, aliases: Mapping[str, str], *, where: str
+) -> Path | None:
+    """The directory a dependency's `file://` repository (or an alias of one) names, from the
+    chart in `directory`; None for a repository of any other kind."""
+    url = _repository_url(repository, aliases)
+    if not url.startswith("file://"):
+        return None
+    return paths.safe_path(root, directory, url.removeprefix("file://"), where=where)
+
+
+def _repository_url(repository: str, aliases: Mapping[str, str]) -> str:
+    """A dependency's repository with an alias replaced by its URL, without a trailing `/`."""
+    alias = _alias_of(repository)
+    return (repository if alias is None else aliases.get(alias, "")).rstrip("/")
 
 
 def _go_dependency(fields: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from toolkit.charts import semver
 from toolkit.charts.source import ChartVersion, Requester, check_constraint
-from toolkit.infra import runmemo, yamlfile
+from toolkit.infra import paths, runmemo, yamlfile
 from toolkit.infra.errors import InputError
 from toolkit.infra.paths import refuse_link_out
 from toolkit.infra.yamlfile import YamlDocument
@@ -88,8 +88,24 @@ def chart_metadata(directory: Path, root: Path) -> YamlDocument:
     )
 
 
+def exported_trees() -> Path:
+    """Where locked git trees of local charts are exported (see localtrees.py)."""
+    return paths.cache_dir() / "charts" / "trees"
+
+
+def shown_name(path: Path, root: Path) -> str:
+    """A chart's file as messages name it: relative to the repository, or in an exported git
+    tree as git names it (`<tree>:Chart.yaml`), never by the cache's place on this machine."""
+    trees = exported_trees()
+    if path.is_relative_to(trees):
+        tree, *inside = path.relative_to(trees).parts
+        return f"{tree}:{'/'.join(inside)}"
+    return yamlfile.relative_name(path, root)
+
+
 def _read_metadata(directory: Path, root: Path) -> YamlDocument:
-    metadata = yamlfile.load(directory / "Chart.yaml", root=root, last_key_wins=True)
+    path = directory / "Chart.yaml"
+    metadata = yamlfile.load(path, root=root, last_key_wins=True, name=shown_name(path, root))
     data = metadata.data if isinstance(metadata.data, dict) else {}
     if not isinstance(data.get("name"), str) or not isinstance(data.get("version"), str):
         raise InputError(f"{metadata.where()}: a chart needs `name` and `version` strings")

@@ -1,17 +1,19 @@
 """Local charts versioned by git: a local chart's lock entry records the git tree of its
 directory when it was locked, and the environment renders that tree, exported from git into the
 cache, until it is locked again or promoted; so a first-party chart moves from one environment
-to the next as a repository chart does."""
+to the next as a repository chart does. Its `file://` dependencies are pinned by their own trees
+alongside it (they may lie outside its directory), so they move with it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from toolkit.charts import chartsource, localsource, semver
-from toolkit.charts.source import check_constraint
+from toolkit.charts import dependencies, localsource, semver
+from toolkit.charts.lockfile import LockEntry
+from toolkit.charts.source import ChartVersion
 from toolkit.config.project import Config, Environment
 from toolkit.config.releases import LocalChart, Release
-from toolkit.infra import git, paths
+from toolkit.infra import git
 from toolkit.infra.errors import GitError, InputError
 
 
@@ -32,14 +34,14 @@ def locked_tree(config: Config, directory: Path) -> str | None:
     return tree
 
 
-def tree_directory(config: Config, tree: str) -> Path | None:
-    """The cache's export of a locked chart tree, exported from the repository's git when it is
-    not there yet; None when neither has it."""
-    directory = paths.cache_dir() / "charts" / "trees" / tree
+def tree_directory(root: Path, tree: str) -> Path | None:
+    """The cache's export of a locked chart tree, exported from the git of the repository at
+    `root` when it is not there yet; None when neither has it."""
+    directory = localsource.exported_trees() / tree
     if directory.is_dir():
         return directory
     try:
-        return directory if git.export_tree(config.root, tree, directory) else None
+        return directory if git.export_tree(root, tree, directory) else None
     except GitError:  # not a git repository (a dry run's copy): only the cache can answer
         return None
 
@@ -51,52 +53,71 @@ def _is_shallow(root: Path) -> bool:
         return False
 
 
-def resolve_tree(
-    config: Config, release: Release, chart: LocalChart, tree: str, *, shown: str
-) -> chartsource.ResolvedRelease:
-    """A local chart as the git ``tree`` its lock entry (in ``shown``) pins, exported once into
-    the cache: what the environment renders until it is locked again or promoted."""
-    check_constraint(release.version, chartsource.requester_of(release).what)
-    directory = tree_directory(config, tree)
-    relative = chart.path.relative_to(config.root).as_posix()
-    if directory is None:
+def exported_chart(
+    root: Path, directory: Path, tree: str, *, constraint: str | None, what: str
+) -> ChartVersion:
+    """The chart in `directory` (inside the repository at `root`) as the git `tree` a lock
+    entry pins, exported once into the cache; `what` says who pins it (for messages)."""
+    exported = tree_directory(root, tree)
+    relative = directory.relative_to(root).as_posix()
+    if exported is None:
         fix = (
             "this clone is shallow: fetch the history it was committed in (git fetch --unshallow)"
-            if _is_shallow(config.root)
+            if _is_shallow(root)
             else f"commit and push {relative}/ as it was locked, or lock again"
         )
         raise InputError(
-            f"{shown}: release {release.name}: the lock pins {relative}/ at git tree {tree}, "
-            f"which this clone does not have: {fix}"
+            f"{what}: the lock pins {relative}/ at git tree {tree}, which this clone does not "
+            f"have: {fix}"
         )
-    name, version = localsource.chart_identity(directory, config.root)
-    if release.version and not semver.satisfies(release.version, version):
+    name, version = localsource.chart_identity(exported, root)
+    if constraint and not semver.satisfies(constraint, version):
         raise InputError(
-            f"{shown}: release {release.name}: the locked tree of {relative}/ is version "
-            f"{version}, which does not satisfy {release.version!r}: lock again"
+            f"{what}: the locked tree of {relative}/ is version {version}, which does not "
+            f"satisfy {constraint!r}: lock again"
         )
-    digest = localsource.directory_digest(directory, directory)
-    # Named as what was exported: the chart's path and its tree, never the cache's path.
-    argument = f"{relative} (git tree {tree})"
-    return chartsource.ResolvedRelease(
-        release, name, version, digest, directory, None, argument, tree=tree
-    )
+    digest = localsource.directory_digest(exported, exported)
+    return ChartVersion(name, version, digest, exported, None)
 
 
-def behind_warning(
-    config: Config, env: Environment, release: Release, version: str, digest: str
-) -> str | None:
-    """What to say when ``release``'s local chart, locked in ``env`` at ``version`` (content
-    ``digest``) and rendered from its tree, has moved on in the work tree; None when not."""
+def behind_warnings(
+    config: Config, env: Environment, release: Release, entry: LockEntry
+) -> tuple[str, ...]:
+    """What to say when ``release``'s local chart, or a ``file://`` dependency of it, locked in
+    ``env`` as ``entry`` pins and rendered from its tree, has moved on in the work tree."""
     chart = release.chart
     if not isinstance(chart, LocalChart):
-        return None
-    if localsource.directory_digest(chart.path, config.root) == digest:
-        return None
-    now = localsource.chart_identity(chart.path, config.root)[1]
-    shown = chart.path.relative_to(config.root).as_posix()
-    return (
-        f"release {release.name}: {shown}/ changed in the work tree since it was locked "
-        f"({version} locked, {now} now), not locked in {env.name}: {env.name} renders the "
-        f"locked git tree until `toolkit lock {env.name}` or a promotion moves it"
+        return ()
+    until = (
+        f"not locked in {env.name}: {env.name} renders the locked git tree until "
+        f"`toolkit lock {env.name}` or a promotion moves it"
     )
+    notes = []
+    moved = _moved(config, chart.path, entry.version, entry.digest)
+    if moved:
+        notes.append(f"release {release.name}: {moved}, {until}")
+    for pin in entry.dependencies:
+        where = f"{_shown(config, chart.path)}/Chart.yaml: dependency {pin.key}"
+        directory = dependencies.file_directory(
+            pin.repository, chart.path, config.root, config.repositories, where=where
+        )
+        if pin.tree is None or directory is None or not (directory / "Chart.yaml").is_file():
+            continue  # gone from the work tree: the chart's own Chart.yaml says so
+        moved = _moved(config, directory, pin.version, pin.digest)
+        if moved:
+            notes.append(f"release {release.name}: dependency {pin.key}: {moved}, {until}")
+    return tuple(notes)
+
+
+def _moved(config: Config, directory: Path, version: str, digest: str) -> str | None:
+    if localsource.directory_digest(directory, config.root) == digest:
+        return None
+    now = localsource.chart_identity(directory, config.root)[1]
+    return (
+        f"{_shown(config, directory)}/ changed in the work tree since it was locked "
+        f"({version} locked, {now} now)"
+    )
+
+
+def _shown(config: Config, directory: Path) -> str:
+    return directory.relative_to(config.root).as_posix()

@@ -12,8 +12,8 @@ from pathlib import Path
 from toolkit.charts import chartsource, localtrees
 from toolkit.charts.lockfile import (
     Lock,
-    LockedDependency,
     LockEntry,
+    dependency_changes,
     lock_path,
     read_lock,
     stale_reason,
@@ -57,30 +57,10 @@ class LockChange:
                 f"{self.before.version} -> {self.after.version}"
             )
         where = f"{self.environment}/{self.release}"
-        moved = _dependency_changes(self.before.dependencies, self.after.dependencies)
+        moved = dependency_changes(self.before.dependencies, self.after.dependencies)
         if moved:
             return f"{where}: {self.after.chart} {self.after.version}, {moved}"
         return f"{where}: {self.after.chart} {self.after.version} (re-pinned)"
-
-
-def _dependency_changes(
-    before: tuple[LockedDependency, ...], after: tuple[LockedDependency, ...]
-) -> str:
-    """What changed among a chart's pinned dependencies, e.g. `dependency redis 1.2 -> 1.3`."""
-    old = {d.key: d for d in before}
-    new = {d.key: d for d in after}
-    changes = []
-    for key in sorted(old.keys() | new.keys()):
-        was, now = old.get(key), new.get(key)
-        if was == now:
-            continue
-        if was is None or now is None:
-            changes.append(f"dependency {key} {'added' if was is None else 'removed'}")
-        elif was.version != now.version:
-            changes.append(f"dependency {key} {was.version} -> {now.version}")
-        else:
-            changes.append(f"dependency {key} re-pinned")
-    return ", ".join(changes)
 
 
 def _shown(config: Config, env: Environment) -> str:
@@ -93,13 +73,14 @@ def _staleness(
     """(why the entry is stale, or None; the chart as it is now where it is on this machine,
     a local chart), without downloading anything."""
     source = sources.source(release.chart)
-    if entry is not None and entry.tree and source.repository is None:
-        # Pinned by its git tree: a work-tree change is news (localtrees.behind_warning), not
-        # staleness; another chart in its place is.
+    if entry is not None and entry.tree and isinstance(release.chart, LocalChart):
+        # Pinned by its git tree: a work-tree change is news (localtrees.behind_warnings), not
+        # staleness; another chart in its place is, and so are dependency pins that do not
+        # answer the Chart.yaml of the tree that renders.
         check_constraint(release.version, chartsource.requester_of(release).what)
         reason = stale_reason(
             entry, chart=source.chart_name(), repository=None, constraint=release.version
-        )
+        ) or sources.tree_dependencies_stale_reason(release.chart, entry.tree, entry)
         return reason, None
     present = sources.present(release)
     reason = stale_reason(
@@ -132,20 +113,25 @@ def _locked_or_stale(
     if reason is not None or entry is None:
         return None, reason
     if entry.tree and isinstance(release.chart, LocalChart):
-        pinned = localtrees.resolve_tree(
-            sources.config, release, release.chart, entry.tree, shown=shown
-        )
-        return sources.with_dependencies(pinned, entry, release.chart.path), None
+        return sources.at_tree(release, release.chart, entry.tree, entry, shown=shown), None
     return sources.fetch(release, entry), None
 
 
 def _locked_entry(sources: chartsource.ChartSources, release: Release) -> LockEntry:
-    """A fresh entry: a local chart's records the git tree of its work-tree state."""
+    """A fresh entry: a local chart's records the git tree of its work-tree state, and the
+    trees of its file:// dependencies."""
     resolved = sources.resolve(release)
     entry = resolved.lock_entry()
-    if resolved.repository is not None:
+    tree = None if resolved.repository else localtrees.locked_tree(sources.config, resolved.path)
+    if tree is None:
         return entry
-    return dataclasses.replace(entry, tree=localtrees.locked_tree(sources.config, resolved.path))
+    trees = {
+        d.key: localtrees.locked_tree(sources.config, d.chart.path)
+        for d in resolved.dependencies
+        if d.chart.repository is None  # file://
+    }
+    pins = tuple(dataclasses.replace(pin, tree=trees.get(pin.key)) for pin in entry.dependencies)
+    return dataclasses.replace(entry, tree=tree, dependencies=pins)
 
 
 def resolve_environment(
@@ -174,8 +160,8 @@ def resolve_environment(
         entry = current.get(release.name)
         pinned, reason = _locked_or_stale(sources, release, entry, shown=shown)
         if pinned is not None and entry is not None and entry.tree:
-            note = localtrees.behind_warning(config, env, release, entry.version, entry.digest)
-            warnings += [f"{shown}: {note}"] if note else []
+            notes = localtrees.behind_warnings(config, env, release, entry)
+            warnings += [f"{shown}: {note}" for note in notes]
         if pinned is not None:
             resolved.append(pinned)
         elif locked:
@@ -218,8 +204,7 @@ def lock_environment(
             and fresh
             and entry is not None
             and entry.tree is not None
-            and localtrees.behind_warning(config, env, release, entry.version, entry.digest)
-            is not None
+            and bool(localtrees.behind_warnings(config, env, release, entry))
         )
         if not wanted and fresh and not moved:
             assert entry is not None

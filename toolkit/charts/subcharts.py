@@ -8,11 +8,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.charts import dependencies
+from toolkit.charts import dependencies, localtrees
 from toolkit.charts.dependencies import Dependency
 from toolkit.charts.lockfile import LockedDependency
 from toolkit.charts.source import ChartSource, ChartVersion, Requester, check_constraint
-from toolkit.config.releases import ChartRef
+from toolkit.config.releases import ChartRef, LocalChart
 from toolkit.infra import yamlfile
 from toolkit.infra.errors import InputError
 
@@ -40,6 +40,7 @@ class Wanted:
     dependency: Dependency
     source: ChartSource
     repository: str  # as the lock records it
+    directory: Path | None  # a file:// chart's directory in the work tree
 
     def requester(self, upgrade: str) -> Requester:
         return Requester(
@@ -63,13 +64,19 @@ class Subcharts:
         found = []
         base = links_from or directory
         for dependency in dependencies.read_dependencies(directory, self.root):
-            reference = dependencies.chart_reference(dependency, base, self.root, self.aliases)
+            # From a locked tree, a file:// chart pinned at its own tree need not be in the
+            # work tree any more (renamed since, say): `_work_tree_chart` checks the others.
+            reference = dependencies.chart_reference(
+                dependency, base, self.root, self.aliases, present=links_from is None
+            )
             if reference is None:
                 continue
             what = f"{dependency.where}: dependency {dependency.key}"
             check_constraint(dependency.constraint, what)
             source = self.source_of(reference)
-            found.append(Wanted(dependency, source, source.repository or dependency.repository))
+            local = reference.path if isinstance(reference, LocalChart) else None
+            repository = source.repository or dependency.repository
+            found.append(Wanted(dependency, source, repository, local))
         return tuple(found)
 
     def resolve(self, directory: Path, parent: Requester) -> tuple[ResolvedDependency, ...]:
@@ -98,7 +105,8 @@ class Subcharts:
         *,
         links_from: Path | None = None,
     ) -> tuple[ResolvedDependency, ...]:
-        """Exactly what releases.lock pins (the caller has checked that it still answers)."""
+        """Exactly what releases.lock pins (the caller has checked that it still answers): a
+        file:// chart pinned by its git tree is that tree, as its parent is."""
         by_key = {pin.key: pin for pin in pins}
         resolved = []
         for item in self.wanted(directory, links_from=links_from):
@@ -108,14 +116,33 @@ class Subcharts:
                     f"{item.dependency.where}: dependency {item.dependency.key} is not in "
                     f"releases.lock: run `{parent.upgrade}`"
                 )
-            chart = item.source.fetch(pin.version, pin.digest, item.requester(parent.upgrade))
+            requester = item.requester(parent.upgrade)
+            if pin.tree is not None and item.directory is not None:
+                chart = localtrees.exported_chart(
+                    self.root,
+                    item.directory,
+                    pin.tree,
+                    constraint=item.dependency.constraint,
+                    what=requester.what,
+                )
+            else:
+                _work_tree_chart(item)
+                chart = item.source.fetch(pin.version, pin.digest, requester)
             resolved.append(_resolved(item, chart))
         return tuple(resolved)
 
-    def stale_reason(self, directory: Path, pins: tuple[LockedDependency, ...]) -> str | None:
-        """Why the pinned dependencies no longer answer Chart.yaml's, or None; a file://
-        dependency whose directory changed is stale too."""
-        wanted = {item.dependency.key: item for item in self.wanted(directory)}
+    def stale_reason(
+        self,
+        directory: Path,
+        pins: tuple[LockedDependency, ...],
+        *,
+        links_from: Path | None = None,
+    ) -> str | None:
+        """Why the pinned dependencies no longer answer the Chart.yaml in `directory` (file://
+        paths from `links_from`, as `wanted`), or None; a file:// dependency whose directory
+        changed is stale too, unless it is pinned by its git tree (then that renders)."""
+        found = self.wanted(directory, links_from=links_from)
+        wanted = {item.dependency.key: item for item in found}
         by_key = {pin.key: pin for pin in pins}
         for key in sorted(wanted.keys() - by_key.keys()):
             return f"its dependency {key} is not in the lock"
@@ -133,6 +160,9 @@ class Subcharts:
                     f"its dependency {key} changed from {pin.repository} {pin.chart} to "
                     f"{item.repository} {dependency.name}"
                 )
+            if pin.tree is not None and item.directory is not None:
+                continue  # the work tree moving on is news (localtrees.behind_warnings)
+            _work_tree_chart(item)
             present = item.source.present(None, item.requester("toolkit lock"))
             if present is not None and present.digest != pin.digest:
                 return f"its dependency {key} ({item.repository}) changed since it was locked"
@@ -152,6 +182,12 @@ class Subcharts:
                 "commit Chart.lock, or delete Chart.lock to resolve the constraints afresh"
             )
         return {d.key: version for d, (_, _, version) in zip(declared, lock.versions, strict=True)}
+
+
+def _work_tree_chart(item: Wanted) -> None:
+    """A file:// chart that renders from the work tree must be there."""
+    if item.directory is not None:
+        dependencies.require_chart(item.dependency, item.directory)
 
 
 def _resolved(item: Wanted, chart: ChartVersion) -> ResolvedDependency:

@@ -20,6 +20,17 @@ FILE_NAME = "hydrator.metadata"
 
 
 @dataclass(frozen=True)
+class DependencyRecord:
+    """One dependency toolkit filled into a local chart's `charts/` (vendored ones are part of
+    the chart's own digest): its name in the parent (alias or name), chart, version, digest."""
+
+    name: str
+    chart: str
+    version: str
+    digest: str
+
+
+@dataclass(frozen=True)
 class ReleaseRecord:
     """One Helm release as the metadata names it (a remote chart by its repository URL or
     `oci://` reference, never by a path on the machine that rendered)."""
@@ -31,6 +42,7 @@ class ReleaseRecord:
     digest: str
     repository: str | None = None
     create_namespace: bool = False
+    dependencies: tuple[DependencyRecord, ...] = ()  # sorted by name
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,8 @@ class Metadata:
                     "digest": r.digest,
                     **({"repository": r.repository} if r.repository else {}),
                     **({"createNamespace": True} if r.create_namespace else {}),
+                    # Absent where there are none, so charts without them keep their bytes.
+                    **({"dependencies": _dependencies(r)} if r.dependencies else {}),
                 }
                 for r in self.releases
             ],
@@ -72,6 +86,13 @@ class Metadata:
         if self.input_environments is not None:
             fields["inputEnvironments"] = list(self.input_environments)
         return (json.dumps(fields, indent=2, sort_keys=True) + "\n").encode()
+
+
+def _dependencies(release: ReleaseRecord) -> list[dict[str, str]]:
+    return [
+        {"name": d.name, "chart": d.chart, "version": d.version, "digest": d.digest}
+        for d in release.dependencies
+    ]
 
 
 def of_render(
@@ -93,6 +114,10 @@ def of_render(
                 digest=r.digest,
                 repository=r.repository,
                 create_namespace=r.release.create_namespace,
+                dependencies=tuple(
+                    DependencyRecord(d.key, d.chart.name, d.chart.version, d.chart.digest)
+                    for d in sorted(r.dependencies, key=lambda d: d.key)
+                ),
             )
             for r in render.releases
         ),
@@ -134,6 +159,7 @@ def parse(data: bytes | None) -> Metadata | None:
             digest=str(entry.get("digest", "")),
             repository=text("repository", entry),
             create_namespace=entry.get("createNamespace") is True,
+            dependencies=_parse_dependencies(entry.get("dependencies")),
         )
         for entry in listed
         if isinstance(entry, dict)
@@ -147,6 +173,21 @@ def parse(data: bytes | None) -> Metadata | None:
         releases=releases,
         input_hash=text("inputHash"),
         input_environments=texts("inputEnvironments"),
+    )
+
+
+def _parse_dependencies(listed: Any) -> tuple[DependencyRecord, ...]:
+    if not isinstance(listed, list):
+        return ()
+    return tuple(
+        DependencyRecord(
+            name=str(entry.get("name", "")),
+            chart=str(entry.get("chart", "")),
+            version=str(entry.get("version", "")),
+            digest=str(entry.get("digest", "")),
+        )
+        for entry in listed
+        if isinstance(entry, dict)
     )
 
 

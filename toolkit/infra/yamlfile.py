@@ -99,10 +99,13 @@ class YamlDocument:
         return tuple(items)
 
 
-def load(path: Path, *, root: Path, last_key_wins: bool = False) -> YamlDocument:
-    """Load the single YAML document in ``path``; messages name it relative to ``root``.
-    ``last_key_wins``: a duplicate key replaces the earlier one (helm's files), else an error."""
-    display = relative_name(path, root)
+def load(
+    path: Path, *, root: Path, last_key_wins: bool = False, name: str | None = None
+) -> YamlDocument:
+    """Load the single YAML document in ``path``; messages name it relative to ``root`` (or
+    as ``name`` says). ``last_key_wins``: a duplicate key replaces the earlier one (helm's
+    files), else an error."""
+    display = name or relative_name(path, root)
     return _parse(
         _read_bytes(path, display), path=path, display=display, last_key_wins=last_key_wins
     )

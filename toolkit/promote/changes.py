@@ -27,6 +27,7 @@ class ReleasePromotion:
     reason: str = ""  # why it is not promoted
     constraint: str | None = None  # DST's `version:` as written before the promotion
     pinned_because: str = ""  # why `version:` becomes exactly `after` ("": it stays as written)
+    dependencies: str = ""  # how a local chart's dependency pins change, e.g. `dependency a 1 -> 2`
 
 
 @dataclass(frozen=True)

@@ -59,13 +59,15 @@ def rendered_diff(plan: Plan, settings: RenderSettings) -> comparison.DiffReport
 
 
 def _export_locked_trees(config: Config, plan: Plan) -> None:
-    """The local chart trees the plan's locks pin, exported into the cache from the repository."""
+    """The local chart trees the plan's locks pin (with their file:// dependencies' trees),
+    exported into the cache from the repository."""
     for path, data in plan.writes.items():
         if path.name == LOCK_FILE and data is not None:
             lock = parse_lock(data.decode("utf-8"), name=path.name)
             for entry in lock.entries:
-                if entry.tree:
-                    localtrees.tree_directory(config, entry.tree)
+                trees = [entry.tree, *(pin.tree for pin in entry.dependencies)]
+                for tree in filter(None, trees):
+                    localtrees.tree_directory(config.root, tree)
 
 
 def describe(report: comparison.DiffReport, *, after: str = "promotion") -> list[str]:

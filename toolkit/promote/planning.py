@@ -18,7 +18,14 @@ from types import MappingProxyType
 from ruamel.yaml.nodes import MappingNode
 
 from toolkit.charts import semver
-from toolkit.charts.lockfile import Lock, dump_lock, lock_path, parse_lock, read_lock
+from toolkit.charts.lockfile import (
+    Lock,
+    dependency_changes,
+    dump_lock,
+    lock_path,
+    parse_lock,
+    read_lock,
+)
 from toolkit.config.project import Config, Environment
 from toolkit.config.releases import LOCK_FILE, RELEASES_FILE
 from toolkit.infra import git, yamledit, yamlfile
@@ -243,8 +250,9 @@ def _pin(
     candidates: Sequence[_Candidate],
     writes: dict[Path, bytes | None],
 ) -> dict[str, ReleasePromotion]:
-    """DST's lock takes SRC's locked version and digest; DST's `version:` stays as written when
-    that version satisfies it (the constraint is a person's intent), else becomes it exactly."""
+    """DST's lock takes SRC's locked version and digest (a local chart's tree and dependency
+    pins with them); DST's `version:` stays as written when that version satisfies it (the
+    constraint is a person's intent), else becomes it exactly."""
     src_lock = _source_lock(source, [(c.name, c.constraint) for c in candidates])
     dst_lock = read_lock(dst.directory, root=config.root)
     new_lock = dst_lock or Lock(entries=())
@@ -267,6 +275,7 @@ def _pin(
             version=version,
             digest=src_entry.digest,
             tree=src_entry.tree,  # a local chart: the git tree SRC renders
+            dependencies=src_entry.dependencies,  # and the dependencies it renders with
         )
         before = old_entry.version if old_entry else old_constraint
         if not why_pinned and old_entry == entry:
@@ -281,6 +290,9 @@ def _pin(
             version,
             constraint=old_constraint,
             pinned_because=why_pinned,
+            dependencies=(
+                dependency_changes(old_entry.dependencies, entry.dependencies) if old_entry else ""
+            ),
         )
         new_lock = new_lock.with_entry(entry)
         if why_pinned:

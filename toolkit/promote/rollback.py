@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import MappingProxyType
 
-from toolkit.charts.lockfile import Lock, parse_lock, read_lock
+from toolkit.charts.lockfile import Lock, dependency_changes, parse_lock, read_lock
 from toolkit.config.project import Config, Environment
 from toolkit.config.releases import LOCK_FILE
 from toolkit.infra import git, yamlfile
@@ -69,10 +69,14 @@ def _releases(
     results = []
     for release in sorted({e.release for e in (*then.entries, *now.entries)}):
         before, after = now.get(release), then.get(release)
+        moved = (
+            dependency_changes(before.dependencies, after.dependencies) if before and after else ""
+        )
         same = (
             before is not None
             and after is not None
             and (before.version, before.digest) == (after.version, after.digest)
+            and not moved
         )
         results.append(
             ReleasePromotion(
@@ -80,6 +84,7 @@ def _releases(
                 PromotionStatus.UNCHANGED if same else PromotionStatus.PROMOTED,
                 before.version if before else None,
                 after.version if after else None,
+                dependencies=moved,
             )
         )
     return tuple(results)

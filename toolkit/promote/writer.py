@@ -69,10 +69,13 @@ def change_lines(plan: Plan) -> list[str]:
     lines = []
     for release in plan.releases:
         if release.status == PromotionStatus.PROMOTED:
-            lines.append(
-                f"release {release.name}: {release.before or '(none)'} -> "
-                f"{release.after or '(removed)'}{_version_note(release)}"
+            moved = f", {release.dependencies}" if release.dependencies else ""
+            versions = (
+                f"{release.after}"  # the same version with other dependencies
+                if moved and release.before == release.after
+                else f"{release.before or '(none)'} -> {release.after or '(removed)'}"
             )
+            lines.append(f"release {release.name}: {versions}{moved}{_version_note(release)}")
         elif release.status == PromotionStatus.UNCHANGED:
             lines.append(f"release {release.name}: unchanged ({release.after})")
         else:
