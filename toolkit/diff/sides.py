@@ -127,13 +127,15 @@ def gather(
     todo = []
     for name in names:
         before = branches.recorded[name]
-        named = before is not None and side.commit in (before.dry_sha, branches.marks.get(name))
+        # The branch names this side's commit (its metadata, or a watermark): its render.
+        recorded_at = None if before is None else {before.dry_sha, branches.marks.get(name)}
+        holds = side.commit is not None and recorded_at is not None and side.commit in recorded_at
         settled = (
             settings.use_cache
             and changes is not None
             and current.unchanged_since_render(changes, tools, name, before, remote)
         )
-        if (side.commit is not None and named) or settled:
+        if holds or settled:
             origin[name] = FROM_BRANCH
         else:
             todo.append(name)
