@@ -51,14 +51,16 @@ def diff_revisions(
     on, uncommitted = (head_sha, False) if head_sha else (work_commit, bool(status.changed))
     head_commit = on if not uncommitted else None
     prefix = git.show_prefix(root)
-    is_head = (
+    # `--head` naming the work tree's own commit, with nothing else in the configuration: it
+    # is read in place rather than checked out again.
+    head_in_place = (
         head_sha is not None
         and head_sha == work_commit
         and not status.changed
         and not any(path.startswith(prefix) for path in status.ignored)
     )
     with contextlib.ExitStack() as stack:
-        head_side = revisions.Side("head", repo, root, head_sha, stack, checked_out=is_head)
+        head_side = revisions.Side("head", repo, root, head_sha, stack, checked_out=head_in_place)
         base_side = revisions.Side("base", repo, root, base_sha, stack)
         head_config = head_side.config() if head_sha else load_config(root)
         names = [env.name for env in head_config.select(environments)]
