@@ -154,11 +154,10 @@ def json_schemas() -> dict[str, Any]:
     return {p.name: json.loads(p.read_text()) for p in sorted(SCHEMAS.glob("*.schema.json"))}
 
 
-def json_result(stdout: str) -> Any:
-    """The `result` of the JSON document a command's --json printed, once the document is
-    checked against its command's schema (schemas/<command>.schema.json)."""
+def json_document(stdout: str) -> Any:
+    """The JSON document a command's --json printed, once it is checked against its command's
+    schema (schemas/<command>.schema.json)."""
     document = json.loads(stdout)
-    assert set(document) == {"schemaVersion", "command", "result"}
     assert document["schemaVersion"] == 1
     schemas = json_schemas()
     registry = jsonschema_rs.Registry([(schema["$id"], schema) for schema in schemas.values()])
@@ -169,7 +168,21 @@ def json_result(stdout: str) -> Any:
         for error in validator.iter_errors(document)
     ]
     assert errors == []
+    return document
+
+
+def json_result(stdout: str) -> Any:
+    """The `result` of a command's --json document (checked against its schema)."""
+    document = json_document(stdout)
+    assert set(document) == {"schemaVersion", "command", "result"}
     return document["result"]
+
+
+def json_error(stdout: str) -> Any:
+    """The `error` of the --json document a failed command printed (checked likewise)."""
+    document = json_document(stdout)
+    assert set(document) == {"schemaVersion", "command", "error"}
+    return document["error"]
 
 
 def hydrated_environments(stdout: str) -> dict[str, dict[str, Any]]:
@@ -274,3 +287,18 @@ def toolkit_with(repo: Path, helm: Path, kustomize: Path, *args: str) -> CliResu
     argv = ["-C", str(repo), "--helm", str(helm), "--kustomize", str(kustomize), *args]
     result = CliRunner().invoke(cli.main, argv, catch_exceptions=False)
     return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
+BREAK = '{{ if .Values.brokenOnPurpose }}{{ fail "broken on purpose" }}{{ end }}\n'
+
+
+def break_staging_api(repo: Path) -> None:
+    """The example's api chart fails `helm template` on its first line (service.yaml:1) where
+    staging sets brokenOnPurpose; dev and production still render. Committed."""
+    template = repo / "charts/api/templates/service.yaml"
+    template.write_text(BREAK + template.read_text())
+    releases = repo / "overlays/staging/releases.yaml"
+    text = releases.read_text()
+    first = "    values: [values/common/api.yaml, values/api.yaml, values/api.yaml.j2]\n"
+    releases.write_text(text.replace(first, first + "    set: {brokenOnPurpose: true}\n", 1))
+    commit_all(repo, "break staging's api")

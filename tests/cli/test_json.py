@@ -11,7 +11,15 @@ import click
 import jsonschema_rs
 import pytest
 
-from tests.helpers import Cli, commit_all, git, json_result, json_schemas
+from tests.helpers import (
+    Cli,
+    break_staging_api,
+    commit_all,
+    git,
+    json_error,
+    json_result,
+    json_schemas,
+)
 from toolkit import cli
 
 
@@ -28,6 +36,18 @@ def _json_commands(group: click.Group, prefix: str = "") -> list[str]:
 def test_every_schema_is_a_valid_schema() -> None:
     for name, schema in json_schemas().items():
         assert jsonschema_rs.meta.is_valid(schema), name
+
+
+def test_a_document_has_a_result_or_an_error() -> None:
+    schemas = json_schemas()
+    registry = jsonschema_rs.Registry([(schema["$id"], schema) for schema in schemas.values()])
+    validator = jsonschema_rs.validator_for(schemas["version.schema.json"], registry=registry)
+    error = {"message": "m", "exitCode": 2, "environment": None, "release": None}
+    error |= {"file": None, "line": None}
+    envelope = {"schemaVersion": 1, "command": "version"}
+    assert validator.is_valid({**envelope, "error": error})
+    assert not validator.is_valid(envelope)
+    assert not validator.is_valid({**envelope, "error": {**error, "exitCode": 0}})
 
 
 def test_every_command_has_json_and_a_schema() -> None:
@@ -73,6 +93,8 @@ def test_hydrate_and_check_have_one_shape(example_repo: Path, run_cli: Cli) -> N
         example_repo, "rev-parse", "rendered"
     )
     assert branch["environments"] == ["dev", "staging", "production"]
+
+    assert hydrated["failed"] == [] and hydrated["exitCode"] == 0
 
     fresh = json_result(run_cli(example_repo, "hydrate", "--check", "--json").stdout)
     assert fresh["stale"] == [] and [env["stale"] for env in fresh["environments"]] == [False] * 3
@@ -126,3 +148,46 @@ def test_tools_install(tmp_path: Path, run_cli: Cli) -> None:
         run_cli(tmp_path, "tools", "install", "--helm-major", "3", "--json").stdout
     )
     assert Path(installed["helm"]).is_file()
+
+
+DIFF_HEAD = ("diff", "--base", "HEAD~1", "--head", "HEAD")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("render", "--json"),
+        ("hydrate", "--json"),
+        ("validate", "--json"),
+        (*DIFF_HEAD, "--json"),
+        (*DIFF_HEAD, "--format", "json"),
+        ("--json", "render"),
+    ],
+)
+def test_a_renderer_failure_is_one_error_document(
+    example_repo: Path, run_cli: Cli, args: tuple[str, ...]
+) -> None:
+    """The same envelope with `error` for `result`, whichever command rendered; the message
+    stays on stderr too."""
+    break_staging_api(example_repo)
+    result = run_cli(example_repo, *args)
+    assert result.exit_code == 3
+    error = json_error(result.stdout)
+    assert {key: error[key] for key in ("exitCode", "environment", "release", "file", "line")} == {
+        "exitCode": 3,
+        "environment": "staging",
+        "release": "api",
+        "file": "charts/api/templates/service.yaml",
+        "line": 1,
+    }
+    assert "broken on purpose" in error["message"]
+    (said,) = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert said == f"error: {error['message'].splitlines()[0]}"
+
+
+def test_an_input_error_is_an_error_document_too(example_repo: Path, run_cli: Cli) -> None:
+    result = run_cli(example_repo, "render", "nosuch", "--json")
+    assert result.exit_code == 2
+    error = json_error(result.stdout)
+    assert error["exitCode"] == 2 and "nosuch" in error["message"]
+    assert [error[key] for key in ("environment", "release", "file", "line")] == [None] * 4

@@ -17,7 +17,16 @@ import pytest
 
 from tests.fixtures.diffrepos import PLANTED, PLANTED_PLAIN, commit_known_change_set
 from tests.golden import assert_golden
-from tests.helpers import EXAMPLE_PATHS, PROJECT, Cli, commit_all, git, json_result, make_repo
+from tests.helpers import (
+    EXAMPLE_PATHS,
+    PROJECT,
+    Cli,
+    commit_all,
+    git,
+    json_error,
+    json_result,
+    make_repo,
+)
 from toolkit.config.checks import DiffIgnore
 from toolkit.diff import comparison
 from toolkit.infra import kubeyaml
@@ -214,13 +223,14 @@ def test_a_base_from_before_toolkit_is_refused_naming_what_to_pass(
         else:
             shutil.copy2(source, repo / name)
     result = run_cli(repo, "diff", "--base", before, "--format", "json", "dev")
-    assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr == (
-        f"error: --base {before} ({before[:12]}) has no toolkit.yaml: it is from before the "
+    message = (
+        f"--base {before} ({before[:12]}) has no toolkit.yaml: it is from before the "
         "repository used toolkit, so every resource would show as added. Pass a later commit "
         "that has it (`git log --diff-filter=A -- toolkit.yaml` names the one that added it), "
-        "or review the first render with `toolkit render`\n"
+        "or review the first render with `toolkit render`"
     )
+    assert result.exit_code == 2 and result.stderr == f"error: {message}\n"
+    assert json_error(result.stdout)["message"] == message  # a script reads it on stdout
     commit_all(repo, "adopt toolkit")  # the merge-base, the default base, is `before` too
     git(repo, "switch", "-q", "-c", "feature")
     git(repo, "branch", "-f", "main", before)

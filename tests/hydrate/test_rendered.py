@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -199,6 +200,44 @@ def test_environments_hydrated_together_ask_git_once_whether_the_branch_is_ahead
     assert len(asked) == 2 and len(set(asked)) == 2, asked
     metadata = json.loads(show(example_repo, "dev/hydrator.metadata"))
     assert metadata["drySha"] == git(example_repo, "rev-parse", "HEAD")
+
+
+GIT_LOGGER = """#!/bin/sh
+printf '%s\\n' "$*" >> "{log}"
+exec {real} "$@"
+"""
+# What a hydrate with nothing to do asks git, one process each: where the repository is, its
+# status, HEAD and its subject, the remote, the scratch directories killed runs left, the
+# prefix, the files hidden from git, the branch and notes tips (one for-each-ref) and what they
+# are, the notes, and every environment's metadata (one cat-file --batch each).
+NOTHING_TO_DO_GIT_PROCESSES = 13
+
+
+def test_a_hydrate_with_nothing_to_do_asks_git_in_few_processes(
+    example_repo: Path, run_cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    real = shutil.which("git")
+    assert real is not None
+    wrapped, log = tmp_path / "bin", tmp_path / "git.log"
+    wrapped.mkdir()
+    (wrapped / "git").write_text(GIT_LOGGER.format(log=log, real=real))
+    (wrapped / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrapped}:{os.environ['PATH']}")
+    before = git(example_repo, "rev-parse", "rendered")
+    log.unlink(missing_ok=True)
+
+    result = run_cli(example_repo, "hydrate")
+
+    assert result.exit_code == 0, result.stderr
+    calls = log.read_text().splitlines()  # before the checks below call git themselves
+    assert "rendered: nothing to commit" in result.stderr
+    assert git(example_repo, "rev-parse", "rendered") == before
+    assert len(calls) == NOTHING_TO_DO_GIT_PROCESSES, calls
+    # The refs in one process; the notes, and every environment's metadata, in one each.
+    assert sum(call.startswith("for-each-ref") for call in calls) == 1
+    assert sum(call.startswith("rev-parse --verify") for call in calls) == 1  # HEAD
+    assert calls.count("cat-file --batch") == 2
 
 
 def test_a_commit_that_changes_no_input_renders_nothing(

@@ -10,6 +10,7 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -291,3 +292,28 @@ def test_a_helm_stopped_with_its_values_unread_ends_with_toolkit(
     assert (run.returncode, run.stderr, run.survivors) == (interrupt.EXIT_CODE, "interrupted\n", [])
     assert trial.leftovers() == []
     assert git(trial.repo, "worktree", "list").count("\n") == 0
+
+
+SIGNALLED_AFTER_THE_RUN = """
+import os, subprocess, sys, time
+from toolkit.infra import interrupt
+interrupt.install()
+interrupt.settle()  # the run is over; a shell now signals the process as fast as it can
+spam = f"while kill -INT {os.getpid()} 2>/dev/null; do :; done"  # ends once it is reaped
+subprocess.Popen(["sh", "-c", spam], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+time.sleep(0.05)
+sys.exit(0)
+"""
+
+
+def test_a_signal_after_the_run_cannot_cut_its_exit_short() -> None:
+    """Python puts the default action back while it shuts down: a Ctrl-C then would end a run
+    that is over with SIGINT instead of 0, had settle() not had the system ignore it."""
+    for _ in range(3):
+        run = subprocess.run(
+            [sys.executable, "-c", SIGNALLED_AFTER_THE_RUN],
+            env={**os.environ, "PYTHONPATH": str(PROJECT)},
+            capture_output=True,
+            timeout=60,
+        )
+        assert run.returncode == 0, run.stderr.decode()

@@ -9,29 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Cli, commit_all
+from tests.helpers import Cli, break_staging_api
 from toolkit.config.project import Location
 from toolkit.infra import process
 from toolkit.render import failure, runs
-
-BREAK = '{{ if .Values.brokenOnPurpose }}{{ fail "broken on purpose" }}{{ end }}\n'
-
-
-def _break_staging(repo: Path) -> None:
-    """The api chart fails where staging sets brokenOnPurpose."""
-    template = repo / "charts/api/templates/service.yaml"
-    template.write_text(BREAK + template.read_text())
-    releases = repo / "overlays/staging/releases.yaml"
-    text = releases.read_text()
-    first = "    values: [values/common/api.yaml, values/api.yaml, values/api.yaml.j2]\n"
-    releases.write_text(text.replace(first, first + "    set: {brokenOnPurpose: true}\n", 1))
-    commit_all(repo, "break staging's api")
 
 
 def test_a_helm_failure_names_where_and_how_to_reproduce_it(
     example_repo: Path, run_cli: Cli
 ) -> None:
-    _break_staging(example_repo)
+    break_staging_api(example_repo)
     result = run_cli(example_repo, "render", "staging")
     assert result.exit_code == 3
     lines = [line for line in result.stderr.splitlines() if not line.startswith("warning:")]
@@ -55,7 +42,7 @@ def test_a_helm_failure_names_where_and_how_to_reproduce_it(
 def test_debug_shows_helms_debug_output_not_a_traceback(
     example_repo: Path, run_cli: Cli, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _break_staging(example_repo)
+    break_staging_api(example_repo)
     result = run_cli(example_repo, "--debug", "render", "staging")
     assert result.exit_code == 3
     assert "Traceback" not in result.stderr

@@ -1,5 +1,8 @@
 """What every command of the CLI shares: the context the global options make, the one place a
-failure becomes a message and an exit code, and how a result is printed."""
+failure becomes a message and an exit code, and how a result is printed.
+
+Defining the commands imports little (`toolkit --help`, a completion and `version` start fast):
+what a command needs is imported when it runs, here as in the commands' own bodies."""
 
 from __future__ import annotations
 
@@ -8,17 +11,17 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 import click
 
 from toolkit.cli import color
-from toolkit.config import project
-from toolkit.infra import atomicfiles, jsondoc
 from toolkit.infra.errors import RenderError, ToolkitError
-from toolkit.infra.reporter import Reporter
-from toolkit.render.progress import annotation
-from toolkit.render.settings import RenderSettings
+
+if TYPE_CHECKING:
+    from toolkit.config import project
+    from toolkit.infra.reporter import Reporter
+    from toolkit.render.settings import RenderSettings
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class Context:
     root: Path  # the repository root: the nearest directory from `start` up with toolkit.yaml
     settings: RenderSettings
     color: str = "auto"  # --color: auto, always or never
+    debug: bool = False
 
     def colored(self, stream: TextIO) -> bool:
         """Whether what goes to `stream` is coloured (see color.py)."""
@@ -40,12 +44,17 @@ class Context:
 
     def load(self) -> project.Config:
         """The configuration, once a write that a killed run left half done is put back."""
+        from toolkit.config import project
+        from toolkit.infra import atomicfiles
+
         for path in atomicfiles.recover(self.root):
             self.reporter.note(f"{path}: put back as it was (a toolkit run was killed writing it)")
         return project.load_config(self.root)
 
     def tool_pins(self) -> Mapping[str, project.ToolPin]:
         """toolkit.yaml's `tools:` pins, where the root has a toolkit.yaml."""
+        from toolkit.config import project
+
         if not (self.root / project.CONFIG_FILE).is_file():
             return {}
         return self.load().tool_pins
@@ -66,6 +75,8 @@ def command_name() -> str:
 
 def print_json(result: Any) -> None:
     """A command's result (its `as_dict()`) as the one JSON document, on stdout."""
+    from toolkit.infra import jsondoc
+
     click.echo(jsondoc.document(command_name(), result), nl=False)
 
 
@@ -78,19 +89,31 @@ def show(result: Shown, as_json: bool, say: Callable[[str], None] = click.echo) 
             say(line)
 
 
-def run_guarded(debug: bool, call: Callable[[], int | None]) -> None:
-    """The one place expected failures become a message and an exit code."""
+def report_failure(exc: ToolkitError, *, debug: bool) -> int:
+    """A failure as the user reads it on stderr; its exit code."""
+    from toolkit.render.progress import annotation
+
+    if (note := annotation(exc)) is not None:
+        click.echo(note, err=True)  # GitHub Actions shows it on the file and line
+    if debug and isinstance(exc, RenderError):
+        click.echo(exc.debug_output(), err=True)  # the tool's debug output, not our stack
+    elif debug:
+        traceback.print_exc()
+    click.echo(f"error: {exc}", err=True)
+    return exc.exit_code
+
+
+def run_guarded(debug: bool, call: Callable[[], int | None], *, as_json: bool = False) -> None:
+    """The one place expected failures become a message and an exit code (and, for --json,
+    the JSON document of the error on stdout)."""
     try:
         code = call()
     except ToolkitError as exc:
-        if (note := annotation(exc)) is not None:
-            click.echo(note, err=True)  # GitHub Actions shows it on the file and line
-        if debug and isinstance(exc, RenderError):
-            click.echo(exc.debug_output(), err=True)  # the tool's debug output, not our stack
-        elif debug:
-            traceback.print_exc()
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        if as_json:
+            from toolkit.infra import jsondoc
+
+            click.echo(jsondoc.document(command_name(), exc.as_dict(), key="error"), nl=False)
+        sys.exit(report_failure(exc, debug=debug))
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,9 +15,6 @@ from click.core import ParameterSource
 
 from toolkit.cli import color
 from toolkit.cli.edge import Context, run_guarded
-from toolkit.config.project import CONFIG_FILE
-from toolkit.infra.reporter import Reporter
-from toolkit.render.settings import RenderSettings, ToolChoice
 
 F = TypeVar("F", bound=Callable[..., Any])
 _GIVEN = "toolkit.given"  # the root context's meta: the global options given, wherever
@@ -106,6 +104,8 @@ def add_global_options(command: click.Command) -> None:
 def find_root(start: Path) -> Path:
     """The nearest directory from `start` up holding toolkit.yaml, as git finds `.git`; the
     search stops at a repository's top. `start` itself when there is none."""
+    from toolkit.config.project import CONFIG_FILE
+
     start = start.absolute()
     for directory in (start, *start.parents):
         if (directory / CONFIG_FILE).is_file():
@@ -128,25 +128,40 @@ def given() -> dict[str, Any]:
 def current_context() -> Context:
     """The Context of the global options given (made on first use, after every option is
     parsed)."""
+    from toolkit.infra.reporter import Reporter
+    from toolkit.render import progress
+    from toolkit.render.settings import RenderSettings, ToolChoice
+
     meta = click.get_current_context().find_root().meta
     if _CONTEXT not in meta:
         flags = given()
         start = (flags.get("start") or Path(".")).absolute()
+        choice = flags.get("color") or "auto"
+        verbosity = flags.get("verbose", 0) - flags.get("quiet", 0)
+        # Lines as they are: GitLab's section markers carry escape codes that click would
+        # strip off a terminal (toolkit's own lines have no colour to strip).
+        plain = functools.partial(click.echo, err=True, color=True)
+        display = None
+        if color.wants_live_display(verbosity, sys.stderr):
+            colored = color.wants_color(choice, sys.stderr)
+            display = progress.terminal_display(
+                sys.stderr, color=colored, redraws=color.redraws(), plain=plain
+            )
         settings = RenderSettings(
             tools=ToolChoice(flags.get("helm"), flags.get("kustomize")),
             jobs=flags.get("jobs") or os.cpu_count() or 1,
             locked=bool(flags.get("locked")),
             use_cache=not flags.get("no_cache"),
-            reporter=Reporter(
-                functools.partial(click.echo, err=True),
-                flags.get("verbose", 0) - flags.get("quiet", 0),
-            ),
+            # While the display is drawn, the lines go above it.
+            reporter=Reporter(plain if display is None else display.write, verbosity),
+            watcher=progress.UNWATCHED if display is None else display,
         )
         meta[_CONTEXT] = Context(
             start=start,
             root=find_root(start),
             settings=settings,
-            color=flags.get("color") or "auto",
+            color=choice,
+            debug=bool(flags.get("debug")),
         )
     context: Context = meta[_CONTEXT]
     return context
@@ -161,6 +176,11 @@ def command_body(func: F) -> F:
         flags = given()
         if flags.get("json"):
             kwargs["as_json"] = True
-        run_guarded(bool(flags.get("debug")), lambda: func(current_context(), *args, **kwargs))
+        run_guarded(
+            bool(flags.get("debug")),
+            lambda: func(current_context(), *args, **kwargs),
+            # `--format json` (diff, status) prints the same documents as --json
+            as_json=bool(kwargs.get("as_json")) or kwargs.get("fmt") == "json",
+        )
 
     return wrapper  # type: ignore[return-value]

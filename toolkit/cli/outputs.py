@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from toolkit.cli.completion import complete_refs, environments_argument
-from toolkit.cli.edge import Context, json_option, print_json, show
+from toolkit.cli.edge import Context, json_option, print_json, report_failure, show
 from toolkit.cli.options import command_body
-from toolkit.config import identity
-from toolkit.diff import comment, noise
 
 
 @click.command("render")
@@ -109,6 +109,7 @@ def hydrate_command(
       toolkit hydrate --shard 1/3 --push
     """
     from toolkit.commands import hydrate
+    from toolkit.config import identity
 
     if check and (push or tag):
         raise click.UsageError("--check writes nothing: it cannot be combined with --push or --tag")
@@ -131,6 +132,8 @@ def hydrate_command(
     if check and as_json:  # the listing on stderr as well, the stale ones named in the JSON
         for line in result.lines():
             obj.reporter.line(line)
+    if result.error is not None:  # --keep-going: the failures after what was done (exit 3)
+        return report_failure(result.error, debug=obj.debug)
     return result.exit_code
 
 
@@ -180,7 +183,7 @@ def validate_command(
 @environments_argument
 @click.option(
     "--format",
-    "output_format",
+    "fmt",
     type=click.Choice(["text", "markdown", "json"]),
     default="text",
     help="A listing for a terminal, a markdown table (PR, wiki), or JSON.",
@@ -191,7 +194,7 @@ def validate_command(
 )
 @command_body
 def status_command(
-    obj: Context, environments: tuple[str, ...], output_format: str, as_json: bool, remote: str
+    obj: Context, environments: tuple[str, ...], fmt: str, as_json: bool, remote: str
 ) -> int:
     """What runs where: per environment, the source commit, tag, releases and images on the
     rendered branch, whether the work tree has moved on, and what the next promotion moves.
@@ -205,15 +208,58 @@ def status_command(
     from toolkit.commands import status  # only this command reads every manifest on the branch
 
     report = status.status(obj.load(), status.StatusOptions(environments, remote), obj.settings)
-    if as_json or output_format == "json":
+    if as_json or fmt == "json":
         print_json(report.as_dict())
     else:
-        text = report.as_markdown if output_format == "markdown" else report.as_text
+        text = report.as_markdown if fmt == "markdown" else report.as_text
         click.echo(text(), nl=False)
     return 0
 
 
-@click.command("diff")
+class _LateOptions(click.Command):
+    """A command some of whose options are made when first needed (its run, its help, a
+    completion), placed before the parameter named `before`: their choices and defaults come
+    from a package that defining them up front would import for every command."""
+
+    def __init__(
+        self, *args: Any, late: Callable[[], list[click.Parameter]], before: str, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._late: Callable[[], list[click.Parameter]] | None = late
+        self._before = before
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        if self._late is not None:
+            at = [param.name for param in self.params].index(self._before)
+            self.params[at:at] = self._late()
+            self._late = None
+        return super().get_params(ctx)
+
+
+def _diff_folding_options() -> list[click.Parameter]:
+    """diff's noise folding and comment budget, from the diff package."""
+    from toolkit.diff import comment, noise
+
+    return [
+        click.Option(
+            ["--no-fold", "unfolded"],
+            multiple=True,
+            type=click.Choice(list(noise.RULES)),
+            help="List the changes this noise rule folds (repeatable; bookkeeping: chart labels).",
+        ),
+        click.Option(["--strict"], is_flag=True, help="Folded noise counts for --exit-code too."),
+        click.Option(
+            ["--max-bytes"],
+            metavar="N",
+            type=click.IntRange(min=comment.MIN_MAX_BYTES),
+            default=comment.DEFAULT_MAX_BYTES,
+            show_default=True,
+            help="Byte budget of the markdown comment.",
+        ),
+    ]
+
+
+@click.command("diff", cls=_LateOptions, late=_diff_folding_options, before="output_full")
 @environments_argument
 @click.option(
     "--base",
@@ -238,22 +284,6 @@ def status_command(
 )
 @json_option
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs.")
-@click.option(
-    "--no-fold",
-    "unfolded",
-    multiple=True,
-    type=click.Choice(list(noise.RULES)),
-    help="List the changes this noise rule folds (repeatable; bookkeeping: chart labels).",
-)
-@click.option("--strict", is_flag=True, help="Folded noise counts for --exit-code too.")
-@click.option(
-    "--max-bytes",
-    metavar="N",
-    type=click.IntRange(min=comment.MIN_MAX_BYTES),
-    default=comment.DEFAULT_MAX_BYTES,
-    show_default=True,
-    help="Byte budget of the markdown comment.",
-)
 @click.option(
     "--output-full",
     type=click.Path(dir_okay=False, path_type=Path),

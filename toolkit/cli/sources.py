@@ -4,6 +4,7 @@ rollback, tools."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,8 +16,9 @@ from toolkit.cli.completion import (
 )
 from toolkit.cli.edge import Context, json_option, print_json, show
 from toolkit.cli.options import command_body
-from toolkit.config import identity, project
-from toolkit.infra import git
+
+if TYPE_CHECKING:
+    from toolkit.infra import git
 
 
 @click.command("init")
@@ -55,6 +57,7 @@ def init_command(
       toolkit init --from
     """
     from toolkit.commands import init  # the templates load only for init
+    from toolkit.config import project
 
     if chart is not None and not project.DNS_LABEL.pattern.fullmatch(chart):
         raise click.BadParameter(project.DNS_LABEL.description, param_hint="--chart")
@@ -181,6 +184,8 @@ remote_option = click.option(
 
 
 def _identity(author: str | None) -> git.Identity | None:
+    from toolkit.config import identity
+
     return identity.parse_identity(author, what="--author") if author else None
 
 

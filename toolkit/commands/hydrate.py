@@ -4,22 +4,22 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from toolkit.config.project import Config
-from toolkit.diff import determinism
 from toolkit.hydrate import branchplan, envdir, rendered, shard
 from toolkit.hydrate.envdir import EnvironmentChange
-from toolkit.hydrate.failures import RenderFailures
+from toolkit.hydrate.failures import RenderFailures, failure_as_dict
 from toolkit.hydrate.rendered import HydrateResult
 from toolkit.infra import git
-from toolkit.infra.errors import CheckFailed
-from toolkit.render import pipeline, rendering
+from toolkit.infra.errors import CheckFailed, RenderError, ToolkitError
+from toolkit.render import pipeline
 from toolkit.render.progress import Progress
 from toolkit.render.settings import RenderSettings
-from toolkit.validate.findings import Severity
-from toolkit.validate.report import ValidateResult, check_renders
+
+if TYPE_CHECKING:
+    from toolkit.validate.report import ValidateResult
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,9 @@ class HydrateOutcome:
     check: bool
     results: tuple[HydrateResult, ...] = ()
     changes: tuple[EnvironmentChange, ...] = ()
+    # --keep-going: the environments that failed, and the error (exit 3) that names them all
+    failed: tuple[tuple[str, ToolkitError], ...] = ()
+    error: RenderError | None = None
 
     @property
     def stale(self) -> tuple[EnvironmentChange, ...]:
@@ -52,6 +55,8 @@ class HydrateOutcome:
 
     @property
     def exit_code(self) -> int:
+        if self.error is not None:
+            return self.error.exit_code
         return 1 if self.stale else 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -75,6 +80,8 @@ class HydrateOutcome:
                 for c in changes
             ],
             "branches": [_result_as_dict(result) for result in self.results],
+            "failed": [failure_as_dict(name, error) for name, error in self.failed],
+            "exitCode": self.exit_code,
         }
 
     def lines(self) -> list[str]:
@@ -130,6 +137,10 @@ def gate(
 ) -> ValidateResult:
     """`hydrate --validate`: the findings of what is about to be committed; `again`, a second
     uncached render, when `validate.determinism` asks for reproducible output."""
+    from toolkit.diff import determinism
+    from toolkit.validate.findings import Severity
+    from toolkit.validate.report import ValidateResult, check_renders
+
     reports = check_renders(config, renders)
     if again is not None:
         severity = Severity(config.validate.determinism)
@@ -152,19 +163,23 @@ def hydrate(
     work_tree = envdir.refuse_dirty(config.root, allow_dirty=options.allow_dirty)
     source = envdir.current_source(config.root)
     planner = pipeline.Planner(config, selected, settings)
-    cache = rendering.default_cache(settings)
     progress = Progress(report)
     failures = RenderFailures(notify=progress.failed)
 
     def render(names: Collection[str]) -> list[pipeline.EnvironmentRender]:
+        # Imported here, as the validation's checks in `gate`: a run with nothing to render
+        # (most, in CI) spends its time starting, so it imports only what decides that.
+        from toolkit.render import rendering
+
         plan = planner.run_plan(names)
         renders = rendering.render_plan(
             plan,
             parallel=settings.jobs,
-            cache=cache,
+            cache=rendering.default_cache(settings),
             only=names,
             failed=failures.add if options.keep_going else None,
             on_environment=progress.rendered,
+            watcher=settings.watcher,
         )
         names = [done.name for done in renders]  # --keep-going: what rendered goes on
         for done in renders:
@@ -173,7 +188,9 @@ def hydrate(
         if options.validate:
             again = None
             if config.validate.determinism != "off":
-                again = rendering.render_plan(plan, parallel=settings.jobs, cache=None, only=names)
+                again = rendering.render_plan(
+                    plan, parallel=settings.jobs, cache=None, only=names, watcher=settings.watcher
+                )
             result = gate(config, renders, again)
             for line in result.lines():
                 # Findings that stop the commit are shown even with -q.
@@ -212,10 +229,8 @@ def hydrate(
     why = " (nothing they read changed since their render)"
     rest = f"; {settled} settled from git{why}" if settled else ""
     report.line(f"loaded {len(planner.planned)} of {len(selected)} environments{rest}", level=1)
-    if failures.errors:  # what was done is said first, then the failures (exit 3)
-        for line in outcome.lines():
-            report.line(line)
-        failures.raise_any(
-            done="the others were checked" if options.check else "the others were hydrated"
-        )
-    return outcome
+    # What was done is said first, then the failures (exit 3).
+    error = failures.error(
+        done="the others were checked" if options.check else "the others were hydrated"
+    )
+    return replace(outcome, failed=tuple(failures.errors.items()), error=error)

@@ -144,7 +144,7 @@ class Side:
         try:
             return load_config(self.root())
         except ToolkitError as exc:
-            raise type(exc)(f"{self.description}: {exc}") from exc
+            raise exc.reworded(f"{self.description}: {exc}") from exc
 
 
 def branch_tip(repo: Path, branch: str) -> str | None:

@@ -162,7 +162,7 @@ def gather(
         except ToolkitError as exc:
             if not named:
                 raise
-            raise type(exc)(f"the {side.description} failed to render: {exc}") from exc
+            raise exc.reworded(f"the {side.description} failed to render: {exc}") from exc
         origin.update(dict.fromkeys(renders, FROM_RENDER))
         origin.update((name, FROM_NOWHERE) for name in todo if name not in origin)
     return Gathered(origin, renders)

@@ -89,18 +89,7 @@ def local_snapshot(
 ) -> Snapshot:
     """The local refs among `wanted` (full names, or prefixes ending in ``*``); each of `tips`
     that exists must name a commit."""
-    refs = {}
-    for name in wanted:
-        if name.endswith("*"):
-            refs.update(
-                {
-                    ref: sha
-                    for ref in git.ref_names(repo, name[:-1])
-                    if (sha := git.rev_parse(repo, ref))
-                }
-            )
-        elif (sha := git.rev_parse(repo, name)) is not None:
-            refs[name] = sha
+    refs = git.local_refs(repo, wanted)
     snapshot = Snapshot(refs, remote)
     _refuse_non_commits(repo, snapshot, tips)
     return snapshot

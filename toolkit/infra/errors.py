@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from typing import Any, TypeVar
+
+E = TypeVar("E", bound="ToolkitError")
 
 
 class ToolkitError(Exception):
     """An expected failure a user can act on; its message is shown without a traceback."""
 
     exit_code = 2
+
+    def reworded(self: E, message: str) -> E:
+        """This error with `message` in place of its own, keeping all else it knows (a
+        render's file and line, its debug output)."""
+        error = copy.copy(self)
+        error.args = (message,)
+        return error
+
+    def as_dict(self) -> dict[str, Any]:
+        """The error as a `--json` run prints it: what a script can act on, with the render's
+        environment, release, file and line where they are known (null where not)."""
+        return {
+            "message": str(self),
+            "exitCode": self.exit_code,
+            "environment": None,
+            "release": None,
+            "file": None,
+            "line": None,
+        }
 
 
 class CheckFailed(ToolkitError):
@@ -35,11 +58,19 @@ class RenderError(ToolkitError):
         debug: Callable[[], str] | None = None,
         file: str | None = None,
         line: int | None = None,
+        environment: str | None = None,
+        release: str | None = None,
     ) -> None:
         super().__init__(message)
         self._debug = debug
         self.file = file  # where it broke, repository-relative where it can be: a template
         self.line = line
+        self.environment = environment  # what was rendering, where known (also in the message)
+        self.release = release
+
+    def as_dict(self) -> dict[str, Any]:
+        where = {"environment": self.environment, "release": self.release}
+        return {**super().as_dict(), **where, "file": self.file, "line": self.line}
 
     def debug_output(self) -> str:
         """What --debug shows for it instead of a traceback: the tool's own debug output,

@@ -66,8 +66,14 @@ def received() -> bool:
 
 
 def settle() -> None:
-    """The run is over: a signal from now on is ignored (it would only cut the exit short)."""
+    """The run is over: a signal from now on is ignored (it would only cut the exit short).
+    Ignored by the system, not only by the handler: Python puts the default action back for
+    its handlers while it shuts down, and a signal then would kill the finished run."""
     _State.received = True
+    if threading.current_thread() is threading.main_thread():
+        for signum in SIGNALS:
+            if signal.getsignal(signum) is _handler:
+                signal.signal(signum, signal.SIG_IGN)
 
 
 @contextlib.contextmanager

@@ -90,4 +90,6 @@ def helm_failure(
         debug=debug_output,
         file=where.file if where else None,
         line=where.line if where else None,
+        environment=job.environment.name,
+        release=job.release.name,
     )

@@ -16,6 +16,7 @@ from toolkit.manifests.scopes import GroupKind
 from toolkit.render import runs
 from toolkit.render.cache import RenderCache
 from toolkit.render.pipeline import EnvironmentPlan, EnvironmentRender, RunPlan, plan_environments
+from toolkit.render.progress import UNWATCHED, Watcher
 from toolkit.render.settings import RenderSettings
 
 
@@ -100,13 +101,15 @@ def render_plan(
     only: Collection[str] | None = None,
     failed: Callable[[str, ToolkitError], None] | None = None,
     on_environment: Callable[[str, int, int], None] | None = None,
+    watcher: Watcher = UNWATCHED,
 ) -> list[EnvironmentRender]:
     """Render the planned environments (or `only` those named), all renders of the run in
     parallel (answered from `cache` where it holds them). The first failure is raised; with
     `failed` (--keep-going), it is told of each environment that fails to render or to lay
     out, with the first error of that environment, and the others are returned.
     `on_environment` hears of each environment as soon as its last render is done: its name,
-    how many renders it took and how many of them the cache answered.
+    how many renders it took and how many of them the cache answered. `watcher` (a
+    terminal's live display) hears of each render as it is done.
 
     Each environment's outputs are parsed and laid out on a worker thread as soon as its last
     render is done, while the others' renders go on, rather than all of them at the end.
@@ -124,6 +127,7 @@ def render_plan(
             env = output.job.environment.name
             outputs = by_env[env]
             outputs.append(output)
+            watcher.advanced(env)
             if len(outputs) == len(by_name[env].jobs):
                 outputs.sort(key=lambda o: position[id(o.job)])  # in job order, as planned
                 trees[env] = worker.submit(_tree, by_name[env], list(outputs), seen)
@@ -134,7 +138,9 @@ def render_plan(
 
         def broke(job: runs.RenderJob, error: ToolkitError) -> None:
             failures.setdefault(job.environment.name, error)
+            watcher.failed(job.environment.name)
 
+        watcher.planned({p.name: len(p.jobs) for p in wanted})
         try:
             runs.render_all(
                 all_jobs,
@@ -148,6 +154,8 @@ def render_plan(
         except BaseException:  # a failed render, or Ctrl-C: no use laying out the rest
             worker.shutdown(cancel_futures=True)
             raise
+        finally:
+            watcher.stopped()
         results = []
         for p in wanted:
             env_outputs = by_env[p.name]
@@ -187,4 +195,6 @@ def render_environments(
 ) -> list[EnvironmentRender]:
     """Render every environment asked for, all renders of the run in parallel."""
     plan = plan_environments(config, environments, settings)
-    return render_plan(plan, parallel=settings.jobs, cache=default_cache(settings))
+    return render_plan(
+        plan, parallel=settings.jobs, cache=default_cache(settings), watcher=settings.watcher
+    )

@@ -183,7 +183,8 @@ def _kustomize_build(
         if copy is not None:  # the copy's path is this machine's
             stderr = stderr.replace(str(copy), ".")
         raise RenderError(
-            f"{job.describe()}: kustomize build failed:\n{process.indent(stderr)}"
+            f"{job.describe()}: kustomize build failed:\n{process.indent(stderr)}",
+            environment=job.environment.name,
         ) from exc
     return RenderOutput(job, output.stdout.decode())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from toolkit.infra.reporter import SILENT, Reporter
+from toolkit.render.progress import UNWATCHED, Watcher
 
 
 @dataclass(frozen=True)
@@ -22,3 +23,4 @@ class RenderSettings:
     locked: bool = False  # a stale releases.lock is an error, not resolved in memory
     use_cache: bool = True  # False (--no-cache): every render runs, nothing is answered
     reporter: Reporter = SILENT  # where warnings (a stale lock) and notes go
+    watcher: Watcher = UNWATCHED  # hears how renders go (a terminal's live display)

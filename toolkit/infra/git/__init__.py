@@ -67,6 +67,7 @@ from toolkit.infra.git.worktree import (
 from toolkit.infra.git.writing import (
     SCRATCH_PREFIX,
     branch_name_problem,
+    local_refs,
     make_tag,
     ref_names,
     remove_abandoned,
@@ -109,6 +110,7 @@ __all__ = [
     "is_object_id",
     "is_shallow",
     "list_tree",
+    "local_refs",
     "make_tag",
     "merge_base",
     "object_types",

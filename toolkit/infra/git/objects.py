@@ -71,10 +71,9 @@ def read_blobs(repo: Path, rev: str, paths: Sequence[str]) -> dict[str, bytes | 
 
 
 def read_note(repo: Path, notes_commit: str, target: str) -> bytes | None:
-    """The note on `target` in a notes commit, whatever fan-out git chose for its tree."""
+    """The note on `target` in a notes commit, whatever fan-out git chose for its tree (every
+    fan-out asked in one process)."""
     (target,) = checked_ids(target)
-    for path in (target, f"{target[:2]}/{target[2:]}", f"{target[:2]}/{target[2:4]}/{target[4:]}"):
-        data = read_blob(repo, notes_commit, path)
-        if data is not None:
-            return data
-    return None
+    paths = (target, f"{target[:2]}/{target[2:]}", f"{target[:2]}/{target[2:4]}/{target[4:]}")
+    found = read_blobs(repo, notes_commit, paths).values()
+    return next((data for data in found if data is not None), None)

@@ -1,0 +1,105 @@
+"""The group starts light: defining the commands imports none of what they run, so that
+`toolkit --help`, a completion and every command's start cost only the modules that command
+uses (what a hydrate with nothing to do costs is mostly its start)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from toolkit import cli
+from toolkit.infra import process
+
+# What each command imports once it runs: no definition of a command may need them.
+HEAVY = (
+    "toolkit.commands",
+    "toolkit.promote",
+    "toolkit.diff",
+    "toolkit.validate",
+    "toolkit.hydrate",
+    "toolkit.render",
+    "toolkit.charts",
+    "toolkit.manifests",
+    "toolkit.config",
+    "jinja2",
+    "ruamel",
+    "yaml",
+    "jsonschema_rs",
+    "kubernetes_validate",
+    "rich",
+)
+# Runs the command line with the arguments given, then prints the modules it had loaded.
+PROBE = """
+import json, sys
+from toolkit.cli import main
+try:
+    main(sys.argv[1:], prog_name="toolkit")
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def _run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[str, list[str]]:
+    """What a fresh interpreter running `toolkit ARGS` printed, and the heavy modules it
+    loaded."""
+    output = process.run((sys.executable, "-c", PROBE, *args), cwd=tmp_path, env=env)
+    modules = json.loads(output.stderr.decode().splitlines()[-1])
+    heavy = [m for m in modules if any(m == h or m.startswith(f"{h}.") for h in HEAVY)]
+    return output.stdout.decode(), heavy
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--help",), ("hydrate", "--help"), ("lock", "--help"), ("completion", "bash")],
+    ids=" ".join,
+)
+def test_defining_the_commands_imports_none_of_what_they_run(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    printed, heavy = _run(tmp_path, *args)
+    assert printed  # the help, or the script
+    assert heavy == []
+
+
+def test_completing_a_command_name_imports_none_of_what_the_commands_run(tmp_path: Path) -> None:
+    env = {"_TOOLKIT_COMPLETE": "bash_complete", "COMP_WORDS": "toolkit hy", "COMP_CWORD": "1"}
+    printed, heavy = _run(tmp_path, env=env)
+    assert printed.split() == ["plain,hydrate"]
+    assert heavy == []
+
+
+def test_diff_options_made_on_first_use_check_and_complete_as_any_other() -> None:
+    """diff's --no-fold and --max-bytes take their choices, range and default from the diff
+    package when diff is first parsed, shown in its help where they always stood."""
+    from toolkit.diff import comment, noise
+
+    runner = CliRunner()
+    shown = runner.invoke(cli.main, ["diff", "--help"], prog_name="toolkit").stdout
+    options = [line.split()[0] for line in shown.splitlines() if line.startswith("  --")]
+    at = options.index("--exit-code")
+    assert options[at : at + 5] == [
+        "--exit-code",
+        "--no-fold",
+        "--strict",
+        "--max-bytes",
+        "--output-full",
+    ]
+    assert f"--no-fold [{'|'.join(noise.RULES)}]" in shown
+    assert f"[default: {comment.DEFAULT_MAX_BYTES}; x>={comment.MIN_MAX_BYTES}]" in shown
+
+    too_small = runner.invoke(cli.main, ["diff", "--max-bytes", str(comment.MIN_MAX_BYTES - 1)])
+    assert too_small.exit_code == 2
+    assert "Invalid value for '--max-bytes'" in too_small.stderr
+
+    env = {
+        "_TOOLKIT_COMPLETE": "bash_complete",
+        "COMP_WORDS": "toolkit diff --no-fold ",
+        "COMP_CWORD": "3",
+    }
+    completed = runner.invoke(cli.main, [], prog_name="toolkit", env=env)
+    assert completed.stdout.split() == [f"plain,{rule}" for rule in noise.RULES]
