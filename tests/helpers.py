@@ -263,6 +263,32 @@ def config_repository(root: Path, **overrides: str) -> Path:
     return write_tree(root, files)
 
 
+def recording_helm(helm: Path, directory: Path) -> tuple[Path, Path]:
+    """A helm that logs its arguments (one run a line), then runs the real one; and the log."""
+    directory.mkdir(parents=True, exist_ok=True)
+    wrapper, log = directory / "helm", directory / "argv"
+    wrapper.write_text(f"#!/bin/sh\necho \"$*\" >> '{log}'\nexec '{helm}' \"$@\"\n")
+    wrapper.chmod(0o755)
+    return wrapper, log
+
+
+def templates_run(log: Path) -> list[str]:
+    """The release of each `helm template` a recording helm's log holds (probes left out)."""
+    lines = log.read_text().splitlines() if log.exists() else []
+    return sorted(line.split()[1] for line in lines if line.startswith("template "))
+
+
+def toolkit_with(repo: Path, helm: Path, kustomize: Path, *args: str) -> CliResult:
+    """`toolkit -C repo ARGS...` in-process with the helm and kustomize given."""
+    from click.testing import CliRunner
+
+    from toolkit import cli
+
+    argv = ["-C", str(repo), "--helm", str(helm), "--kustomize", str(kustomize), *args]
+    result = CliRunner().invoke(cli.main, argv, catch_exceptions=False)
+    return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
 BREAK = '{{ if .Values.brokenOnPurpose }}{{ fail "broken on purpose" }}{{ end }}\n'
 
 

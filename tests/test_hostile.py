@@ -394,9 +394,10 @@ def _repo_with_chart_in_a_submodule(tmp_path: Path) -> Path:
 def test_diff_renders_a_base_whose_chart_is_in_a_submodule(tmp_path: Path, run_cli: Cli) -> None:
     repo = _repo_with_chart_in_a_submodule(tmp_path)
     assert run_cli(repo, "hydrate").exit_code == 0
-    git(repo, "commit", "-q", "--allow-empty", "-m", "not hydrated: the base renders")
     values = repo / "overlays/dev/values/cert-rotator.yaml.j2"
-    values.write_text(values.read_text().replace("logLevel: debug", "logLevel: warn"))
+    values.write_text(values.read_text().replace("logLevel: debug", "logLevel: info"))
+    commit_all(repo, "not hydrated: the branch does not hold the base, which renders")
+    values.write_text(values.read_text().replace("logLevel: info", "logLevel: warn"))
 
     result = run_cli(repo, "diff", "dev", "--format", "json")
 

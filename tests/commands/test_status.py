@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.fixtures.charts import ChartRepo
 from tests.golden import assert_golden
 from tests.helpers import Cli, commit_all, git, json_result, make_repo
+from toolkit.promote import yamldocs
+from toolkit.render import pipeline
 
 
 def stage(name: str, version: str, tag: str) -> dict[str, str]:
@@ -112,6 +116,34 @@ def test_status_says_stale_once_the_work_tree_moves_on(run_cli: Cli, staged_repo
         ("staging", True),
         ("production", False),
     ]
+
+
+def test_status_plans_only_what_changed_and_parses_each_source_file_once(
+    run_cli: Cli, staged_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = staged_repo / "overlays/staging/kustomization.yaml"
+    path.write_text(path.read_text().replace('"2.0.0"', '"2.0.1"'))
+    commit_all(staged_repo, "staging: web 2.0.1")
+    planned: list[str] = []
+    parsed: list[str] = []
+    plans, parse = pipeline.Planner.plans, yamldocs._parse
+
+    def counting_plans(self: pipeline.Planner, names: Collection[str]) -> Any:
+        planned.extend(names)
+        return plans(self, names)
+
+    def counting_parse(raw: bytes, name: str) -> yamldocs.YamlDoc:
+        parsed.append(name)
+        return parse(raw, name)
+
+    monkeypatch.setattr(pipeline.Planner, "plans", counting_plans)
+    monkeypatch.setattr(yamldocs, "_parse", counting_parse)
+    report = json_result(run_cli(staged_repo, "status", "--json").stdout)
+    assert [env["stale"] for env in report["environments"]] == [False, True, False]
+    assert planned == ["staging"]  # dev and production: nothing they read changed since
+    # staging's files serve both promotions it is in (from dev, and to production).
+    assert "overlays/staging/kustomization.yaml" in parsed
+    assert len(parsed) == len(set(parsed))
 
 
 def test_status_reads_the_remotes_branch_in_a_fresh_clone(

@@ -199,8 +199,14 @@ def test_base_is_read_from_the_rendered_branch_when_it_holds_that_commit(
     branch_report, render_report = json_result(from_branch.stdout), json_result(rendering.stdout)
     assert [e["baseFrom"] for e in branch_report["environments"]] == ["rendered branch"] * 3
     assert [e["baseFrom"] for e in render_report["environments"]] == ["render"] * 3
+    # The change set touches none of dev's inputs: its head is the branch's render too.
+    assert [e["headFrom"] for e in branch_report["environments"]] == [
+        "rendered branch",
+        "render",
+        "render",
+    ]
     for env in (*branch_report["environments"], *render_report["environments"]):
-        del env["baseFrom"]
+        del env["baseFrom"], env["headFrom"]
     assert branch_report == render_report
     assert changes_of(from_branch.stdout) == KNOWN_CHANGES
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.diff.test_comparison import bodies
 from toolkit.diff import versions
 from toolkit.diff.versions import VersionChange
+from toolkit.manifests.model import Resource
 
 
 def test_an_image_reference_splits_at_the_tag_not_the_registry_port() -> None:
@@ -45,3 +46,23 @@ def test_chart_versions_by_release() -> None:
         VersionChange("old", ("1",), ()),
     )
     assert versions.chart_changes({"api": "1.4.0"}, {"api": "1.4.0"}) == ()
+
+
+def test_resources_alike_on_both_sides_are_read_only_for_a_repository_whose_tags_moved() -> None:
+    same = list(bodies(pod("same", "api:0.9", "cache:7")).values())
+    read = []
+
+    def alike() -> list[Resource]:
+        read.append(True)
+        return same
+
+    base = bodies(pod("a", "api:1.0", "cache:7"))
+    head = bodies(pod("a", "api:1.1", "cache:7"))
+    # Every tag each side runs, those of the resources alike on both sides included.
+    assert versions.image_changes(base.values(), head.values(), alike) == (
+        VersionChange("api", ("0.9", "1.0"), ("0.9", "1.1")),
+    )
+    assert read == [True]
+    read.clear()
+    assert versions.image_changes(base.values(), base.values(), alike) == ()
+    assert read == []  # no repository's tags moved: nothing else is parsed

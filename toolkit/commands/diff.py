@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from toolkit.diff import comment, comparison, formats, noise, split
+from toolkit.diff import comment, comparison, formats, noise, revisiondiff, split
 from toolkit.infra import jsondoc
 from toolkit.render.settings import RenderSettings
 
@@ -39,7 +39,7 @@ class DiffResult:
 
 
 def diff(root: Path, options: DiffOptions, settings: RenderSettings) -> DiffResult:
-    report = comparison.diff_revisions(
+    report = revisiondiff.diff_revisions(
         root,
         options.environments,
         base=options.base,

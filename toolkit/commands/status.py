@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.config.project import Config, Environment
-from toolkit.hydrate import metadata, tags
+from toolkit.hydrate import current, metadata, reach, tags
 from toolkit.hydrate.metadata import Metadata
-from toolkit.infra import git
+from toolkit.infra import git, runmemo
 from toolkit.infra.errors import ToolkitError
 from toolkit.manifests import model
 from toolkit.promote import changes, planning
@@ -176,12 +176,26 @@ def _read_rendered(repo: Path, tip: str | None, environment: str) -> _Rendered:
         return _Rendered(None, None, ())
     assert tip is not None
     paths = [e.path for e in git.list_tree(repo, tip, environment) if e.path.endswith(".yaml")]
+    # Each distinct file once (a chart's CRDs and dashboards repeat in every release), and only
+    # those that can name an image: parsing is most of what status would otherwise cost.
+    distinct = {blob: path for path, blob in git.read_blobs(repo, tip, paths).items() if blob}
     bodies = []
-    for path, blob in git.read_blobs(repo, tip, paths).items():
-        where = f"{environment} on the rendered branch, {path}"
-        bodies += model.bodies((blob or b"").decode(errors="replace"), where=where)
+    for blob, path in distinct.items():
+        if _may_name_images(blob):
+            where = f"{environment} on the rendered branch, {path}"
+            bodies += model.bodies(blob.decode(errors="replace"), where=where)
     found = sorted({image for body in bodies for image in tags.images_in(body)})
     return _Rendered(tip, recorded, tuple(found))
+
+
+# In a double-quoted YAML scalar, the escapes and the escaped line break that can spell `image`.
+_SPELLING_ESCAPE = re.compile(rb"\\[xuU\r\n]")
+
+
+def _may_name_images(text: bytes) -> bool:
+    """Whether a file can hold a container's image: its text has the key `image`, or an escape
+    that could spell it."""
+    return b"image" in text or _SPELLING_ESCAPE.search(text) is not None
 
 
 def _releases(recorded: Metadata | None) -> tuple[ReleaseState, ...]:
@@ -236,7 +250,7 @@ def environment_status(
     names: Sequence[str],
     *,
     remote: str,
-    plan: Callable[[Sequence[Environment]], Mapping[str, str]],
+    plan: Callable[[Sequence[Environment], Mapping[str, Metadata | None]], Mapping[str, str]],
 ) -> StatusReport:
     """The status of the named environments (all when none); `plan` gives each environment's
     input hash for the work tree (what its next render would be keyed by)."""
@@ -247,31 +261,33 @@ def environment_status(
     rendered = {env.name: _read_rendered(repo, tips[env.name][1], env.name) for env in chosen}
     sources = [r.metadata.dry_sha for r in rendered.values() if r.metadata and r.metadata.dry_sha]
     summaries = git.commit_summaries(repo, sorted(set(sources)))
-    hashes = plan([env for env in chosen if rendered[env.name].tip])
+    hydrated = [env for env in chosen if rendered[env.name].tip]
+    hashes = plan(hydrated, {env.name: rendered[env.name].metadata for env in hydrated})
     results = []
-    for env in chosen:
-        state = rendered[env.name]
-        position = order.index(env)
-        nxt = order[position + 1] if position + 1 < len(order) else None
-        source = state.metadata.dry_sha if state.metadata else None
-        date, subject = summaries.get(source, (None, None)) if source else (None, None)
-        results.append(
-            EnvironmentStatus(
-                name=env.name,
-                branch=config.branch_for(env.name),
-                branch_ref=tips[env.name][0] if state.tip else None,
-                rendered_commit=state.tip,
-                source_commit=source,
-                source_date=date,
-                source_subject=subject,
-                last_tag=_last_tag(repo, env.name),
-                releases=_releases(state.metadata),
-                images=state.images,
-                stale=_stale(hashes.get(env.name), state),
-                next_environment=nxt.name if nxt else None,
-                pending=pending_promotion(config, env, nxt) if nxt else (),
+    with runmemo.run():  # each environment's files parsed once, for both its promotions
+        for env in chosen:
+            state = rendered[env.name]
+            position = order.index(env)
+            nxt = order[position + 1] if position + 1 < len(order) else None
+            source = state.metadata.dry_sha if state.metadata else None
+            date, subject = summaries.get(source, (None, None)) if source else (None, None)
+            results.append(
+                EnvironmentStatus(
+                    name=env.name,
+                    branch=config.branch_for(env.name),
+                    branch_ref=tips[env.name][0] if state.tip else None,
+                    rendered_commit=state.tip,
+                    source_commit=source,
+                    source_date=date,
+                    source_subject=subject,
+                    last_tag=_last_tag(repo, env.name),
+                    releases=_releases(state.metadata),
+                    images=state.images,
+                    stale=_stale(hashes.get(env.name), state),
+                    next_environment=nxt.name if nxt else None,
+                    pending=pending_promotion(config, env, nxt) if nxt else (),
+                )
             )
-        )
     return StatusReport(tuple(results))
 
 
@@ -284,13 +300,22 @@ def _stale(planned: str | None, state: _Rendered) -> bool | None:
 
 def planned_hashes(
     config: Config, settings: RenderSettings
-) -> Callable[[Sequence[Environment]], Mapping[str, str]]:
-    """Input hashes by planning (no render), as `hydrate` computes them; none (staleness
+) -> Callable[[Sequence[Environment], Mapping[str, Metadata | None]], Mapping[str, str]]:
+    """Input hashes as `hydrate` computes them, given each environment's recorded metadata: the
+    recorded one where hydrate would settle the environment from git (nothing it reads changed
+    since its render, the same tools), by planning (no render) the others; none (staleness
     unknown, with a warning) where planning fails, e.g. a chart repository that is down."""
 
-    def plan(environments: Sequence[Environment]) -> Mapping[str, str]:
+    def plan(
+        environments: Sequence[Environment], recorded: Mapping[str, Metadata | None]
+    ) -> Mapping[str, str]:
         hashes = {}
+        settled = _settled_from_git(config, environments, recorded, settings)
         for environment in environments:
+            before = recorded[environment.name]
+            if environment.name in settled and before is not None and before.input_hash:
+                hashes[environment.name] = before.input_hash
+                continue
             try:
                 planner = pipeline.Planner(config, [environment], settings)
                 (planned,) = planner.plans([environment.name])
@@ -303,3 +328,23 @@ def planned_hashes(
         return hashes
 
     return plan
+
+
+def _settled_from_git(
+    config: Config,
+    environments: Sequence[Environment],
+    recorded: Mapping[str, Metadata | None],
+    settings: RenderSettings,
+) -> set[str]:
+    """The environments hydrate would settle without loading them (hydrate/current.py)."""
+    head = git.commit_of(config.root, "HEAD")
+    if not settings.use_cache or head is None:
+        return set()
+    changes = reach.SourceChanges(config, head, git.work_tree_status(config.root))
+    tools = pipeline.Planner(config, (), settings)
+    remote = "origin" if git.remote_url(config.root, "origin") is not None else None
+    return {
+        env.name
+        for env in environments
+        if current.unchanged_since_render(changes, tools, env.name, recorded[env.name], remote)
+    }

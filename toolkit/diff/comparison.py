@@ -1,25 +1,22 @@
 """Resource diffs: two sets of rendered resources compared by identity, noise dropped, secrets
-reduced to their keys. revisions.py gathers the two sides; diffreport.py prints the result."""
+reduced to their keys. revisiondiff.py gathers the two sides; formats.py prints the result."""
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolkit.config.project import CONFIG_FILE, Config, load_config
+from toolkit.config.checks import DiffIgnore
 from toolkit.diff import noise, revisions, versions
 from toolkit.diff.noise import without_noise as without_noise
 from toolkit.diff.versions import VersionChange
-from toolkit.infra import git, kubeyaml
-from toolkit.manifests import layout, secrets
+from toolkit.infra import kubeyaml
+from toolkit.manifests import secrets
 from toolkit.manifests.model import ChangeKind, Resource, ResourceId
 from toolkit.manifests.secrets import SecretKeyChange
-from toolkit.render.settings import RenderSettings
 
 if TYPE_CHECKING:
     from toolkit.validate.check import EnvironmentReport
@@ -264,81 +261,32 @@ def compare(
     return tuple(sorted(changes, key=lambda c: (c.id, c.change)))
 
 
-# --- the command ----------------------------------------------------------------------------
-
-
-def diff_revisions(
-    root: Path,
-    environments: Sequence[str],
-    *,
-    base: str | None,
-    head: str | None,
-    settings: RenderSettings,
-    show_secrets: bool = False,
-    fold: Sequence[str] = noise.DEFAULT_FOLDING,
-) -> DiffReport:
-    """Render (or read) both revisions and compare every environment the head defines.
-
-    The head's toolkit.yaml decides the environments, the rendered branch and the `diff.ignore`
-    rules: the change under review is judged by the rules it brings.
-    """
-    repo = git.toplevel(root)
-    git.remove_abandoned(repo)  # the worktrees of killed diffs, before making new ones
-    root = root.resolve()
-    base_sha = revisions.resolve_base(repo, base, (root.relative_to(repo) / CONFIG_FILE).as_posix())
-    head_sha = revisions.resolve_head(repo, head)
-    # A work tree without uncommitted changes is its commit (CI's checkout): named so.
-    on, uncommitted = (head_sha, False) if head_sha else revisions.work_tree_commit(repo)
-    head_commit = on if not uncommitted else None
-    with contextlib.ExitStack() as stack:
-        head_side = revisions.Side("head", repo, root, head_sha, stack)
-        base_side = revisions.Side("base", repo, root, base_sha, stack)
-        head_config = head_side.config() if head_sha else load_config(root)
-        names = [env.name for env in head_config.select(environments)]
-        base_resources, head_resources = (
-            revisions.gather(side, head_config, names, settings) for side in (base_side, head_side)
-        )
-        # Inside the block: CRD files are read from the head's work tree while it exists.
-        validation = validate_head(head_config, names, head_resources.resources)
-    rules = head_config.diff_ignore
-    compared = []
-    for name in names:
-        base_kept = without_noise(base_resources.resources[name], rules)
-        head_kept = without_noise(head_resources.resources[name], rules)
-        compared.append(
-            EnvironmentDiff(
-                name=name,
-                changes=compare(base_kept, head_kept, show_secrets=show_secrets, fold=fold),
-                base_from=base_resources.origin[name],
-                head_from=head_resources.origin[name],
-                charts=versions.chart_changes(
-                    base_resources.charts[name], head_resources.charts[name]
-                ),
-                images=versions.image_changes(base_kept.values(), head_kept.values()),
-            )
-        )
-    return DiffReport(
-        base=base_sha,
-        head=head_commit,
-        environments=tuple(compared),
-        validation=validation,
-        folding=tuple(fold),
-        base_subject=git.subject(repo, base_sha),
-        head_subject=git.subject(repo, head_commit) if head_commit else "",
-        work_tree_on=on if uncommitted else None,
-    )
-
-
-def validate_head(
-    config: Config, names: Sequence[str], resources: Mapping[str, Sequence[Resource]]
-) -> tuple[EnvironmentReport, ...]:
-    """The head's environments validated, as `toolkit validate` would report them."""
-    from toolkit.validate.check import check_environments  # the schemas load only here
-
-    defined = {env.name: env for env in config.environments}
-    trees = [
-        (layout.layout(name, resources[name]), defined[name].kube_version)
-        for name in names
-        if name in defined and resources.get(name)
+def compare_environment(
+    name: str,
+    base: Sequence[Resource],
+    head: Sequence[Resource],
+    rules: Sequence[DiffIgnore],
+    show_secrets: bool,
+    fold: Collection[str],
+) -> EnvironmentDiff:
+    """One environment's changes and images; texts are compared first, and a resource whose
+    text is the same on both sides is parsed only if the images need it."""
+    base_by_id = {r.id: r for r in base}
+    head_by_id = {r.id: r for r in head}
+    same = [
+        r for rid, r in head_by_id.items() if rid in base_by_id and base_by_id[rid].text == r.text
     ]
-    return check_environments(config, trees)
+    alike = {r.id for r in same}
+    base_kept = without_noise((r for r in base_by_id.values() if r.id not in alike), rules)
+    head_kept = without_noise((r for r in head_by_id.values() if r.id not in alike), rules)
+    return EnvironmentDiff(
+        name=name,
+        changes=compare(base_kept, head_kept, show_secrets=show_secrets, fold=fold),
+        base_from=revisions.FROM_RENDER,
+        head_from=revisions.FROM_RENDER,
+        images=versions.image_changes(
+            base_kept.values(),
+            head_kept.values(),
+            alike=lambda: without_noise(same, rules).values(),
+        ),
+    )

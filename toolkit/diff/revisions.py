@@ -1,15 +1,15 @@
-"""The two sides of a rendered diff: a commit, or the work tree, as resources per environment.
+"""The two sides of a rendered diff: a commit, or the work tree, and an environment as the
+rendered branch holds it (which side the branch holds is sides.py's).
 
-A commit is read from the rendered branch where that branch holds its render (its
-hydrator.metadata names the commit), and otherwise rendered in a temporary `git worktree`
-that is removed on every way out, Ctrl-C included.
+A commit is rendered in a temporary `git worktree` that is removed on every way out, Ctrl-C
+included (or in the work tree itself, when that is the commit and nothing else).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.config.project import Config, load_config
@@ -19,22 +19,10 @@ from toolkit.infra.errors import InputError, ToolkitError
 from toolkit.manifests import model
 from toolkit.manifests.model import Resource
 from toolkit.manifests.scopes import GroupKind
-from toolkit.render import rendering
-from toolkit.render.settings import RenderSettings
 
 FROM_RENDER = "render"
 FROM_BRANCH = "rendered branch"
 FROM_NOWHERE = "absent"
-
-
-@dataclass(frozen=True)
-class SideResources:
-    """One side's resources by environment, where each environment's came from, and the chart
-    version each of its releases rendered (release name -> version)."""
-
-    resources: dict[str, tuple[Resource, ...]]
-    origin: dict[str, str]
-    charts: dict[str, dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -100,10 +88,10 @@ def resolve_head(repo: Path, head: str | None) -> str | None:
     return None if head is None else commit_named(repo, head, "--head")
 
 
-def work_tree_commit(repo: Path) -> tuple[str | None, bool]:
-    """The commit the work tree is on (None before the first), and whether it has uncommitted
-    changes or untracked files: without any, the work tree is that commit, and is named so."""
-    return git.commit_of(repo, "HEAD"), bool(git.work_tree_status(repo).changed)
+def work_tree_commit(repo: Path) -> tuple[str | None, git.WorkTreeStatus]:
+    """The commit the work tree is on (None before the first), and its status: without
+    uncommitted changes or untracked files, the work tree is that commit, and is named so."""
+    return git.commit_of(repo, "HEAD"), git.work_tree_status(repo)
 
 
 def commit_named(repo: Path, ref: str, flag: str) -> str:
@@ -121,14 +109,23 @@ class Side:
     """A commit (or the work tree) to take resources from; its work tree is made on first use."""
 
     def __init__(
-        self, label: str, repo: Path, root: Path, commit: str | None, stack: contextlib.ExitStack
+        self,
+        label: str,
+        repo: Path,
+        root: Path,
+        commit: str | None,
+        stack: contextlib.ExitStack,
+        *,
+        checked_out: bool = False,
     ) -> None:
+        """`checked_out`: the work tree is `commit` itself (nothing uncommitted, untracked or
+        ignored in the configuration), so it is read there rather than checked out again."""
         self.label = label
         self.repo = repo
         self.commit = commit
         self._root = root
         self._stack = stack
-        self._checked_out: Path | None = None
+        self._checked_out: Path | None = root if checked_out else None
 
     @property
     def description(self) -> str:
@@ -150,6 +147,12 @@ class Side:
             raise exc.reworded(f"{self.description}: {exc}") from exc
 
 
+def branch_tip(repo: Path, branch: str) -> str | None:
+    """The rendered branch's commit: the local branch, else origin's."""
+    refs = (f"{r}/{branch}" for r in ("refs/heads", "refs/remotes/origin"))
+    return next(filter(None, (git.rev_parse(repo, ref) for ref in refs)), None)
+
+
 def from_rendered_branch(
     repo: Path,
     branch: str,
@@ -159,19 +162,25 @@ def from_rendered_branch(
 ) -> BranchRender | None:
     """The environment from the rendered branch if it holds `commit`'s render (`declared`:
     toolkit.yaml's clusterScopedKinds)."""
-    # One commit for every read below, should the branch move meanwhile.
-    tip = next(
-        filter(
-            None,
-            (git.rev_parse(repo, f"{r}/{branch}") for r in ("refs/heads", "refs/remotes/origin")),
-        ),
-        None,
-    )
+    tip = branch_tip(repo, branch)  # one commit for every read below, should the branch move
     if tip is None:
         return None
     recorded = metadata.read(repo, tip, [environment])[environment]
     if recorded is None or recorded.dry_sha != commit:
         return None
+    return read_environment(repo, branch, tip, environment, recorded, declared)
+
+
+def read_environment(
+    repo: Path,
+    branch: str,
+    tip: str,
+    environment: str,
+    recorded: metadata.Metadata,
+    declared: Collection[GroupKind] = frozenset(),
+) -> BranchRender:
+    """The environment's resources at commit `tip` of rendered branch `branch`, and the chart
+    versions its metadata `recorded` names."""
     charts = {r.name: r.version for r in recorded.releases}
     paths = [
         e.path
@@ -196,51 +205,3 @@ def from_rendered_branch(
             where=f"{where}, {path}",
         )
     return BranchRender(tuple(resources), charts)
-
-
-def gather(
-    side: Side,
-    head_config: Config,
-    names: Sequence[str],
-    settings: RenderSettings,
-) -> SideResources:
-    """Each named environment's resources on this side (none where the side lacks it); the
-    warnings of a side other than the work tree name it."""
-    resources: dict[str, tuple[Resource, ...]] = {}
-    origin: dict[str, str] = {}
-    charts: dict[str, dict[str, str]] = {name: {} for name in names}
-    todo = []
-    for name in names:
-        found = (
-            from_rendered_branch(
-                side.repo,
-                head_config.branch_for(name),
-                name,
-                side.commit,
-                head_config.cluster_scoped_kinds,
-            )
-            if side.commit
-            else None
-        )
-        if found is None:
-            todo.append(name)
-        else:
-            resources[name], origin[name], charts[name] = found.resources, FROM_BRANCH, found.charts
-    if todo:
-        config = head_config if side.commit is None else side.config()
-        defined = {env.name for env in config.environments}
-        try:
-            if side.commit is not None:
-                settings = replace(settings, reporter=settings.reporter.within(side.description))
-            renders = rendering.render_environments(
-                config, [config.environment(name) for name in todo if name in defined], settings
-            )
-        except ToolkitError as exc:
-            raise exc.reworded(f"the {side.description} failed to render: {exc}") from exc
-        for render in renders:
-            resources[render.name], origin[render.name] = render.tree.resources, FROM_RENDER
-            charts[render.name] = {r.release.name: r.version for r in render.releases}
-        for name in todo:
-            if name not in resources:
-                resources[name], origin[name] = (), FROM_NOWHERE
-    return SideResources(resources, origin, charts)

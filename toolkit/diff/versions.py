@@ -4,7 +4,7 @@ branch's hydrator.metadata); images from the containers of every pod spec in the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +80,25 @@ def _images_of(resources: Iterable[Resource]) -> dict[str, set[str]]:
     return found
 
 
-def image_changes(base: Iterable[Resource], head: Iterable[Resource]) -> tuple[VersionChange, ...]:
-    """Image repositories whose tags (or digests) differ between the two sides."""
-    return _changes(_images_of(base), _images_of(head))
+def image_changes(
+    base: Iterable[Resource],
+    head: Iterable[Resource],
+    alike: Callable[[], Iterable[Resource]] = tuple,
+) -> tuple[VersionChange, ...]:
+    """Image repositories whose tags (or digests) differ between the two sides.
+
+    `alike`: the resources both sides hold the same, besides `base` and `head`. They add the
+    same tags to both, so they are read only for a repository whose tags in the others differ
+    (to list every tag each side runs), which spares parsing them for most changes."""
+    base_found, head_found = _images_of(base), _images_of(head)
+    differing = {
+        name
+        for name in base_found.keys() | head_found.keys()
+        if base_found.get(name, set()) != head_found.get(name, set())
+    }
+    if differing:
+        for name, found in _images_of(alike()).items():
+            if name in differing:
+                base_found.setdefault(name, set()).update(found)
+                head_found.setdefault(name, set()).update(found)
+    return _changes(base_found, head_found)

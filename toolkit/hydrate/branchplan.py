@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toolkit.config.project import Config
-from toolkit.hydrate import envdir, history, message, metadata, push, reach, tags
+from toolkit.hydrate import current, envdir, history, message, metadata, push, reach, tags
 from toolkit.hydrate.envdir import EnvironmentChange, SourceCommit
 from toolkit.infra import git
 from toolkit.infra.errors import InputError
@@ -112,37 +112,18 @@ def _triage(
         if seen and newer[seen]:
             reason = f"the branch holds a render of a newer commit, {seen[:12]}"
             verdicts[env] = EnvironmentChange(env, (), (), (), skipped=reason)
-        elif run.options.incremental and _inputs_unchanged(run, env, before, remote):
+        elif run.options.incremental and current.unchanged_since_render(
+            run.changes, run.planner, env, before, remote
+        ):
             verdicts[env] = EnvironmentChange(env, (), (), ())  # nothing it reads changed
         else:
             to_plan.append(env)
     for plan in run.planner.plans(to_plan) if run.options.incremental else ():
-        before = recorded_before[plan.name]
-        same_tools = before is not None and dict(before.tools) == dict(plan.tool_versions)
-        if same_tools and before is not None and before.input_hash == plan.input_hash:
+        if current.same_inputs(recorded_before[plan.name], plan):
             verdicts[plan.name] = EnvironmentChange(plan.name, (), (), ())  # same inputs
         # Other tools with the same inputs render to see: files byte for byte the same are
         # left alone, metadata included (it names the tools that rendered what is there).
     return Triage(branch, tip, old_marks, recorded, verdicts)
-
-
-def _inputs_unchanged(
-    run: Run, env: str, before: metadata.Metadata | None, remote: str | None
-) -> bool:
-    """Whether the branch's render of `env` is current without planning it: no path it reads
-    differs from the source commit it was rendered from, and the tools are the same."""
-    if before is None or before.dry_sha is None or before.input_environments is None:
-        return False
-    read = {env, *before.input_environments}
-    if not run.changes.reach_only_others(before.dry_sha, read, remote=remote):
-        return False
-    kinds = set(before.tools) - {"toolkit"}
-    if not kinds <= {"helm", "kustomize"} or run.planner.tool_versions(kinds) != before.tools:
-        return False
-    if "kustomize" in kinds:
-        directory = run.config.environment(env).directory
-        return run.planner.kustomize_command(directory) in before.commands
-    return True
 
 
 def _plan_branch(run: Run, triage: Triage) -> BranchPlan:

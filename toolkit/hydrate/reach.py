@@ -33,14 +33,20 @@ _OUTSIDE = "outside the configuration"
 class SourceChanges:
     """The paths that differ from earlier source commits, each commit's diff read once."""
 
-    def __init__(self, config: Config, head: str, work_tree: git.WorkTreeStatus) -> None:
+    def __init__(self, config: Config, head: str, work_tree: git.WorkTreeStatus | None) -> None:
+        """`work_tree`: the work tree's status, when what is rendered is the work tree on
+        commit `head`; None when it is commit `head` itself (a checkout of it holds no
+        uncommitted, untracked or ignored file)."""
         self.config = config
         self.repo = config.root
         self.head = head
         # git names paths from the top of the work tree; the configuration may sit below it.
         self.prefix = git.show_prefix(self.repo)
-        self.uncommitted = (*work_tree.changed, *git.unwatched_paths(self.repo))
-        self.ignored = work_tree.ignored
+        self.uncommitted: tuple[str, ...] = ()
+        self.ignored: tuple[str, ...] = ()
+        if work_tree is not None:
+            self.uncommitted = (*work_tree.changed, *git.unwatched_paths(self.repo))
+            self.ignored = work_tree.ignored
         self._since: dict[str, list[str] | None] = {}
 
     def reach_only_others(

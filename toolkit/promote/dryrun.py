@@ -1,21 +1,23 @@
 """`promote --dry-run`: DST's rendered diff, before and after the plan, with nothing written.
 
-The plan is applied to a temporary copy of the repository (never to the work tree), both
-sides of DST are rendered, and the resources are compared as `toolkit diff` compares them.
+The plan is applied to a temporary copy of the repository (never to the work tree) and DST is
+rendered there; DST as it stands is taken from the rendered branch where that holds it current
+(as `toolkit diff` takes a side, diff/sides.py), rendered otherwise; the resources are compared
+as `toolkit diff` compares them.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from toolkit.charts import localtrees
 from toolkit.charts.lockfile import parse_lock
 from toolkit.config.project import Config, load_config
 from toolkit.config.releases import LOCK_FILE
-from toolkit.diff import comparison, formats
-from toolkit.diff.revisions import FROM_RENDER
+from toolkit.diff import comparison, formats, noise, sides
 from toolkit.infra import owned
 from toolkit.promote.planning import Plan
 from toolkit.render import rendering
@@ -28,7 +30,9 @@ def rendered_diff(plan: Plan, settings: RenderSettings) -> comparison.DiffReport
     """DST rendered as it is, against DST rendered as the plan would leave it, with the run's
     settings (with --locked a stale lock is an error; with --no-cache everything renders)."""
     config = plan.source.config
-    before = rendering.render_environments(config, [plan.target], settings)[0]
+    name = plan.target.name
+    now, branches = sides.of_work_tree(config, [name], settings)
+    before, _ = now.take(name, branches, config)
     temporary = Path(tempfile.gettempdir())
     owned.remove_abandoned(temporary, _COPY_PREFIX)  # the copies of killed dry runs
     with owned.owned_directory(temporary, _COPY_PREFIX) as scratch:
@@ -45,12 +49,10 @@ def rendered_diff(plan: Plan, settings: RenderSettings) -> comparison.DiffReport
         after_config = load_config(copy)
         promoted = after_config.environment(plan.target.name)
         after = rendering.render_environments(after_config, [promoted], settings)[0]
-    rules = config.diff_ignore
-    changes = comparison.compare(
-        comparison.without_noise(before.tree.resources, rules),
-        comparison.without_noise(after.tree.resources, rules),
+    found = comparison.compare_environment(
+        name, before, after.tree.resources, config.diff_ignore, False, noise.DEFAULT_FOLDING
     )
-    environment = comparison.EnvironmentDiff(plan.target.name, changes, FROM_RENDER, FROM_RENDER)
+    environment = replace(found, base_from=now.origin[name], images=())
     return comparison.DiffReport(
         base=plan.source.commit or "", head=None, environments=(environment,)
     )

@@ -11,7 +11,7 @@ from typing import Any
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
 from toolkit.config.project import Config
-from toolkit.infra import yamledit, yamlfile
+from toolkit.infra import runmemo, yamledit, yamlfile
 from toolkit.infra.errors import InputError
 from toolkit.infra.paths import refuse_link_out
 
@@ -29,6 +29,12 @@ class YamlDoc:
 
 
 def parse(raw: bytes, name: str) -> YamlDoc:
+    """`raw` parsed, once per run (`toolkit status` plans a promotion into each environment and
+    one out of it: both read its files)."""
+    return runmemo.remembered(("promoted yaml", raw, name), lambda: _parse(raw, name))
+
+
+def _parse(raw: bytes, name: str) -> YamlDoc:
     doc = yamlfile.load_text(raw, name=name)  # size, UTF-8, aliases, duplicate keys
     text = raw.decode("utf-8")
     return YamlDoc(text, doc.data, yamledit.compose(text, name=name), name)
