@@ -128,9 +128,12 @@ def hydrate_command(
         keep_going=keep_going,
     )
     result = hydrate.hydrate(obj.load(), options, obj.settings)
-    show(result, as_json, obj.reporter.line)
-    if check and as_json:  # the listing on stderr as well, the stale ones named in the JSON
-        for line in result.lines():
+    # The environments that did not change are listed with -v only.
+    lines = result.lines(unchanged=obj.reporter.verbosity >= 1)
+    if as_json:
+        print_json(result.as_dict())
+    if not as_json or check:  # --check: the listing on stderr as well as in the JSON
+        for line in lines:
             obj.reporter.line(line)
     if result.error is not None:  # --keep-going: the failures after what was done (exit 3)
         return report_failure(result.error, debug=obj.debug)

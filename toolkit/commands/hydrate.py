@@ -84,16 +84,28 @@ class HydrateOutcome:
             "exitCode": self.exit_code,
         }
 
-    def lines(self) -> list[str]:
-        """One line per environment and one per branch, for people."""
+    def lines(self, *, unchanged: bool = True) -> list[str]:
+        """One line per environment and one per branch, for people; the environments that
+        did not change only with `unchanged` (-v), and always a line that sums it up."""
         if self.check:
-            return [
+            lines = [
                 ("stale: " if c.changed_anything else "") + envdir.describe_change(c)
                 for c in self.changes
+                if unchanged or c.changed_anything
             ]
+            total = len(self.changes)
+            if self.stale:
+                lines.append(f"{len(self.stale)} of {total} environments stale")
+            else:
+                lines.append(f"up to date: {total} environment{'s' if total != 1 else ''}")
+            return lines
         lines = []
         for result in self.results:
-            lines += [envdir.describe_change(c) for c in result.changes]
+            lines += [
+                envdir.describe_change(c)
+                for c in result.changes
+                if unchanged or c.changed_anything or c.skipped
+            ]
             where = " and pushed" if result.pushed else ""
             if result.commit:
                 lines.append(f"{result.branch}: committed {result.commit[:12]}{where}")
