@@ -554,10 +554,10 @@ def test_a_file_dependency_git_cannot_hold_is_pinned_by_digest_and_stale_once_it
     dependency is locked without a tree (its parent keeps its own) and renders from the work
     tree, stale once that changes."""
     chart_repo.add("demo", "1.2.5", "1.3.0")
-    files = demo_umbrella(chart_repo) | {"shared/values.yaml": "greeting: linked\n"}
+    files = demo_umbrella(chart_repo) | {"linked/values.yaml": "greeting: linked\n"}
     files.pop("charts/common/values.yaml")
     root = write_tree(tmp_path / "config", files)
-    (root / "charts/common/values.yaml").symlink_to("../../shared/values.yaml")
+    (root / "charts/common/values.yaml").symlink_to("../../linked/values.yaml")
     root = make_repo(root, {}, example=False)
     assert run_cli(root, "lock").exit_code == 0
     commit_all(root, "locked")
@@ -565,7 +565,7 @@ def test_a_file_dependency_git_cannot_hold_is_pinned_by_digest_and_stale_once_it
     lock = lockfile.read_lock(root / "overlays/dev", root=root)
     assert lock is not None and lock.entries[0].tree is not None
 
-    write_tree(root, {"shared/values.yaml": "greeting: changed\n"})
+    write_tree(root, {"linked/values.yaml": "greeting: changed\n"})
     result = run_cli(root, "--locked", "render", "dev")
 
     assert result.exit_code == 2

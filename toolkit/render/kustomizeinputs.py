@@ -183,5 +183,5 @@ def digest(
 
 
 def _relative(config: Config, path: Path) -> bytes:
-    """`path` from the configuration's root (`../shared/x` above it), the same in every clone."""
+    """`path` from the configuration's root (`../common/x` above it), the same in every clone."""
     return Path(os.path.relpath(path, config.root)).as_posix().encode()
