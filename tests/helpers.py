@@ -76,12 +76,15 @@ def commit_all(repo: Path, message: str = "change") -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
-def push_to_bare_remote(repo: Path) -> None:
-    """A bare `remote.git` beside `repo`, named `origin` by the relative URL `../remote.git` (the
-    same in every copy of the two), with main pushed to it."""
-    git(repo.parent, "init", "-q", "--bare", "-b", "main", "remote.git")
-    git(repo, "remote", "add", "origin", "../remote.git")
+def push_to_bare_remote(repo: Path, remote: Path | None = None) -> Path:
+    """A bare repository made `origin` of `repo`, with main pushed to it: `remote`, by its file
+    URL, or else `remote.git` beside `repo` by the relative URL `../remote.git` (the same in
+    every copy of the two)."""
+    bare = remote or repo.parent / "remote.git"
+    git(bare.parent, "init", "-q", "--bare", "-b", "main", str(bare))
+    git(repo, "remote", "add", "origin", "../remote.git" if remote is None else bare.as_uri())
     git(repo, "push", "-q", "origin", "main")
+    return bare
 
 
 _COUNTING_WRAPPER = """#!/bin/bash

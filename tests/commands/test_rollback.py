@@ -12,7 +12,15 @@ import pytest
 from tests.charts.test_subcharts import demo_umbrella
 from tests.fixtures.charts import ChartRepo
 from tests.fixtures.promote import release_chart
-from tests.helpers import Cli, commit_all, git, json_result, make_repo, write_tree
+from tests.helpers import (
+    Cli,
+    commit_all,
+    git,
+    json_result,
+    make_repo,
+    push_to_bare_remote,
+    write_tree,
+)
 from toolkit.hydrate.metadata import FILE_NAME as METADATA
 
 PRODUCTION = "overlays/production"
@@ -41,10 +49,7 @@ def replace_in(repo: Path, path: str, old: str, new: str) -> None:
 @pytest.fixture
 def deployed(locked_repo: Path, tmp_path: Path) -> Path:
     """The example repository with `origin`, a bare remote holding main."""
-    bare = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
-    git(locked_repo, "remote", "add", "origin", bare.as_uri())
-    git(locked_repo, "push", "-q", "origin", "main")
+    push_to_bare_remote(locked_repo, tmp_path / "remote.git")
     return locked_repo
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Cli, commit_all, git
+from tests.helpers import Cli, commit_all, git, push_to_bare_remote
 
 CI_BOT = "CI Bot <ci@example.com>"
 PROMOTE = ("promote", "dev", "staging", "--commit")
@@ -16,11 +16,7 @@ PROMOTE = ("promote", "dev", "staging", "--commit")
 @pytest.fixture
 def bare(locked_repo: Path, tmp_path: Path) -> Path:
     """A bare remote `origin` of the example repository, holding main."""
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
-    git(locked_repo, "remote", "add", "origin", remote.as_uri())
-    git(locked_repo, "push", "-q", "origin", "main")
-    return remote
+    return push_to_bare_remote(locked_repo, tmp_path / "remote.git")
 
 
 def push_from_elsewhere(bare: Path, tmp_path: Path, path: str, text: str) -> str:
