@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 import click
 
 from toolkit.cli import color
+from toolkit.infra import interrupt
 from toolkit.infra.errors import RenderError, ToolkitError
 
 if TYPE_CHECKING:
@@ -109,6 +110,11 @@ def run_guarded(debug: bool, call: Callable[[], int | None], *, as_json: bool = 
     try:
         code = call()
     except ToolkitError as exc:
+        if interrupt.received():
+            # After Ctrl-C or SIGTERM every child was ended: whatever failed then failed of
+            # that (a tool probe that could not start, a render cut short), and is reported as
+            # the interruption, wherever the signal found the run.
+            raise interrupt.Interrupted from None
         if as_json:
             from toolkit.infra import jsondoc
 
