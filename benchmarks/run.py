@@ -10,7 +10,7 @@ machine, in one run:
   (what a team would otherwise write), against `toolkit hydrate` from cold caches;
 - `toolkit hydrate` again with nothing changed, and after one environment's values changed,
   against the cold run;
-- toolkit's peak memory: its own peak RSS plus the largest child's (getrusage);
+- toolkit's peak memory: the most that it and its children held at once (sampled);
 - Kapitan compiling the same Helm releases as targets, cold and with its cache warm, where it
   is installed (`--kapitan PATH`); where it is not, or fails, the table says so (synthetic
   fleet only).
@@ -126,7 +126,7 @@ def toolkit(setup: Setup, cache: Path, *args: str) -> dict[str, Any]:
 
 def toolkit_command(setup: Setup, cache: Path, *args: str) -> dict[str, Any]:
     """`toolkit ARGS` in a fresh interpreter: wall time, CPU time (its own and its children's)
-    and peak memory (its own peak RSS plus its largest child's)."""
+    and peak memory (the most that it and its children held at once)."""
     usage_file = setup.work / "usage.json"
     argv = (
         sys.executable,
@@ -153,7 +153,8 @@ def toolkit_command(setup: Setup, cache: Path, *args: str) -> dict[str, Any]:
     return {
         "seconds": seconds,
         "cpu_s": usage["cpu_s"],
-        "peak_mb": (usage["self_kb"] + usage["children_kb"]) / 1024,
+        "peak_mb": usage["tree_kb"] / 1024,
+        "own_mb": usage["self_kb"] / 1024,
     }
 
 
@@ -297,7 +298,7 @@ def table(results: dict[str, Any]) -> str:
             "<= 0.1 x cold",
             tk["validate"]["seconds"] <= 0.1 * cold["seconds"],
         ),
-        f"| toolkit peak RSS, own + largest child | {tk['peak_mb']:.0f} MB | | | <= 300 MB "
+        f"| peak RSS, toolkit and its children at once | {tk['peak_mb']:.0f} MB | | | <= 300 MB "
         f"| {'yes' if tk['peak_mb'] <= 300 else 'NO'} |",
     ]
     if not synthetic:

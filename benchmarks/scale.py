@@ -6,8 +6,8 @@ large-chart fleet, benchmarks/largecharts.py): the serial shell loop of the same
 kustomize commands; `toolkit hydrate` from cold caches; again with nothing changed; after one
 environment's values changed; after a shared chart changed (every environment that uses it
 renders again); `toolkit diff` of a commit that changes one environment (its base hydrated, as
-on a pull request); `toolkit status`; and the peak memory of any of those runs (toolkit's own
-peak RSS plus its largest child's). The measurements run in rounds, each of them in turn, so
+on a pull request); `toolkit status`; and the peak memory of any of those runs (the most that
+toolkit and its children held at once). The measurements run in rounds, each of them in turn, so
 that a ratio compares runs made moments apart on a machine whose load moves: `--repeat` rounds,
 or on fleets of more than `--full-repeat-renders` renders one round with the fast measurements
 run `--repeat` times in it. Times are medians of all runs; ratios, medians over the rounds.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
@@ -112,7 +113,10 @@ def test_write_commit_streams_each_distinct_content_once(
 
     def recording(repo: Path, *args: str, **options: object) -> object:
         if args[0] == "fast-import":
-            streams.append(len(options["input"]))  # type: ignore[arg-type]
+            stream = options["input"]
+            assert isinstance(stream, io.BufferedRandom)  # a file: the stream is never held whole
+            streams.append(len(stream.read()))
+            stream.seek(0)
         return run_git(repo, *args, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(gitmod.writing, "run_git", recording)

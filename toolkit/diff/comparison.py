@@ -274,7 +274,7 @@ def compare_environment(
     base_by_id = {r.id: r for r in base}
     head_by_id = {r.id: r for r in head}
     same = [
-        r for rid, r in head_by_id.items() if rid in base_by_id and base_by_id[rid].text == r.text
+        r for rid, r in head_by_id.items() if rid in base_by_id and base_by_id[rid].data == r.data
     ]
     alike = {r.id for r in same}
     base_kept = without_noise((r for r in base_by_id.values() if r.id not in alike), rules)

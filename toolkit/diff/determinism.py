@@ -29,7 +29,7 @@ def determinism_findings(
         findings = found.setdefault(one.name, [])
         for rid in sorted(before.keys() | after.keys()):
             a, b = before.get(rid), after.get(rid)
-            if a is not None and b is not None and a.text == b.text:
+            if a is not None and b is not None and a.data == b.data:
                 continue
             present = a or b
             assert present is not None

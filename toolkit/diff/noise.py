@@ -145,6 +145,6 @@ def without_noise(
             for rule in matching:
                 for pointer in rule.pointers:
                     _drop(trimmed, pointer)
-            resource = replace(resource, text=kubeyaml.dump(trimmed))
+            resource = replace(resource, data=kubeyaml.dump(trimmed).encode())
         kept[resource.id] = resource
     return kept

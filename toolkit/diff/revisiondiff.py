@@ -127,7 +127,7 @@ def _compare_environments(
 
 
 def _differ(base: Sequence[Resource], head: Sequence[Resource]) -> bool:
-    return {r.id: r.text for r in base} != {r.id: r.text for r in head}
+    return {r.id: r.data for r in base} != {r.id: r.data for r in head}
 
 
 class HeadChecker:

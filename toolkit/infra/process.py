@@ -138,7 +138,7 @@ def run(
     args: Sequence[str | Path],
     *,
     cwd: Path | None = None,
-    input: bytes | None = None,
+    input: bytes | IO[bytes] | None = None,
     env: Mapping[str, str] | None = None,
     check: bool = True,
     timeout: float | None = None,
@@ -146,7 +146,9 @@ def run(
 ) -> Output:
     """Run a command to completion; raise ProcessError on a non-zero exit when check.
 
-    An `input` larger than a pipe holds reaches the command as an unnamed temporary file. With
+    An `input` larger than a pipe holds reaches the command as an unnamed temporary file; an
+    `input` that is a file already (written by the caller, and read from where it stands: a
+    stream of megabytes never held whole) is given to the command as it is. With
     `spool_stdout` its standard output goes to one, read whole once it exits: a command that
     prints megabytes (a render) then never waits on a full pipe for this process to read it,
     which a busy interpreter (other threads holding the GIL) is slow to do, and the output is
@@ -160,7 +162,9 @@ def run(
     with contextlib.ExitStack() as stack:
         spool = stack.enter_context(tempfile.TemporaryFile()) if spool_stdout else None
         stdin: int | IO[bytes] = subprocess.DEVNULL if input is None else subprocess.PIPE
-        if input is not None and len(input) > _PIPE_CAPACITY:
+        if input is not None and not isinstance(input, bytes):
+            stdin, input = input, None
+        elif input is not None and len(input) > _PIPE_CAPACITY:
             # Written in one call to a file the command reads, rather than through the pipe in
             # thousands of small writes, each waiting for the command to take the last.
             stdin = stack.enter_context(tempfile.TemporaryFile())

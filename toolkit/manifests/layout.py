@@ -121,7 +121,7 @@ def _merge_sources(
                     f"{environment}: {first.source} renders {rid} twice: "
                     "a chart or kustomization emits the same resource more than once"
                 )
-            if other.text != first.text and other.body != first.body:
+            if other.data != first.data and other.body != first.body:
                 raise InputError(
                     f"{environment}: {rid} is rendered by both {first.source!r} and "
                     f"{other.source!r} with different content: remove it from one of them"
@@ -138,5 +138,5 @@ def layout(environment: str, resources: Sequence[Resource]) -> RenderedTree:
     ordered = sorted(resources, key=lambda r: (r.source, r.id))
     kept, notes = _merge_sources(ordered, environment)
     where = paths(kept, environment)
-    files = {where[r.id]: r.text.encode() for r in kept}
+    files = {where[r.id]: r.data for r in kept}
     return RenderedTree(environment, dict(sorted(files.items())), tuple(kept), tuple(notes))

@@ -43,11 +43,19 @@ class ResourceId:
 
 @dataclass(frozen=True)
 class Resource:
-    """One rendered resource: its identity, where it came from, and its text on the branch."""
+    """One rendered resource: its identity, where it came from, and its file on the branch.
+
+    The file's bytes are all it holds of its text (a fleet's hydrate holds tens of thousands
+    of resources at once: a text beside them would be the whole render a second time)."""
 
     id: ResourceId
     source: str
-    text: str
+    data: bytes
+
+    @property
+    def text(self) -> str:
+        """The file as text (UTF-8, as it was rendered)."""
+        return self.data.decode()
 
     @cached_property
     def body(self) -> dict[str, Any]:
@@ -280,7 +288,9 @@ def resources(
             resource_namespace = doc_namespace or namespace or ""
             if resource_namespace and not doc_namespace:
                 text = _with_namespace(doc, resource_namespace)
-        found.append(Resource(ResourceId(group, kind, resource_namespace, name), source, text))
+        found.append(
+            Resource(ResourceId(group, kind, resource_namespace, name), source, text.encode())
+        )
     return found
 
 

@@ -120,6 +120,7 @@ def render_plan(
     position = {id(job): index for index, job in enumerate(all_jobs)}
     by_env: dict[str, list[runs.RenderOutput]] = defaultdict(list)
     trees: dict[str, Future[RenderedTree]] = {}
+    counts: dict[str, tuple[int, int]] = {}  # per environment laid out: (renders, cached)
     seen: model.ReadCache = {}  # a document read in one environment is not read again
     with ThreadPoolExecutor(max_workers=1) as worker:
 
@@ -130,9 +131,11 @@ def render_plan(
             watcher.advanced(env)
             if len(outputs) == len(by_name[env].jobs):
                 outputs.sort(key=lambda o: position[id(o.job)])  # in job order, as planned
-                trees[env] = worker.submit(_tree, by_name[env], list(outputs), seen)
+                trees[env] = worker.submit(_tree, by_name[env], by_env.pop(env), seen)
+                # The outputs are the worker's alone now: once laid out, they are let go.
+                counts[env] = (len(outputs), sum(1 for o in outputs if o.cached))
                 if on_environment is not None:
-                    on_environment(env, len(outputs), sum(1 for o in outputs if o.cached))
+                    on_environment(env, *counts[env])
 
         failures: dict[str, ToolkitError] = {}
 
@@ -158,13 +161,11 @@ def render_plan(
             watcher.stopped()
         results = []
         for p in wanted:
-            env_outputs = by_env[p.name]
             error = failures.get(p.name)
             if error is None:
                 try:
-                    tree = (
-                        trees[p.name].result() if p.name in trees else _tree(p, env_outputs, seen)
-                    )
+                    # Not submitted: an environment with nothing to render.
+                    tree = trees[p.name].result() if p.name in trees else _tree(p, [], seen)
                 except ToolkitError as exc:
                     if failed is None:
                         raise
@@ -172,6 +173,7 @@ def render_plan(
             if error is not None and failed is not None:
                 failed(p.name, error)
                 continue
+            renders, cached = counts.get(p.name, (0, 0))
             results.append(
                 EnvironmentRender(
                     p.spec,
@@ -180,8 +182,8 @@ def render_plan(
                     p.commands,
                     p.tool_versions,
                     p.input_hash,
-                    renders=len(env_outputs),
-                    cached=sum(1 for o in env_outputs if o.cached),
+                    renders=renders,
+                    cached=cached,
                     environments_read=p.environments_read,
                 )
             )

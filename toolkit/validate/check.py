@@ -136,7 +136,7 @@ def branch_paths(tree: RenderedTree) -> dict[ResourceId, str]:
     no file holds its text."""
     by_text = {data: path for path, data in tree.files.items()}
     return {
-        r.id: f"{tree.environment}/{by_text.get(r.text.encode(), r.source)}" for r in tree.resources
+        r.id: f"{tree.environment}/{by_text.get(r.data, r.source)}" for r in tree.resources
     }
 
 

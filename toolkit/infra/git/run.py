@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 from toolkit.infra import process
 from toolkit.infra.errors import GitError
@@ -25,7 +26,7 @@ def without_credentials(text: str) -> str:
 def run_git(
     repo: Path,
     *args: str,
-    input: bytes | None = None,
+    input: bytes | IO[bytes] | None = None,
     env: Mapping[str, str] | None = None,
     check: bool = True,
 ) -> process.Output:

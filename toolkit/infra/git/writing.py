@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 from toolkit.infra import owned
 from toolkit.infra.errors import GitError
@@ -20,8 +21,10 @@ from toolkit.infra.git.run import checked_ids, run_git, text_of
 from toolkit.infra.git.worktree import WORKTREE_PREFIX
 
 
-def _data(payload: bytes) -> bytes:
-    return b"data %d\n%s\n" % (len(payload), payload)
+def _write_data(stream: IO[bytes], payload: bytes) -> None:
+    stream.write(b"data %d\n" % len(payload))
+    stream.write(payload)
+    stream.write(b"\n")
 
 
 def _person(role: str, who: Identity, when: str) -> bytes:
@@ -50,15 +53,18 @@ def _directories(repo: Path) -> tuple[Path, Path]:
     return (repo / common).resolve(), (repo / objects).resolve()
 
 
-def _fast_import(repo: Path, stream: list[bytes]) -> str:
-    """Feed one commit's fast-import stream (on `_SCRATCH_REF`) to git; return the commit.
+def _fast_import(repo: Path, stream: IO[bytes]) -> str:
+    """Feed one commit's fast-import stream (on `_SCRATCH_REF`), written to the file `stream`,
+    to git; return the commit. The stream goes through a file rather than memory: a fleet's
+    render is tens of megabytes, and held as pieces and then joined it would be there twice.
 
     fast-import runs in a scratch repository of this run's own (under `.git/toolkit/`) that
     borrows the repository's objects: the ref it writes, the pack being written and any crash
     report stay there, so a run killed at any moment leaves nothing in the repository itself.
     Only the finished objects are moved in, unreferenced until a caller moves a ref to them.
     """
-    stream.append(b"done\n")
+    stream.write(b"done\n")
+    stream.seek(0)
     common, objects = _directories(repo)
     with owned.owned_directory(common / "toolkit", SCRATCH_PREFIX) as scratch:
         bare = scratch / "repo"
@@ -73,7 +79,7 @@ def _fast_import(repo: Path, stream: list[bytes]) -> str:
             "--done",
             "--force",
             "--date-format=now",
-            input=b"".join(stream),
+            input=stream,
             env=scratch_env,
         )
         commit = text_of(run_git(bare, "rev-parse", "--verify", _SCRATCH_REF, env=scratch_env))
@@ -129,26 +135,26 @@ def write_commit(
     it names (a chart's CRDs and dashboards are the same in every environment).
     """
     when = "now"
-    stream: list[bytes] = []
     marks: dict[bytes, int] = {}
     changes = [f"D {_stream_path(path)}\n".encode() for path in delete]
-    for path in sorted(files):
-        data = files[path]
-        mark = marks.get(data)
-        if mark is None:
-            mark = marks[data] = len(marks) + 1
-            stream += (b"blob\nmark :%d\n" % mark, _data(data))
-        mode = "100755" if path in executable else "100644"
-        changes.append(f"M {mode} :{mark} {_stream_path(path)}\n".encode())
-    stream += (
-        f"commit {_SCRATCH_REF}\n".encode(),
-        _person("author", author, when),
-        _person("committer", committer, when),
-        _data(message.encode()),
-    )
-    if parent:
-        stream.append(f"from {checked_ids(parent)[0]}\n".encode())
-    return _fast_import(repo, stream + changes)
+    with tempfile.TemporaryFile() as stream:
+        for path in sorted(files):
+            data = files[path]
+            mark = marks.get(data)
+            if mark is None:
+                mark = marks[data] = len(marks) + 1
+                stream.write(b"blob\nmark :%d\n" % mark)
+                _write_data(stream, data)
+            mode = "100755" if path in executable else "100644"
+            changes.append(f"M {mode} :{mark} {_stream_path(path)}\n".encode())
+        stream.write(f"commit {_SCRATCH_REF}\n".encode())
+        stream.write(_person("author", author, when))
+        stream.write(_person("committer", committer, when))
+        _write_data(stream, message.encode())
+        if parent:
+            stream.write(f"from {checked_ids(parent)[0]}\n".encode())
+        stream.writelines(changes)
+        return _fast_import(repo, stream)
 
 
 def write_notes(
@@ -161,17 +167,16 @@ def write_notes(
 ) -> str:
     """A notes commit on top of `parent` (fast-import picks the fan-out) setting each note in
     `notes`; no ref moves."""
-    stream = [
-        f"commit {_SCRATCH_REF}\n".encode(),
-        _person("committer", committer, "now"),
-        _data(message.encode()),
-    ]
-    if parent:
-        stream.append(f"from {checked_ids(parent)[0]}\n".encode())
-    for target in sorted(checked_ids(*notes)):
-        stream.append(f"N inline {target}\n".encode())
-        stream.append(_data(notes[target]))
-    return _fast_import(repo, stream)
+    with tempfile.TemporaryFile() as stream:
+        stream.write(f"commit {_SCRATCH_REF}\n".encode())
+        stream.write(_person("committer", committer, "now"))
+        _write_data(stream, message.encode())
+        if parent:
+            stream.write(f"from {checked_ids(parent)[0]}\n".encode())
+        for target in sorted(checked_ids(*notes)):
+            stream.write(f"N inline {target}\n".encode())
+            _write_data(stream, notes[target])
+        return _fast_import(repo, stream)
 
 
 def make_tag(repo: Path, *, name: str, target: str, tagger: Identity, message: str) -> str:
