@@ -330,7 +330,9 @@ identities = st.lists(
 def test_layout_gives_every_identity_its_own_file_whatever_the_order(
     ids: list[tuple[str, str, str, str]],
 ) -> None:
-    resources = [model.Resource(model.ResourceId(*rid), "api", f"# {rid}\n".encode()) for rid in ids]
+    resources = [
+        model.Resource(model.ResourceId(*rid), "api", f"# {rid}\n".encode()) for rid in ids
+    ]
     forward = layout.layout("dev", resources)
     backward = layout.layout("dev", list(reversed(resources)))
     assert forward.files == backward.files

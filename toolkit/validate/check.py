@@ -135,9 +135,7 @@ def branch_paths(tree: RenderedTree) -> dict[ResourceId, str]:
     """Each resource's file on the rendered branch (`<env>/<path>`); its source directory where
     no file holds its text."""
     by_text = {data: path for path, data in tree.files.items()}
-    return {
-        r.id: f"{tree.environment}/{by_text.get(r.data, r.source)}" for r in tree.resources
-    }
+    return {r.id: f"{tree.environment}/{by_text.get(r.data, r.source)}" for r in tree.resources}
 
 
 def check_environments(
