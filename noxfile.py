@@ -104,7 +104,7 @@ def bench(session: nox.Session) -> None:
     Kapitan goes into a virtualenv of its own (its pins must not change toolkit's); where it
     does not install, the table says so instead of failing. The scale run does not use it.
     """
-    session.install("-e", ".")
+    session.install(".")  # as a user installs it: no editable finder on every start
     env = _tool_env(session, "3")
     if "--scale" in session.posargs:
         session.run("python", "-m", "benchmarks.run", *session.posargs, env=env)

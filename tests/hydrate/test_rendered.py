@@ -207,10 +207,10 @@ printf '%s\\n' "$*" >> "{log}"
 exec {real} "$@"
 """
 # What a hydrate with nothing to do asks git, one process each: where the repository is, its
-# status, HEAD and its subject, the remote, the scratch directories killed runs left, the
-# prefix, the files hidden from git, the branch and notes tips (one for-each-ref) and what they
-# are, the notes, and every environment's metadata (one cat-file --batch each).
-NOTHING_TO_DO_GIT_PROCESSES = 13
+# status, HEAD with its subject, the remote, the scratch directories killed runs left, the
+# prefix, the files hidden from git, the branch and notes tips with what they are (one
+# for-each-ref), and the notes with every environment's metadata (one cat-file --batch).
+NOTHING_TO_DO_GIT_PROCESSES = 10
 
 
 def test_a_hydrate_with_nothing_to_do_asks_git_in_few_processes(
@@ -234,10 +234,11 @@ def test_a_hydrate_with_nothing_to_do_asks_git_in_few_processes(
     assert "rendered: nothing to commit" in result.stderr
     assert git(example_repo, "rev-parse", "rendered") == before
     assert len(calls) == NOTHING_TO_DO_GIT_PROCESSES, calls
-    # The refs in one process; the notes, and every environment's metadata, in one each.
+    # The refs in one process; the notes and every environment's metadata in one.
     assert sum(call.startswith("for-each-ref") for call in calls) == 1
-    assert sum(call.startswith("rev-parse --verify") for call in calls) == 1  # HEAD
-    assert calls.count("cat-file --batch") == 2
+    assert sum(call.startswith("log -1") for call in calls) == 1  # HEAD and its subject
+    assert not any(call.startswith("cat-file --batch-check") for call in calls)
+    assert calls.count("cat-file --batch") == 1
 
 
 def test_a_commit_that_changes_no_input_renders_nothing(

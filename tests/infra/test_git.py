@@ -34,8 +34,13 @@ def test_notes_round_trip_whatever_the_fan_out(tmp_path: Path) -> None:
     who = gitmod.Identity("t", "t@example.com")
     head = git(repo, "rev-parse", "HEAD")
     notes = gitmod.write_notes(repo, parent=None, committer=who, message="m\n", notes={head: b"hi"})
-    assert gitmod.read_note(repo, notes, head) == b"hi"
-    assert gitmod.read_note(repo, notes, "0" * 40) is None
+
+    def note_on(target: str) -> list[bytes]:
+        found = gitmod.read_blobs(repo, notes, gitmod.note_paths(target)).values()
+        return [data for data in found if data is not None]
+
+    assert note_on(head) == [b"hi"]  # at exactly one of the fan-outs git may choose
+    assert note_on("0" * 40) == []
     assert git(repo, "for-each-ref") == f"{head} commit\trefs/heads/main"  # no ref moved
     git(repo, "update-ref", "refs/notes/test", notes)
     assert git(repo, "notes", "--ref=test", "show", head) == "hi"

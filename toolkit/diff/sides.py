@@ -19,7 +19,7 @@ from pathlib import Path
 from toolkit.config.project import Config
 from toolkit.diff import revisions
 from toolkit.diff.revisions import FROM_BRANCH, FROM_NOWHERE, FROM_RENDER, BranchRender, Side
-from toolkit.hydrate import current, history, metadata, reach
+from toolkit.hydrate import current, history, reach
 from toolkit.hydrate.metadata import Metadata
 from toolkit.infra import git
 from toolkit.infra.errors import ToolkitError
@@ -66,8 +66,8 @@ def read_branches(repo: Path, config: Config, names: Sequence[str]) -> Branches:
     for branch, envs in by_branch.items():
         tip = revisions.branch_tip(repo, branch)
         tips.update(dict.fromkeys(envs, tip))
-        recorded.update(metadata.read(repo, tip, envs))
-        noted = history.read_marks(repo, notes, tip)
+        noted, recorded_at_tip = history.read_branch(repo, notes, tip, envs)
+        recorded.update(recorded_at_tip)
         marks.update((env, noted[env]) for env in envs if env in noted)
     return Branches(repo, tips, recorded, marks)
 

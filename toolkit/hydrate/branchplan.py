@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toolkit.config.project import Config
-from toolkit.hydrate import current, envdir, history, message, metadata, push, reach, tags
+from toolkit.hydrate import current, envdir, history, message, push, reach, tags
 from toolkit.hydrate.envdir import EnvironmentChange, SourceCommit
 from toolkit.infra import git
 from toolkit.infra.errors import InputError
@@ -94,8 +94,7 @@ def _triage(
     remote: str | None,
 ) -> Triage:
     repo, source = run.repo, run.source
-    old_marks = history.read_marks(repo, notes, tip)
-    recorded_before = metadata.read(repo, tip, names)
+    old_marks, recorded_before = history.read_branch(repo, notes, tip, names)
     recorded: dict[str, str | None] = {}
     verdicts: dict[str, EnvironmentChange | None] = dict.fromkeys(names)
     to_plan = []
@@ -192,9 +191,9 @@ class Run:
         return self.options.committer or git.identity(self.repo, "committer")
 
     @functools.cached_property
-    def template(self) -> jinja2.Template:
-        """The commit message template, compiled on first use: before anything renders, or
-        never when nothing does."""
+    def template(self) -> jinja2.Template | None:
+        """rendered.message compiled on first use (None: the default message): before anything
+        renders, or never when nothing does."""
         return message.message_template(self.config)
 
     def wanted(self) -> list[str]:

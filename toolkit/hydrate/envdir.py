@@ -42,9 +42,9 @@ class EnvironmentChange:
 
 def current_source(repo: Path) -> SourceCommit:
     """HEAD of the source repository, with a credential-free remote URL."""
-    sha = git.head_sha(repo)
+    sha, subject = git.head_commit(repo)
     url = git.remote_url(repo) or ""
-    return SourceCommit(sha, git.subject(repo, sha), git.without_credentials(url))
+    return SourceCommit(sha, subject, git.without_credentials(url))
 
 
 def source_or_none(repo: Path) -> SourceCommit:

@@ -6,23 +6,42 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from toolkit.hydrate import metadata
+from toolkit.hydrate.metadata import Metadata
 from toolkit.infra import git
 from toolkit.infra.errors import GitError
 
 NOTES_REF = "refs/notes/toolkit"
 
 
-def read_marks(repo: Path, notes: str | None, tip: str | None) -> dict[str, str]:
-    """The watermarks noted on the branch tip: per environment, the newest source commit a run
-    hydrated that left its files unchanged (so its metadata still names an older one)."""
-    if notes is None or tip is None:
+def read_branch(
+    repo: Path, notes: str | None, tip: str | None, envs: Sequence[str]
+) -> tuple[dict[str, str], dict[str, Metadata | None]]:
+    """What a branch tip says of each environment, from one git process: the watermarks noted
+    on it, and each environment's metadata."""
+    if tip is None:
+        return {}, dict.fromkeys(envs)
+    names = [f"{tip}:{metadata.path_of(env)}" for env in envs]
+    if notes is not None:
+        names += [f"{notes}:{path}" for path in git.note_paths(tip)]
+    blobs = git.read_objects(repo, names)
+    recorded = {
+        env: metadata.parse(data) for env, data in zip(envs, blobs[: len(envs)], strict=True)
+    }
+    note = next((data for data in blobs[len(envs) :] if data is not None), None)
+    return _marks(note), recorded
+
+
+def _marks(data: bytes | None) -> dict[str, str]:
+    """The watermarks of a note: per environment, the newest source commit a run hydrated that
+    left its files unchanged (so its metadata still names an older one)."""
+    if data is None:
         return {}
-    data = git.read_note(repo, notes, tip)
     try:
-        marks = json.loads(data or b"{}").get("drySha", {})
+        marks = json.loads(data).get("drySha", {})
     except (ValueError, AttributeError):
         return {}
     if not isinstance(marks, dict):
@@ -39,10 +58,12 @@ def newer_than(repo: Path, remote: str | None, recorded: str, current: str, *, w
     """
     if recorded == current:
         return False
-    if not git.has_commit(repo, recorded) and remote is not None:
+    present = git.has_commit(repo, recorded)
+    if not present and remote is not None:
         with contextlib.suppress(GitError):  # a missing commit is reported below
             git.fetch_commits(repo, remote, [recorded])
-    if not git.has_commit(repo, recorded):
+        present = git.has_commit(repo, recorded)
+    if not present:
         looked = f"on remote '{remote}'" if remote else "on a remote (there is none)"
         raise GitError(
             f"{where} was hydrated from {recorded}, which is neither in this clone nor "

@@ -1,5 +1,5 @@
-"""The rendered commit's message: a Jinja2 template (rendered.message in toolkit.yaml, or the
-default), rendered through the one template factory, always ending in the source trailer."""
+"""The rendered commit's message: the default, or rendered.message in toolkit.yaml (a Jinja2
+template, rendered through the one template factory); always ending in the source trailer."""
 
 from __future__ import annotations
 
@@ -13,29 +13,19 @@ from toolkit.infra.errors import InputError
 if TYPE_CHECKING:
     import jinja2
 
-DEFAULT_MESSAGE = """\
-hydrate {{ environments | map(attribute="name") | join(", ") }} from {{ source.short }}
 
-Source: {{ source.subject }}
-
-{% for env in environments -%}
-{{ env.name }}: {{ env.added | length }} added, {{ env.changed | length }} changed, \
-{{ env.removed | length }} removed
-{% endfor %}"""
-
-
-def message_template(config: Config) -> jinja2.Template:
-    """rendered.message (or the default), compiled once, before anything is rendered."""
-    # Jinja2 loads here, not above: a hydrate that writes nothing never compiles the message.
+def message_template(config: Config) -> jinja2.Template | None:
+    """rendered.message compiled once, before anything is rendered; None for the default."""
+    if config.rendered_message is None:
+        return None
+    # Jinja2 loads here, not above: a hydrate with the default message (most) never loads it.
     import jinja2
 
     from toolkit.infra import templates
 
     where = f"{config.rendered_message_location or CONFIG_FILE}: rendered.message"
     try:
-        return templates.template_environment().from_string(
-            config.rendered_message or DEFAULT_MESSAGE
-        )
+        return templates.template_environment().from_string(config.rendered_message)
     except jinja2.TemplateSyntaxError as exc:
         raise InputError(
             f"{where}: template syntax error on its line {exc.lineno}: {exc.message}; "
@@ -43,16 +33,45 @@ def message_template(config: Config) -> jinja2.Template:
         ) from None
 
 
+def _default_body(source: SourceCommit, changes: Sequence[EnvironmentChange]) -> str:
+    """`hydrate <environments> from <short sha>`, the source commit's subject, and a line per
+    environment that changed with how many files were added, changed and removed."""
+    changed = [c for c in changes if c.changed_anything]
+    names = ", ".join(c.environment for c in changed)
+    lines = [
+        f"{c.environment}: {len(c.added)} added, {len(c.changed)} changed, {len(c.removed)} removed"
+        for c in changed
+    ]
+    return "\n".join(
+        [f"hydrate {names} from {source.sha[:12]}", "", f"Source: {source.subject}", "", *lines]
+    )
+
+
 def commit_message(
-    template: jinja2.Template,
+    template: jinja2.Template | None,
     source: SourceCommit,
     branch: str,
     changes: Sequence[EnvironmentChange],
     *,
     where: str = CONFIG_FILE,
 ) -> str:
-    """The rendered commit's message from the template, always ending in the source trailer
-    (the provenance every other tool reads, so a template cannot drop it)."""
+    """The rendered commit's message from the template (None: the default), always ending in
+    the source trailer (the provenance every other tool reads, so a template cannot drop it)."""
+    if template is None:
+        body = _default_body(source, changes)
+    else:
+        body = _rendered(template, source, branch, changes, where)
+    body = body.strip("\n")
+    return f"{body}\n\nToolkit-Source: {source.sha}\n"
+
+
+def _rendered(
+    template: jinja2.Template,
+    source: SourceCommit,
+    branch: str,
+    changes: Sequence[EnvironmentChange],
+    where: str,
+) -> str:
     context = {
         "source": {
             "sha": source.sha,
@@ -84,7 +103,6 @@ def commit_message(
             "source.subject, source.repoURL, branch, environments (name, added, changed, "
             "removed) and skipped (name, reason)"
         ) from None
-    body = text.strip("\n")
-    if not body.strip():
+    if not text.strip():
         raise InputError(f"{where}: rendered.message rendered to an empty message")
-    return f"{body}\n\nToolkit-Source: {source.sha}\n"
+    return text

@@ -64,11 +64,18 @@ def _matches(ref: str, wanted: Sequence[str]) -> bool:
     return any(ref.startswith(w[:-1]) if w.endswith("*") else ref == w for w in wanted)
 
 
-def _refuse_non_commits(repo: Path, snapshot: Snapshot, tips: Sequence[str]) -> None:
+def _refuse_non_commits(
+    repo: Path,
+    snapshot: Snapshot,
+    tips: Sequence[str],
+    kinds: Mapping[str, str | None] | None = None,
+) -> None:
     """Each of `tips` that exists must name a commit: anything else (a blob pushed to the notes
-    ref, say) would reach git as a parent and crash it half-way."""
+    ref, say) would reach git as a parent and crash it half-way. `kinds`: what each object is,
+    when known (else git is asked)."""
     shas = {ref: sha for ref in tips if (sha := snapshot.get(ref)) is not None}
-    kinds = git.object_types(repo, list(shas.values()))
+    if kinds is None:
+        kinds = git.object_types(repo, list(shas.values()))
     for ref, sha in shas.items():
         kind = kinds[sha]
         if kind == "commit":
@@ -90,8 +97,8 @@ def local_snapshot(
     """The local refs among `wanted` (full names, or prefixes ending in ``*``); each of `tips`
     that exists must name a commit."""
     refs = git.local_refs(repo, wanted)
-    snapshot = Snapshot(refs, remote)
-    _refuse_non_commits(repo, snapshot, tips)
+    snapshot = Snapshot({ref: sha for ref, (sha, _) in refs.items()}, remote)
+    _refuse_non_commits(repo, snapshot, tips, dict(refs.values()))
     return snapshot
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from toolkit.manifests.model import Resource
-from toolkit.render.pipeline import EnvironmentRender
+if TYPE_CHECKING:  # a hydrate without --tag (most) never loads the manifests' model
+    from toolkit.manifests.model import Resource
+    from toolkit.render.pipeline import EnvironmentRender
 
 TAGS_PREFIX = "refs/tags/"
 _POD_SPEC_KEYS = ("containers", "initContainers", "ephemeralContainers")

@@ -70,10 +70,8 @@ def read_blobs(repo: Path, rev: str, paths: Sequence[str]) -> dict[str, bytes | 
     return dict(zip(paths, read_objects(repo, [f"{rev}:{path}" for path in paths]), strict=True))
 
 
-def read_note(repo: Path, notes_commit: str, target: str) -> bytes | None:
-    """The note on `target` in a notes commit, whatever fan-out git chose for its tree (every
-    fan-out asked in one process)."""
+def note_paths(target: str) -> tuple[str, ...]:
+    """Where a notes commit's tree may hold the note on `target`: every fan-out git may have
+    chosen (only one of them exists)."""
     (target,) = checked_ids(target)
-    paths = (target, f"{target[:2]}/{target[2:]}", f"{target[:2]}/{target[2:4]}/{target[4:]}")
-    found = read_blobs(repo, notes_commit, paths).values()
-    return next((data for data in found if data is not None), None)
+    return (target, f"{target[:2]}/{target[2:]}", f"{target[:2]}/{target[2:4]}/{target[4:]}")

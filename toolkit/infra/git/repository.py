@@ -52,6 +52,18 @@ def subject(repo: Path, rev: str) -> str:
     return text_of(run_git(repo, "log", "-1", "--format=%s", "--end-of-options", rev))
 
 
+def head_commit(repo: Path) -> tuple[str, str]:
+    """The commit HEAD points at and its subject (one git process); an error in a repository
+    without commits."""
+    output = run_git(
+        repo, "log", "-1", "--format=%H%x00%s", "--end-of-options", "HEAD", check=False
+    )
+    if output.returncode != 0:
+        raise GitError(f"{repo} has no commits yet: commit the configuration first")
+    sha, _, subject = output.stdout.decode().rstrip("\n").partition("\0")
+    return sha, subject
+
+
 def commit_summaries(repo: Path, shas: Sequence[str]) -> dict[str, tuple[str, str]]:
     """(committer date in ISO 8601, subject) of each commit that exists, in one git process."""
     if not shas:
@@ -111,16 +123,24 @@ def paths_between(repo: Path, old: str, new: str) -> list[str] | None:
     return [p for p in output.stdout.decode(errors="surrogateescape").split("\0") if p]
 
 
-def config_value(repo: Path, key: str) -> str | None:
-    """A git config value, or None when unset."""
-    output = run_git(repo, "config", "--get", key, check=False)
-    return text_of(output) or None if output.returncode == 0 else None
+def _user_config(repo: Path) -> dict[str, str]:
+    """user.name and user.email as git config has them (the last one set wins, as for `git
+    config --get`), from one git process."""
+    output = run_git(repo, "config", "--get-regexp", r"^user\.(name|email)$", check=False)
+    values = {}
+    for line in output.stdout.decode(errors="replace").splitlines():
+        key, _, value = line.partition(" ")
+        values[key] = value
+    return values
 
 
 def identity(repo: Path, role: str) -> Identity:
     """Who a commit is by: GIT_<ROLE>_NAME/EMAIL, else git config, else toolkit's default."""
-    name = os.environ.get(f"GIT_{role.upper()}_NAME") or config_value(repo, "user.name")
-    email = os.environ.get(f"GIT_{role.upper()}_EMAIL") or config_value(repo, "user.email")
+    name = os.environ.get(f"GIT_{role.upper()}_NAME")
+    email = os.environ.get(f"GIT_{role.upper()}_EMAIL")
+    config = {} if name and email else _user_config(repo)
+    name = name or config.get("user.name")
+    email = email or config.get("user.email")
     return Identity(name or DEFAULT_NAME, email or DEFAULT_EMAIL)
 
 

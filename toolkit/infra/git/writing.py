@@ -225,24 +225,29 @@ def ref_names(repo: Path, prefix: str) -> list[str]:
     return output.stdout.decode().split()
 
 
-def local_refs(repo: Path, wanted: Sequence[str]) -> dict[str, str]:
-    """The local refs among `wanted` (full names, or prefixes ending in ``*``) and the object
-    each names, from one `git for-each-ref`."""
+def local_refs(repo: Path, wanted: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """The local refs among `wanted` (full names, or prefixes ending in ``*``), each with the
+    object it names and what that object is (commit, tag, tree, blob), from one `git
+    for-each-ref`."""
     if not wanted:
         return {}
     patterns = [name[:-1] if name.endswith("*") else name for name in wanted]
     output = run_git(
-        repo, "for-each-ref", "--format=%(objectname) %(refname)", "--end-of-options", *patterns
+        repo,
+        "for-each-ref",
+        "--format=%(objectname) %(objecttype) %(refname)",
+        "--end-of-options",
+        *patterns,
     )
     refs = {}
     for line in output.stdout.decode().splitlines():
-        sha, ref = line.split(" ", 1)
+        sha, kind, ref = line.split(" ", 2)
         # A pattern matches whole path components below it too: refs/heads/rendered also
         # lists refs/heads/rendered/dev, which only a prefix asks for.
         if any(
             ref == name or (name.endswith("*") and ref.startswith(name[:-1])) for name in wanted
         ):
-            refs[ref] = sha
+            refs[ref] = (sha, kind)
     return refs
 
 
