@@ -96,16 +96,16 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def lock_fleet(fleet: Fleet, work: Path) -> None:
-    """Commit each environment's releases.lock, as a team does: without one, every run resolves
-    the charts afresh and warns."""
+def lock_fleet(fleet: Fleet, work: Path, message: str = "lock every environment") -> None:
+    """Commit each environment's releases.lock (with whatever else changed), as a team does:
+    without one, every run resolves the charts afresh and warns."""
     env = {
         "TOOLKIT_CACHE_DIR": str(work / "lock-cache"),
         "PYTHONPATH": str(Path(__file__).parents[1]),
     }
     process.run((sys.executable, "-m", "toolkit", "-C", str(fleet.root), "-q", "lock"), env=env)
     git(fleet.root, "add", "-A")
-    git(fleet.root, "commit", "-q", "-m", "lock every environment")
+    git(fleet.root, "commit", "-q", "-m", message)
 
 
 def run_shell_loop(setup: Setup) -> dict[str, float]:

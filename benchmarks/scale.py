@@ -92,9 +92,11 @@ def measure(
         return run.toolkit(setup, cache)
 
     def shared_chart(label: str) -> dict[str, Any]:
+        # Committed with the locks it moves, as a team commits it: a chart changed under a
+        # lock that still names its old tree renders that tree, warns, and settles nothing.
         template = _shared_chart_template(fleet)
         template.write_text(template.read_text() + f"# shared chart change {label}\n")
-        git(root, "commit", "-q", "-am", f"a shared chart change {label}")
+        run.lock_fleet(fleet, work, f"a shared chart change {label}")
         return run.toolkit(setup, cache)
 
     def diff(label: str) -> dict[str, Any]:

@@ -3,8 +3,11 @@ remembered by the binary's stamp."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,12 @@ from toolkit.infra.errors import ToolkitError
 from toolkit.render import toolprobes, tools
 
 pytestmark = pytest.mark.usefixtures("isolated")
+
+# A wrapper slow to answer `version`, so that two probes run side by side for certain.
+SLOW_VERSION = """#!/bin/sh
+[ "$1" = version ] && sleep 0.3
+exec {real} "$@"
+"""
 
 
 def test_a_probe_is_remembered_until_the_binary_changes(
@@ -47,3 +56,30 @@ def test_a_binary_written_just_now_is_not_remembered(
     helm.chmod(0o755)
     assert toolprobes.helm_version(helm) == helm_tool.version
     assert not (tmp_path / "cache" / "tool-probes.json").exists()
+
+
+def _slow(path: Path, real: Path) -> Path:
+    path.write_text(SLOW_VERSION.format(real=real))
+    path.chmod(0o755)
+    old = time.time() - 60  # not written just now: its answer may be kept
+    os.utime(path, (old, old))
+    return path
+
+
+def test_helm_and_kustomize_probed_side_by_side_are_both_remembered(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    helm_tool: tools.Tool,
+    kustomize_tool: tools.Tool,
+) -> None:
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "cache"))
+    helm = _slow(tmp_path / "helm", helm_tool.path)
+    kustomize = _slow(tmp_path / "kustomize", kustomize_tool.path)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # as a run probes them
+        versions = pool.submit(toolprobes.helm_version, helm)
+        kustomize_versions = pool.submit(toolprobes.kustomize_version, kustomize)
+        assert versions.result() == helm_tool.version
+        assert kustomize_versions.result()[0] == kustomize_tool.version
+
+    remembered = json.loads((tmp_path / "cache" / "tool-probes.json").read_text())
+    assert sorted(remembered) == [f"helm\0{helm}", f"kustomize\0{kustomize}"]

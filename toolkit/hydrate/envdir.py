@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,6 +114,8 @@ def environment_files(
 
 def _blob_sha(data: bytes) -> str:
     """git's object name for `data` (not a secret), without copying it behind its header."""
+    import hashlib  # here: a hydrate that settles every environment from git never hashes
+
     digest = hashlib.sha1(b"blob %d\0" % len(data))
     digest.update(data)
     return digest.hexdigest()

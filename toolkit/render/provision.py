@@ -8,7 +8,6 @@ its own sha256 and put into the cache atomically. Nothing is downloaded when TOO
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import os
 import platform
@@ -241,6 +240,8 @@ def _sha256(path: Path, stamp: Stamp) -> str:
 
 def _copy_hashing(source: IO[bytes], out: IO[bytes] | None) -> str:
     """The sha256 of what source holds, copied to out on the way when given."""
+    import hashlib  # here: most runs verify nothing, and OpenSSL is slow to load
+
     digest = hashlib.sha256()
     while chunk := source.read(_CHUNK):
         digest.update(chunk)

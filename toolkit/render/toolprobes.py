@@ -6,6 +6,7 @@ import contextlib
 import functools
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -91,22 +92,32 @@ def _probed(
     """
     store = cache_dir() / _PROBES
     key = f"{kind}\0{path}"
-    try:
-        known = json.loads(store.read_text())
-    except (OSError, ValueError):
-        known = {}
-    known = known if isinstance(known, dict) else {}
-    entry = known.get(key)
+    entry = _known(store).get(key)
     if isinstance(entry, dict) and entry.get("stamp") == list(stamp):
         answer = entry.get("answer")
         if isinstance(answer, list) and all(isinstance(a, str) for a in answer):
             return tuple(answer)
     fresh = probe()
     if time.time_ns() - stamp[1] >= _RACY_NS:
-        known[key] = {"stamp": list(stamp), "answer": list(fresh)}
-        with contextlib.suppress(atomicfiles.WriteError):  # else the next run asks the binary
-            atomicfiles.replace_file(store, json.dumps(known).encode())
+        # helm and kustomize are probed side by side: each adds its answer to the file as it
+        # stands then, or one would write over the other's.
+        with _STORING:
+            known = _known(store)
+            known[key] = {"stamp": list(stamp), "answer": list(fresh)}
+            with contextlib.suppress(atomicfiles.WriteError):  # else the next run asks again
+                atomicfiles.replace_file(store, json.dumps(known).encode())
     return fresh
+
+
+_STORING = threading.Lock()
+
+
+def _known(store: Path) -> dict[str, object]:
+    try:
+        known = json.loads(store.read_text())
+    except (OSError, ValueError):
+        return {}
+    return known if isinstance(known, dict) else {}
 
 
 def helm_version(path: Path) -> str:
