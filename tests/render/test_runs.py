@@ -160,7 +160,7 @@ def test_renders_run_without_go_garbage_collection_unless_the_user_set_it(
 
     monkeypatch.delenv("GOGC", raising=False)
     monkeypatch.delenv("GOMEMLIMIT", raising=False)
-    assert seen() == "off 256MiB\n"
+    assert seen() == "off 64MiB\n"
     assert "GOGC" not in os.environ and "GOMEMLIMIT" not in os.environ  # as it was after
 
     # The user's choice stands whole: the collector off without its limit would never run.
