@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import config_repository, write_tree
 from toolkit.config.checks import DiffIgnore
@@ -351,3 +354,36 @@ def test_a_cluster_scoped_kind_that_is_not_a_kind_names_its_line(tmp_path: Path)
         "toolkit.yaml:3: clusterScopedKinds: 'a b' is not a kind with its API group; write "
         "Kind.group as kubectl does, e.g. ClusterIssuer.cert-manager.io"
     )
+
+
+_SEGMENTS = st.sampled_from(["a", "a-b", "a.b", "b"])
+_PATHS = st.lists(_SEGMENTS, min_size=1, max_size=3).map("/".join)
+
+
+@settings(max_examples=60, deadline=None)
+@given(paths=st.lists(_PATHS, min_size=1, max_size=6))
+def test_environment_directories_are_refused_exactly_when_two_nest(
+    tmp_path_factory: pytest.TempPathFactory, paths: list[str]
+) -> None:
+    """Compared with every pair: a fleet's paths are checked against their sorted neighbours."""
+    root = tmp_path_factory.mktemp("nesting")
+    entries = "".join(f"  - {{name: env-{i}, path: {p}}}\n" for i, p in enumerate(paths))
+    write_tree(root, {"toolkit.yaml": f"environments:\n{entries}"})
+    nested = [
+        (i, j)
+        for i, inner in enumerate(paths)
+        for j, outer in enumerate(paths[:i])
+        if f"{inner}/".startswith(f"{outer}/") or f"{outer}/".startswith(f"{inner}/")
+    ]
+    if not nested:
+        assert [env.path for env in load_config(root).environments] == paths
+        return
+    with pytest.raises(InputError, match="must not be the same or lie inside one another") as e:
+        load_config(root)
+    # It names two environments that do nest, at the line of the one listed later.
+    named = re.match(
+        r"toolkit.yaml:(\d+): environment 'env-(\d+)' .* and 'env-(\d+)'", str(e.value)
+    )
+    assert named is not None
+    line, later, earlier = (int(group) for group in named.groups())
+    assert (later, earlier) in nested and line == later + 2

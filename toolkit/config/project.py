@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
@@ -277,17 +278,26 @@ def _environment_path(doc: YamlDocument, path: KeyPath, raw: Any, name: str) -> 
 def _refuse_nested_paths(
     doc: YamlDocument, path: KeyPath, environments: tuple[Environment, ...]
 ) -> None:
-    """Each environment owns its directory on its own: no two share one, none holds another."""
-    for index, env in enumerate(environments):
-        for other in environments[:index]:
-            inner, outer = sorted((env.path, other.path), key=len, reverse=True)
-            if inner == outer or inner.startswith(f"{outer}/"):
-                doc.fail(
-                    (*path, index, "path"),
-                    f"environment '{env.name}' has the directory {env.path}, and '{other.name}' "
-                    f"has {other.path}: environment directories must not be the same or lie "
-                    "inside one another; give each its own path:",
-                )
+    """Each environment owns its directory on its own: no two share one, none holds another.
+
+    Sorted as `<path>/`, a directory and everything inside it come together, right after it:
+    if two are nested, two neighbours are, so a fleet's paths are compared with their next
+    one only (not every pair). Of the neighbours that do, the pair listed first is named."""
+    order = sorted(range(len(environments)), key=lambda i: (f"{environments[i].path}/", i))
+    clashes = [
+        (max(a, b), min(a, b))
+        for a, b in itertools.pairwise(order)
+        if f"{environments[b].path}/".startswith(f"{environments[a].path}/")
+    ]
+    if clashes:
+        index, other_index = min(clashes)
+        env, other = environments[index], environments[other_index]
+        doc.fail(
+            (*path, index, "path"),
+            f"environment '{env.name}' has the directory {env.path}, and '{other.name}' "
+            f"has {other.path}: environment directories must not be the same or lie "
+            "inside one another; give each its own path:",
+        )
 
 
 def _kube_version(doc: YamlDocument, path: KeyPath, raw: Any) -> str | None:
