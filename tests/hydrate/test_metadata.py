@@ -19,23 +19,30 @@ def test_what_is_written_reads_back_the_same() -> None:
         repo_url="https://git.example.com/config.git",
         commands=("helm template api charts/api",),
         tools={"helm": "3.18.0", "toolkit": "0.1.0"},
-        releases=(
-            ReleaseRecord(
-                "api",
-                "api",
-                "api",
-                "1.4.0",
-                "sha256:" + "c" * 64,
-                dependencies=(DependencyRecord("db", "postgres", "15.1.0", "sha256:" + "f" * 64),),
-            ),
-            ReleaseRecord(
-                "web", "web", "web", "2.0.0", "sha256:" + "d" * 64, "oci://r.example/c", True
+        listed=metadata.listing(
+            (
+                ReleaseRecord(
+                    "api",
+                    "api",
+                    "api",
+                    "1.4.0",
+                    "sha256:" + "c" * 64,
+                    dependencies=(
+                        DependencyRecord("db", "postgres", "15.1.0", "sha256:" + "f" * 64),
+                    ),
+                ),
+                ReleaseRecord(
+                    "web", "web", "web", "2.0.0", "sha256:" + "d" * 64, "oci://r.example/c", True
+                ),
             ),
         ),
         input_hash="sha256:e",
         input_environments=("dev",),
     )
-    assert metadata.parse(written.dump()) == written
+    read = metadata.parse(written.dump())
+    assert read == written
+    assert read is not None and read.releases == written.releases  # records, read on use
+    assert read.releases[0].dependencies[0].chart == "postgres"
     assert metadata.parse(b"[1, 2]") is None
     assert metadata.parse(b"{not json") is None
     assert metadata.parse(None) is None

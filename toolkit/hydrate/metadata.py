@@ -7,8 +7,9 @@ read comes from the branch, which anyone can write to: a field of the wrong type
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,12 +54,30 @@ class Metadata:
     repo_url: str
     commands: tuple[str, ...]
     tools: Mapping[str, str]
-    releases: tuple[ReleaseRecord, ...]
+    # The releases as the file lists them (`listing`), read into records on first use: a
+    # hydrate reads every environment's metadata, and seldom needs its releases.
+    listed: tuple[Mapping[str, Any], ...]
     input_hash: str | None
     # The environments whose directories the inputs come from, where the render vouches for
     # them: a later hydrate skips this environment without loading it when only the others'
     # directories changed (see reach.py).
     input_environments: tuple[str, ...] | None = None
+
+    @functools.cached_property
+    def releases(self) -> tuple[ReleaseRecord, ...]:
+        return tuple(
+            ReleaseRecord(
+                name=str(entry.get("name", "")),
+                namespace=str(entry.get("namespace", "")),
+                chart=str(entry.get("chart", "")),
+                version=str(entry.get("version", "")),
+                digest=str(entry.get("digest", "")),
+                repository=_text(entry, "repository"),
+                create_namespace=entry.get("createNamespace") is True,
+                dependencies=_parse_dependencies(entry.get("dependencies")),
+            )
+            for entry in self.listed
+        )
 
     def dump(self) -> bytes:
         """The file's bytes: sorted JSON, byte-stable."""
@@ -67,20 +86,7 @@ class Metadata:
             "repoURL": self.repo_url,
             "commands": list(self.commands),
             "tools": dict(self.tools),
-            "releases": [
-                {
-                    "name": r.name,
-                    "namespace": r.namespace,
-                    "chart": r.chart,
-                    "version": r.version,
-                    "digest": r.digest,
-                    **({"repository": r.repository} if r.repository else {}),
-                    **({"createNamespace": True} if r.create_namespace else {}),
-                    # Absent where there are none, so charts without them keep their bytes.
-                    **({"dependencies": _dependencies(r)} if r.dependencies else {}),
-                }
-                for r in self.releases
-            ],
+            "releases": [dict(entry) for entry in self.listed],
             "inputHash": self.input_hash or "",
         }
         if self.input_environments is not None:
@@ -88,11 +94,34 @@ class Metadata:
         return (json.dumps(fields, indent=2, sort_keys=True) + "\n").encode()
 
 
+def listing(releases: Iterable[ReleaseRecord]) -> tuple[dict[str, Any], ...]:
+    """Releases as the file lists them."""
+    return tuple(
+        {
+            "name": r.name,
+            "namespace": r.namespace,
+            "chart": r.chart,
+            "version": r.version,
+            "digest": r.digest,
+            **({"repository": r.repository} if r.repository else {}),
+            **({"createNamespace": True} if r.create_namespace else {}),
+            # Absent where there are none, so charts without them keep their bytes.
+            **({"dependencies": _dependencies(r)} if r.dependencies else {}),
+        }
+        for r in releases
+    )
+
+
 def _dependencies(release: ReleaseRecord) -> list[dict[str, str]]:
     return [
         {"name": d.name, "chart": d.chart, "version": d.version, "digest": d.digest}
         for d in release.dependencies
     ]
+
+
+def _text(within: Mapping[str, Any], key: str) -> str | None:
+    value = within.get(key)
+    return value if isinstance(value, str) and value else None
 
 
 def of_render(
@@ -105,7 +134,7 @@ def of_render(
         repo_url=repo_url,
         commands=tuple(render.commands),
         tools=render.tool_versions,
-        releases=tuple(
+        listed=listing(
             ReleaseRecord(
                 name=r.release.name,
                 namespace=r.release.namespace,
@@ -135,10 +164,6 @@ def parse(data: bytes | None) -> Metadata | None:
     if not isinstance(fields, dict):
         return None
 
-    def text(key: str, within: Mapping[str, Any] = fields) -> str | None:
-        value = within.get(key)
-        return value if isinstance(value, str) and value else None
-
     def texts(key: str) -> tuple[str, ...] | None:
         value = fields.get(key)
         if isinstance(value, list) and all(isinstance(item, str) for item in value):
@@ -150,28 +175,14 @@ def parse(data: bytes | None) -> Metadata | None:
         tools = {}
     listed = fields.get("releases")
     listed = listed if isinstance(listed, list) else []
-    releases = tuple(
-        ReleaseRecord(
-            name=str(entry.get("name", "")),
-            namespace=str(entry.get("namespace", "")),
-            chart=str(entry.get("chart", "")),
-            version=str(entry.get("version", "")),
-            digest=str(entry.get("digest", "")),
-            repository=text("repository", entry),
-            create_namespace=entry.get("createNamespace") is True,
-            dependencies=_parse_dependencies(entry.get("dependencies")),
-        )
-        for entry in listed
-        if isinstance(entry, dict)
-    )
-    dry_sha = text("drySha")
+    dry_sha = _text(fields, "drySha")
     return Metadata(
         dry_sha=dry_sha if git.is_object_id(dry_sha) else None,
-        repo_url=text("repoURL") or "",
+        repo_url=_text(fields, "repoURL") or "",
         commands=texts("commands") or (),
         tools=tools,
-        releases=releases,
-        input_hash=text("inputHash"),
+        listed=tuple(entry for entry in listed if isinstance(entry, dict)),
+        input_hash=_text(fields, "inputHash"),
         input_environments=texts("inputEnvironments"),
     )
 

@@ -49,7 +49,9 @@ def read_objects(repo: Path, names: Sequence[str]) -> list[bytes | None]:
     for name in names:  # one name per line: a newline would start another request
         if "\n" in name:
             raise GitError(f"refusing to ask git for {name!r}")
-    output = run_git(repo, "cat-file", "--batch", input="".join(f"{n}\n" for n in names).encode())
+    asked = "".join(f"{n}\n" for n in names).encode()
+    # Spooled: a fleet's metadata is megabytes, read in one call rather than pipe-full by pipe-full.
+    output = run_git(repo, "cat-file", "--batch", input=asked, spool_stdout=True)
     data, at = output.stdout, 0
     found: list[bytes | None] = []
     for _name in names:

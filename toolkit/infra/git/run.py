@@ -29,9 +29,12 @@ def run_git(
     input: bytes | IO[bytes] | None = None,
     env: Mapping[str, str] | None = None,
     check: bool = True,
+    spool_stdout: bool = False,
 ) -> process.Output:
     try:
-        return process.run(("git", *args), cwd=repo, input=input, env=env, check=check)
+        return process.run(
+            ("git", *args), cwd=repo, input=input, env=env, check=check, spool_stdout=spool_stdout
+        )
     except process.ProcessError as exc:
         raise GitError(f"git {args[0]} failed in {repo}:\n{exc.output.describe()}") from exc
 
