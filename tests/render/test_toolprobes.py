@@ -24,20 +24,23 @@ exec {real} "$@"
 """
 
 
-def test_a_probe_is_remembered_until_the_binary_changes(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    helm_tool: tools.Tool,
-    kustomize_tool: tools.Tool,
-) -> None:
+@pytest.fixture
+def probes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The file the probes' answers are kept in, in a cache of the test's own."""
     monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "tool-probes.json"
+
+
+def test_a_probe_is_remembered_until_the_binary_changes(
+    tmp_path: Path, probes: Path, helm_tool: tools.Tool, kustomize_tool: tools.Tool
+) -> None:
     helm = tmp_path / "bin" / "helm"
     helm.parent.mkdir()
     shutil.copy2(helm_tool.path, helm)
     an_hour_ago = helm.stat().st_mtime - 3600
     os.utime(helm, (an_hour_ago, an_hour_ago))
     assert toolprobes.helm_version(helm) == helm_tool.version
-    remembered = (tmp_path / "cache" / "tool-probes.json").read_text()
+    remembered = probes.read_text()
     assert helm_tool.version in remembered and str(helm) in remembered
     # Another binary in its place has another stamp: it is asked again, and is not helm.
     helm.unlink()
@@ -48,14 +51,13 @@ def test_a_probe_is_remembered_until_the_binary_changes(
 
 
 def test_a_binary_written_just_now_is_not_remembered(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helm_tool: tools.Tool
+    tmp_path: Path, probes: Path, helm_tool: tools.Tool
 ) -> None:
-    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "cache"))
     helm = tmp_path / "helm"
     shutil.copyfile(helm_tool.path, helm)
     helm.chmod(0o755)
     assert toolprobes.helm_version(helm) == helm_tool.version
-    assert not (tmp_path / "cache" / "tool-probes.json").exists()
+    assert not probes.exists()
 
 
 def _slow(path: Path, real: Path) -> Path:
@@ -67,12 +69,8 @@ def _slow(path: Path, real: Path) -> Path:
 
 
 def test_helm_and_kustomize_probed_side_by_side_are_both_remembered(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    helm_tool: tools.Tool,
-    kustomize_tool: tools.Tool,
+    tmp_path: Path, probes: Path, helm_tool: tools.Tool, kustomize_tool: tools.Tool
 ) -> None:
-    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "cache"))
     helm = _slow(tmp_path / "helm", helm_tool.path)
     kustomize = _slow(tmp_path / "kustomize", kustomize_tool.path)
     with ThreadPoolExecutor(max_workers=2) as pool:  # as a run probes them
@@ -81,5 +79,5 @@ def test_helm_and_kustomize_probed_side_by_side_are_both_remembered(
         assert versions.result() == helm_tool.version
         assert kustomize_versions.result()[0] == kustomize_tool.version
 
-    remembered = json.loads((tmp_path / "cache" / "tool-probes.json").read_text())
+    remembered = json.loads(probes.read_text())
     assert sorted(remembered) == [f"helm\0{helm}", f"kustomize\0{kustomize}"]
