@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
 from pathlib import Path
 
@@ -143,3 +144,19 @@ def test_write_commit_streams_each_distinct_content_once(
     listing = git(repo, "ls-tree", "-r", commit)
     assert "100755 blob" in next(line for line in listing.splitlines() if "run.sh" in line)
     assert "a.txt" not in listing
+
+
+def test_reading_the_work_tree_takes_no_lock_an_interruption_could_leave(repo: Path) -> None:
+    """`git status` rewrites the index to refresh it when it can, under `.git/index.lock`: a git
+    ended by Ctrl-C there would leave the lock, and every git after it refused. toolkit's reads
+    take no such optional lock: the index is left as it was."""
+    tracked = repo / "a.txt"
+    an_hour_ago = tracked.stat().st_mtime - 3600
+    os.utime(tracked, (an_hour_ago, an_hour_ago))  # its stat no longer what the index holds
+    index = repo / ".git" / "index"
+    before = (index.read_bytes(), index.stat().st_mtime_ns)
+
+    status = gitmod.work_tree_status(repo)
+
+    assert status.changed == ()
+    assert (index.read_bytes(), index.stat().st_mtime_ns) == before

@@ -16,6 +16,9 @@ TIMEOUT_ENV = "TOOLKIT_GIT_TIMEOUT"
 DEFAULT_TIMEOUT = 300.0  # seconds for one network git call: a fetch, a push, a listing
 STALL_SECONDS = 60  # over HTTP(S), a transfer that moves nothing this long has stopped
 _CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")  # the user:token@ of a URL
+# No lock git can do without (`git status` rewrites the index to refresh it): a git ended by
+# Ctrl-C while it held one would leave `.git/index.lock`, and every git after it refused.
+_NO_OPTIONAL_LOCKS = {"GIT_OPTIONAL_LOCKS": "0"}
 
 
 def without_credentials(text: str) -> str:
@@ -33,7 +36,12 @@ def run_git(
 ) -> process.Output:
     try:
         return process.run(
-            ("git", *args), cwd=repo, input=input, env=env, check=check, spool_stdout=spool_stdout
+            ("git", *args),
+            cwd=repo,
+            input=input,
+            env={**_NO_OPTIONAL_LOCKS, **(env or {})},
+            check=check,
+            spool_stdout=spool_stdout,
         )
     except process.ProcessError as exc:
         raise GitError(f"git {args[0]} failed in {repo}:\n{exc.output.describe()}") from exc
@@ -47,7 +55,11 @@ def run_git_remote(repo: Path, remote: str, *args: str, check: bool = True) -> p
     command = ("git", "-c", "http.lowSpeedLimit=1", "-c", f"http.lowSpeedTime={stall}", *args)
     try:
         return process.run(
-            command, cwd=repo, env={"GIT_TERMINAL_PROMPT": "0"}, check=check, timeout=seconds
+            command,
+            cwd=repo,
+            env={**_NO_OPTIONAL_LOCKS, "GIT_TERMINAL_PROMPT": "0"},
+            check=check,
+            timeout=seconds,
         )
     except process.ProcessTimeout:
         raise GitError(
