@@ -160,3 +160,24 @@ def test_reading_the_work_tree_takes_no_lock_an_interruption_could_leave(repo: P
 
     assert status.changed == ()
     assert (index.read_bytes(), index.stat().st_mtime_ns) == before
+
+
+def test_an_identity_takes_each_part_where_it_is_set(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIT_<ROLE>_NAME/EMAIL first, else git config (the last value set, as `git config --get`
+    answers), else toolkit's default; name and email each on its own."""
+    git(repo, "config", "user.name", "First")
+    git(repo, "config", "--add", "user.name", "Last")
+    git(repo, "config", "user.email", "config@example.com")
+    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Env Author")
+    assert gitmod.identity(repo, "author") == gitmod.Identity("Env Author", "config@example.com")
+    assert gitmod.identity(repo, "committer") == gitmod.Identity("Last", "config@example.com")
+    git(repo, "config", "--unset-all", "user.name")
+    git(repo, "config", "--unset", "user.email")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(repo / "no-such-config"))
+    assert gitmod.identity(repo, "committer") == gitmod.Identity(
+        gitmod.DEFAULT_NAME, gitmod.DEFAULT_EMAIL
+    )

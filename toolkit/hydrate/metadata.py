@@ -67,11 +67,11 @@ class Metadata:
     def releases(self) -> tuple[ReleaseRecord, ...]:
         return tuple(
             ReleaseRecord(
-                name=str(entry.get("name", "")),
-                namespace=str(entry.get("namespace", "")),
-                chart=str(entry.get("chart", "")),
-                version=str(entry.get("version", "")),
-                digest=str(entry.get("digest", "")),
+                name=_string(entry, "name"),
+                namespace=_string(entry, "namespace"),
+                chart=_string(entry, "chart"),
+                version=_string(entry, "version"),
+                digest=_string(entry, "digest"),
                 repository=_text(entry, "repository"),
                 create_namespace=entry.get("createNamespace") is True,
                 dependencies=_parse_dependencies(entry.get("dependencies")),
@@ -117,6 +117,11 @@ def _dependencies(release: ReleaseRecord) -> list[dict[str, str]]:
         {"name": d.name, "chart": d.chart, "version": d.version, "digest": d.digest}
         for d in release.dependencies
     ]
+
+
+def _string(within: Mapping[str, Any], key: str) -> str:
+    """A record's field as text ("" where the file left it out)."""
+    return str(within.get(key, ""))
 
 
 def _text(within: Mapping[str, Any], key: str) -> str | None:
@@ -192,10 +197,10 @@ def _parse_dependencies(listed: Any) -> tuple[DependencyRecord, ...]:
         return ()
     return tuple(
         DependencyRecord(
-            name=str(entry.get("name", "")),
-            chart=str(entry.get("chart", "")),
-            version=str(entry.get("version", "")),
-            digest=str(entry.get("digest", "")),
+            name=_string(entry, "name"),
+            chart=_string(entry, "chart"),
+            version=_string(entry, "version"),
+            digest=_string(entry, "digest"),
         )
         for entry in listed
         if isinstance(entry, dict)
