@@ -6,6 +6,7 @@ import contextlib
 import functools
 import http.server
 import json
+import os
 import shutil
 import sys
 import threading
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
+import pytest
 import yaml
 
 from toolkit.infra import process
@@ -121,6 +123,25 @@ def counting_bin(directory: Path, *, trial: str, action: str, helm: Path, kustom
     (directory / "toolkit").write_text(launcher)
     (directory / "toolkit").chmod(0o755)
     return directory
+
+
+_GIT_LOGGER = """#!/bin/sh
+printf '%s\\n' "$*" >> "{log}"
+exec {real} "$@"
+"""
+
+
+def logging_git(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """git wrapped, first on PATH, to append each process's arguments to the file returned
+    (created by the first call)."""
+    real = shutil.which("git")
+    assert real is not None
+    directory.mkdir()
+    log = directory / "git.log"
+    (directory / "git").write_text(_GIT_LOGGER.format(log=log, real=real))
+    (directory / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{directory}:{os.environ['PATH']}")
+    return log
 
 
 def make_repo(

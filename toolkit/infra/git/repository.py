@@ -3,6 +3,7 @@ who a commit is by."""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,14 +24,44 @@ class Identity:
     email: str
 
 
-def toplevel(path: Path) -> Path:
-    """The root of the work tree containing `path`."""
-    output = run_git(path, "rev-parse", "--show-toplevel", check=False)
+@dataclass(frozen=True)
+class Layout:
+    """Where a directory sits in its repository."""
+
+    top: Path  # the root of the work tree
+    prefix: str  # the directory, from the top ("" at the top, else "sub/dir/")
+    common_dir: Path  # the git directory the repository's worktrees share
+    objects: Path  # the object directory
+
+
+def layout(path: Path) -> Layout:
+    """Where `path` sits in its repository, from one git process: asked once per directory
+    (a command asks it of the same directory from several stages, and status once per
+    environment). Only an answer is remembered, so a directory made a repository later is
+    seen as one."""
+    return _layout(os.path.abspath(path))
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(path: str) -> Layout:
+    output = run_git(
+        Path(path),
+        *("rev-parse", "--show-toplevel", "--show-prefix", "--git-common-dir"),
+        *("--git-path", "objects"),
+        check=False,
+    )
     if output.returncode != 0:
         raise GitError(
             f"{path} is not inside a git repository: run `git init` there, or pass -C DIR"
         )
-    return Path(text_of(output))
+    top, prefix, common, objects = output.stdout.decode().splitlines()
+    here = Path(path)
+    return Layout(Path(top), prefix, (here / common).resolve(), (here / objects).resolve())
+
+
+def toplevel(path: Path) -> Path:
+    """The root of the work tree containing `path`."""
+    return layout(path).top
 
 
 def rev_parse(repo: Path, rev: str) -> str | None:

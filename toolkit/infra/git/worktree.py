@@ -12,7 +12,7 @@ from pathlib import Path
 
 from toolkit.infra import interrupt, owned
 from toolkit.infra.errors import GitError
-from toolkit.infra.git.repository import Identity, head_sha, identity, rev_parse
+from toolkit.infra.git.repository import Identity, head_sha, identity, layout, rev_parse
 from toolkit.infra.git.run import LITERAL_PATHSPECS, run_git, text_of
 
 
@@ -86,7 +86,7 @@ def symlink_paths(repo: Path, paths: Sequence[str]) -> list[str]:
 
 def show_prefix(repo: Path) -> str:
     """Where `repo` sits inside its work tree ("" at the top, else "sub/dir/")."""
-    return text_of(run_git(repo, "rev-parse", "--show-prefix"))
+    return layout(repo).prefix
 
 
 def work_tree_files(repo: Path, path: str) -> list[str]:

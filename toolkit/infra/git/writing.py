@@ -16,7 +16,7 @@ from typing import IO
 
 from toolkit.infra import owned
 from toolkit.infra.errors import GitError
-from toolkit.infra.git.repository import Identity
+from toolkit.infra.git.repository import Identity, layout
 from toolkit.infra.git.run import checked_ids, run_git, text_of
 from toolkit.infra.git.worktree import WORKTREE_PREFIX
 
@@ -46,13 +46,6 @@ SCRATCH_PREFIX = "scratch-"
 _SCRATCH_REF = "refs/toolkit/scratch"
 
 
-def _directories(repo: Path) -> tuple[Path, Path]:
-    """The repository's common git directory and its object directory."""
-    output = run_git(repo, "rev-parse", "--git-common-dir", "--git-path", "objects")
-    common, objects = output.stdout.decode().splitlines()
-    return (repo / common).resolve(), (repo / objects).resolve()
-
-
 def _fast_import(repo: Path, stream: IO[bytes]) -> str:
     """Feed one commit's fast-import stream (on `_SCRATCH_REF`), written to the file `stream`,
     to git; return the commit. The stream goes through a file rather than memory: a fleet's
@@ -65,7 +58,8 @@ def _fast_import(repo: Path, stream: IO[bytes]) -> str:
     """
     stream.write(b"done\n")
     stream.seek(0)
-    common, objects = _directories(repo)
+    where = layout(repo)
+    common, objects = where.common_dir, where.objects
     with owned.owned_directory(common / "toolkit", SCRATCH_PREFIX) as scratch:
         bare = scratch / "repo"
         run_git(repo, "init", "--quiet", "--bare", "--template=", str(bare))
@@ -105,7 +99,8 @@ def _adopt_objects(source: Path, objects: Path) -> None:
 def remove_abandoned(repo: Path) -> None:
     """What runs that died left in the repository: their scratch repositories (finished objects
     are kept, as a live run would have kept them) and their temporary worktrees."""
-    common, objects = _directories(repo)
+    where = layout(repo)
+    common, objects = where.common_dir, where.objects
     with owned.abandoned(common / "toolkit", SCRATCH_PREFIX) as scratches:
         for scratch in scratches:
             with contextlib.suppress(OSError):
