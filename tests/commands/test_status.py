@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 
 from tests.fixtures.charts import ChartRepo
 from tests.golden import assert_golden
-from tests.helpers import Cli, commit_all, git, json_result, make_repo
+from tests.helpers import Cli, commit_all, git, json_result, logging_git, make_repo
 from toolkit.promote import yamldocs
 from toolkit.render import pipeline
 
@@ -202,3 +203,39 @@ def test_status_reads_the_remotes_branch_when_it_is_ahead_of_the_local_one(
     (production,) = report["environments"]
     assert production["branchRef"] == "refs/remotes/origin/rendered"
     assert production["images"] == ["ghcr.io/acme/web:1.0.1"]
+
+
+def _overlays(names: Collection[str]) -> dict[str, str]:
+    """Kustomize-only environments, environment i running ghcr.io/acme/web at 1.0.i."""
+    listed = ", ".join(f"{{name: {name}}}" for name in names)
+    files = {"toolkit.yaml": f"environments: [{listed}]\n"}
+    for i, name in enumerate(names):
+        files |= {
+            f"overlays/{name}/kustomization.yaml": (
+                "resources: [web.yaml]\nimages:\n  - name: ghcr.io/acme/web\n"
+                f'    newTag: "1.0.{i}"\n'
+            ),
+            f"overlays/{name}/web.yaml": stage(name, "", "")[f"overlays/{name}/web.yaml"],
+        }
+    return files
+
+
+def test_status_asks_git_the_same_few_questions_however_many_environments(
+    run_cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fleet's status reads one branch, its tags and its metadata whole: only the listing of
+    # each environment's own directory (for its pending promotion) is asked once each.
+    calls = {}
+    for count in (2, 5):
+        names = [f"env-{i}" for i in range(count)]
+        repo = make_repo(tmp_path / f"config-{count}", _overlays(names), example=False)
+        assert run_cli(repo, "hydrate", "--tag").exit_code == 0
+        log = logging_git(tmp_path / f"bin-{count}", monkeypatch)
+        result = run_cli(repo, "status", "--json")
+        assert result.exit_code == 0, result.stderr
+        calls[count] = [call.split()[0] for call in log.read_text().splitlines()]
+        report = json_result(result.stdout)["environments"]
+        assert [(e["name"], e["images"], e["lastTag"]) for e in report] == [
+            (name, [f"ghcr.io/acme/web:1.0.{i}"], f"{name}/1") for i, name in enumerate(names)
+        ]
+    assert Counter(calls[5]) - Counter(calls[2]) == Counter({"ls-files": 3}), calls

@@ -170,22 +170,44 @@ def _branch_tip(repo: Path, branch: str, remote: str) -> tuple[str | None, str |
     return (local_ref, local) if local else (None, None)
 
 
-def _read_rendered(repo: Path, tip: str | None, environment: str) -> _Rendered:
-    recorded = metadata.read(repo, tip, [environment])[environment]
-    if recorded is None:  # the branch holds no render of this environment
-        return _Rendered(None, None, ())
-    assert tip is not None
-    paths = [e.path for e in git.list_tree(repo, tip, environment) if e.path.endswith(".yaml")]
-    # Each distinct file once (a chart's CRDs and dashboards repeat in every release), and only
-    # those that can name an image: parsing is most of what status would otherwise cost.
-    distinct = {blob: path for path, blob in git.read_blobs(repo, tip, paths).items() if blob}
-    bodies = []
-    for blob, path in distinct.items():
-        if _may_name_images(blob):
-            where = f"{environment} on the rendered branch, {path}"
-            bodies += model.bodies(blob.decode(errors="replace"), where=where)
-    found = sorted({image for body in bodies for image in tags.images_in(body)})
-    return _Rendered(tip, recorded, tuple(found))
+def _read_rendered(
+    repo: Path, tip: str | None, environments: Sequence[str]
+) -> dict[str, _Rendered]:
+    """What commit `tip` of a rendered branch holds of each environment, from three git
+    processes however many environments share the branch."""
+    recorded = metadata.read(repo, tip, environments)
+    found = {env: _Rendered(None, None, ()) for env in environments}  # no render of it there
+    # Each distinct file once (a chart's CRDs and dashboards repeat in every release and
+    # environment): its blob, and where it was first seen.
+    files: dict[str, dict[str, str]] = {env: {} for env in environments if recorded[env]}
+    if tip is None or not files:
+        return found
+    for entry in git.list_tree(repo, tip):
+        env = entry.path.split("/", 1)[0]
+        if env in files and entry.path.endswith(".yaml"):
+            files[env].setdefault(entry.sha, entry.path)
+    blobs = sorted({blob for held in files.values() for blob in held})
+    texts = dict(zip(blobs, git.read_objects(repo, blobs), strict=True))
+    images_of: dict[str, set[str]] = {}
+    for env, held in files.items():
+        images: set[str] = set()
+        for blob, path in held.items():
+            if blob not in images_of:
+                images_of[blob] = _images(
+                    texts[blob] or b"", f"{env} on the rendered branch, {path}"
+                )
+            images |= images_of[blob]
+        found[env] = _Rendered(tip, recorded[env], tuple(sorted(images)))
+    return found
+
+
+def _images(text: bytes, where: str) -> set[str]:
+    """The images a rendered file names; parsed only when it can name one: parsing is most of
+    what status would otherwise cost."""
+    if not _may_name_images(text):
+        return set()
+    bodies = model.bodies(text.decode(errors="replace"), where=where)
+    return {image for body in bodies for image in tags.images_in(body)}
 
 
 # In a double-quoted YAML scalar, the escapes and the escaped line break that can spell `image`.
@@ -206,10 +228,15 @@ def _releases(recorded: Metadata | None) -> tuple[ReleaseState, ...]:
     return tuple(sorted(found, key=lambda r: r.name))
 
 
-def _last_tag(repo: Path, environment: str) -> str | None:
-    names = git.ref_names(repo, tags.tag_pattern(environment).removesuffix("*"))
-    numbered = [(int(m[1]), name) for name in names if (m := _TAG_NUMBER.search(name))]
-    return max(numbered)[1].removeprefix(tags.TAGS_PREFIX) if numbered else None
+def _last_tags(repo: Path) -> dict[str, str]:
+    """Each environment's highest numbered tag (`<env>/<n>`), from one git process."""
+    numbered: dict[str, tuple[int, str]] = {}
+    for name in git.ref_names(repo, tags.TAGS_PREFIX):
+        tag = name.removeprefix(tags.TAGS_PREFIX)
+        env = tag.split("/", 1)[0]
+        if m := _TAG_NUMBER.search(tag):
+            numbered[env] = max(numbered.get(env, (-1, "")), (int(m[1]), tag))
+    return {env: tag for env, (_, tag) in numbered.items()}
 
 
 def pending_promotion(config: Config, source: Environment, target: Environment) -> tuple[str, ...]:
@@ -257,8 +284,15 @@ def environment_status(
     repo = git.toplevel(config.root)
     order = list(config.environments)
     chosen = config.select(names)
-    tips = {env.name: _branch_tip(repo, config.branch_for(env.name), remote) for env in chosen}
-    rendered = {env.name: _read_rendered(repo, tips[env.name][1], env.name) for env in chosen}
+    by_branch: dict[str, list[str]] = {}
+    for env in chosen:
+        by_branch.setdefault(config.branch_for(env.name), []).append(env.name)
+    tips, rendered = {}, {}
+    for branch, names_there in by_branch.items():
+        tip = _branch_tip(repo, branch, remote)
+        tips.update(dict.fromkeys(names_there, tip))
+        rendered.update(_read_rendered(repo, tip[1], names_there))
+    last_tags = _last_tags(repo)
     sources = [r.metadata.dry_sha for r in rendered.values() if r.metadata and r.metadata.dry_sha]
     summaries = git.commit_summaries(repo, sorted(set(sources)))
     hydrated = [env for env in chosen if rendered[env.name].tip]
@@ -280,7 +314,7 @@ def environment_status(
                     source_commit=source,
                     source_date=date,
                     source_subject=subject,
-                    last_tag=_last_tag(repo, env.name),
+                    last_tag=last_tags.get(env.name),
                     releases=_releases(state.metadata),
                     images=state.images,
                     stale=_stale(hashes.get(env.name), state),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from toolkit.config.project import Config, Environment
 from toolkit.config.releases import KUSTOMIZATION_FILES, LOCK_FILE, RELEASES_FILE
-from toolkit.infra import git
+from toolkit.infra import git, runmemo
 from toolkit.infra.errors import InputError
 from toolkit.infra.paths import safe_path
 
@@ -89,7 +89,7 @@ class SourceEnvironment:
         base = f"{self.directory}/"
         if self.ref is None:
             found = {}
-            for name in git.work_tree_files(self.config.root, self.directory):
+            for name in _work_tree_files(self.config, self.directory):
                 path = self.config.root / name
                 found[name.removeprefix(base)] = _work_tree_mode(path)
             return found
@@ -119,9 +119,8 @@ def open_source(
     git.toplevel(repo)
     prefix = git.show_prefix(repo)
     if ref is None:
-        return SourceEnvironment(
-            config, environment, None, git.rev_parse(repo, "HEAD^{commit}"), prefix
-        )
+        head = runmemo.remembered(("HEAD", repo), lambda: git.rev_parse(repo, "HEAD^{commit}"))
+        return SourceEnvironment(config, environment, None, head, prefix)
     commit = git.commit_of(repo, ref) if ref and not ref.startswith("-") else None
     if commit is None:
         raise InputError(
@@ -142,8 +141,15 @@ def work_tree_modes(config: Config, directory: Path) -> dict[str, str]:
     relative = directory.relative_to(config.root).as_posix()
     return {
         name.removeprefix(f"{relative}/"): _work_tree_mode(config.root / name)
-        for name in git.work_tree_files(config.root, relative)
+        for name in _work_tree_files(config, relative)
     }
+
+
+def _work_tree_files(config: Config, relative: str) -> list[str]:
+    """git.work_tree_files, asked once per directory in a run (status plans every promotion:
+    each environment is the source of one and the target of the next)."""
+    key = ("work tree files", config.root, relative)
+    return runmemo.remembered(key, lambda: git.work_tree_files(config.root, relative))
 
 
 # --- promotion.copy files -------------------------------------------------------------------
