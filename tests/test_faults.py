@@ -542,6 +542,7 @@ def test_a_run_killed_at_any_spawn_or_moment_is_survived_by_the_next_run(
             failures.append(
                 f"{kill} (killed run exit {killed.returncode}): next run exit "
                 f"{after.returncode} {after.stderr.decode()[-300:]!r}; differs in {differing}"
+                f" (left over: {observed['leftovers']})"
             )
         shutil.rmtree(trial.base)
     assert failures == []

@@ -26,7 +26,6 @@ HEAVY = (
     "toolkit.manifests",
     "toolkit.config",
     "jinja2",
-    "ruamel",
     "yaml",
     "jsonschema_rs",
     "kubernetes_validate",

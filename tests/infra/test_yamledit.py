@@ -6,7 +6,7 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
-from ruamel.yaml.nodes import MappingNode
+from yaml.nodes import MappingNode
 
 from toolkit.infra import yamledit
 from toolkit.infra.errors import InputError
@@ -55,6 +55,15 @@ def test_set_value_keeps_plain_single_and_double_quoting() -> None:
         .replace("digest: 'sha256:abc'", "digest: 'sha256:it''s'")
         .replace('newTag: "1.0" }', 'newTag: "1.1" }')
     )
+
+
+def test_positions_count_characters_after_text_outside_ascii() -> None:
+    # Splices are made in the decoded text: a comment in another script before the value
+    # must not shift them (libyaml's marks count characters, not the bytes of UTF-8).
+    text = '# Équipe « plateforme », 東京\nimages:\n  - name: web  # ünïcode\n    newTag: "1.0"\n'
+    web = item(text, "images", 0)
+    result = edit(text, yamledit.set_value(text, web, "newTag", "1.1"))
+    assert result == text.replace('newTag: "1.0"', 'newTag: "1.1"')
 
 
 @pytest.mark.parametrize("value", ["1.20", "yes", "null", "a: b", "#x", "", " x", "[1]", "1e3"])

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ruamel.yaml.nodes import MappingNode
+from yaml.nodes import MappingNode
 
 from tests.charts.test_subcharts import demo_umbrella, documents, helm_build_and_template
 from tests.fixtures.charts import ChartRepo

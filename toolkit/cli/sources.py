@@ -241,7 +241,7 @@ def promote_command(
       toolkit promote staging production --ref staging/12 --commit --tag
       toolkit promote dev staging --only api
     """
-    # Imported here: promotion's YAML editor (ruamel.yaml) would slow every other command's start.
+    # Imported here: promotion's planner and editor would slow every other command's start.
     from toolkit.commands import promote
 
     if (branch or tag or author or push) and not make_commit:

@@ -1,7 +1,8 @@
 """Edits to a human's YAML file that change only the values they are asked to change.
 
-The file is parsed with ruamel.yaml's round-trip composer, which knows where every key and
-value starts and ends; each edit is then spliced into the original text. Everything else
+The file is composed (not constructed) by PyYAML, with libyaml where it is installed: the
+node tree knows where every key and value starts and ends, and each edit is then spliced into
+the original text. Everything else
 (comments, key order, quoting, indentation, blank lines, flow or block style) is left byte
 for byte, which a full re-dump cannot promise (it rewraps long lines and respaces flow maps).
 """
@@ -13,11 +14,13 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from toolkit.infra.errors import InputError
+
+# libyaml's composer is about 30 times as fast as a pure-Python one, and reads the same
+# YAML the configuration's own reader (kubeyaml, on libyaml too) has already checked.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 DOUBLE = '"'
 SINGLE = "'"
@@ -36,12 +39,12 @@ class Edit:
 def compose(text: str, *, name: str) -> Node | None:
     """The node tree of ``text`` with positions (callers check safety with yamlfile first)."""
     try:
-        node: Node | None = YAML(typ="rt").compose(text)
-    except MarkedYAMLError as exc:
+        node: Node | None = yaml.compose(text, Loader=_LOADER)
+    except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = "" if mark is None else f":{mark.line + 1}"
         raise InputError(f"{name}{line}: invalid YAML: {exc.problem or exc.context}") from None
-    except YAMLError as exc:
+    except yaml.YAMLError as exc:
         raise InputError(f"{name}: invalid YAML: {exc}") from None
     return node
 

@@ -7,7 +7,7 @@ import copy
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ruamel.yaml.nodes import MappingNode, ScalarNode
+from yaml.nodes import MappingNode, ScalarNode
 
 from toolkit.config.project import Config, Environment
 from toolkit.config.releases import KUSTOMIZATION_FILES

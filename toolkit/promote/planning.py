@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from ruamel.yaml.nodes import MappingNode
+from yaml.nodes import MappingNode
 
 from toolkit.charts import semver
 from toolkit.charts.lockfile import (
