@@ -17,9 +17,10 @@ from pathlib import Path
 
 from toolkit.infra import interrupt
 
-# Written once the lock is held. A directory without it and with a free lock is a run that has
-# only just made it (and is about to lock it), unless it is older than this.
-_MARK = ".owner"
+# A directory is made under a hidden name (`.<prefix>…`), locked, and only then renamed to
+# `<prefix>…`: one with that name and a free lock is always a dead run's, even one killed right
+# after making it. A hidden one with a free lock may be a run about to lock it, unless it is
+# older than this.
 _STARTING = 60.0  # seconds
 
 
@@ -45,11 +46,12 @@ def owned_directory(parent: Path, prefix: str) -> Iterator[Path]:
     made: tuple[Path, int] | None = None
     try:
         with interrupt.held():
-            path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
-            fd = _lock(path, wait=True)
+            making = Path(tempfile.mkdtemp(prefix=f".{prefix}", dir=parent))
+            fd = _lock(making, wait=True)
             assert fd is not None
+            path = parent / making.name[1:]
+            os.rename(making, path)  # the lock is the directory's: it comes along
             made = (path, fd)
-            (path / _MARK).touch()
         yield path
     finally:
         with interrupt.held():
@@ -60,12 +62,14 @@ def owned_directory(parent: Path, prefix: str) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def abandoned(parent: Path, prefix: str) -> Iterator[list[Path]]:
-    """The directories `parent/<prefix>…` whose owner is gone, held by this process for the
-    block (two runs cleaning up at once never both take one); a live run's are not listed."""
+    """The directories `parent/<prefix>…` whose owner is gone (and `.<prefix>…` ones a run died
+    making), held by this process for the block (two runs cleaning up at once never both take
+    one); a live run's are not listed."""
     held: list[tuple[Path, int]] = []
     try:
         with os.scandir(parent) as entries:
-            candidates = sorted(Path(e.path) for e in entries if e.name.startswith(prefix))
+            names = [e.name for e in entries if e.name.startswith((prefix, f".{prefix}"))]
+        candidates = [parent / name for name in sorted(names)]
     except (FileNotFoundError, NotADirectoryError):
         candidates = []
     try:
@@ -73,7 +77,7 @@ def abandoned(parent: Path, prefix: str) -> Iterator[list[Path]]:
             fd = _lock(path, wait=False)
             if fd is None:
                 continue
-            if _starting(path):
+            if path.name.startswith(f".{prefix}") and _starting(path):
                 os.close(fd)
                 continue
             held.append((path, fd))
@@ -92,6 +96,6 @@ def remove_abandoned(parent: Path, prefix: str) -> None:
 
 def _starting(path: Path) -> bool:
     try:
-        return not (path / _MARK).exists() and time.time() - path.stat().st_mtime < _STARTING
+        return time.time() - path.stat().st_mtime < _STARTING
     except FileNotFoundError:
         return True  # gone meanwhile: nothing to clean
