@@ -1,10 +1,10 @@
 """Edits to a human's YAML file that change only the values they are asked to change.
 
-The file is composed (not constructed) by PyYAML, with libyaml where it is installed: the
-node tree knows where every key and value starts and ends, and each edit is then spliced into
-the original text. Everything else
-(comments, key order, quoting, indentation, blank lines, flow or block style) is left byte
-for byte, which a full re-dump cannot promise (it rewraps long lines and respaces flow maps).
+The file is composed (not constructed) by PyYAML, on libyaml where it is installed: the node
+tree knows where every key and value starts and ends, and each edit is then spliced into the
+original text. Everything else (comments, key order, quoting, indentation, blank lines, flow
+or block style) is left byte for byte, which a full re-dump cannot promise (it rewraps long
+lines and respaces flow maps).
 """
 
 from __future__ import annotations
