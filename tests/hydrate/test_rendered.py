@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -212,26 +211,18 @@ NOTHING_TO_DO_GIT_PROCESSES = 8
 
 
 def test_a_hydrate_with_nothing_to_do_asks_git_in_few_processes(
-    example_repo: Path,
-    run_cli: Cli,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    helm_tool: tools.Tool,
-    kustomize_tool: tools.Tool,
+    example_repo: Path, run_cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert run_cli(example_repo, "hydrate").exit_code == 0
     log = logging_git(tmp_path / "bin", monkeypatch)
     before = git(example_repo, "rev-parse", "rendered")
     log.unlink(missing_ok=True)
 
-    # In a process of its own, as a CI job runs it: nothing asked before is remembered.
-    argv = ["-C", str(example_repo), "--helm", str(helm_tool.path)]
-    argv += ["--kustomize", str(kustomize_tool.path), "hydrate"]
-    result = process.run((sys.executable, "-m", "toolkit", *argv), check=False)
+    result = run_cli(example_repo, "hydrate")
 
-    assert result.returncode == 0, result.describe()
+    assert result.exit_code == 0, result.stderr
     calls = log.read_text().splitlines()  # before the checks below call git themselves
-    assert "rendered: nothing to commit" in result.stderr.decode()
+    assert "rendered: nothing to commit" in result.stderr
     assert git(example_repo, "rev-parse", "rendered") == before
     assert len(calls) == NOTHING_TO_DO_GIT_PROCESSES, calls
     # The refs in one process; the notes and every environment's metadata in one.

@@ -12,7 +12,7 @@ from toolkit.hydrate import branchplan, envdir, rendered, shard
 from toolkit.hydrate.envdir import EnvironmentChange
 from toolkit.hydrate.failures import RenderFailures, failure_as_dict
 from toolkit.hydrate.rendered import HydrateResult
-from toolkit.infra import git
+from toolkit.infra import git, runmemo
 from toolkit.infra.errors import CheckFailed, RenderError, ToolkitError
 from toolkit.render import pipeline
 from toolkit.render.progress import Progress
@@ -162,6 +162,15 @@ def gate(
 
 
 def hydrate(
+    config: Config, options: HydrateCommandOptions, settings: RenderSettings
+) -> HydrateOutcome:
+    # One run (runmemo): a hydrate reads the work tree and never writes it, so what its stages
+    # ask of it (where the repository is, a values file's parse) is asked once.
+    with runmemo.run():
+        return _hydrate(config, options, settings)
+
+
+def _hydrate(
     config: Config, options: HydrateCommandOptions, settings: RenderSettings
 ) -> HydrateOutcome:
     report = settings.reporter

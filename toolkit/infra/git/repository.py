@@ -3,12 +3,12 @@ who a commit is by."""
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolkit.infra import runmemo
 from toolkit.infra.errors import GitError
 from toolkit.infra.git.run import checked_ids, run_git, run_git_remote, text_of
 
@@ -35,17 +35,15 @@ class Layout:
 
 
 def layout(path: Path) -> Layout:
-    """Where `path` sits in its repository, from one git process: asked once per directory
-    (a command asks it of the same directory from several stages, and status once per
-    environment). Only an answer is remembered, so a directory made a repository later is
-    seen as one."""
-    return _layout(os.path.abspath(path))
+    """Where `path` sits in its repository, from one git process; asked once per directory
+    within a run (runmemo: a hydrate asks it from several stages, status once per promotion)."""
+    where = Path(os.path.abspath(path))
+    return runmemo.remembered(("git layout", where), lambda: _layout(where))
 
 
-@functools.lru_cache(maxsize=64)
-def _layout(path: str) -> Layout:
+def _layout(path: Path) -> Layout:
     output = run_git(
-        Path(path),
+        path,
         *("rev-parse", "--show-toplevel", "--show-prefix", "--git-common-dir"),
         *("--git-path", "objects"),
         check=False,
@@ -55,8 +53,7 @@ def _layout(path: str) -> Layout:
             f"{path} is not inside a git repository: run `git init` there, or pass -C DIR"
         )
     top, prefix, common, objects = output.stdout.decode().splitlines()
-    here = Path(path)
-    return Layout(Path(top), prefix, (here / common).resolve(), (here / objects).resolve())
+    return Layout(Path(top), prefix, (path / common).resolve(), (path / objects).resolve())
 
 
 def toplevel(path: Path) -> Path:
