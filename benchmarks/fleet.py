@@ -374,6 +374,16 @@ class Fleet:
     def values_file(self, environment: str, release: str) -> Path:
         return self.root / "overlays" / environment / "values" / f"{release}.yaml"
 
+    def change_one_environment(self, index: int, label: str) -> str:
+        """Commit a new team label in one environment's last release (every resource of that
+        release changes, as a real edit would); return the environment."""
+        env = self.environments[(7 + index) % len(self.environments)]
+        release = [r for r in self.releases if r.environment == env][-1]
+        values = self.values_file(env, release.name)
+        values.write_text(values.read_text().replace("team: ", f"team: {label}-"))
+        git(self.root, "commit", "-q", "-am", f"{env}: a values change")
+        return env
+
 
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)

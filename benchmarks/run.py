@@ -10,7 +10,8 @@ machine, in one run:
   (what a team would otherwise write), against `toolkit hydrate` from cold caches;
 - `toolkit hydrate` again with nothing changed, and after one environment's values changed,
   against the cold run;
-- toolkit's peak memory: the most that it and its children held at once (sampled);
+- toolkit's peak memory: the most that it and its children held at once (sampled, in runs
+  of their own that are not timed);
 - Kapitan compiling the same Helm releases as targets, cold and with its cache warm, where it
   is installed (`--kapitan PATH`); where it is not, or fails, the table says so (synthetic
   fleet only).
@@ -25,7 +26,6 @@ import compileall
 import json
 import os
 import platform
-import resource
 import shlex
 import shutil
 import statistics
@@ -40,7 +40,7 @@ from typing import Any
 import toolkit as toolkit_package
 from benchmarks import fleet as fleet_module
 from benchmarks import kapitan as kapitan_module
-from benchmarks import largecharts
+from benchmarks import largecharts, measure
 from benchmarks.fleet import Fleet, git
 from toolkit import __version__
 from toolkit.config import project
@@ -91,11 +91,6 @@ def shell_loop(setup: Setup) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def lock_fleet(fleet: Fleet, work: Path, message: str = "lock every environment") -> None:
     """Commit each environment's releases.lock (with whatever else changed), as a team does:
     without one, every run resolves the charts afresh and warns."""
@@ -113,26 +108,22 @@ def run_shell_loop(setup: Setup) -> dict[str, float]:
     script.write_text(shell_loop(setup))
     seconds, cpu = [], []
     for _ in range(setup.repeat):
-        before = _children_cpu()
+        before = measure.children_cpu()
         seconds.append(_timed(lambda: process.run(("bash", str(script)), cwd=setup.fleet.root)))
-        cpu.append(_children_cpu() - before)
+        cpu.append(measure.children_cpu() - before)
     return {"seconds": _median(seconds), "cpu_s": _median(cpu)}
 
 
-def toolkit(setup: Setup, cache: Path, *args: str) -> dict[str, Any]:
-    """`toolkit hydrate` in a fresh interpreter (as CI runs it): wall time and peak memory."""
-    return toolkit_command(setup, cache, "hydrate", *args)
+def toolkit(setup: Setup, cache: Path, *args: str, sampled: bool = False) -> dict[str, Any]:
+    """`toolkit hydrate` in a process of its own (see `toolkit_command`)."""
+    return toolkit_command(setup, cache, "hydrate", *args, sampled=sampled)
 
 
-def toolkit_command(setup: Setup, cache: Path, *args: str) -> dict[str, Any]:
-    """`toolkit ARGS` in a fresh interpreter: wall time, CPU time (its own and its children's)
-    and peak memory (the most that it and its children held at once)."""
-    usage_file = setup.work / "usage.json"
+def toolkit_command(setup: Setup, cache: Path, *args: str, sampled: bool = False) -> dict[str, Any]:
+    """`toolkit ARGS` in a process of its own (as CI runs it): wall time and CPU time (its own
+    and its children's); `sampled`, the peak memory instead (the most that it and its children
+    held at once), from a run that is not timed."""
     argv = (
-        sys.executable,
-        "-m",
-        "benchmarks.measure",
-        str(usage_file),
         "-C",
         str(setup.fleet.root),
         "-j",
@@ -144,18 +135,18 @@ def toolkit_command(setup: Setup, cache: Path, *args: str) -> dict[str, Any]:
         *args,
     )
     env = {"TOOLKIT_CACHE_DIR": str(cache), "PYTHONPATH": str(Path(__file__).parents[1])}
-    start = time.perf_counter()
-    output = process.run(argv, env=env, check=False)
-    seconds = time.perf_counter() - start
-    usage = json.loads(usage_file.read_text())
-    if usage["exit"] != 0:
-        raise SystemExit(f"toolkit {args[0]} failed:\n{output.describe()}")
-    return {
-        "seconds": seconds,
-        "cpu_s": usage["cpu_s"],
-        "peak_mb": usage["tree_kb"] / 1024,
-        "own_mb": usage["self_kb"] / 1024,
-    }
+    usage = measure.run_toolkit(argv, env, sampled=sampled)
+    if usage.exit != 0:
+        raise SystemExit(f"toolkit {args[0]} failed (exit {usage.exit}):\n{usage.output}")
+    if usage.tree_kb is not None:
+        return {"peak_mb": usage.tree_kb / 1024}
+    return {"seconds": usage.seconds, "cpu_s": usage.cpu_s}
+
+
+def cold_start(setup: Setup, cache: Path) -> None:
+    """No render cache and no rendered branch: what the next hydrate finds on a new machine."""
+    shutil.rmtree(cache, ignore_errors=True)
+    git(setup.fleet.root, "update-ref", "-d", "refs/heads/rendered")
 
 
 def run_toolkit(setup: Setup) -> dict[str, Any]:
@@ -163,18 +154,12 @@ def run_toolkit(setup: Setup) -> dict[str, Any]:
     cache = setup.work / "toolkit-cache"
     cold = []
     for _ in range(setup.repeat):
-        shutil.rmtree(cache, ignore_errors=True)
-        git(root, "update-ref", "-d", "refs/heads/rendered")
+        cold_start(setup, cache)
         cold.append(toolkit(setup, cache))
     unchanged = [toolkit(setup, cache) for _ in range(setup.repeat)]
     one_env = []
     for i in range(setup.repeat):
-        env = setup.fleet.environments[(7 + i) % len(setup.fleet.environments)]
-        release = [r for r in setup.fleet.releases if r.environment == env][-1]
-        values = setup.fleet.values_file(env, release.name)
-        # A new team label: every resource of one release changes, as a real edit would.
-        values.write_text(values.read_text().replace("team: ", f"team: bench{i}-"))
-        git(root, "commit", "-q", "-am", f"{env}: a values change")
+        setup.fleet.change_one_environment(i, f"bench{i}")
         one_env.append(toolkit(setup, cache))
     branch_files = git(root, "ls-tree", "-r", "--name-only", "rendered").splitlines()
 
@@ -185,10 +170,20 @@ def run_toolkit(setup: Setup) -> dict[str, Any]:
         "cold": summary(cold),
         "unchanged": summary(unchanged),
         "one_env": summary(one_env),
-        "peak_mb": max(run["peak_mb"] for run in cold + unchanged + one_env),
+        "peak_mb": peak_mb(setup, cache),
         "files": len(branch_files),
         "validate": run_validate(setup, cache),
     }
+
+
+def peak_mb(setup: Setup, cache: Path) -> float:
+    """The most memory toolkit and its children held at once in a cold hydrate, one with
+    nothing changed and one after an environment changed: each run once more, sampled."""
+    cold_start(setup, cache)
+    peaks = [toolkit(setup, cache, sampled=True), toolkit(setup, cache, sampled=True)]
+    setup.fleet.change_one_environment(setup.repeat, "peak")
+    peaks.append(toolkit(setup, cache, sampled=True))
+    return float(max(peak["peak_mb"] for peak in peaks))
 
 
 def run_kapitan(setup: Setup, kapitan: str | None) -> dict[str, Any]:

@@ -6,11 +6,13 @@ large-chart fleet, benchmarks/largecharts.py): the serial shell loop of the same
 kustomize commands; `toolkit hydrate` from cold caches; again with nothing changed; after one
 environment's values changed; after a shared chart changed (every environment that uses it
 renders again); `toolkit diff` of a commit that changes one environment (its base hydrated, as
-on a pull request); `toolkit status`; and the peak memory of any of those runs (the most that
-toolkit and its children held at once). The measurements run in rounds, each of them in turn, so
-that a ratio compares runs made moments apart on a machine whose load moves: `--repeat` rounds,
-or on fleets of more than `--full-repeat-renders` renders one round with the fast measurements
-run `--repeat` times in it. Times are medians of all runs; ratios, medians over the rounds.
+on a pull request); `toolkit status`; and the peak memory (the most that toolkit and its
+children held at once) of a cold hydrate, a one-environment change, its diff and status, each
+run once more for it, sampled and not timed. The measurements run in rounds, each of them in
+turn, so that a ratio compares runs made moments apart on a machine whose load moves:
+`--repeat` rounds (one on fleets of more than `--full-repeat-renders` renders), the fast
+measurements run `--repeat` times in each. Times are medians of all runs; ratios, medians over
+the rounds.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import shutil
 import statistics
 import tempfile
 from pathlib import Path
@@ -55,19 +56,8 @@ def _shared_chart_template(fleet: Fleet) -> Path:
     return sorted(chart.glob("*.yaml"))[0]
 
 
-def _change_one_environment(fleet: Fleet, index: int, label: str) -> str:
-    """Commit a new team label in one environment's last release; return the environment."""
-    env = fleet.environments[(7 + index) % len(fleet.environments)]
-    release = [r for r in fleet.releases if r.environment == env][-1]
-    values = fleet.values_file(env, release.name)
-    values.write_text(values.read_text().replace("team: ", f"team: {label}-"))
-    git(fleet.root, "commit", "-q", "-am", f"{env}: a values change")
-    return env
-
-
 def _summary(runs: list[dict[str, Any]]) -> dict[str, float]:
-    summary = {key: statistics.median(r[key] for r in runs) for key in ("seconds", "cpu_s")}
-    return {**summary, "peak_mb": max(r.get("peak_mb", 0.0) for r in runs)}
+    return {key: statistics.median(r[key] for r in runs) for key in ("seconds", "cpu_s")}
 
 
 def measure(
@@ -82,14 +72,13 @@ def measure(
     cache = work / "toolkit-cache"
     root = fleet.root
 
-    def cold() -> dict[str, Any]:
-        shutil.rmtree(cache, ignore_errors=True)
-        git(root, "update-ref", "-d", "refs/heads/rendered")
-        return run.toolkit(setup, cache)
+    def cold(sampled: bool = False) -> dict[str, Any]:
+        run.cold_start(setup, cache)
+        return run.toolkit(setup, cache, sampled=sampled)
 
-    def one_environment(label: str) -> dict[str, Any]:
-        _change_one_environment(fleet, next(changes), label)
-        return run.toolkit(setup, cache)
+    def one_environment(label: str, sampled: bool = False) -> dict[str, Any]:
+        fleet.change_one_environment(next(changes), label)
+        return run.toolkit(setup, cache, sampled=sampled)
 
     def shared_chart(label: str) -> dict[str, Any]:
         # Committed with the locks it moves, as a team commits it: a chart changed under a
@@ -99,17 +88,19 @@ def measure(
         run.lock_fleet(fleet, work, f"a shared chart change {label}")
         return run.toolkit(setup, cache)
 
-    def diff(label: str) -> dict[str, Any]:
-        _change_one_environment(fleet, next(changes), f"diff{label}")
-        measured = run.toolkit_command(setup, cache, "diff", "--base", "HEAD~1", "--head", "HEAD")
+    def diff(label: str, sampled: bool = False) -> dict[str, Any]:
+        fleet.change_one_environment(next(changes), f"diff{label}")
+        measured = run.toolkit_command(
+            setup, cache, "diff", "--base", "HEAD~1", "--head", "HEAD", sampled=sampled
+        )
         run.toolkit(setup, cache)  # the change hydrated, as it is once merged
         return measured
 
     changes = itertools.count()
     # Rounds of every measurement in turn, so that each ratio compares runs made moments apart
-    # (the machine's load moves a lot); a fast measurement runs `repeat` times in a round when
-    # the slow ones run once.
-    fast = args.repeat if rounds == 1 else 1
+    # (the machine's load moves a lot); in each, a fast measurement runs `repeat` times while
+    # the slow ones run once: a run of tenths of a second moves most with the load.
+    fast = args.repeat
     samples: dict[str, list[dict[str, Any]]] = {key: [] for key in _MEASURED}
     for r in range(rounds):
         samples["shell_loop"].append(run.run_shell_loop(setup))
@@ -131,7 +122,14 @@ def measure(
     }
     results["fleet"] = {"name": name, "environments": len(fleet.environments), "renders": renders}
     results["files"] = len(git(root, "ls-tree", "-r", "--name-only", "rendered").splitlines())
-    results["peak_mb"] = max(results[key]["peak_mb"] for key in _MEASURED)
+    # Memory from runs of their own, sampled (the sampling would slow a timed run).
+    peaks = (
+        cold(sampled=True),
+        one_environment("peak", sampled=True),
+        diff("peak", sampled=True),
+        run.toolkit_command(setup, cache, "status", sampled=True),
+    )
+    results["peak_mb"] = max(peak["peak_mb"] for peak in peaks)
     results["rounds"] = rounds
     return results
 
