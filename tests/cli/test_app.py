@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.helpers import Cli
 from toolkit import cli
 from toolkit.infra import process
+from toolkit.render import tools
 
 # What each command imports once it runs: no definition of a command may need them.
 HEAVY = (
@@ -43,13 +45,23 @@ print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 """
 
 
+def _loaded(where: Path, *args: str, env: dict[str, str] | None = None) -> tuple[str, list[str]]:
+    """What a fresh interpreter running `toolkit ARGS` in `where` printed (both streams but
+    the last line), and every module it loaded."""
+    output = process.run((sys.executable, "-c", PROBE, *args), cwd=where, env=env)
+    *printed, modules = output.stderr.decode().splitlines()
+    return output.stdout.decode() + "\n".join(printed), json.loads(modules)
+
+
+def _in(modules: list[str], packages: tuple[str, ...]) -> list[str]:
+    return [m for m in modules if any(m == p or m.startswith(f"{p}.") for p in packages)]
+
+
 def _run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[str, list[str]]:
     """What a fresh interpreter running `toolkit ARGS` printed, and the heavy modules it
     loaded."""
-    output = process.run((sys.executable, "-c", PROBE, *args), cwd=tmp_path, env=env)
-    modules = json.loads(output.stderr.decode().splitlines()[-1])
-    heavy = [m for m in modules if any(m == h or m.startswith(f"{h}.") for h in HEAVY)]
-    return output.stdout.decode(), heavy
+    printed, modules = _loaded(tmp_path, *args, env=env)
+    return printed, _in(modules, HEAVY)
 
 
 @pytest.mark.parametrize(
@@ -102,3 +114,30 @@ def test_diff_options_made_on_first_use_check_and_complete_as_any_other() -> Non
     }
     completed = runner.invoke(cli.main, [], prog_name="toolkit", env=env)
     assert completed.stdout.split() == [f"plain,{rule}" for rule in noise.RULES]
+
+
+def test_a_hydrate_with_nothing_to_do_loads_nothing_that_renders(
+    example_repo: Path, run_cli: Cli, helm_tool: tools.Tool, kustomize_tool: tools.Tool
+) -> None:
+    """Its cost is mostly its start: no chart sources, renderers, manifests model or message
+    templates, and no thread pool or logging (the tools' versions are remembered, so nothing
+    probes them side by side)."""
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    tools_flags = ("--helm", str(helm_tool.path), "--kustomize", str(kustomize_tool.path))
+
+    printed, modules = _loaded(example_repo, *tools_flags, "hydrate")
+
+    assert "rendered: nothing to commit" in printed
+    not_needed = (
+        "toolkit.charts",
+        "toolkit.manifests",
+        "toolkit.render.jobs",
+        "toolkit.render.runs",
+        "toolkit.render.rendering",
+        "toolkit.config.releases",
+        "toolkit.config.access",
+        "jinja2",
+        "concurrent.futures",
+        "logging",
+    )
+    assert _in(modules, not_needed) == []

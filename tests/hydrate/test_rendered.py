@@ -203,11 +203,11 @@ def test_environments_hydrated_together_ask_git_once_whether_the_branch_is_ahead
 
 
 # What a hydrate with nothing to do asks git, one process each: where the repository and its
-# git directory are, its status, HEAD with its subject, the remote (twice: for the provenance,
-# and whether to fetch from it), the files hidden from git, the branch and notes tips with what
-# they are (one for-each-ref), and the notes with every environment's metadata (one cat-file
-# --batch).
-NOTHING_TO_DO_GIT_PROCESSES = 8
+# git directory are, its status, HEAD with its subject, the remote (once, for the provenance
+# and for whether to fetch from it), the files hidden from git, the branch and notes tips with
+# what they are (one for-each-ref), and the notes with every environment's metadata (one
+# cat-file --batch).
+NOTHING_TO_DO_GIT_PROCESSES = 7
 
 
 def test_a_hydrate_with_nothing_to_do_asks_git_in_few_processes(
@@ -231,6 +231,7 @@ def test_a_hydrate_with_nothing_to_do_asks_git_in_few_processes(
     assert not any(call.startswith("cat-file --batch-check") for call in calls)
     assert calls.count("cat-file --batch") == 1
     assert sum(call.startswith("rev-parse") for call in calls) == 1  # where everything is
+    assert sum(call.startswith("remote get-url") for call in calls) == 1
 
 
 def test_a_commit_that_changes_no_input_renders_nothing(

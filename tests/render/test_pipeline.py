@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -306,3 +307,41 @@ def test_an_environment_resolved_in_memory_records_no_environments_read(
     assert reads(planned) == {"dev": None, "staging": ("staging",), "production": ("production",)}
     (dev, *_) = planned.environments
     assert dev.warnings
+
+
+# A wrapper that notes when each `version` (a probe) starts and ends, slow enough that two
+# probes run side by side overlap for certain.
+NOTED_VERSION = """#!/bin/sh
+if [ "$1" = version ]; then echo "start $0" >> {log}; sleep 0.3; echo "end $0" >> {log}; fi
+exec {real} "$@"
+"""
+
+
+def test_the_planner_probes_new_tools_side_by_side_and_remembered_ones_not_at_all(
+    example_repo: Path, tmp_path: Path, helm_tool: tools.Tool, kustomize_tool: tools.Tool
+) -> None:
+    log = tmp_path / "probes.log"
+    wrappers = {}
+    for name, real in (("helm", helm_tool.path), ("kustomize", kustomize_tool.path)):
+        wrapper = tmp_path / name
+        wrapper.write_text(NOTED_VERSION.format(log=log, real=real))
+        wrapper.chmod(0o755)
+        old = wrapper.stat().st_mtime - 60  # not written just now: its answer may be kept
+        os.utime(wrapper, (old, old))
+        wrappers[name] = str(wrapper)
+    config = load_config(example_repo)
+    settings = RenderSettings(ToolChoice(wrappers["helm"], wrappers["kustomize"]))
+
+    def versions() -> dict[str, str]:
+        planner = pipeline.Planner(config, config.environments, settings)
+        return planner.tool_versions({"helm", "kustomize"})
+
+    first = versions()
+    assert (first["helm"], first["kustomize"]) == (helm_tool.version, kustomize_tool.version)
+    # Side by side: both tools had started answering before either ended.
+    events = log.read_text().split()[::2]
+    assert events[:2] == ["start", "start"], log.read_text()
+
+    log.unlink()
+    assert versions() == first  # from what the first run remembered
+    assert not log.exists()  # neither tool ran

@@ -81,3 +81,24 @@ def test_helm_and_kustomize_probed_side_by_side_are_both_remembered(
 
     remembered = json.loads(probes.read_text())
     assert sorted(remembered) == [f"helm\0{helm}", f"kustomize\0{kustomize}"]
+
+
+def test_remembered_only_answers_from_memory_and_never_runs_the_tool(
+    tmp_path: Path, probes: Path, helm_tool: tools.Tool
+) -> None:
+    ran = tmp_path / "ran.log"
+    helm = tmp_path / "helm"
+    helm.write_text(f'#!/bin/sh\necho "$@" >> {ran}\nexec {helm_tool.path} "$@"\n')
+    helm.chmod(0o755)
+    old = time.time() - 60  # not written just now: its answer may be kept
+    os.utime(helm, (old, old))
+
+    with toolprobes.remembered_only(), pytest.raises(toolprobes.NotRemembered):
+        toolprobes.helm_version(helm)
+    assert not ran.exists() and not probes.exists()
+
+    assert toolprobes.helm_version(helm) == helm_tool.version  # asked, and remembered
+    assert len(ran.read_text().splitlines()) == 1
+    with toolprobes.remembered_only():
+        assert toolprobes.helm_version(helm) == helm_tool.version
+    assert len(ran.read_text().splitlines()) == 1

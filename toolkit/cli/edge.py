@@ -7,7 +7,6 @@ what a command needs is imported when it runs, here as in the commands' own bodi
 from __future__ import annotations
 
 import sys
-import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +98,8 @@ def report_failure(exc: ToolkitError, *, debug: bool) -> int:
     if debug and isinstance(exc, RenderError):
         click.echo(exc.debug_output(), err=True)  # the tool's debug output, not our stack
     elif debug:
+        import traceback  # only a --debug failure prints a stack
+
         traceback.print_exc()
     click.echo(f"error: {exc}", err=True)
     return exc.exit_code

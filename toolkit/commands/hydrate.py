@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from toolkit.config.project import Config
-from toolkit.hydrate import branchplan, envdir, rendered, shard
+from toolkit.hydrate import branchplan, envdir, rendered
 from toolkit.hydrate.envdir import EnvironmentChange
 from toolkit.hydrate.failures import RenderFailures, failure_as_dict
 from toolkit.hydrate.rendered import HydrateResult
@@ -176,6 +176,8 @@ def _hydrate(
     report = settings.reporter
     selected = config.select(options.environments)
     if options.shard is not None:
+        from toolkit.hydrate import shard
+
         selected = tuple(shard.pick(selected, *shard.parse(options.shard)))
         picked = ", ".join(e.name for e in selected) or "no environments"
         report.line(f"shard {options.shard}: {picked}")

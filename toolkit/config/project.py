@@ -15,11 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from toolkit.config import checks, names
-from toolkit.config.access import RepositoryAccess, repository_access
 from toolkit.config.checks import DiffIgnore, ValidateSettings
 from toolkit.config.names import NameRule, refuse_duplicates, valid_name
 from toolkit.infra import yamlfile
@@ -27,6 +26,9 @@ from toolkit.infra.errors import InputError
 from toolkit.infra.git import branch_name_problem
 from toolkit.infra.paths import refuse_link_out
 from toolkit.infra.yamlfile import KeyPath, YamlDocument, describe, did_you_mean, dotted
+
+if TYPE_CHECKING:
+    from toolkit.config.access import RepositoryAccess
 
 CONFIG_FILE = "toolkit.yaml"
 DEFAULT_RENDERED_BRANCH = "rendered"
@@ -363,7 +365,11 @@ def _rendered_message(doc: YamlDocument, raw: Any) -> str | None:
 
 def _repositories(doc: YamlDocument, raw: Any, root: Path) -> dict[str, RepositoryAccess]:
     repositories: dict[str, RepositoryAccess] = {}
-    for alias, value in doc.mapping(("repositories",), raw).items():
+    listed = doc.mapping(("repositories",), raw)
+    if listed:
+        # Here, not above: most configurations name no repository, and every run loads this.
+        from toolkit.config.access import repository_access
+    for alias, value in listed.items():
         path: KeyPath = ("repositories", alias)
         if not _REPOSITORY_ALIAS.fullmatch(alias):
             doc.fail(

@@ -9,7 +9,6 @@ index) take the last one, as helm does (``last_key_wins``).
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -140,6 +139,8 @@ def relative_name(path: Path, root: Path) -> str:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest choice, or an empty string."""
+    import difflib  # here, not above: only a mistake needs it, and every run loads this module
+
     matches = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean '{matches[0]}'?)" if matches else ""
 

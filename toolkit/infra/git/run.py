@@ -4,12 +4,13 @@ become its arguments."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
-from toolkit.infra import process
+from toolkit.infra import process, runmemo
 from toolkit.infra.errors import GitError
 
 TIMEOUT_ENV = "TOOLKIT_GIT_TIMEOUT"
@@ -101,9 +102,14 @@ def checked_ids(*shas: str) -> tuple[str, ...]:
 
 
 def remote_url(repo: Path, remote: str = "origin") -> str | None:
-    """The fetch URL of a remote, or None when there is no such remote."""
-    output = run_git(repo, "remote", "get-url", "--", remote, check=False)
-    return text_of(output) if output.returncode == 0 else None
+    """The fetch URL of a remote, or None when there is no such remote (asked once a run:
+    a hydrate needs it for the provenance it records and to know where it pushes)."""
+
+    def ask() -> str | None:
+        output = run_git(repo, "remote", "get-url", "--", remote, check=False)
+        return text_of(output) if output.returncode == 0 else None
+
+    return runmemo.remembered(("git remote url", os.path.abspath(repo), remote), ask)
 
 
 LITERAL_PATHSPECS = {"GIT_LITERAL_PATHSPECS": "1"}
