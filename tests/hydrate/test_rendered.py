@@ -234,6 +234,31 @@ def test_a_hydrate_with_nothing_to_do_asks_git_in_few_processes(
     assert sum(call.startswith("remote get-url") for call in calls) == 1
 
 
+def test_a_hydrate_that_commits_asks_for_the_identity_once_and_fast_import_for_the_commits(
+    example_repo: Path, run_cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The author and the committer come from one `git config`; each commit's id from the
+    fast-import that wrote it (its `get-mark`), not from a git process after it."""
+    monkeypatch.delenv("GIT_AUTHOR_NAME", raising=False)
+    monkeypatch.delenv("GIT_COMMITTER_NAME", raising=False)
+    log = logging_git(tmp_path / "bin", monkeypatch)
+
+    result = run_cli(example_repo, "hydrate")
+
+    assert result.exit_code == 0, result.stderr
+    calls = log.read_text().splitlines()
+    assert sum(call.startswith("config --get-regexp") for call in calls) == 1
+    assert sum(call.startswith("fast-import") for call in calls) == 2  # the branch, the notes
+    assert not any(call.startswith("rev-parse --verify") for call in calls)
+    assert (
+        git(example_repo, "log", "-1", "--format=%an <%ae>", "rendered")
+        == git(example_repo, "config", "user.name")
+        + " <"
+        + git(example_repo, "config", "user.email")
+        + ">"
+    )
+
+
 def test_a_commit_that_changes_no_input_renders_nothing(
     example_repo: Path, run_cli: Cli, render_cache: Path
 ) -> None:

@@ -153,13 +153,17 @@ def paths_between(repo: Path, old: str, new: str) -> list[str] | None:
 
 def _user_config(repo: Path) -> dict[str, str]:
     """user.name and user.email as git config has them (the last one set wins, as for `git
-    config --get`), from one git process."""
-    output = run_git(repo, "config", "--get-regexp", r"^user\.(name|email)$", check=False)
-    values = {}
-    for line in output.stdout.decode(errors="replace").splitlines():
-        key, _, value = line.partition(" ")
-        values[key] = value
-    return values
+    config --get`), from one git process a run (the author and the committer both ask)."""
+
+    def ask() -> dict[str, str]:
+        output = run_git(repo, "config", "--get-regexp", r"^user\.(name|email)$", check=False)
+        values = {}
+        for line in output.stdout.decode(errors="replace").splitlines():
+            key, _, value = line.partition(" ")
+            values[key] = value
+        return values
+
+    return runmemo.remembered(("git user config", os.path.abspath(repo)), ask)
 
 
 def identity(repo: Path, role: str) -> Identity:

@@ -46,17 +46,18 @@ SCRATCH_PREFIX = "scratch-"
 _SCRATCH_REF = "refs/toolkit/scratch"
 
 
-def _fast_import(repo: Path, stream: IO[bytes]) -> str:
-    """Feed one commit's fast-import stream (on `_SCRATCH_REF`), written to the file `stream`,
-    to git; return the commit. The stream goes through a file rather than memory: a fleet's
-    render is tens of megabytes, and held as pieces and then joined it would be there twice.
+def _fast_import(repo: Path, stream: IO[bytes], commit_mark: int) -> str:
+    """Feed one commit's fast-import stream (on `_SCRATCH_REF`, its mark `commit_mark`),
+    written to the file `stream`, to git; return the commit (fast-import prints it: no other
+    git process asks). The stream goes through a file rather than memory: a fleet's render is
+    tens of megabytes, and held as pieces and then joined it would be there twice.
 
     fast-import runs in a scratch repository of this run's own (under `.git/toolkit/`) that
     borrows the repository's objects: the ref it writes, the pack being written and any crash
     report stay there, so a run killed at any moment leaves nothing in the repository itself.
     Only the finished objects are moved in, unreferenced until a caller moves a ref to them.
     """
-    stream.write(b"done\n")
+    stream.write(b"get-mark :%d\ndone\n" % commit_mark)
     stream.seek(0)
     where = layout(repo)
     common, objects = where.common_dir, where.objects
@@ -65,8 +66,7 @@ def _fast_import(repo: Path, stream: IO[bytes]) -> str:
         run_git(repo, "init", "--quiet", "--bare", "--template=", str(bare))
         (bare / "objects" / "info").mkdir(parents=True, exist_ok=True)
         (bare / "objects" / "info" / "alternates").write_text(f"{objects}\n")
-        scratch_env = {"GIT_DIR": str(bare)}
-        run_git(
+        output = run_git(
             bare,
             "fast-import",
             "--quiet",
@@ -74,9 +74,9 @@ def _fast_import(repo: Path, stream: IO[bytes]) -> str:
             "--force",
             "--date-format=now",
             input=stream,
-            env=scratch_env,
+            env={"GIT_DIR": str(bare)},
         )
-        commit = text_of(run_git(bare, "rev-parse", "--verify", _SCRATCH_REF, env=scratch_env))
+        (commit,) = checked_ids(text_of(output))
         _adopt_objects(bare / "objects", objects)
     return commit
 
@@ -142,14 +142,15 @@ def write_commit(
                 _write_data(stream, data)
             mode = "100755" if path in executable else "100644"
             changes.append(f"M {mode} :{mark} {_stream_path(path)}\n".encode())
-        stream.write(f"commit {_SCRATCH_REF}\n".encode())
+        commit_mark = len(marks) + 1
+        stream.write(f"commit {_SCRATCH_REF}\nmark :{commit_mark}\n".encode())
         stream.write(_person("author", author, when))
         stream.write(_person("committer", committer, when))
         _write_data(stream, message.encode())
         if parent:
             stream.write(f"from {checked_ids(parent)[0]}\n".encode())
         stream.writelines(changes)
-        return _fast_import(repo, stream)
+        return _fast_import(repo, stream, commit_mark)
 
 
 def write_notes(
@@ -163,7 +164,7 @@ def write_notes(
     """A notes commit on top of `parent` (fast-import picks the fan-out) setting each note in
     `notes`; no ref moves."""
     with tempfile.TemporaryFile() as stream:
-        stream.write(f"commit {_SCRATCH_REF}\n".encode())
+        stream.write(f"commit {_SCRATCH_REF}\nmark :1\n".encode())
         stream.write(_person("committer", committer, "now"))
         _write_data(stream, message.encode())
         if parent:
@@ -171,7 +172,7 @@ def write_notes(
         for target in sorted(checked_ids(*notes)):
             stream.write(f"N inline {target}\n".encode())
             _write_data(stream, notes[target])
-        return _fast_import(repo, stream)
+        return _fast_import(repo, stream, 1)
 
 
 def make_tag(repo: Path, *, name: str, target: str, tagger: Identity, message: str) -> str:
