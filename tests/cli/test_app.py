@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.helpers import Cli
+from tests.helpers import Cli, commit_all
 from toolkit import cli
 from toolkit.infra import process
 from toolkit.render import tools
@@ -141,3 +141,30 @@ def test_a_hydrate_with_nothing_to_do_loads_nothing_that_renders(
         "logging",
     )
     assert _in(modules, not_needed) == []
+
+
+def test_a_hydrate_of_local_charts_loads_no_network_client(
+    example_repo: Path, run_cli: Cli, helm_tool: tools.Tool, kustomize_tool: tools.Tool
+) -> None:
+    """The example's charts are all in the repository: rendering one changed environment
+    loads neither the chart repositories' and registries' clients nor the credential reader."""
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    values = example_repo / "overlays" / "dev" / "values" / "api.yaml"
+    values.write_text(values.read_text() + "podLabels: {changed: 'yes'}\n")
+    commit_all(example_repo, "dev: a label")
+    tools_flags = ("--helm", str(helm_tool.path), "--kustomize", str(kustomize_tool.path))
+
+    printed, modules = _loaded(example_repo, *tools_flags, "hydrate")
+
+    assert "rendered: committed" in printed
+    remote = (
+        "toolkit.infra.http",
+        "toolkit.charts.credentials",
+        "toolkit.charts.reposource",
+        "toolkit.charts.ocisource",
+        "toolkit.charts.oci",
+        "toolkit.charts.index",
+        "socket",
+        "tarfile",
+    )
+    assert _in(modules, remote) == []

@@ -4,16 +4,15 @@ registry client."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toolkit.charts import chartcopy, localtrees
 from toolkit.charts.contentcache import ChartCache
-from toolkit.charts.credentials import AccessBook
 from toolkit.charts.localsource import LocalSource
 from toolkit.charts.lockfile import LockEntry
-from toolkit.charts.ocisource import OciSource, Registries
-from toolkit.charts.reposource import Repositories, RepositorySource
 from toolkit.charts.source import ChartSource, ChartVersion, Requester, check_constraint
 from toolkit.charts.subcharts import ResolvedDependency, Subcharts
 from toolkit.config.project import CONFIG_FILE, Config
@@ -25,6 +24,11 @@ from toolkit.config.releases import (
     Release,
     RepoChart,
 )
+
+if TYPE_CHECKING:
+    from toolkit.charts.credentials import AccessBook
+    from toolkit.charts.ocisource import Registries
+    from toolkit.charts.reposource import Repositories
 
 
 @dataclass(frozen=True)
@@ -79,15 +83,30 @@ class ChartSources:
 
     config: Config
     cache: ChartCache = field(default_factory=ChartCache.default)
-    repositories: Repositories = field(init=False)
-    registries: Registries = field(init=False)
     subcharts: Subcharts = field(init=False)
 
     def __post_init__(self) -> None:
-        access = AccessBook(self.config.repository_access)
-        self.repositories = Repositories(self.cache, access)
-        self.registries = Registries(self.cache, access)
         self.subcharts = Subcharts(self.config.root, self.config.repositories, self.source)
+
+    # The remote sources are made on first use: a run that renders local charts alone (and
+    # one that finds them all locked) never loads the HTTP, OCI and credential clients.
+    @functools.cached_property
+    def _access(self) -> AccessBook:
+        from toolkit.charts.credentials import AccessBook
+
+        return AccessBook(self.config.repository_access)
+
+    @functools.cached_property
+    def repositories(self) -> Repositories:
+        from toolkit.charts.reposource import Repositories
+
+        return Repositories(self.cache, self._access)
+
+    @functools.cached_property
+    def registries(self) -> Registries:
+        from toolkit.charts.ocisource import Registries
+
+        return Registries(self.cache, self._access)
 
     def source(self, chart: ChartRef) -> ChartSource:
         """The source of a chart reference: the one place that tells the kinds apart."""
@@ -100,8 +119,12 @@ class ChartSources:
                     if alias in self.config.repositories
                     else f"the repository URL {chart.url}"
                 )
+                from toolkit.charts.reposource import RepositorySource
+
                 return RepositorySource(chart, self.repositories, defined_in)
             case OciChart():
+                from toolkit.charts.ocisource import OciSource
+
                 return OciSource(chart, self.registries)
         raise AssertionError(f"unknown chart reference {chart!r}")
 

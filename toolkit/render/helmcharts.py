@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import tarfile
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -114,6 +113,8 @@ def build_tree(
                 copy = top / path.relative_to(root)
                 copy.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, copy)
+        if charts:
+            import tarfile  # only a kustomization with helmCharts pays for it
         for chart in charts:
             target = top / chart.place.parent
             target.mkdir(parents=True, exist_ok=True)
