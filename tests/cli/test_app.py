@@ -116,16 +116,25 @@ def test_diff_options_made_on_first_use_check_and_complete_as_any_other() -> Non
     assert completed.stdout.split() == [f"plain,{rule}" for rule in noise.RULES]
 
 
+@pytest.fixture
+def hydrated(example_repo: Path, run_cli: Cli) -> Path:
+    """The example repository, hydrated once (the tools' answers remembered from then)."""
+    assert run_cli(example_repo, "hydrate").exit_code == 0
+    return example_repo
+
+
+def _hydrate_loads(repo: Path, helm: tools.Tool, kustomize: tools.Tool) -> tuple[str, list[str]]:
+    """What `toolkit hydrate` in a fresh interpreter printed, and the modules it loaded."""
+    return _loaded(repo, "--helm", str(helm.path), "--kustomize", str(kustomize.path), "hydrate")
+
+
 def test_a_hydrate_with_nothing_to_do_loads_nothing_that_renders(
-    example_repo: Path, run_cli: Cli, helm_tool: tools.Tool, kustomize_tool: tools.Tool
+    hydrated: Path, helm_tool: tools.Tool, kustomize_tool: tools.Tool
 ) -> None:
     """Its cost is mostly its start: no chart sources, renderers, manifests model or message
     templates, and no thread pool or logging (the tools' versions are remembered, so nothing
     probes them side by side)."""
-    assert run_cli(example_repo, "hydrate").exit_code == 0
-    tools_flags = ("--helm", str(helm_tool.path), "--kustomize", str(kustomize_tool.path))
-
-    printed, modules = _loaded(example_repo, *tools_flags, "hydrate")
+    printed, modules = _hydrate_loads(hydrated, helm_tool, kustomize_tool)
 
     assert "rendered: nothing to commit" in printed
     not_needed = (
@@ -144,17 +153,15 @@ def test_a_hydrate_with_nothing_to_do_loads_nothing_that_renders(
 
 
 def test_a_hydrate_of_local_charts_loads_no_network_client(
-    example_repo: Path, run_cli: Cli, helm_tool: tools.Tool, kustomize_tool: tools.Tool
+    hydrated: Path, helm_tool: tools.Tool, kustomize_tool: tools.Tool
 ) -> None:
     """The example's charts are all in the repository: rendering one changed environment
     loads neither the chart repositories' and registries' clients nor the credential reader."""
-    assert run_cli(example_repo, "hydrate").exit_code == 0
-    values = example_repo / "overlays" / "dev" / "values" / "api.yaml"
+    values = hydrated / "overlays" / "dev" / "values" / "api.yaml"
     values.write_text(values.read_text() + "podLabels: {changed: 'yes'}\n")
-    commit_all(example_repo, "dev: a label")
-    tools_flags = ("--helm", str(helm_tool.path), "--kustomize", str(kustomize_tool.path))
+    commit_all(hydrated, "dev: a label")
 
-    printed, modules = _loaded(example_repo, *tools_flags, "hydrate")
+    printed, modules = _hydrate_loads(hydrated, helm_tool, kustomize_tool)
 
     assert "rendered: committed" in printed
     remote = (
