@@ -364,11 +364,13 @@ def _rendered_message(doc: YamlDocument, raw: Any) -> str | None:
 
 
 def _repositories(doc: YamlDocument, raw: Any, root: Path) -> dict[str, RepositoryAccess]:
-    repositories: dict[str, RepositoryAccess] = {}
     listed = doc.mapping(("repositories",), raw)
-    if listed:
-        # Here, not above: most configurations name no repository, and every run loads this.
-        from toolkit.config.access import repository_access
+    if not listed:
+        return {}
+    # Here, not above: most configurations name no repository, and every run loads this.
+    from toolkit.config.access import repository_access
+
+    repositories: dict[str, RepositoryAccess] = {}
     for alias, value in listed.items():
         path: KeyPath = ("repositories", alias)
         if not _REPOSITORY_ALIAS.fullmatch(alias):

@@ -113,9 +113,9 @@ def build_tree(
                 copy = top / path.relative_to(root)
                 copy.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, copy)
-        if charts:
-            import tarfile  # only a kustomization with helmCharts pays for it
         for chart in charts:
+            import tarfile  # here, not above: only a kustomization with helmCharts pays for it
+
             target = top / chart.place.parent
             target.mkdir(parents=True, exist_ok=True)
             with tarfile.open(chart.archive) as archive:

