@@ -366,16 +366,14 @@ def _rendered_message(doc: YamlDocument, raw: Any) -> str | None:
 def _repositories(doc: YamlDocument, raw: Any, root: Path) -> dict[str, RepositoryAccess]:
     listed = doc.mapping(("repositories",), raw)
     if not listed:
-        return {}
-    # Here, not above: most configurations name no repository, and every run loads this.
+        return {}  # most configurations: every run loads this module, not the reader below
     from toolkit.config.access import repository_access
 
     repositories: dict[str, RepositoryAccess] = {}
     for alias, value in listed.items():
-        path: KeyPath = ("repositories", alias)
         if not _REPOSITORY_ALIAS.fullmatch(alias):
             doc.fail(
-                path,
+                ("repositories", alias),
                 f"repository alias '{alias}' may use only letters, digits, '.', '_' and '-'",
             )
         repositories[alias] = repository_access(doc, root, alias, value, url_ok=_is_repository_url)
