@@ -132,8 +132,8 @@ def test_a_hydrate_with_nothing_to_do_loads_nothing_that_renders(
     hydrated: Path, helm_tool: tools.Tool, kustomize_tool: tools.Tool
 ) -> None:
     """Its cost is mostly its start: no chart sources, renderers, manifests model or message
-    templates, and no thread pool or logging (the tools' versions are remembered, so nothing
-    probes them side by side)."""
+    templates, no thread pool or logging (the tools' versions are remembered, so nothing
+    probes them side by side), and no YAML parser (toolkit.yaml is remembered by content)."""
     printed, modules = _hydrate_loads(hydrated, helm_tool, kustomize_tool)
 
     assert "rendered: nothing to commit" in printed
@@ -148,6 +148,8 @@ def test_a_hydrate_with_nothing_to_do_loads_nothing_that_renders(
         "jinja2",
         "concurrent.futures",
         "logging",
+        "yaml",
+        "toolkit.infra.kubeyaml",
     )
     assert _in(modules, not_needed) == []
 

@@ -139,6 +139,7 @@ def test_unknown_keys_suggest_the_closest(tmp_path: Path, text: str, expected: s
     write_tree(tmp_path, {"toolkit.yaml": text})
 
     assert config_error(tmp_path) == expected
+    assert config_error(tmp_path) == expected  # read back as parsed: the same line
 
 
 @pytest.mark.parametrize(

@@ -184,7 +184,7 @@ def test_deep_nesting_is_refused_instead_of_crashing(tmp_path: Path) -> None:
     # Newer libyaml builds stop at their own depth limit first; either way it is one message.
     assert message.startswith("overlays/dev/values.yaml:1:")
     assert (
-        f"nested more than {yamlfile.MAX_DEPTH} levels deep" in message
+        f"nested more than {kubeyaml.MAX_DEPTH} levels deep" in message
         or "nesting depth" in message
     )
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from toolkit.config import checks, names
 from toolkit.config.checks import DiffIgnore, ValidateSettings
 from toolkit.config.names import NameRule, refuse_duplicates, valid_name
-from toolkit.infra import yamlfile
+from toolkit.infra import yamlfile, yamlmemo
 from toolkit.infra.errors import InputError
 from toolkit.infra.git import branch_name_problem
 from toolkit.infra.paths import refuse_link_out
@@ -178,7 +178,7 @@ def load_config(root: Path) -> Config:
             "repository or select its root with -C DIR"
         )
     refuse_link_out(path, [root], root=root, reader="toolkit")
-    doc = yamlfile.load(path, root=root)
+    doc = yamlmemo.load(path, root=root)
     if doc.data is None:
         doc.fail(
             (),

@@ -43,6 +43,7 @@ from toolkit.infra.kubescalars import (
 )
 from toolkit.infra.kubescalars import KubeYamlError as KubeYamlError  # the error of every read here
 
+# libyaml's composer recurses in C and crashes the interpreter on very deep nesting.
 MAX_DEPTH = 200
 # An alias may be used freely, but all aliases of a document together may add at most this
 # many nodes to it (an alias bomb adds billions).

@@ -13,16 +13,16 @@ import os
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import yaml
-
-from toolkit.infra import kubeyaml
 from toolkit.infra.errors import InputError
 
+if TYPE_CHECKING:
+    import yaml
+
+    from toolkit.infra.yamlnodes import LineTree
+
 MAX_BYTES = 10 * 1024 * 1024
-# libyaml's composer recurses in C and crashes the interpreter on very deep nesting.
-MAX_DEPTH = kubeyaml.MAX_DEPTH
 
 KeyPath = tuple[str | int, ...]
 
@@ -35,11 +35,17 @@ class YamlDocument:
     data: Any
     display: str
     node: yaml.Node | None = field(default=None, repr=False, compare=False)
+    # The lines without the nodes, for a document remembered by its content (yamlmemo.py).
+    lines: LineTree | None = field(default=None, repr=False, compare=False)
 
     def line_of(self, *key_path: str | int) -> int | None:
         """The 1-based line of the entry at ``key_path`` (a mapping entry's key line, a list
         item's first line); the nearest existing ancestor's line when the path is missing."""
-        return None if self.node is None else line_in(self.node, key_path)
+        if self.node is not None:
+            from toolkit.infra import yamlnodes  # loaded already: the node was composed there
+
+            return yamlnodes.line_in(self.node, key_path)
+        return None if self.lines is None else line_in_tree(self.lines, key_path)
 
     def where(self, *key_path: str | int) -> str:
         """``"relpath:line"`` for messages (``"relpath"`` when the document is empty)."""
@@ -105,9 +111,7 @@ def load(
     as ``name`` says). ``last_key_wins``: a duplicate key replaces the earlier one (helm's
     files), else an error."""
     display = name or relative_name(path, root)
-    return _parse(
-        _read_bytes(path, display), path=path, display=display, last_key_wins=last_key_wins
-    )
+    return parse(read_bytes(path, display), path=path, display=display, last_key_wins=last_key_wins)
 
 
 def load_text(
@@ -118,13 +122,13 @@ def load_text(
     raw = text if isinstance(text, bytes) else _encode(text, name)
     if len(raw) > max_bytes:
         raise InputError(_too_large(name))
-    return _parse(raw, path=Path(name), display=name, last_key_wins=last_key_wins)
+    return parse(raw, path=Path(name), display=name, last_key_wins=last_key_wins)
 
 
 def read_text(path: Path, *, root: Path) -> str:
     """A text file's content after the size and UTF-8 checks that ``load`` applies."""
     display = relative_name(path, root)
-    return _decode(_read_bytes(path, display), display)
+    return _decode(read_bytes(path, display), display)
 
 
 def relative_name(path: Path, root: Path) -> str:
@@ -173,7 +177,8 @@ def describe(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def _read_bytes(path: Path, display: str) -> bytes:
+def read_bytes(path: Path, display: str) -> bytes:
+    """A file's bytes within the size limit; an InputError naming it as `display`."""
     try:
         with path.open("rb") as stream:
             # A regular file says its size (reading "up to the limit" would allocate 10 MiB
@@ -215,67 +220,27 @@ def _decode(raw: bytes, display: str) -> str:
         ) from None
 
 
-def _parse(raw: bytes, *, path: Path, display: str, last_key_wins: bool) -> YamlDocument:
+def parse(raw: bytes, *, path: Path, display: str, last_key_wins: bool) -> YamlDocument:
+    """The document in `raw` (a file's bytes, already within the size limit)."""
+    from toolkit.infra import yamlnodes  # here: a run whose files are remembered needs no parser
+
     text = _decode(raw, display).removeprefix("\ufeff")
-    try:
-        kubeyaml.check_events(text, max_documents=1)
-        node = kubeyaml.compose(text)
-        if node is not None and not last_key_wins:
-            _check_duplicate_keys(node, display)
-        data = kubeyaml.value_of(node)
-    except kubeyaml.KubeYamlError as exc:
-        where = display if exc.line is None else f"{display}:{exc.line}"
-        raise InputError(f"{where}: {exc.message}") from None
+    node, data = yamlnodes.compose(text, display=display, last_key_wins=last_key_wins)
     return YamlDocument(path=path, data=data, display=display, node=node)
 
 
-def _check_duplicate_keys(root: yaml.Node, display: str) -> None:
-    """Keys are compared as Kubernetes names them: `y` and `true`, `1` and `"1"` are the same."""
-    pending = [root]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, yaml.SequenceNode):
-            pending.extend(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            seen: dict[str, int] = {}
-            for key, value in node.value:
-                pending.extend((key, value))
-                if isinstance(key, yaml.ScalarNode) and key.value != "<<":
-                    _refuse_duplicate(seen, key, display)
-
-
-def _refuse_duplicate(seen: dict[str, int], key: yaml.ScalarNode, display: str) -> None:
-    line = key.start_mark.line + 1
-    name = kubeyaml.key_of(key)
-    first = seen.get(name)
-    if first is not None:
-        raise InputError(
-            f"{display}:{line}: duplicate key '{key.value}' (first on line {first}); "
-            "remove one of them"
-        )
-    seen[name] = line
-
-
-def line_in(node: yaml.Node, key_path: Sequence[str | int]) -> int:
-    """The 1-based line of the entry at ``key_path`` below a composed ``node`` (a mapping
-    entry's key line, a list item's first line), or of its nearest ancestor that is there."""
-    line: int = node.start_mark.line + 1
+def line_in_tree(tree: LineTree, key_path: Sequence[str | int]) -> int:
+    """What ``yamlnodes.line_in`` gives for the node `tree` was made from."""
+    line: int = tree[0]
     for key in key_path:
-        entry = _child(node, key)
-        if entry is None:
+        children = tree[1]
+        if isinstance(children, list):
+            if not (isinstance(key, int) and 0 <= key < len(children)):
+                break
+            tree = children[key]
+        elif isinstance(children, dict) and str(key) in children:
+            tree = children[str(key)]
+        else:
             break
-        node, line = entry
+        line = tree[0]
     return line
-
-
-def _child(node: yaml.Node, key: str | int) -> tuple[yaml.Node, int] | None:
-    if isinstance(node, yaml.SequenceNode):
-        if isinstance(key, int) and 0 <= key < len(node.value):
-            item: yaml.Node = node.value[key]
-            return item, item.start_mark.line + 1
-        return None
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(key):
-                return value_node, key_node.start_mark.line + 1
-    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from toolkit.infra import kubeyaml
-from toolkit.infra.yamlfile import line_in
+from toolkit.infra.yamlnodes import line_in
 
 
 def line_of(text: str, path: tuple[str | int, ...]) -> int | None:
