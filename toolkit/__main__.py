@@ -3,12 +3,19 @@ included: every child process ends, the cleanups run, and one line says so (exit
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from toolkit.infra import interrupt  # small, so that the handlers are in place early
 
+# Objects made before the collector looks for garbage cycles (Python's default: 700). The
+# start makes some 30,000 and leaves almost none in cycles: at 700 it was collected 40 times,
+# a tenth of a hydrate with nothing to do. A long run still collects, every 50,000.
+COLLECT_EVERY = 50_000
+
 
 def main() -> None:
+    gc.set_threshold(COLLECT_EVERY, *gc.get_threshold()[1:])
     interrupt.install()
     try:
         try:
