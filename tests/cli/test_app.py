@@ -116,6 +116,43 @@ def test_diff_options_made_on_first_use_check_and_complete_as_any_other() -> Non
     assert completed.stdout.split() == [f"plain,{rule}" for rule in noise.RULES]
 
 
+# Runs the command line with the arguments given, then prints the commands that have been given
+# the global options (-C, -v, --helm...) after their name.
+OPTIONS_PROBE = """
+import sys
+from toolkit.cli import main
+try:
+    main(sys.argv[1:], prog_name="toolkit")
+except SystemExit:
+    pass
+given = [n for n, c in main.commands.items() if any(p.name == "verbose" for p in c.params)]
+print(" ".join(sorted(given)), file=sys.stderr)
+"""
+
+
+def _given_global_options(where: Path, *args: str) -> tuple[str, list[str]]:
+    output = process.run((sys.executable, "-c", OPTIONS_PROBE, *args), cwd=where)
+    *printed, given = output.stderr.decode().splitlines()
+    return output.stdout.decode() + "\n".join(printed), given.split()
+
+
+def test_a_run_makes_the_global_options_of_its_own_command_only(tmp_path: Path) -> None:
+    """Ten options for each of fourteen commands and their subcommands were some 200 objects
+    made at every start, for the one command that runs."""
+    printed, given = _given_global_options(tmp_path, "lock", "-v", "--help")
+    assert "Usage: toolkit lock" in printed
+    assert "The global options (toolkit --help) go here too." in printed
+    assert given == ["lock"]
+
+    printed, given = _given_global_options(tmp_path, "tools", "status", "--help")
+    assert "Usage: toolkit tools status" in printed
+    assert given == ["tools"]  # and its subcommands with it
+
+    printed, given = _given_global_options(tmp_path, "--help")
+    assert "hydrate" in printed
+    assert "completion" not in given and "hydrate" in given  # listing them looks them all up
+
+
 @pytest.fixture
 def hydrated(example_repo: Path, run_cli: Cli) -> Path:
     """The example repository, hydrated once (the tools' answers remembered from then)."""
