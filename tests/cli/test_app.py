@@ -146,7 +146,8 @@ def test_a_run_makes_the_global_options_of_its_own_command_only(tmp_path: Path) 
 
     printed, given = _given_global_options(tmp_path, "tools", "status", "--help")
     assert "Usage: toolkit tools status" in printed
-    assert given == ["tools"]  # and its subcommands with it
+    assert "The global options (toolkit --help) go here too." in printed  # a group's, with it
+    assert given == ["tools"]
 
     printed, given = _given_global_options(tmp_path, "--help")
     assert "hydrate" in printed
