@@ -171,7 +171,9 @@ def test_a_hydrate_with_nothing_to_do_loads_nothing_that_renders(
 ) -> None:
     """Its cost is mostly its start: no chart sources, renderers, manifests model or message
     templates, no thread pool or logging (the tools' versions are remembered, so nothing
-    probes them side by side), and no YAML parser (toolkit.yaml is remembered by content)."""
+    probes them side by side), no YAML parser (toolkit.yaml is remembered by content), and
+    nothing that plans, pushes, commits, writes trees or completes: each class they define
+    costs its start."""
     printed, modules = _hydrate_loads(hydrated, helm_tool, kustomize_tool)
 
     assert "rendered: nothing to commit" in printed
@@ -188,6 +190,12 @@ def test_a_hydrate_with_nothing_to_do_loads_nothing_that_renders(
         "logging",
         "yaml",
         "toolkit.infra.kubeyaml",
+        "toolkit.infra.git.remotes",
+        "toolkit.infra.git.trees",
+        "toolkit.infra.git.identities",
+        "toolkit.config.toolpins",
+        "toolkit.hydrate.releaserecords",
+        "click.shell_completion",
     )
     assert _in(modules, not_needed) == []
 

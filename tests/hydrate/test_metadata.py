@@ -9,8 +9,9 @@ from pathlib import Path
 from tests.golden import assert_golden
 from tests.helpers import Cli, commit_all, git, make_repo, show
 from toolkit.charts import lockfile
-from toolkit.hydrate import metadata
-from toolkit.hydrate.metadata import DependencyRecord, Metadata, ReleaseRecord
+from toolkit.hydrate import metadata, releaserecords
+from toolkit.hydrate.metadata import Metadata
+from toolkit.hydrate.releaserecords import DependencyRecord, ReleaseRecord
 
 
 def test_what_is_written_reads_back_the_same() -> None:
@@ -19,7 +20,7 @@ def test_what_is_written_reads_back_the_same() -> None:
         repo_url="https://git.example.com/config.git",
         commands=("helm template api charts/api",),
         tools={"helm": "3.18.0", "toolkit": "0.1.0"},
-        listed=metadata.listing(
+        listed=releaserecords.listing(
             (
                 ReleaseRecord(
                     "api",

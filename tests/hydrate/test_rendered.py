@@ -203,11 +203,11 @@ def test_environments_hydrated_together_ask_git_once_whether_the_branch_is_ahead
 
 
 # What a hydrate with nothing to do asks git, one process each: where the repository and its
-# git directory are, its status, HEAD with its subject, the remote (once, for the provenance
-# and for whether to fetch from it), the files hidden from git, the branch and notes tips with
-# what they are (one for-each-ref), and the notes with every environment's metadata (one
-# cat-file --batch).
-NOTHING_TO_DO_GIT_PROCESSES = 7
+# git directory are, its status with the commit HEAD points at, the remote (whether to fetch
+# from it), the files hidden from git, the branch and notes tips with what they are (one
+# for-each-ref), and the notes with every environment's metadata (one cat-file --batch). HEAD's
+# subject is asked only by what writes it (a commit, a README, a tag).
+NOTHING_TO_DO_GIT_PROCESSES = 6
 
 
 def test_a_hydrate_with_nothing_to_do_asks_git_in_few_processes(
@@ -227,7 +227,7 @@ def test_a_hydrate_with_nothing_to_do_asks_git_in_few_processes(
     assert len(calls) == NOTHING_TO_DO_GIT_PROCESSES, calls
     # The refs in one process; the notes and every environment's metadata in one.
     assert sum(call.startswith("for-each-ref") for call in calls) == 1
-    assert sum(call.startswith("log -1") for call in calls) == 1  # HEAD and its subject
+    assert not any(call.startswith("log") for call in calls)  # HEAD came with the status
     assert not any(call.startswith("cat-file --batch-check") for call in calls)
     assert calls.count("cat-file --batch") == 1
     assert sum(call.startswith("rev-parse") for call in calls) == 1  # where everything is

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import io
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import commit_all, git, make_repo
 from toolkit.infra import git as gitmod
+from toolkit.infra import process
 from toolkit.infra.errors import GitError
 
 
@@ -162,6 +166,40 @@ def test_reading_the_work_tree_takes_no_lock_an_interruption_could_leave(repo: P
     assert (index.read_bytes(), index.stat().st_mtime_ns) == before
 
 
+def test_the_work_trees_status_names_every_path_that_differs_and_the_commit_it_differs_from(
+    tmp_path: Path,
+) -> None:
+    """A staged rename (both its paths), a conflict, an untracked file and an ignored one, paths
+    with spaces; HEAD's commit with them, and none before the first commit."""
+    repo = make_repo(
+        tmp_path / "repo",
+        {"old name.txt": "1\n", "f.txt": "base\n", ".gitignore": "*.log\n"},
+        example=False,
+    )
+    git(repo, "checkout", "-q", "-b", "other")
+    (repo / "f.txt").write_text("theirs\n")
+    commit_all(repo, "theirs")
+    git(repo, "checkout", "-q", "main")
+    (repo / "f.txt").write_text("ours\n")
+    head = commit_all(repo, "ours")
+    process.run(("git", "merge", "-q", "other"), cwd=repo, check=False)  # a conflict in f.txt
+    git(repo, "mv", "old name.txt", "new name.txt")
+    (repo / "sub dir").mkdir()
+    (repo / "sub dir" / "new file").write_text("x")
+    (repo / "debug.log").write_text("x")
+
+    status = gitmod.work_tree_status(repo)
+
+    assert status.changed == ("f.txt", "new name.txt", "old name.txt", "sub dir/new file")
+    assert status.ignored == ("debug.log",)
+    assert status.head == head
+    unborn = tmp_path / "unborn"
+    unborn.mkdir()
+    git(unborn, "init", "-q")
+    (unborn / "a").write_text("x")
+    assert gitmod.work_tree_status(unborn) == gitmod.WorkTreeStatus(("a",), (), None)
+
+
 def test_an_identity_takes_each_part_where_it_is_set(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -181,3 +219,46 @@ def test_an_identity_takes_each_part_where_it_is_set(
     assert gitmod.identity(repo, "committer") == gitmod.Identity(
         gitmod.DEFAULT_NAME, gitmod.DEFAULT_EMAIL
     )
+
+
+def _declared_exports() -> list[tuple[str, str]]:
+    """(module, name) of every import the package's __init__ declares for the type checker."""
+    tree = ast.parse(Path(gitmod.__file__).read_text())
+    return [
+        (node.module, alias.name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        and node.module
+        and node.module.startswith(gitmod.__name__)
+        for alias in node.names
+    ]
+
+
+def test_every_name_the_package_exports_is_its_modules_own() -> None:
+    """The package imports a name on first use: each is the object its module defines, the
+    names the type checker is told of are the ones exported, and no other name resolves."""
+    declared = _declared_exports()
+
+    assert sorted(name for _, name in declared) == sorted(gitmod.__all__)
+    # Every module imported first: importing one sets its name on the package, which must not
+    # hide a function of that name.
+    modules = {module: importlib.import_module(module) for module, _ in declared}
+    for module, name in declared:
+        assert getattr(gitmod, name) is getattr(modules[module], name), name
+    with pytest.raises(AttributeError, match="no attribute '_user_config'"):
+        gitmod._user_config  # noqa: B018 (a module's private name is not exported)
+
+
+def test_a_name_loads_only_the_modules_before_its_own() -> None:
+    """Asking for what every run uses loads neither pushing, tree writing nor identities."""
+    probe = (
+        "import sys\n"
+        "from toolkit.infra import git\n"
+        "git.work_tree_status, git.read_objects, git.local_refs\n"
+        "print(sorted(m for m in sys.modules if m.startswith('toolkit.infra.git.')))\n"
+    )
+    loaded = process.run((sys.executable, "-c", probe)).stdout.decode()
+
+    assert "toolkit.infra.git.worktree" in loaded
+    for unused in ("remotes", "trees", "identities"):
+        assert f"toolkit.infra.git.{unused}" not in loaded

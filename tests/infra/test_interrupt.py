@@ -323,3 +323,37 @@ def test_a_signal_after_the_run_is_over_does_not_cut_the_exit_short(
         check=False,
     )
     assert (done.returncode, done.stderr) == (0, b"")
+
+
+# The signal comes while an object is being freed (as a `Popen` is, wherever the last reference
+# to it goes): an exception raised in its __del__ would be printed and dropped by Python, and the
+# run would go on as if no signal had come.
+_SIGNAL_WHILE_AN_OBJECT_IS_FREED = """
+import os, signal, time
+from toolkit.infra import interrupt
+interrupt.install()
+class Freed:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIG{name})
+try:
+    Freed()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        pass
+    print("went on")
+except interrupt.Interrupted:
+    print("interrupted")
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_an_object_is_freed_still_ends_the_run(signum: signal.Signals) -> None:
+    script = _SIGNAL_WHILE_AN_OBJECT_IS_FREED.format(name=signum.name.removeprefix("SIG"))
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as above
+        capture_output=True,
+        check=False,
+    )
+    assert (done.stdout, done.stderr) == (b"interrupted\n", b"")

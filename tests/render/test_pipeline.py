@@ -12,7 +12,7 @@ import pytest
 from tests.helpers import Cli
 from toolkit.config.project import load_config
 from toolkit.infra.errors import RenderError
-from toolkit.render import pipeline, rendering, runs, tools
+from toolkit.render import jobs, pipeline, rendering, runs, tools
 from toolkit.render.cache import RenderCache
 from toolkit.render.settings import RenderSettings, ToolChoice
 
@@ -26,7 +26,7 @@ def render_files(
     envs: tuple[str, ...] = (),
     *,
     use_cache: bool = True,
-) -> tuple[Files, list[pipeline.EnvironmentRender]]:
+) -> tuple[Files, list[rendering.EnvironmentRender]]:
     config = load_config(root)
     renders = rendering.render_environments(
         config,
@@ -37,17 +37,17 @@ def render_files(
     return files, renders
 
 
-def plan(root: Path, helm: tools.Tool, kustomize: tools.Tool) -> pipeline.RunPlan:
+def plan(root: Path, helm: tools.Tool, kustomize: tools.Tool) -> jobs.RunPlan:
     config = load_config(root)
     settings = RenderSettings(ToolChoice(str(helm.path), str(kustomize.path)))
     return pipeline.plan_environments(config, config.environments, settings)
 
 
-def hashes(run: pipeline.RunPlan) -> dict[str, str]:
+def hashes(run: jobs.RunPlan) -> dict[str, str]:
     return {p.name: p.input_hash for p in run.environments}
 
 
-def cached_sources(renders: list[pipeline.EnvironmentRender], env: str) -> tuple[int, int]:
+def cached_sources(renders: list[rendering.EnvironmentRender], env: str) -> tuple[int, int]:
     (found,) = [r for r in renders if r.name == env]
     return found.renders, found.cached
 
@@ -258,7 +258,7 @@ def test_a_kustomization_outside_overlays_is_an_input(
     assert cached_sources(renders, "dev") == (3, 2)
 
 
-def reads(run: pipeline.RunPlan) -> dict[str, tuple[str, ...] | None]:
+def reads(run: jobs.RunPlan) -> dict[str, tuple[str, ...] | None]:
     return {p.name: p.environments_read for p in run.environments}
 
 

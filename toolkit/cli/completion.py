@@ -6,15 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from click.shell_completion import CompletionItem, get_completion_class
 
 from toolkit.cli.options import find_root, given_in
 from toolkit.infra.errors import ToolkitError
 
+if TYPE_CHECKING:  # click's completion module loads only when something completes
+    from click.shell_completion import CompletionItem
+
 SHELLS = ("bash", "zsh", "fish")
-Completer = Callable[[click.Context, click.Parameter, str], list[CompletionItem]]
+Completer = Callable[[click.Context, click.Parameter, str], list["CompletionItem"]]
 
 
 def _root(ctx: click.Context) -> Path:
@@ -23,6 +26,8 @@ def _root(ctx: click.Context) -> Path:
 
 def _matching(names: Iterable[str], incomplete: str) -> list[CompletionItem]:
     """The names starting with `incomplete`, each once, in the order given."""
+    from click.shell_completion import CompletionItem
+
     return [CompletionItem(name) for name in dict.fromkeys(names) if name.startswith(incomplete)]
 
 
@@ -114,6 +119,8 @@ def completion_command(shell: str) -> None:
     """
     root = click.get_current_context().find_root()
     assert isinstance(root.command, click.Command)
+    from click.shell_completion import get_completion_class
+
     completer = get_completion_class(shell)
     assert completer is not None  # one of SHELLS, which click provides
     click.echo(completer(root.command, {}, "toolkit", "_TOOLKIT_COMPLETE").source())

@@ -20,6 +20,7 @@ from toolkit.infra.errors import RenderError, ToolkitError
 
 if TYPE_CHECKING:
     from toolkit.config import project
+    from toolkit.config.toolpins import ToolPin
     from toolkit.infra.reporter import Reporter
     from toolkit.render.settings import RenderSettings
 
@@ -51,7 +52,7 @@ class Context:
             self.reporter.note(f"{path}: put back as it was (a toolkit run was killed writing it)")
         return project.load_config(self.root)
 
-    def tool_pins(self) -> Mapping[str, project.ToolPin]:
+    def tool_pins(self) -> Mapping[str, ToolPin]:
         """toolkit.yaml's `tools:` pins, where the root has a toolkit.yaml."""
         from toolkit.config import project
 

@@ -19,6 +19,7 @@ from toolkit.render.progress import Progress
 from toolkit.render.settings import RenderSettings
 
 if TYPE_CHECKING:
+    from toolkit.render.rendering import EnvironmentRender
     from toolkit.validate.report import ValidateResult
 
 
@@ -144,8 +145,8 @@ def _result_as_dict(result: HydrateResult) -> dict[str, Any]:
 
 def gate(
     config: Config,
-    renders: Sequence[pipeline.EnvironmentRender],
-    again: Sequence[pipeline.EnvironmentRender] | None,
+    renders: Sequence[EnvironmentRender],
+    again: Sequence[EnvironmentRender] | None,
 ) -> ValidateResult:
     """`hydrate --validate`: the findings of what is about to be committed; `again`, a second
     uncached render, when `validate.determinism` asks for reproducible output."""
@@ -184,12 +185,12 @@ def _hydrate(
         if not selected:
             return HydrateOutcome(options.check)
     work_tree = envdir.refuse_dirty(config.root, allow_dirty=options.allow_dirty)
-    source = envdir.current_source(config.root)
+    source = envdir.current_source(config.root, work_tree)
     planner = pipeline.Planner(config, selected, settings)
     progress = Progress(report)
     failures = RenderFailures(notify=progress.failed)
 
-    def render(names: Collection[str]) -> list[pipeline.EnvironmentRender]:
+    def render(names: Collection[str]) -> list[EnvironmentRender]:
         # Imported here, as the validation's checks in `gate`: a run with nothing to render
         # (most, in CI) spends its time starting, so it imports only what decides that.
         from toolkit.render import rendering

@@ -9,7 +9,7 @@ from typing import Any
 
 from toolkit.config.project import Config
 from toolkit.hydrate import envdir, outputdir
-from toolkit.render import pipeline, rendering
+from toolkit.render import rendering
 from toolkit.render.settings import RenderSettings
 
 
@@ -21,7 +21,7 @@ class RenderOptions:
 
 @dataclass(frozen=True)
 class RenderResult:
-    renders: tuple[pipeline.EnvironmentRender, ...]
+    renders: tuple[rendering.EnvironmentRender, ...]
     output: Path | None
 
     @property

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from toolkit import __version__
-from toolkit.config.project import ToolPin
+from toolkit.config.toolpins import ToolPin
 from toolkit.render import tools
 from toolkit.render.settings import ToolChoice
 

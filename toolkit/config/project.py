@@ -29,6 +29,7 @@ from toolkit.infra.yamlfile import KeyPath, YamlDocument, describe, did_you_mean
 
 if TYPE_CHECKING:
     from toolkit.config.access import RepositoryAccess
+    from toolkit.config.toolpins import ToolPin
 
 CONFIG_FILE = "toolkit.yaml"
 DEFAULT_RENDERED_BRANCH = "rendered"
@@ -56,10 +57,7 @@ _CONFIG_KEYS = (
     "validate",
     "clusterScopedKinds",
 )
-# `Kind` (the core group) or `Kind.group`, as kubectl writes a kind with its group.
-_TOOL_KEYS = ("helm", "kustomize")
-ANY_VERSION = "any"
-_TOOL_VERSION = re.compile(r"v?([0-9]+\.[0-9]+\.[0-9]+)")
+TOOL_KEYS = ("helm", "kustomize")  # what `tools:` may pin
 _ENVIRONMENT_KEYS = ("name", "path", "vars", "kubeVersion", "apiVersions")
 
 
@@ -99,16 +97,6 @@ class Environment:
     def __post_init__(self) -> None:
         if not self.path:
             object.__setattr__(self, "path", default_path(self.name))
-
-
-@dataclass(frozen=True)
-class ToolPin:
-    """The version of helm or kustomize that `tools:` in toolkit.yaml pins (no `v`), and where
-    (kustomize's own version, also when kubectl runs it)."""
-
-    name: str
-    version: str
-    location: Location
 
 
 @dataclass(frozen=True)
@@ -205,21 +193,12 @@ def load_config(root: Path) -> Config:
 
 
 def _tool_pins(doc: YamlDocument, raw: Any, root: Path) -> dict[str, ToolPin]:
-    pins = {}
-    for name, value in doc.mapping(("tools",), raw, allowed=_TOOL_KEYS).items():
-        path: KeyPath = ("tools", name)
-        match = _TOOL_VERSION.fullmatch(value) if isinstance(value, str) else None
-        if value == ANY_VERSION:
-            continue
-        if match is None:
-            example = "3.18.0" if name == "helm" else "5.6.0"
-            doc.fail(
-                path,
-                f'tools.{name} must be a version such as "{example}" or "{ANY_VERSION}", '
-                f"found {describe(value)}; quote it",
-            )
-        pins[name] = ToolPin(name, match[1], Location(doc.path, doc.line_of(*path), root))
-    return pins
+    listed = doc.mapping(("tools",), raw, allowed=TOOL_KEYS)
+    if not listed:
+        return {}  # most configurations pin no tool: every run loads this module, not that one
+    from toolkit.config.toolpins import tool_pins
+
+    return tool_pins(doc, listed, root)
 
 
 # --- toolkit.yaml -------------------------------------------------------------------------

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from toolkit.config.project import Config
 from toolkit.diff.comparison import changed_paths, without_noise
-from toolkit.render import pipeline
 from toolkit.validate.check import EnvironmentReport, branch_paths, template_of
 from toolkit.validate.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from toolkit.render.rendering import EnvironmentRender
 
 
 def determinism_findings(
     config: Config,
-    first: Sequence[pipeline.EnvironmentRender],
-    second: Sequence[pipeline.EnvironmentRender],
+    first: Sequence[EnvironmentRender],
+    second: Sequence[EnvironmentRender],
     severity: Severity,
 ) -> dict[str, list[Finding]]:
     """Resources whose two uncached renders differ (after `validate.determinism.ignore`)."""

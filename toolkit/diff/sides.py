@@ -25,7 +25,7 @@ from toolkit.infra import git
 from toolkit.infra.errors import ToolkitError
 from toolkit.manifests.model import Resource
 from toolkit.render import rendering
-from toolkit.render.pipeline import EnvironmentRender, Planner
+from toolkit.render.pipeline import Planner
 from toolkit.render.settings import RenderSettings
 
 
@@ -88,7 +88,9 @@ class Gathered:
     """One side's environments: where each comes from, and the renders made for it, handed
     over (and let go) one environment at a time."""
 
-    def __init__(self, origin: Mapping[str, str], renders: dict[str, EnvironmentRender]) -> None:
+    def __init__(
+        self, origin: Mapping[str, str], renders: dict[str, rendering.EnvironmentRender]
+    ) -> None:
         self.origin = dict(origin)
         self._renders = renders
 
@@ -139,7 +141,7 @@ def gather(
             origin[name] = FROM_BRANCH
         else:
             todo.append(name)
-    renders: dict[str, EnvironmentRender] = {}
+    renders: dict[str, rendering.EnvironmentRender] = {}
     if todo:
         config = config or side.config()
         defined = {env.name for env in config.environments}

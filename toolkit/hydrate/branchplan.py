@@ -15,10 +15,12 @@ from toolkit.hydrate import current, envdir, history, message, push, reach, tags
 from toolkit.hydrate.envdir import EnvironmentChange, SourceCommit
 from toolkit.infra import git
 from toolkit.infra.errors import InputError
-from toolkit.render.pipeline import EnvironmentRender, Planner
+from toolkit.render.pipeline import Planner
 
 if TYPE_CHECKING:
     import jinja2
+
+    from toolkit.render.rendering import EnvironmentRender
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class HydrateOptions:
 
 
 # Renders the environments named; one it leaves out (--keep-going) failed to render.
-Renderer = Callable[[Collection[str]], Sequence[EnvironmentRender]]
+Renderer = Callable[[Collection[str]], Sequence["EnvironmentRender"]]
 FAILED = "it failed to render (see the error); the branch keeps its last render"
 
 

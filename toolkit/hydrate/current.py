@@ -8,8 +8,13 @@ one recorded, and so are the tools.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from toolkit.hydrate import metadata, reach
-from toolkit.render.pipeline import EnvironmentPlan, Planner
+from toolkit.render.pipeline import Planner
+
+if TYPE_CHECKING:
+    from toolkit.render.jobs import EnvironmentPlan
 
 
 def unchanged_since_render(

@@ -3,25 +3,39 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toolkit.hydrate import metadata
 from toolkit.infra import git
 from toolkit.infra.errors import GitError, InputError
-from toolkit.render.pipeline import EnvironmentRender
+
+if TYPE_CHECKING:
+    from toolkit.render.rendering import EnvironmentRender
 
 README = "README.md"
 
 
 @dataclass(frozen=True)
 class SourceCommit:
-    """The source commit a render came from."""
+    """The source commit a render came from. Its subject and remote URL are asked of git when
+    first used: only what writes (a commit, a README, a tag, the metadata) needs them."""
 
     sha: str
-    subject: str
-    repo_url: str
+    repo: Path | None  # the repository to ask; None when the render is not of a commit
+
+    @functools.cached_property
+    def subject(self) -> str:
+        return git.subject(self.repo, self.sha) if self.repo else "not a git commit"
+
+    @functools.cached_property
+    def repo_url(self) -> str:
+        """The remote's URL (origin's), without credentials; "" when there is none."""
+        url = git.remote_url(self.repo) if self.repo else None
+        return git.without_credentials(url or "")
 
 
 @dataclass(frozen=True)
@@ -39,11 +53,13 @@ class EnvironmentChange:
         return bool(self.added or self.changed or self.removed)
 
 
-def current_source(repo: Path) -> SourceCommit:
-    """HEAD of the source repository, with a credential-free remote URL."""
-    sha, subject = git.head_commit(repo)
-    url = git.remote_url(repo) or ""
-    return SourceCommit(sha, subject, git.without_credentials(url))
+def current_source(repo: Path, work_tree: git.WorkTreeStatus | None = None) -> SourceCommit:
+    """HEAD of the source repository (as `work_tree`, its status, saw it, when given); an error
+    in a repository without commits."""
+    sha = work_tree.head if work_tree is not None else git.head_sha(repo)
+    if sha is None:
+        raise GitError(f"{repo} has no commits yet: commit the configuration first")
+    return SourceCommit(sha, repo)
 
 
 def source_or_none(repo: Path) -> SourceCommit:
@@ -51,7 +67,7 @@ def source_or_none(repo: Path) -> SourceCommit:
     try:
         return current_source(repo)
     except GitError:
-        return SourceCommit("", "not a git commit", "")
+        return SourceCommit("", None)
 
 
 def refuse_dirty(repo: Path, *, allow_dirty: bool) -> git.WorkTreeStatus:

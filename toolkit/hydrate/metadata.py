@@ -1,4 +1,5 @@
-"""`<env>/hydrator.metadata`: what a render came from, written and read here only.
+"""`<env>/hydrator.metadata`: what a render came from, written and read here only (its releases
+as records in releaserecords.py).
 
 The field names are Argo CD's source hydrator's (`drySha`, `repoURL`, `commands`) plus toolkit's
 own provenance (tools, releases, the input hash, the environments the render read). What is
@@ -9,41 +10,18 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolkit.infra import git
-from toolkit.render.pipeline import EnvironmentRender
+
+if TYPE_CHECKING:
+    from toolkit.hydrate.releaserecords import ReleaseRecord
+    from toolkit.render.rendering import EnvironmentRender
 
 FILE_NAME = "hydrator.metadata"
-
-
-@dataclass(frozen=True)
-class DependencyRecord:
-    """One dependency toolkit filled into a local chart's `charts/` (vendored ones are part of
-    the chart's own digest): its name in the parent (alias or name), chart, version, digest."""
-
-    name: str
-    chart: str
-    version: str
-    digest: str
-
-
-@dataclass(frozen=True)
-class ReleaseRecord:
-    """One Helm release as the metadata names it (a remote chart by its repository URL or
-    `oci://` reference, never by a path on the machine that rendered)."""
-
-    name: str
-    namespace: str
-    chart: str
-    version: str
-    digest: str
-    repository: str | None = None
-    create_namespace: bool = False
-    dependencies: tuple[DependencyRecord, ...] = ()  # sorted by name
 
 
 @dataclass(frozen=True)
@@ -54,8 +32,8 @@ class Metadata:
     repo_url: str
     commands: tuple[str, ...]
     tools: Mapping[str, str]
-    # The releases as the file lists them (`listing`), read into records on first use: a
-    # hydrate reads every environment's metadata, and seldom needs its releases.
+    # The releases as the file lists them, read into records (releaserecords.py) on first use:
+    # a hydrate reads every environment's metadata, and seldom needs its releases.
     listed: tuple[Mapping[str, Any], ...]
     input_hash: str | None
     # The environments whose directories the inputs come from, where the render vouches for
@@ -65,19 +43,9 @@ class Metadata:
 
     @functools.cached_property
     def releases(self) -> tuple[ReleaseRecord, ...]:
-        return tuple(
-            ReleaseRecord(
-                name=_string(entry, "name"),
-                namespace=_string(entry, "namespace"),
-                chart=_string(entry, "chart"),
-                version=_string(entry, "version"),
-                digest=_string(entry, "digest"),
-                repository=_text(entry, "repository"),
-                create_namespace=entry.get("createNamespace") is True,
-                dependencies=_parse_dependencies(entry.get("dependencies")),
-            )
-            for entry in self.listed
-        )
+        from toolkit.hydrate import releaserecords  # see `listed`
+
+        return releaserecords.read(self.listed)
 
     def dump(self) -> bytes:
         """The file's bytes: sorted JSON, byte-stable."""
@@ -94,37 +62,8 @@ class Metadata:
         return (json.dumps(fields, indent=2, sort_keys=True) + "\n").encode()
 
 
-def listing(releases: Iterable[ReleaseRecord]) -> tuple[dict[str, Any], ...]:
-    """Releases as the file lists them."""
-    return tuple(
-        {
-            "name": r.name,
-            "namespace": r.namespace,
-            "chart": r.chart,
-            "version": r.version,
-            "digest": r.digest,
-            **({"repository": r.repository} if r.repository else {}),
-            **({"createNamespace": True} if r.create_namespace else {}),
-            # Absent where there are none, so charts without them keep their bytes.
-            **({"dependencies": _dependencies(r)} if r.dependencies else {}),
-        }
-        for r in releases
-    )
-
-
-def _dependencies(release: ReleaseRecord) -> list[dict[str, str]]:
-    return [
-        {"name": d.name, "chart": d.chart, "version": d.version, "digest": d.digest}
-        for d in release.dependencies
-    ]
-
-
-def _string(within: Mapping[str, Any], key: str) -> str:
-    """A record's field as text ("" where the file left it out)."""
-    return str(within.get(key, ""))
-
-
-def _text(within: Mapping[str, Any], key: str) -> str | None:
+def text_field(within: Mapping[str, Any], key: str) -> str | None:
+    """A field of the file, or of a record in it, when it is non-empty text."""
     value = within.get(key)
     return value if isinstance(value, str) and value else None
 
@@ -134,27 +73,14 @@ def of_render(
 ) -> Metadata:
     """The metadata of `render`, made from source commit `dry_sha` of `repo_url`; `vouched`:
     the environments the render read, where the caller vouches for them (see reach.py)."""
+    from toolkit.hydrate import releaserecords  # see `Metadata.listed`
+
     return Metadata(
         dry_sha=dry_sha,
         repo_url=repo_url,
         commands=tuple(render.commands),
         tools=render.tool_versions,
-        listed=listing(
-            ReleaseRecord(
-                name=r.release.name,
-                namespace=r.release.namespace,
-                chart=r.chart_name,
-                version=r.version,
-                digest=r.digest,
-                repository=r.repository,
-                create_namespace=r.release.create_namespace,
-                dependencies=tuple(
-                    DependencyRecord(d.key, d.chart.name, d.chart.version, d.chart.digest)
-                    for d in sorted(r.dependencies, key=lambda d: d.key)
-                ),
-            )
-            for r in render.releases
-        ),
+        listed=releaserecords.listing(releaserecords.of_resolved(render.releases)),
         input_hash=render.input_hash,
         input_environments=tuple(vouched) if vouched is not None else None,
     )
@@ -180,30 +106,15 @@ def parse(data: bytes | None) -> Metadata | None:
         tools = {}
     listed = fields.get("releases")
     listed = listed if isinstance(listed, list) else []
-    dry_sha = _text(fields, "drySha")
+    dry_sha = text_field(fields, "drySha")
     return Metadata(
         dry_sha=dry_sha if git.is_object_id(dry_sha) else None,
-        repo_url=_text(fields, "repoURL") or "",
+        repo_url=text_field(fields, "repoURL") or "",
         commands=texts("commands") or (),
         tools=tools,
         listed=tuple(entry for entry in listed if isinstance(entry, dict)),
-        input_hash=_text(fields, "inputHash"),
+        input_hash=text_field(fields, "inputHash"),
         input_environments=texts("inputEnvironments"),
-    )
-
-
-def _parse_dependencies(listed: Any) -> tuple[DependencyRecord, ...]:
-    if not isinstance(listed, list):
-        return ()
-    return tuple(
-        DependencyRecord(
-            name=_string(entry, "name"),
-            chart=_string(entry, "chart"),
-            version=_string(entry, "version"),
-            digest=_string(entry, "digest"),
-        )
-        for entry in listed
-        if isinstance(entry, dict)
     )
 
 

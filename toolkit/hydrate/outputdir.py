@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toolkit.hydrate import metadata
 from toolkit.infra import atomicfiles
 from toolkit.infra.errors import InputError
-from toolkit.render.pipeline import EnvironmentRender
+
+if TYPE_CHECKING:
+    from toolkit.render.rendering import EnvironmentRender
 
 
 def as_stream(renders: Sequence[EnvironmentRender]) -> str:

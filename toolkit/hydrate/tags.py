@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # a hydrate without --tag (most) never loads the manifests' model
     from toolkit.manifests.model import Resource
-    from toolkit.render.pipeline import EnvironmentRender
+    from toolkit.render.rendering import EnvironmentRender
 
 TAGS_PREFIX = "refs/tags/"
 _POD_SPEC_KEYS = ("containers", "initContainers", "ephemeralContainers")

@@ -19,6 +19,7 @@ from typing import ClassVar
 
 EXIT_CODE = 130  # what a shell reports for a command ended by SIGINT
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_RETRY_AFTER = 0.001  # seconds: a signal that came inside a finalizer is raised again after it
 
 
 class Interrupted(BaseException):
@@ -29,7 +30,7 @@ class _State:
     stoppers: ClassVar[list[Callable[[], None]]] = []  # run before Interrupted is raised
     received: ClassVar[bool] = False  # a signal came: the run is unwinding
     holding: ClassVar[int] = 0  # depth of held() blocks in the main thread
-    pending: ClassVar[bool] = False  # a signal came inside held(): raise when the block ends
+    pending: ClassVar[bool] = False  # a signal came, and Interrupted is not raised yet
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
@@ -38,10 +39,35 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     _State.received = True
     for stopper in _State.stoppers:
         stopper()
+    _State.pending = True
+    _raise_pending(frame)
+
+
+def _raise_pending(frame: FrameType | None) -> None:
+    """Raise Interrupted where `frame` runs, unless it would be lost there: a held() block
+    raises it when it ends, and an object's finalizer (a `Popen.__del__`, run wherever a process
+    object is freed) would have Python print it and go on, so it is raised a moment later."""
     if _State.holding:
-        _State.pending = True
         return
+    if _in_finalizer(frame):
+        signal.signal(signal.SIGALRM, _retry)
+        signal.setitimer(signal.ITIMER_REAL, _RETRY_AFTER)
+        return
+    _State.pending = False
     raise Interrupted
+
+
+def _in_finalizer(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _retry(signum: int, frame: FrameType | None) -> None:
+    if _State.pending:
+        _raise_pending(frame)
 
 
 def on_interrupt(stopper: Callable[[], None]) -> None:
@@ -74,6 +100,9 @@ def settle() -> None:
         for signum in SIGNALS:
             if signal.getsignal(signum) is _handler:
                 signal.signal(signum, signal.SIG_IGN)
+        if _State.pending:  # it came inside a finalizer, too late to stop the run: it finished
+            _State.pending = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 @contextlib.contextmanager

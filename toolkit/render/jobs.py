@@ -1,5 +1,6 @@
 """An environment's render jobs, planned: its releases resolved (charts, lock, dependencies),
-values merged, kustomize inputs found, and every input hashed.
+values merged, kustomize inputs found, and every input hashed; the plans `pipeline.Planner`
+makes of them, per environment and per run.
 
 Only an environment that may have changed is planned; `pipeline.Planner` imports this module
 when it plans the first one, so a run with nothing to render never loads the chart sources.
@@ -8,7 +9,7 @@ when it plans the first one, so a run with nothing to render never loads the cha
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,41 @@ class EnvironmentJobs:
     jobs: tuple[runs.RenderJob, ...]
     warnings: tuple[str, ...]
     environments_read: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class EnvironmentPlan:
+    """One environment before rendering: its jobs, and a hash of every input they read.
+
+    The hash is known before anything renders, so an environment whose hash is already on the
+    rendered branch need not render at all.
+    """
+
+    spec: EnvironmentSpec
+    releases: tuple[chartsource.ResolvedRelease, ...]
+    jobs: tuple[runs.RenderJob, ...]
+    commands: tuple[str, ...]
+    tool_versions: Mapping[str, str]
+    input_hash: str
+    warnings: tuple[str, ...] = ()  # e.g. a stale releases.lock resolved in memory
+    # The environments whose directories the inputs come from (this one included);
+    # None when they are not files alone (a release resolved in memory from a repository).
+    environments_read: tuple[str, ...] | None = None
+    # toolkit.yaml's clusterScopedKinds.
+    cluster_scoped: frozenset[GroupKind] = frozenset()
+
+    @property
+    def name(self) -> str:
+        return self.spec.environment.name
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Every environment of a run, and the tools their jobs need."""
+
+    environments: tuple[EnvironmentPlan, ...]
+    helm: tools.Tool | None
+    kustomize: tools.Tool | None
 
 
 def environment_jobs(

@@ -7,8 +7,7 @@ that did not change.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,66 +19,8 @@ from toolkit.render.settings import RenderSettings
 from toolkit.render.tools import Tool
 
 if TYPE_CHECKING:
-    from toolkit.charts import chartsource
     from toolkit.charts.chartsource import ChartSources
-    from toolkit.config.releases import EnvironmentSpec
-    from toolkit.manifests.layout import RenderedTree
-    from toolkit.manifests.scopes import GroupKind
-    from toolkit.render import runs
-
-
-@dataclass(frozen=True)
-class EnvironmentPlan:
-    """One environment before rendering: its jobs, and a hash of every input they read.
-
-    The hash is known before anything renders, so an environment whose hash is already on the
-    rendered branch need not render at all.
-    """
-
-    spec: EnvironmentSpec
-    releases: tuple[chartsource.ResolvedRelease, ...]
-    jobs: tuple[runs.RenderJob, ...]
-    commands: tuple[str, ...]
-    tool_versions: Mapping[str, str]
-    input_hash: str
-    warnings: tuple[str, ...] = ()  # e.g. a stale releases.lock resolved in memory
-    # The environments whose directories the inputs come from (this one included);
-    # None when they are not files alone (a release resolved in memory from a repository).
-    environments_read: tuple[str, ...] | None = None
-    # toolkit.yaml's clusterScopedKinds.
-    cluster_scoped: frozenset[GroupKind] = frozenset()
-
-    @property
-    def name(self) -> str:
-        return self.spec.environment.name
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    """Every environment of a run, and the tools their jobs need."""
-
-    environments: tuple[EnvironmentPlan, ...]
-    helm: tools.Tool | None
-    kustomize: tools.Tool | None
-
-
-@dataclass(frozen=True)
-class EnvironmentRender:
-    """One environment rendered: what it asked for, what it resolved to, and its files."""
-
-    spec: EnvironmentSpec
-    releases: tuple[chartsource.ResolvedRelease, ...]
-    tree: RenderedTree
-    commands: tuple[str, ...]
-    tool_versions: Mapping[str, str]
-    input_hash: str
-    renders: int = 0  # how many helm and kustomize renders the environment needed
-    cached: int = 0  # how many of them the render cache answered
-    environments_read: tuple[str, ...] | None = None
-
-    @property
-    def name(self) -> str:
-        return self.spec.environment.name
+    from toolkit.render.jobs import EnvironmentPlan, RunPlan
 
 
 class Planner:
@@ -126,7 +67,7 @@ class Planner:
 
         plans = self.plans(names)
         found = self._find_tools(jobs.tool_kinds(job for p in plans for job in p.jobs))
-        return RunPlan(plans, found.get("helm"), found.get("kustomize"))
+        return jobs.RunPlan(plans, found.get("helm"), found.get("kustomize"))
 
     def tool_versions(self, kinds: Collection[str]) -> dict[str, str]:
         """toolkit's version, and those of the named tools (`helm`, `kustomize`) as found."""
@@ -192,7 +133,7 @@ class Planner:
             input_hash = jobs.input_hash(
                 p.spec.environment, p.releases, p.jobs, commands, config.cluster_scoped_kinds
             )
-            self._plans[p.spec.environment.name] = EnvironmentPlan(
+            self._plans[p.spec.environment.name] = jobs.EnvironmentPlan(
                 p.spec,
                 p.releases,
                 p.jobs,

@@ -4,8 +4,10 @@ file tree as soon as its last render is done."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from toolkit.config.project import Config, Environment
 from toolkit.infra import kubeyaml, paths
@@ -15,9 +17,33 @@ from toolkit.manifests.layout import RenderedTree
 from toolkit.manifests.scopes import GroupKind
 from toolkit.render import runs
 from toolkit.render.cache import RenderCache
-from toolkit.render.pipeline import EnvironmentPlan, EnvironmentRender, RunPlan, plan_environments
+from toolkit.render.jobs import EnvironmentPlan, RunPlan
+from toolkit.render.pipeline import plan_environments
 from toolkit.render.progress import UNWATCHED, Watcher
 from toolkit.render.settings import RenderSettings
+
+if TYPE_CHECKING:
+    from toolkit.charts import chartsource
+    from toolkit.config.releases import EnvironmentSpec
+
+
+@dataclass(frozen=True)
+class EnvironmentRender:
+    """One environment rendered: what it asked for, what it resolved to, and its files."""
+
+    spec: EnvironmentSpec
+    releases: tuple[chartsource.ResolvedRelease, ...]
+    tree: RenderedTree
+    commands: tuple[str, ...]
+    tool_versions: Mapping[str, str]
+    input_hash: str
+    renders: int = 0  # how many helm and kustomize renders the environment needed
+    cached: int = 0  # how many of them the render cache answered
+    environments_read: tuple[str, ...] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.environment.name
 
 
 def default_cache(settings: RenderSettings) -> RenderCache | None:

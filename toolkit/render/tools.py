@@ -17,8 +17,8 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from toolkit.config.project import ToolPin
 from toolkit.infra.errors import ToolkitError
 from toolkit.infra.paths import cache_dir
 from toolkit.render import toolprobes
@@ -36,6 +36,9 @@ from toolkit.render.provision import (
 from toolkit.render.toolprobes import (
     ToolError as ToolError,  # raised by both; callers say tools.ToolError
 )
+
+if TYPE_CHECKING:
+    from toolkit.config.toolpins import ToolPin
 
 
 def _warn(message: str, *args: object) -> None:

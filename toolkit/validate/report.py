@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolkit.config.project import Config
-from toolkit.render import pipeline
 from toolkit.validate.check import EnvironmentReport, check_environments
 from toolkit.validate.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from toolkit.render.rendering import EnvironmentRender
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class ValidateResult:
 
 
 def check_renders(
-    config: Config, renders: Sequence[pipeline.EnvironmentRender], *, strict: bool = False
+    config: Config, renders: Sequence[EnvironmentRender], *, strict: bool = False
 ) -> tuple[EnvironmentReport, ...]:
     """The findings of rendered environments (what `validate` and `hydrate --validate` use)."""
     trees = [(render.tree, render.spec.environment.kube_version) for render in renders]

@@ -1,38 +1,12 @@
-"""Reading committed content without a checkout: trees, blobs (many in one process), notes."""
+"""Reading committed content without a checkout: blobs (many in one process), notes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.infra.errors import GitError
 from toolkit.infra.git.run import checked_ids, run_git
-
-
-@dataclass(frozen=True)
-class TreeEntry:
-    """One blob of a tree listing."""
-
-    mode: str
-    sha: str
-    path: str
-
-
-def list_tree(repo: Path, rev: str, path: str = "") -> list[TreeEntry]:
-    """Every blob under `path` in `rev` (recursive)."""
-    args = ["ls-tree", "-r", "-z", "--full-tree", "--end-of-options", rev]
-    if path:
-        args += ["--", path]
-    output = run_git(repo, *args)
-    entries = []
-    for record in output.stdout.decode().split("\0"):
-        if not record:
-            continue
-        meta, name = record.split("\t", 1)
-        mode, _kind, sha = meta.split()
-        entries.append(TreeEntry(mode, sha, name))
-    return entries
 
 
 def read_blob(repo: Path, rev: str, path: str) -> bytes | None:

@@ -1,5 +1,4 @@
-"""Commits and their history: names, subjects, ancestry (shallow clones deepened on demand),
-who a commit is by."""
+"""Commits and their history: names, subjects, ancestry (shallow clones deepened on demand)."""
 
 from __future__ import annotations
 
@@ -11,17 +10,6 @@ from pathlib import Path
 from toolkit.infra import runmemo
 from toolkit.infra.errors import GitError
 from toolkit.infra.git.run import checked_ids, run_git, run_git_remote, text_of
-
-DEFAULT_NAME = "toolkit"
-DEFAULT_EMAIL = "toolkit@localhost"
-
-
-@dataclass(frozen=True)
-class Identity:
-    """A commit author or committer."""
-
-    name: str
-    email: str
 
 
 @dataclass(frozen=True)
@@ -78,18 +66,6 @@ def head_sha(repo: Path) -> str:
 def subject(repo: Path, rev: str) -> str:
     """The first line of a commit's message."""
     return text_of(run_git(repo, "log", "-1", "--format=%s", "--end-of-options", rev))
-
-
-def head_commit(repo: Path) -> tuple[str, str]:
-    """The commit HEAD points at and its subject (one git process); an error in a repository
-    without commits."""
-    output = run_git(
-        repo, "log", "-1", "--format=%H%x00%s", "--end-of-options", "HEAD", check=False
-    )
-    if output.returncode != 0:
-        raise GitError(f"{repo} has no commits yet: commit the configuration first")
-    sha, _, subject = output.stdout.decode().rstrip("\n").partition("\0")
-    return sha, subject
 
 
 def commit_summaries(repo: Path, shas: Sequence[str]) -> dict[str, tuple[str, str]]:
@@ -149,31 +125,6 @@ def paths_between(repo: Path, old: str, new: str) -> list[str] | None:
     if output.returncode != 0:
         return None
     return [p for p in output.stdout.decode(errors="surrogateescape").split("\0") if p]
-
-
-def _user_config(repo: Path) -> dict[str, str]:
-    """user.name and user.email as git config has them (the last one set wins, as for `git
-    config --get`), from one git process a run (the author and the committer both ask)."""
-
-    def ask() -> dict[str, str]:
-        output = run_git(repo, "config", "--get-regexp", r"^user\.(name|email)$", check=False)
-        values = {}
-        for line in output.stdout.decode(errors="replace").splitlines():
-            key, _, value = line.partition(" ")
-            values[key] = value
-        return values
-
-    return runmemo.remembered(("git user config", os.path.abspath(repo)), ask)
-
-
-def identity(repo: Path, role: str) -> Identity:
-    """Who a commit is by: GIT_<ROLE>_NAME/EMAIL, else git config, else toolkit's default."""
-    name = os.environ.get(f"GIT_{role.upper()}_NAME")
-    email = os.environ.get(f"GIT_{role.upper()}_EMAIL")
-    config = {} if name and email else _user_config(repo)
-    name = name or config.get("user.name")
-    email = email or config.get("user.email")
-    return Identity(name or DEFAULT_NAME, email or DEFAULT_EMAIL)
 
 
 def is_shallow(repo: Path) -> bool:

@@ -1,21 +1,48 @@
-"""Trees of directories: the tree a work-tree directory has (or will have once committed), and a
-tree written out as plain files (a local chart locked at a git tree)."""
+"""Trees of directories: the blobs a committed tree lists, the tree a work-tree directory has (or
+will have once committed), and a tree written out as plain files (a local chart locked at a git
+tree)."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.infra import owned
 from toolkit.infra.errors import GitError
-from toolkit.infra.git.objects import list_tree, read_objects
+from toolkit.infra.git.objects import read_objects
 from toolkit.infra.git.repository import object_types
 from toolkit.infra.git.run import LITERAL_PATHSPECS, checked_ids, run_git, text_of
 from toolkit.infra.git.worktree import show_prefix
 
 _INDEX_PREFIX = "toolkit-index-"
 _EXPORT_PREFIX = ".export-"
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """One blob of a tree listing."""
+
+    mode: str
+    sha: str
+    path: str
+
+
+def list_tree(repo: Path, rev: str, path: str = "") -> list[TreeEntry]:
+    """Every blob under `path` in `rev` (recursive)."""
+    args = ["ls-tree", "-r", "-z", "--full-tree", "--end-of-options", rev]
+    if path:
+        args += ["--", path]
+    output = run_git(repo, *args)
+    entries = []
+    for record in output.stdout.decode().split("\0"):
+        if not record:
+            continue
+        meta, name = record.split("\t", 1)
+        mode, _kind, sha = meta.split()
+        entries.append(TreeEntry(mode, sha, name))
+    return entries
 
 
 def directory_tree(repo: Path, path: str) -> str:

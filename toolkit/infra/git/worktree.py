@@ -9,11 +9,15 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toolkit.infra import interrupt, owned
 from toolkit.infra.errors import GitError
-from toolkit.infra.git.repository import Identity, head_sha, identity, layout, rev_parse
+from toolkit.infra.git.repository import head_sha, layout, rev_parse
 from toolkit.infra.git.run import LITERAL_PATHSPECS, run_git, text_of
+
+if TYPE_CHECKING:
+    from toolkit.infra.git.identities import Identity
 
 
 @dataclass(frozen=True)
@@ -22,24 +26,44 @@ class WorkTreeStatus:
 
     changed: tuple[str, ...]  # modified, staged or untracked (not ignored)
     ignored: tuple[str, ...]  # ignored files, and ignored directories once (with a trailing /)
+    head: str | None = None  # the commit it was compared with; None before the first commit
+
+
+# Fields of a `git status --porcelain=v2` entry before its path, by the entry's first letter:
+# changed (1), renamed or copied (2, the path it came from follows in the next entry), unmerged
+# (u), untracked (?), ignored (!).
+_FIELDS_BEFORE_PATH = {"1": 8, "2": 9, "u": 10, "?": 1, "!": 1}
 
 
 def work_tree_status(repo: Path) -> WorkTreeStatus:
-    """Uncommitted changes, untracked files and ignored files, from one `git status`."""
+    """Uncommitted changes, untracked files and ignored files, and the commit HEAD points at,
+    from one `git status`."""
     output = run_git(
-        repo, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching"
+        repo,
+        "status",
+        "--porcelain=v2",
+        "-z",
+        "--branch",
+        "--no-ahead-behind",
+        "--untracked-files=all",
+        "--ignored=matching",
     )
     entries = iter(e for e in output.stdout.decode(errors="surrogateescape").split("\0") if e)
-    changed, ignored = [], []
+    changed: list[str] = []
+    ignored: list[str] = []
+    head = None
     for entry in entries:
-        code, path = entry[:2], entry[3:]
-        if code == "!!":
-            ignored.append(path)
+        if entry.startswith("# branch.oid "):
+            oid = entry.removeprefix("# branch.oid ")
+            head = oid if oid != "(initial)" else None
             continue
-        changed.append(path)
-        if code[0] in "RC":  # a staged rename or copy: the next entry is where it came from
+        if entry.startswith("#"):
+            continue  # the branch's name and upstream
+        path = entry.split(" ", _FIELDS_BEFORE_PATH[entry[0]])[-1]
+        (ignored if entry[0] == "!" else changed).append(path)
+        if entry[0] == "2":
             changed.append(next(entries, ""))
-    return WorkTreeStatus(tuple(sorted(changed)), tuple(sorted(ignored)))
+    return WorkTreeStatus(tuple(sorted(changed)), tuple(sorted(ignored)), head)
 
 
 def unwatched_paths(repo: Path) -> list[str]:
@@ -127,6 +151,8 @@ def commit_paths(
 ) -> str:
     """Commit exactly `paths` (added, changed or deleted) and nothing else that is staged, by
     `author` (else who git says)."""
+    from toolkit.infra.git.identities import identity  # here: most runs commit nothing
+
     env = dict(LITERAL_PATHSPECS)
     for role in ("author", "committer"):
         who = author if role == "author" and author else identity(repo, role)

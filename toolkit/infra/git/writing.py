@@ -12,13 +12,16 @@ import tempfile
 import time
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from toolkit.infra import owned
 from toolkit.infra.errors import GitError
-from toolkit.infra.git.repository import Identity, layout
+from toolkit.infra.git.repository import layout
 from toolkit.infra.git.run import checked_ids, run_git, text_of
 from toolkit.infra.git.worktree import WORKTREE_PREFIX
+
+if TYPE_CHECKING:
+    from toolkit.infra.git.identities import Identity
 
 
 def _write_data(stream: IO[bytes], payload: bytes) -> None:
