@@ -200,6 +200,13 @@ def test_the_work_trees_status_names_every_path_that_differs_and_the_commit_it_d
     assert gitmod.work_tree_status(unborn) == gitmod.WorkTreeStatus(("a",), (), None)
 
 
+def test_a_subject_is_read_as_the_commit_has_it(repo: Path) -> None:
+    """A verbatim message keeps its leading spaces; only the line's end is not the subject."""
+    git(repo, "commit", "-q", "--allow-empty", "--cleanup=verbatim", "-m", "  indented: subject")
+
+    assert gitmod.subject(repo, "HEAD") == "  indented: subject"
+
+
 def test_an_identity_takes_each_part_where_it_is_set(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -327,28 +327,50 @@ def test_a_signal_after_the_run_is_over_does_not_cut_the_exit_short(
 
 # The signal comes while an object is being freed (as a `Popen` is, wherever the last reference
 # to it goes): an exception raised in its __del__ would be printed and dropped by Python, and the
-# run would go on as if no signal had come.
+# run would go on as if no signal had come. The next process start (a held() block) ends the run;
+# one that a failure is unwinding through lets the failure reach the CLI's guard, with the
+# cleanups after it done.
 _SIGNAL_WHILE_AN_OBJECT_IS_FREED = """
-import os, signal, time
+import os, signal
 from toolkit.infra import interrupt
 interrupt.install()
 class Freed:
     def __del__(self):
         os.kill(os.getpid(), signal.SIG{name})
 try:
-    Freed()
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        pass
-    print("went on")
+    try:
+        Freed()
+        if {failing}:
+            raise RuntimeError("what waited on an ended child failed")
+        with interrupt.held():
+            print("started the next process")
+        print("went on")
+    finally:
+        if {failing}:
+            with interrupt.held():
+                print("cleaned up")
+            print("cleaned up after")
+except RuntimeError:
+    print("failed")
 except interrupt.Interrupted:
     print("interrupted")
 """
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_while_an_object_is_freed_still_ends_the_run(signum: signal.Signals) -> None:
-    script = _SIGNAL_WHILE_AN_OBJECT_IS_FREED.format(name=signum.name.removeprefix("SIG"))
+@pytest.mark.parametrize(
+    ("failing", "printed"),
+    [
+        (False, "started the next process\ninterrupted\n"),
+        (True, "cleaned up\ncleaned up after\nfailed\n"),
+    ],
+)
+def test_a_signal_while_an_object_is_freed_still_ends_the_run(
+    signum: signal.Signals, failing: bool, printed: str
+) -> None:
+    script = _SIGNAL_WHILE_AN_OBJECT_IS_FREED.format(
+        name=signum.name.removeprefix("SIG"), failing=failing
+    )
     done = subprocess.run(
         [sys.executable, "-c", script],
         env={**os.environ, "PYTHONPATH": str(PROJECT)},
@@ -356,4 +378,4 @@ def test_a_signal_while_an_object_is_freed_still_ends_the_run(signum: signal.Sig
         capture_output=True,
         check=False,
     )
-    assert (done.stdout, done.stderr) == (b"interrupted\n", b"")
+    assert (done.stdout.decode(), done.stderr) == (printed, b"")

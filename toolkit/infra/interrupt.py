@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
@@ -19,7 +20,6 @@ from typing import ClassVar
 
 EXIT_CODE = 130  # what a shell reports for a command ended by SIGINT
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
-_RETRY_AFTER = 0.001  # seconds: a signal that came inside a finalizer is raised again after it
 
 
 class Interrupted(BaseException):
@@ -30,7 +30,8 @@ class _State:
     stoppers: ClassVar[list[Callable[[], None]]] = []  # run before Interrupted is raised
     received: ClassVar[bool] = False  # a signal came: the run is unwinding
     holding: ClassVar[int] = 0  # depth of held() blocks in the main thread
-    pending: ClassVar[bool] = False  # a signal came, and Interrupted is not raised yet
+    pending: ClassVar[bool] = False  # a signal came inside held(): raise when the block ends
+    deferred: ClassVar[bool] = False  # a signal came inside a finalizer: raise at a held() end
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
@@ -39,21 +40,16 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     _State.received = True
     for stopper in _State.stoppers:
         stopper()
-    _State.pending = True
-    _raise_pending(frame)
-
-
-def _raise_pending(frame: FrameType | None) -> None:
-    """Raise Interrupted where `frame` runs, unless it would be lost there: a held() block
-    raises it when it ends, and an object's finalizer (a `Popen.__del__`, run wherever a process
-    object is freed) would have Python print it and go on, so it is raised a moment later."""
     if _State.holding:
+        _State.pending = True
         return
     if _in_finalizer(frame):
-        signal.signal(signal.SIGALRM, _retry)
-        signal.setitimer(signal.ITIMER_REAL, _RETRY_AFTER)
+        # An object's finalizer (a `Popen.__del__`, run wherever a process object is freed):
+        # Python would print Interrupted and drop it. It is raised at the end of the next held()
+        # block (every process start is one) that no exception is unwinding through; one that
+        # is (what waited on an ended child failed) becomes Interrupted in the CLI's guard.
+        _State.deferred = True
         return
-    _State.pending = False
     raise Interrupted
 
 
@@ -63,11 +59,6 @@ def _in_finalizer(frame: FrameType | None) -> bool:
             return True
         frame = frame.f_back
     return False
-
-
-def _retry(signum: int, frame: FrameType | None) -> None:
-    if _State.pending:
-        _raise_pending(frame)
 
 
 def on_interrupt(stopper: Callable[[], None]) -> None:
@@ -100,9 +91,6 @@ def settle() -> None:
         for signum in SIGNALS:
             if signal.getsignal(signum) is _handler:
                 signal.signal(signum, signal.SIG_IGN)
-        if _State.pending:  # it came inside a finalizer, too late to stop the run: it finished
-            _State.pending = False
-            signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 @contextlib.contextmanager
@@ -118,6 +106,8 @@ def held() -> Iterator[None]:
         yield
     finally:
         _State.holding -= 1
-        if not _State.holding and _State.pending:
-            _State.pending = False
+        if not _State.holding and (
+            _State.pending or (_State.deferred and sys.exc_info()[0] is None)
+        ):
+            _State.pending = _State.deferred = False
             raise Interrupted

@@ -64,8 +64,9 @@ def head_sha(repo: Path) -> str:
 
 
 def subject(repo: Path, rev: str) -> str:
-    """The first line of a commit's message."""
-    return text_of(run_git(repo, "log", "-1", "--format=%s", "--end-of-options", rev))
+    """The first line of a commit's message, as written (a verbatim message's spaces kept)."""
+    output = run_git(repo, "log", "-1", "--format=%s", "--end-of-options", rev)
+    return output.stdout.decode().removesuffix("\n")
 
 
 def commit_summaries(repo: Path, shas: Sequence[str]) -> dict[str, tuple[str, str]]:
