@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import yaml
@@ -84,6 +85,20 @@ def test_dirty_work_tree_is_refused(example_repo: Path, run_cli: Cli) -> None:
         "uncommitted changes" in result.stderr and "overlays/dev/values/api.yaml" in result.stderr
     )
     assert "--allow-dirty" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert git(example_repo, "branch", "--list", "rendered") == ""
+
+
+def test_a_hydrate_before_the_first_commit_says_to_commit(example_repo: Path, run_cli: Cli) -> None:
+    """HEAD's commit comes with the work tree's status; before the first one there is none, and
+    the run says so (exit 4) rather than rendering files no commit holds."""
+    shutil.rmtree(example_repo / ".git")
+    git(example_repo, "init", "-q")
+
+    result = run_cli(example_repo, "hydrate", "--allow-dirty")
+
+    assert result.exit_code == 4
+    assert "has no commits yet: commit the configuration first" in result.stderr
     assert "Traceback" not in result.stderr
     assert git(example_repo, "branch", "--list", "rendered") == ""
 

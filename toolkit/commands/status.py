@@ -371,10 +371,12 @@ def _settled_from_git(
     settings: RenderSettings,
 ) -> set[str]:
     """The environments hydrate would settle without loading them (hydrate/current.py)."""
-    head = git.commit_of(config.root, "HEAD")
-    if not settings.use_cache or head is None:
+    if not settings.use_cache:
         return set()
-    changes = reach.SourceChanges(config, head, git.work_tree_status(config.root))
+    work_tree = git.work_tree_status(config.root)
+    if work_tree.head is None:
+        return set()
+    changes = reach.SourceChanges(config, work_tree.head, work_tree)
     tools = pipeline.Planner(config, (), settings)
     remote = "origin" if git.remote_url(config.root, "origin") is not None else None
     return {

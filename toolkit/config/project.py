@@ -57,7 +57,7 @@ _CONFIG_KEYS = (
     "validate",
     "clusterScopedKinds",
 )
-TOOL_KEYS = ("helm", "kustomize")  # what `tools:` may pin
+_TOOL_KEYS = ("helm", "kustomize")  # what `tools:` may pin
 _ENVIRONMENT_KEYS = ("name", "path", "vars", "kubeVersion", "apiVersions")
 
 
@@ -193,7 +193,7 @@ def load_config(root: Path) -> Config:
 
 
 def _tool_pins(doc: YamlDocument, raw: Any, root: Path) -> dict[str, ToolPin]:
-    listed = doc.mapping(("tools",), raw, allowed=TOOL_KEYS)
+    listed = doc.mapping(("tools",), raw, allowed=_TOOL_KEYS)
     if not listed:
         return {}  # most configurations pin no tool: every run loads this module, not that one
     from toolkit.config.toolpins import tool_pins

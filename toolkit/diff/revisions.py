@@ -91,7 +91,8 @@ def resolve_head(repo: Path, head: str | None) -> str | None:
 def work_tree_commit(repo: Path) -> tuple[str | None, git.WorkTreeStatus]:
     """The commit the work tree is on (None before the first), and its status: without
     uncommitted changes or untracked files, the work tree is that commit, and is named so."""
-    return git.commit_of(repo, "HEAD"), git.work_tree_status(repo)
+    status = git.work_tree_status(repo)
+    return status.head, status
 
 
 def commit_named(repo: Path, ref: str, flag: str) -> str:

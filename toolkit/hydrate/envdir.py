@@ -56,10 +56,8 @@ class EnvironmentChange:
 def current_source(repo: Path, work_tree: git.WorkTreeStatus | None = None) -> SourceCommit:
     """HEAD of the source repository (as `work_tree`, its status, saw it, when given); an error
     in a repository without commits."""
-    sha = work_tree.head if work_tree is not None else git.head_sha(repo)
-    if sha is None:
-        raise GitError(f"{repo} has no commits yet: commit the configuration first")
-    return SourceCommit(sha, repo)
+    head = work_tree.head if work_tree is not None else None
+    return SourceCommit(head or git.head_sha(repo), repo)  # head_sha: the error without one
 
 
 def source_or_none(repo: Path) -> SourceCommit:

@@ -26,7 +26,7 @@ class WorkTreeStatus:
 
     changed: tuple[str, ...]  # modified, staged or untracked (not ignored)
     ignored: tuple[str, ...]  # ignored files, and ignored directories once (with a trailing /)
-    head: str | None = None  # the commit it was compared with; None before the first commit
+    head: str | None  # the commit it was compared with; None before the first commit
 
 
 # Fields of a `git status --porcelain=v2` entry before its path, by the entry's first letter:
